@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# leaktrace: out-of-tree build in $(OUTPUT). V=1 for verbose, DEBUG=1 for -O0.
+OUTPUT ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+PYTHON ?= /usr/bin/python3
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_DIR := vmlinux/$(ARCH)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ifeq ($(DEBUG),1)
+OPT := -O0
+else
+OPT := -O2
+endif
+
+CFLAGS := -g $(OPT) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Wno-missing-field-initializers
+INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
+LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lstdc++ -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(VMLINUX_DIR) -Ibpf -I$(OUTPUT)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+C_PROG_SRCS := $(wildcard tests/progs/*.c)
+C_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(C_PROG_SRCS))
+CXX_PROG_SRCS := $(wildcard tests/progs/*.cc)
+CXX_PROGS := $(patsubst tests/progs/%.cc,$(OUTPUT)/progs/%,$(CXX_PROG_SRCS))
+
+# Go test programs: tests/progs/go/<name>/main.go, built with every installed
+# Go toolchain into $(OUTPUT)/progs/go1.NN/<name> (and <name>.stripped).
+GO_DIRS := $(sort $(wildcard /usr/lib/go-1.*))
+GO_VERSIONS := $(notdir $(GO_DIRS:/usr/lib/go-%=go%))
+GO_PROG_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/progs/go/*/main.go))))
+GO_PROGS := $(foreach v,$(GO_VERSIONS),$(foreach p,$(GO_PROG_NAMES),\
+	$(OUTPUT)/progs/$(v)/$(p) $(OUTPUT)/progs/$(v)/$(p).stripped))
+GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false GO111MODULE=off \
+	GOCACHE=$(abspath $(OUTPUT))/gocache GOPATH=$(abspath $(OUTPUT))/gopath
+
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+.PHONY: all clean test unit e2e progs go-progs bench vmlinux setup demo
+
+all: $(OUTPUT)/leaktrace
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/progs:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/leaktrace: $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP $< $(LIB_OBJS) $(LIBS) -lcmocka -o $@
+
+# Test programs are built the way their users build them: Debian's default
+# flags for C (-O2, no frame pointers forced), so the tool sees real code.
+$(OUTPUT)/progs/%: tests/progs/%.c | $(OUTPUT)/progs
+	$(call msg,PROG,$@)
+	$(Q)$(CC) -g -O2 -Wall -o $@ $< -lpthread
+
+$(OUTPUT)/progs/%: tests/progs/%.cc | $(OUTPUT)/progs
+	$(call msg,PROG,$@)
+	$(Q)g++ -g -O2 -Wall -o $@ $< -lpthread
+
+define go_prog_rule
+$(OUTPUT)/progs/$(1)/$(2): $(wildcard tests/progs/go/$(2)/*.go)
+	$$(call msg,GO,$$@)
+	$(Q)mkdir -p $$(dir $$@)
+	$(Q)cd tests/progs/go/$(2) && $(GO_ENV) /usr/lib/go-$(1:go%=%)/bin/go build -o $(abspath $(OUTPUT))/progs/$(1)/$(2) .
+$(OUTPUT)/progs/$(1)/$(2).stripped: $(wildcard tests/progs/go/$(2)/*.go)
+	$$(call msg,GO,$$@)
+	$(Q)mkdir -p $$(dir $$@)
+	$(Q)cd tests/progs/go/$(2) && $(GO_ENV) /usr/lib/go-$(1:go%=%)/bin/go build -ldflags='-s -w' -o $(abspath $(OUTPUT))/progs/$(1)/$(2).stripped .
+endef
+$(foreach v,$(GO_VERSIONS),$(foreach p,$(GO_PROG_NAMES),$(eval $(call go_prog_rule,$(v),$(p)))))
+
+go-progs: $(GO_PROGS)
+progs: $(C_PROGS) $(CXX_PROGS) go-progs
+
+unit: $(UNIT_BINS) progs
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
+		LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $$t; done
+
+e2e: all progs
+	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q tests/e2e
+
+test: all progs
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory e2e
+
+bench: all progs
+	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) tests/bench/run.sh
+
+setup:
+	$(Q)scripts/setup.sh
+
+demo: all progs
+	$(Q)scripts/demo.sh
+
+vmlinux:
+	$(Q)scripts/gen-vmlinux.sh
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
