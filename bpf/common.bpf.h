@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* BPF-side helpers shared by every leaktrace program: the target filter,
+ * drop counters, and user stack capture into the "stacks" map.
+ */
+#ifndef LT_COMMON_BPF_H
+#define LT_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "leaktrace.h"
+
+/* Set by user space before load. */
+const volatile __u32 targ_tgid = 0;
+
+/* Everything not recorded, by enum lt_drop. */
+__u64 drops[LT_DROP_MAX] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);	/* resized by user space */
+	__type(key, __u64);
+	__type(value, struct lt_stack);
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_stack);
+} stack_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);	/* resized by user space */
+} events SEC(".maps");
+
+static __always_inline void lt_drop(enum lt_drop why)
+{
+	if (why < LT_DROP_MAX)
+		__sync_fetch_and_add(&drops[why], 1);
+}
+
+static __always_inline bool lt_is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+/* User-mode registers of the current task (tracepoint programs get none). */
+static __always_inline struct pt_regs *lt_user_regs(void)
+{
+	struct task_struct *task;
+	void *stack;
+
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* Before 5.15: the user regs sit at the top of the kernel stack. */
+	task = (struct task_struct *)bpf_get_current_task();
+	stack = BPF_CORE_READ(task, stack);
+
+	return (struct pt_regs *)((char *)stack + (4096 << 2)) - 1;
+}
+
+/* Captures the current user stack (layout in leaktrace.h) and stores it in
+ * "stacks". Returns its id, or 0 when it could not be recorded (counted).
+ * sp is the user stack pointer at the event.
+ */
+static __always_inline __u64 lt_capture_stack(void *ctx, __u64 sp)
+{
+	struct lt_stack *st;
+	__u32 zero = 0;
+	__u64 h = 0xcbf29ce484222325ULL, word = 0;
+	long n, err;
+
+	st = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!st)
+		return 0;
+	n = bpf_get_stack(ctx, &st->ips[1], (LT_MAX_STACK - 1) * sizeof(__u64),
+			  BPF_F_USER_STACK);
+	if (n <= 0) {
+		lt_drop(LT_DROP_STACK_READ);
+		return 0;
+	}
+	n /= sizeof(__u64);
+	st->flags = n >= LT_MAX_STACK - 1 ? LT_STACK_FULL : 0;
+	st->ips[0] = st->ips[1];
+	if (sp)
+		bpf_probe_read_user(&word, sizeof(word), (void *)sp);
+	st->ips[1] = word;
+	st->nr = n + 1;
+	for (int i = 0; i < LT_MAX_STACK; i++) {
+		if (i >= st->nr)
+			break;
+		h = (h ^ st->ips[i]) * 0x100000001b3ULL;
+	}
+	h ^= h >> 29;
+	if (!h)
+		h = 1;
+	err = bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST);
+	if (err && err != -17 /* EEXIST: known stack */) {
+		lt_drop(LT_DROP_STACK_MAP);
+		return 0;
+	}
+	return h;
+}
+
+/* Stack of the current task at a tracepoint (syscall or fault). */
+static __always_inline __u64 lt_capture_user_stack(void *ctx)
+{
+	struct pt_regs *regs = lt_user_regs();
+	__u64 sp = 0;
+
+	if (regs)
+		sp = BPF_CORE_READ(regs, sp);
+	return lt_capture_stack(ctx, sp);
+}
+
+static __always_inline void *lt_reserve(__u64 size)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!rec)
+		lt_drop(LT_DROP_RINGBUF);
+	return rec;
+}
+
+#endif /* LT_COMMON_BPF_H */

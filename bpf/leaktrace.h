@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Types shared by the BPF programs and user space: fixed-width types, enums
+ * and defines only; includes nothing. Every ring-buffer record starts with a
+ * __u32 type tag (enum lt_event_type).
+ */
+#ifndef LEAKTRACE_H
+#define LEAKTRACE_H
+
+#define LT_MAX_STACK 64		/* frames kept per stack */
+#define LT_PAGE_SHIFT 12
+
+/* Stack layout as stored by BPF in the "stacks" map:
+ *   ips[0]  user IP at the event
+ *   ips[1]  the word at the user SP: the return address into the caller when
+ *           the event is in a function that has not pushed a frame yet
+ *           (syscall wrappers, uprobes at entry, Go assembly). User space
+ *           keeps it only if it is a return address (follows a call).
+ *   ips[2+] frame-pointer chain as the kernel walks it.
+ */
+struct lt_stack {
+	__u32 nr;		/* valid entries in ips */
+	__u32 flags;		/* LT_STACK_* */
+	__u64 ips[LT_MAX_STACK];
+};
+
+#define LT_STACK_FULL	1	/* the frame-pointer walk filled all slots */
+
+enum lt_event_type {
+	LT_EV_MMAP = 1,
+	LT_EV_MUNMAP,
+	LT_EV_MREMAP,
+	LT_EV_BRK,
+	LT_EV_MADVISE,
+	LT_EV_THREAD_NEW,
+	LT_EV_THREAD_EXIT,
+	LT_EV_GO_NEW,
+	LT_EV_GO_PARK,
+	LT_EV_GO_WAKE,
+	LT_EV_GO_EXIT,
+};
+
+/* Memory syscalls, emitted at syscall exit when the call succeeded. */
+struct lt_mem_event {
+	__u32 type;		/* LT_EV_MMAP .. LT_EV_MADVISE */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 stack_id;		/* key into "stacks"; 0 = not recorded */
+	__u64 addr;		/* mmap: result; munmap/madvise: addr;
+				 * mremap: old addr; brk: new break */
+	__u64 len;		/* mmap/munmap/madvise: length; mremap: old
+				 * length; brk: requested break */
+	__u64 new_addr;		/* mremap: result */
+	__u64 new_len;		/* mremap: new length */
+	__u32 flags;		/* mmap/mremap flags, madvise advice */
+	__u32 prot;		/* mmap prot */
+	__s64 fd;		/* mmap fd (-1: anonymous) */
+};
+
+/* Thread lifecycle (task tracepoints). */
+struct lt_task_event {
+	__u32 type;		/* LT_EV_THREAD_NEW / LT_EV_THREAD_EXIT */
+	__u32 tid;		/* new thread / exiting thread */
+	__u64 ts_ns;
+	__u64 stack_id;		/* creator's user stack (NEW only) */
+	__u64 goid;		/* Go: goroutine running on the creator, 0 = unknown */
+};
+
+/* Goroutine lifecycle (Go runtime uprobes). */
+struct lt_go_event {
+	__u32 type;		/* LT_EV_GO_* */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 goid;
+	__u64 parent_goid;
+	__u64 stack_id;		/* NEW: creator stack; PARK: park stack */
+	__u64 gopc;		/* NEW: go statement PC */
+	__u64 startpc;		/* NEW: goroutine entry */
+	__u32 reason;		/* PARK: wait reason code */
+	__u32 pad;
+};
+
+/* Per-stack page-fault counters, aggregated in the kernel. */
+struct lt_fault_stat {
+	__u64 pages;		/* first touches of pages attributed to the stack */
+};
+
+/* Everything that could not be recorded, by cause. Counted in BPF .bss. */
+enum lt_drop {
+	LT_DROP_RINGBUF,	/* ring buffer full: event lost */
+	LT_DROP_STACK_MAP,	/* stacks map full: event kept without stack */
+	LT_DROP_STACK_READ,	/* bpf_get_stack failed */
+	LT_DROP_PAGES_MAP,	/* pages map full: fault not tracked */
+	LT_DROP_FAULT_MAP,	/* fault stats map full: fault not counted */
+	LT_DROP_ARGS_MAP,	/* in-flight syscall args map full */
+	LT_DROP_ARGS_MISS,	/* syscall exit without its entry */
+	LT_DROP_GO_MAP,		/* goroutine state map full */
+	LT_DROP_MAX,
+};
+
+#endif /* LEAKTRACE_H */
