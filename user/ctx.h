@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Options and the run's context, passed to every stage (no global state). */
+#ifndef LT_CTX_H
+#define LT_CTX_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "model.h"
+#include "procstat.h"
+#include "stacks.h"
+#include "target.h"
+
+enum lt_format { FMT_TEXT, FMT_JSON };
+
+struct lt_opts {
+	pid_t pid;
+	double duration_s;	/* 0: until Ctrl-C or the target exits */
+	double interval_s;
+	bool interval_set;
+	enum lt_format format;
+	const char *output;	/* NULL: stdout */
+	char **cmd;		/* -- CMD ARGS */
+	uint32_t max_stacks;
+	uint32_t max_pages;
+	uint32_t max_fault_stacks;
+	uint32_t ringbuf_mb;
+	uint32_t max_goroutines;
+	bool no_threads;
+	bool no_go;
+};
+
+struct mem;
+struct threads;
+struct go_state;
+struct ring_buffer;
+
+struct lt_ctx {
+	struct lt_opts opts;
+	struct target target;
+	struct model model;
+	struct symbolizer *sym;
+	struct stacks stacks;
+	struct mem *mem;
+	struct threads *threads;
+	struct go_state *go;
+	struct ring_buffer *rb;
+	struct proc_totals first, last;
+	bool have_totals;
+	uint32_t threads_start, threads_end;
+	struct timespec t0;		/* CLOCK_MONOTONIC at attach */
+	time_t started_at;		/* wall clock at attach */
+	double now_s;			/* seconds since attach */
+	double attach_ms;		/* start to probes live */
+	uint64_t drops[16];		/* summed over BPF objects at exit */
+	uint64_t lost_samples;
+};
+
+/* Seconds since attach. */
+double lt_elapsed(const struct lt_ctx *ctx);
+#endif

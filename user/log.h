@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef LT_LOG_H
+#define LT_LOG_H
+
+/* 0: warnings and errors; 1 (-v): progress; 2 (-vv): debug + libbpf. */
+extern int lt_verbosity;
+
+void lt_log(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define lt_err(...) lt_log(-1, __VA_ARGS__)
+#define lt_warn(...) lt_log(0, __VA_ARGS__)
+#define lt_info(...) lt_log(1, __VA_ARGS__)
+#define lt_debug(...) lt_log(2, __VA_ARGS__)
+#endif

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* leaktrace: what keeps growing inside a live process, and from where. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "ctx.h"
+#include <linux/types.h>
+#include "leaktrace.h"
+#include "log.h"
+#include "go.h"
+#include "mem.h"
+#include "report.h"
+#include "symbolize.h"
+#include "task.h"
+
+const char *argp_program_version = LT_VERSION;
+const char *argp_program_bug_address = "the leaktrace issue tracker";
+static const char doc[] =
+"leaktrace: find what keeps growing inside a live process (mapped and\n"
+"resident memory, OS threads, goroutines) and the call stacks responsible,\n"
+"without stopping or modifying it.\n"
+"\n"
+"USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [--format text|json] [-o FILE]\n"
+"       leaktrace [OPTIONS] -- CMD [ARGS...]\n"
+"\n"
+"EXAMPLES:\n"
+"    leaktrace -p 1234                  # trace until Ctrl-C, then report\n"
+"    leaktrace -p 1234 -d 30 -i 1       # 30 s, live view every second\n"
+"    leaktrace -p 1234 -d 60 --format json -o report.json\n"
+"    leaktrace -d 20 -- ./server --port 8080   # start it traced";
+
+enum {
+	OPT_FORMAT = 1000,
+	OPT_MAX_STACKS,
+	OPT_MAX_PAGES,
+	OPT_MAX_FAULT_STACKS,
+	OPT_RINGBUF_MB,
+	OPT_NO_THREADS,
+	OPT_NO_GO,
+	OPT_MAX_GOROUTINES,
+};
+
+/* Full goroutine reads (every g's state and park stack) are paced: they
+ * cost a read per goroutine. */
+#define GO_FULL_READ_S 10.0
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
+	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
+	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default) or json", 2 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout)", 2 },
+	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
+	{ NULL, 0, NULL, 0, "Limits (raise them when the report shows drops):", 3 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks held in the kernel (16384)", 3 },
+	{ "max-pages", OPT_MAX_PAGES, "N", 0, "Resident pages tracked (2097152 = 8 GiB)", 3 },
+	{ "max-fault-stacks", OPT_MAX_FAULT_STACKS, "N", 0, "Faulting stacks counted (16384)", 3 },
+	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "Ring buffer size in MiB (4)", 3 },
+	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
+	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
+	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
+	{},
+};
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e7)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	struct lt_opts *o = state->input;
+	long v;
+
+	switch (key) {
+	case 'p':
+		if (parse_long(arg, 1, INT_MAX, &v))
+			argp_error(state, "invalid PID: %s", arg);
+		o->pid = v;
+		break;
+	case 'd':
+		if (parse_seconds(arg, &o->duration_s))
+			argp_error(state, "invalid duration: %s", arg);
+		break;
+	case 'i':
+		if (parse_seconds(arg, &o->interval_s))
+			argp_error(state, "invalid interval: %s", arg);
+		o->interval_set = true;
+		break;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "text"))
+			o->format = FMT_TEXT;
+		else if (!strcmp(arg, "json"))
+			o->format = FMT_JSON;
+		else
+			argp_error(state, "unknown format: %s (text or json)", arg);
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case 'v':
+		lt_verbosity++;
+		break;
+	case OPT_MAX_STACKS:
+	case OPT_MAX_PAGES:
+	case OPT_MAX_FAULT_STACKS:
+	case OPT_RINGBUF_MB:
+	case OPT_MAX_GOROUTINES:
+		if (parse_long(arg, 1, 1L << 28, &v))
+			argp_error(state, "invalid number: %s", arg);
+		if (key == OPT_MAX_STACKS)
+			o->max_stacks = v;
+		else if (key == OPT_MAX_PAGES)
+			o->max_pages = v;
+		else if (key == OPT_MAX_FAULT_STACKS)
+			o->max_fault_stacks = v;
+		else if (key == OPT_MAX_GOROUTINES)
+			o->max_goroutines = v;
+		else
+			o->ringbuf_mb = v;
+		break;
+	case OPT_NO_THREADS:
+		o->no_threads = true;
+		break;
+	case OPT_NO_GO:
+		o->no_go = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		/* Everything from the first non-option on is the command. */
+		o->cmd = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!o->pid && !o->cmd)
+			argp_error(state, "no target: give -p PID or -- CMD");
+		if (o->pid && o->cmd)
+			argp_error(state, "give -p PID or -- CMD, not both");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (lt_verbosity < 2 && level != LIBBPF_WARN)
+		return 0;
+	if (lt_verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+double lt_elapsed(const struct lt_ctx *ctx)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
+}
+
+static int handle_event(void *c, void *data, size_t size)
+{
+	struct lt_ctx *ctx = c;
+	__u32 type;
+
+	if (size < sizeof(type))
+		return 0;
+	type = *(__u32 *)data;
+	if (type >= LT_EV_MMAP && type <= LT_EV_MADVISE &&
+	    size >= sizeof(struct lt_mem_event))
+		mem_handle(ctx, data);
+	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
+		 size >= sizeof(struct lt_task_event) && ctx->threads)
+		task_handle(ctx, data);
+	else if (type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT &&
+		 size >= sizeof(struct lt_go_event))
+		go_handle(ctx, data);
+	return 0;
+}
+
+/* One sample of everything: kernel counters, /proc totals, series. full:
+ * also read every goroutine's state from the target. */
+static void collect(struct lt_ctx *ctx, bool full)
+{
+	struct proc_totals t;
+
+	symbolizer_refresh(ctx->sym);
+	ctx->now_s = lt_elapsed(ctx);
+	mem_collect(ctx);
+	task_collect(ctx);
+	go_collect(ctx, full);
+	if (!procstat_sample(ctx->target.pid, &t)) {
+		if (!ctx->have_totals) {
+			ctx->first = t;
+			ctx->threads_start = t.threads;
+		}
+		ctx->last = t;
+		ctx->threads_end = t.threads;
+		ctx->have_totals = true;
+	}
+	model_sample(&ctx->model, ctx->now_s);
+}
+
+static void sum_drops(struct lt_ctx *ctx)
+{
+	memset(ctx->drops, 0, sizeof(ctx->drops));
+	mem_drops(ctx, ctx->drops);
+	task_drops(ctx, ctx->drops);
+	go_drops(ctx, ctx->drops);
+}
+
+static int setup(struct lt_ctx *ctx)
+{
+	struct lt_opts *o = &ctx->opts;
+	int err;
+
+	err = o->cmd ? target_spawn(&ctx->target, o->cmd)
+		     : target_open_pid(&ctx->target, o->pid);
+	if (err)
+		return o->cmd ? 1 : 2;
+	ctx->sym = symbolizer_new(ctx->target.pid);
+	if (!ctx->sym) {
+		lt_err("out of memory\n");
+		return 1;
+	}
+	model_init(&ctx->model);
+	if (mem_open(ctx))
+		return 1;
+	stacks_init(&ctx->stacks, mem_stacks_fd(ctx), ctx->sym);
+	if (!o->no_threads &&
+	    task_open(ctx, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+		return 1;
+	if (!o->no_go) {
+		char exe[PATH_MAX];
+
+		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
+		    go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+			return 1;
+	}
+	ctx->rb = ring_buffer__new(mem_events_fd(ctx), handle_event, ctx, NULL);
+	if (!ctx->rb) {
+		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
+		return 1;
+	}
+	err = target_release(&ctx->target);
+	if (err) {
+		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static void run(struct lt_ctx *ctx)
+{
+	bool tty = isatty(STDOUT_FILENO) && !ctx->opts.output &&
+		   ctx->opts.format == FMT_TEXT;
+	double next = ctx->opts.interval_s, next_full = GO_FULL_READ_S;
+
+	go_scan_existing(ctx);
+	collect(ctx, false);
+	while (!exiting) {
+		int err = ring_buffer__poll(ctx->rb, 100);
+
+		if (err < 0 && err != -EINTR) {
+			lt_err("ring buffer: %s\n", strerror(-err));
+			break;
+		}
+		if (lt_elapsed(ctx) >= next) {
+			bool full = lt_elapsed(ctx) >= next_full;
+
+			if (full)
+				next_full = lt_elapsed(ctx) + GO_FULL_READ_S;
+			collect(ctx, full);
+			next += ctx->opts.interval_s;
+			if (ctx->opts.interval_set) {
+				model_rank(&ctx->model);
+				report_live(ctx, tty ? stdout : stderr, tty);
+			}
+		}
+		if (ctx->opts.duration_s && lt_elapsed(ctx) >= ctx->opts.duration_s)
+			break;
+		if (!target_alive(&ctx->target)) {
+			lt_info("target %d exited\n", ctx->target.pid);
+			break;
+		}
+	}
+	ring_buffer__consume(ctx->rb);
+	collect(ctx, true);
+}
+
+static int finish(struct lt_ctx *ctx)
+{
+	FILE *out = stdout;
+	int err;
+
+	sum_drops(ctx);
+	model_rank(&ctx->model);
+	if (ctx->opts.output) {
+		out = fopen(ctx->opts.output, "w");
+		if (!out) {
+			lt_err("cannot write %s: %s\n", ctx->opts.output, strerror(errno));
+			return 1;
+		}
+	}
+	err = report_write(ctx, out);
+	if (out != stdout && fclose(out))
+		err = -errno;
+	if (err) {
+		lt_err("writing the report failed: %s\n", strerror(-err));
+		return 1;
+	}
+	return 0;
+}
+
+static void teardown(struct lt_ctx *ctx)
+{
+	ring_buffer__free(ctx->rb);
+	go_close(ctx);
+	task_close(ctx);
+	mem_close(ctx);
+	stacks_free(&ctx->stacks);
+	model_free(&ctx->model);
+	symbolizer_free(ctx->sym);
+	target_abort(&ctx->target);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc };
+	struct lt_ctx ctx = {
+		.opts = {
+			.interval_s = 1.0,
+			.max_stacks = 16384,
+			.max_pages = 1U << 21,
+			.max_fault_stacks = 16384,
+			.ringbuf_mb = 4,
+			.max_goroutines = 1U << 20,
+		},
+	};
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	struct timespec start;
+	int err;
+
+	argp_err_exit_status = 2;
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &ctx.opts))
+		return 2;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	libbpf_set_print(libbpf_print);
+	/* Second Ctrl-C kills (SA_RESETHAND); the first ends the trace. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = setup(&ctx);
+	if (err) {
+		teardown(&ctx);
+		return err;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ctx.t0);
+	ctx.started_at = time(NULL);
+	ctx.attach_ms = (ctx.t0.tv_sec - start.tv_sec) * 1e3 +
+			(ctx.t0.tv_nsec - start.tv_nsec) / 1e6;
+	lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
+		ctx.target.pid, ctx.target.comm, ctx.attach_ms);
+	run(&ctx);
+	err = finish(&ctx);
+	teardown(&ctx);
+	return err;
+}

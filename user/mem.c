@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "hashmap.h"
+#include "log.h"
+#include "mem.h"
+#include "mem.skel.h"
+#include "ranges.h"
+
+#define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
+#define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
+#define PAGE_DOWN(x) ((x) & ~(PAGE_SIZE_ - 1))
+/* Releases up to this many pages look each page up; larger ranges scan
+ * the pages map instead when it holds fewer entries. */
+#define RELEASE_LOOKUP_MAX 65536
+
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+
+struct mem {
+	struct mem_bpf *skel;
+	struct ranges *ranges;
+	struct u64map released;		/* stack id -> pages released */
+	struct u64map lazy;		/* stack id -> pages MADV_FREE'd */
+	uint64_t brk_cur;		/* page-aligned break, 0 unknown */
+	uint64_t faulted_pages;		/* sum of the kernel's counters */
+	struct mem_stats st;
+	int pages_fd;
+};
+
+static uint32_t pow2_at_least(uint64_t v)
+{
+	uint32_t p = 4096;
+
+	while (p < v && p < (1U << 30))
+		p <<= 1;
+	return p;
+}
+
+int mem_open(struct lt_ctx *ctx)
+{
+	struct lt_opts *o = &ctx->opts;
+	struct mem *m;
+	int err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ctx->mem = m;
+	u64map_init(&m->released);
+	u64map_init(&m->lazy);
+	m->ranges = ranges_new();
+	if (!m->ranges)
+		return -ENOMEM;
+	m->skel = mem_bpf__open();
+	if (!m->skel) {
+		err = -errno;
+		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	m->skel->rodata->targ_tgid = ctx->target.pid;
+	if ((err = bpf_map__set_max_entries(m->skel->maps.stacks, o->max_stacks)) ||
+	    (err = bpf_map__set_max_entries(m->skel->maps.pages, o->max_pages)) ||
+	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
+					    o->max_fault_stacks)) ||
+	    (err = bpf_map__set_max_entries(m->skel->maps.events,
+			pow2_at_least((uint64_t)o->ringbuf_mb << 20)))) {
+		lt_err("cannot size BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	err = mem_bpf__load(m->skel);
+	if (err) {
+		err = -errno;
+		if (err == -EPERM || err == -EACCES)
+			lt_err("loading BPF programs was refused: run as root (CAP_BPF and CAP_PERFMON)\n");
+		else
+			lt_err("cannot load the memory BPF programs: %s (-vv shows the verifier log)\n",
+			       strerror(-err));
+		return err;
+	}
+	err = mem_bpf__attach(m->skel);
+	if (err) {
+		err = -errno;
+		lt_err("cannot attach the memory tracepoints: %s (is tracefs mounted on /sys/kernel/tracing?)\n",
+		       strerror(-err));
+		return err;
+	}
+	m->pages_fd = bpf_map__fd(m->skel->maps.pages);
+	/* The break already reached; a spawned target syncs on its first
+	 * brk(0) after exec instead. */
+	if (!ctx->target.spawned) {
+		uint64_t start_brk = 0, cur_brk = 0;
+
+		if (!procstat_start_brk(ctx->target.pid, &start_brk, &cur_brk))
+			m->brk_cur = PAGE_UP(cur_brk);
+	}
+	return 0;
+}
+
+int mem_stacks_fd(const struct lt_ctx *ctx)
+{
+	return bpf_map__fd(ctx->mem->skel->maps.stacks);
+}
+
+int mem_events_fd(const struct lt_ctx *ctx)
+{
+	return bpf_map__fd(ctx->mem->skel->maps.events);
+}
+
+void mem_close(struct lt_ctx *ctx)
+{
+	struct mem *m = ctx->mem;
+
+	if (!m)
+		return;
+	mem_bpf__destroy(m->skel);
+	ranges_free(m->ranges);
+	u64map_free(&m->released);
+	u64map_free(&m->lazy);
+	free(m);
+	ctx->mem = NULL;
+}
+
+const struct mem_stats *mem_stats(const struct lt_ctx *ctx)
+{
+	return &ctx->mem->st;
+}
+
+void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!ctx->mem || !ctx->mem->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += ctx->mem->skel->bss->drops[i];
+}
+
+static void count_release(struct mem *m, uint64_t stack_id, bool lazy)
+{
+	uint64_t *v = u64map_ref(&m->released, stack_id);
+
+	if (v)
+		(*v)++;
+	if (lazy && (v = u64map_ref(&m->lazy, stack_id)))
+		(*v)++;
+	m->st.released_pages++;
+	if (lazy)
+		m->st.lazyfree_pages++;
+}
+
+/* Forgets the tracked pages of [start, end): they are no longer resident
+ * (or, with MADV_FREE, only until the kernel needs them). */
+static void release_pages(struct mem *m, uint64_t start, uint64_t end,
+			  bool lazy)
+{
+	uint64_t first = start >> LT_PAGE_SHIFT, last = PAGE_UP(end) >> LT_PAGE_SHIFT;
+	uint64_t held = m->faulted_pages > m->st.released_pages ?
+			m->faulted_pages - m->st.released_pages : 0;
+	uint64_t page, next, sid;
+
+	if (last <= first)
+		return;
+	if (last - first <= RELEASE_LOOKUP_MAX || last - first < held) {
+		for (page = first; page < last; page++) {
+			if (bpf_map_lookup_elem(m->pages_fd, &page, &sid))
+				continue;
+			if (!bpf_map_delete_elem(m->pages_fd, &page))
+				count_release(m, sid, lazy);
+		}
+		return;
+	}
+	/* A huge range over a small map: walk the map instead. */
+	if (bpf_map_get_next_key(m->pages_fd, NULL, &page))
+		return;
+	for (;;) {
+		int more = !bpf_map_get_next_key(m->pages_fd, &page, &next);
+
+		if (page >= first && page < last &&
+		    !bpf_map_lookup_elem(m->pages_fd, &page, &sid) &&
+		    !bpf_map_delete_elem(m->pages_fd, &page))
+			count_release(m, sid, lazy);
+		if (!more)
+			break;
+		page = next;
+	}
+}
+
+/* mremap moved pages: their first touch stays attributed where it was. */
+static void move_pages(struct mem *m, uint64_t old, uint64_t len, uint64_t new)
+{
+	uint64_t n = PAGE_UP(len) >> LT_PAGE_SHIFT, sid;
+
+	if (n > RELEASE_LOOKUP_MAX)
+		n = RELEASE_LOOKUP_MAX;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t from = (old >> LT_PAGE_SHIFT) + i;
+		uint64_t to = (new >> LT_PAGE_SHIFT) + i;
+
+		if (bpf_map_lookup_elem(m->pages_fd, &from, &sid))
+			continue;
+		bpf_map_delete_elem(m->pages_fd, &from);
+		bpf_map_update_elem(m->pages_fd, &to, &sid, BPF_ANY);
+	}
+}
+
+static void on_removed(void *c, uint32_t tag, uint64_t start, uint64_t end)
+{
+	struct site *s = model_get(&((struct lt_ctx *)c)->model, tag);
+
+	if (s)
+		s->freed += end - start;
+}
+
+static uint32_t site_tag(struct lt_ctx *ctx, enum site_kind kind,
+			 uint64_t stack_id)
+{
+	struct site *s = stacks_site(&ctx->stacks, &ctx->model, kind, stack_id);
+
+	if (!s)
+		return UINT32_MAX;
+	s->created++;
+	return s->id;
+}
+
+static void handle_brk(struct lt_ctx *ctx, const struct lt_mem_event *e)
+{
+	struct mem *m = ctx->mem;
+	uint64_t brk = PAGE_UP(e->addr);
+
+	if (!e->len || !m->brk_cur) {	/* a query, or first sight: sync */
+		m->brk_cur = brk;
+		return;
+	}
+	if (brk > m->brk_cur) {
+		ranges_add(m->ranges, m->brk_cur, brk,
+			   site_tag(ctx, SITE_BRK, e->stack_id), on_removed, ctx);
+	} else if (brk < m->brk_cur) {
+		ranges_remove(m->ranges, brk, m->brk_cur, on_removed, ctx);
+		release_pages(m, brk, m->brk_cur, false);
+	}
+	m->brk_cur = brk;
+}
+
+void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
+{
+	struct mem *m = ctx->mem;
+	uint64_t len = PAGE_UP(e->len);
+
+	m->st.events++;
+	switch (e->type) {
+	case LT_EV_MMAP:
+		if (e->flags & MAP_FIXED)	/* replaces what was there */
+			release_pages(m, e->addr, e->addr + len, false);
+		if (e->prot == PROT_NONE) {	/* reservation, not memory */
+			ranges_remove(m->ranges, e->addr, e->addr + len,
+				      on_removed, ctx);
+			break;
+		}
+		ranges_add(m->ranges, e->addr, e->addr + len,
+			   site_tag(ctx, SITE_MMAP, e->stack_id), on_removed, ctx);
+		break;
+	case LT_EV_MUNMAP:
+		ranges_remove(m->ranges, e->addr, e->addr + len, on_removed, ctx);
+		release_pages(m, e->addr, e->addr + len, false);
+		break;
+	case LT_EV_MREMAP: {
+		uint64_t new_len = PAGE_UP(e->new_len);
+
+		if (new_len < len)
+			release_pages(m, e->addr + new_len, e->addr + len, false);
+		if (e->new_addr != e->addr)
+			move_pages(m, e->addr, len < new_len ? len : new_len,
+				   e->new_addr);
+		ranges_remap(m->ranges, e->addr, len, e->new_addr, new_len,
+			     new_len > len ? site_tag(ctx, SITE_MMAP, e->stack_id)
+					   : UINT32_MAX,
+			     on_removed, ctx);
+		break;
+	}
+	case LT_EV_BRK:
+		handle_brk(ctx, e);
+		break;
+	case LT_EV_MADVISE:
+		if (e->flags < LT_MADV_MAX) {
+			m->st.madvise_bytes[e->flags] += len;
+			m->st.madvise_calls[e->flags]++;
+		}
+		if (e->flags == MADV_DONTNEED || e->flags == MADV_FREE ||
+		    e->flags == MADV_REMOVE || e->flags == MADV_DONTNEED_LOCKED)
+			release_pages(m, e->addr, e->addr + len,
+				      e->flags == MADV_FREE);
+		break;
+	default:
+		break;
+	}
+}
+
+void mem_collect(struct lt_ctx *ctx)
+{
+	struct mem *m = ctx->mem;
+	int fd = bpf_map__fd(m->skel->maps.fault_stats);
+	struct lt_fault_stat fs;
+	uint64_t key, next, total = 0;
+	bool have;
+
+	for (size_t i = 0; i < ctx->model.n; i++) {
+		struct site *s = ctx->model.sites[i];
+
+		if (s->kind == SITE_FAULT)
+			s->bytes = s->freed = s->lazyfree = s->created = 0;
+		else if (s->kind == SITE_MMAP || s->kind == SITE_BRK)
+			s->bytes = ranges_bytes(m->ranges, s->id);
+	}
+	have = !bpf_map_get_next_key(fd, NULL, &key);
+	while (have) {
+		bool more = !bpf_map_get_next_key(fd, &key, &next);
+
+		if (!bpf_map_lookup_elem(fd, &key, &fs)) {
+			struct site *s = stacks_site(&ctx->stacks, &ctx->model,
+						     SITE_FAULT, key);
+			uint64_t rel = 0, lazy = 0;
+
+			u64map_get(&m->released, key, &rel);
+			u64map_get(&m->lazy, key, &lazy);
+			total += fs.pages;
+			if (s) {
+				int64_t held = (int64_t)fs.pages - (int64_t)rel;
+
+				s->bytes += (held > 0 ? held : 0) * PAGE_SIZE_;
+				s->freed += rel * PAGE_SIZE_;
+				s->lazyfree += lazy * PAGE_SIZE_;
+				s->created += fs.pages;
+			}
+		}
+		have = more;
+		key = next;
+	}
+	m->faulted_pages = total;
+	m->st.mapped_total = ranges_total(m->ranges);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Memory accounting: mapped bytes per stack (mmap, mremap, brk) from the
+ * ranges the target maps, resident pages per faulting stack minus pages
+ * released by munmap/madvise, and madvise bytes per advice. */
+#ifndef LT_MEM_H
+#define LT_MEM_H
+#include <stdint.h>
+#include "ctx.h"
+#include <linux/types.h>
+#include "leaktrace.h"
+
+#define LT_MADV_MAX 32
+
+struct mem_stats {
+	uint64_t madvise_bytes[LT_MADV_MAX];	/* requested, per advice */
+	uint64_t madvise_calls[LT_MADV_MAX];
+	uint64_t released_pages;		/* tracked pages given back */
+	uint64_t lazyfree_pages;		/* of which MADV_FREE */
+	uint64_t mapped_total;			/* bytes in traced ranges */
+	uint64_t events;			/* memory records handled */
+};
+
+/* Opens, sizes, loads and attaches the memory programs. Owns the "stacks"
+ * map and the ring buffer that the other BPF objects reuse. */
+int mem_open(struct lt_ctx *ctx);
+int mem_stacks_fd(const struct lt_ctx *ctx);
+int mem_events_fd(const struct lt_ctx *ctx);
+void mem_close(struct lt_ctx *ctx);
+void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
+/* Reads the kernel's per-stack fault counters into the fault sites and the
+ * ranges into the mmap/brk sites. */
+void mem_collect(struct lt_ctx *ctx);
+const struct mem_stats *mem_stats(const struct lt_ctx *ctx);
+/* Adds this object's drop counters to out[LT_DROP_MAX]. */
+void mem_drops(const struct lt_ctx *ctx, uint64_t *out);
+#endif

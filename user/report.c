@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "findings.h"
+#include "go.h"
+#include "mem.h"
+#include "report.h"
+#include "symbolize.h"
+
+#define MAX_FINDINGS 16
+#define MAX_JSON_SITES 200
+#define TEXT_SITES 15
+#define TEXT_FRAMES 8
+
+static const char *const drop_names[LT_DROP_MAX] = {
+	[LT_DROP_RINGBUF] = "ringbuf_full",
+	[LT_DROP_STACK_MAP] = "stack_map_full",
+	[LT_DROP_STACK_READ] = "stack_read_failed",
+	[LT_DROP_PAGES_MAP] = "pages_map_full",
+	[LT_DROP_FAULT_MAP] = "fault_map_full",
+	[LT_DROP_ARGS_MAP] = "syscall_args_map_full",
+	[LT_DROP_ARGS_MISS] = "syscall_exit_without_entry",
+	[LT_DROP_GO_MAP] = "goroutine_map_full",
+};
+
+const char *report_bytes(double b, char *buf, size_t len)
+{
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int u = 0;
+	double a = fabs(b);
+
+	while (a >= 1024 && u < 4) {
+		a /= 1024;
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+	return buf;
+}
+
+/* Sites worth showing: anything outstanding, growing or created. */
+static bool site_shown(const struct site *s)
+{
+	return s->bytes > 0 || s->live > 0 || s->created > 0 ||
+	       s->growth.slope_per_min != 0;
+}
+
+static json_object *jdouble(double v, int prec)
+{
+	char buf[64];
+
+	if (!isfinite(v))
+		v = 0;
+	snprintf(buf, sizeof(buf), "%.*f", prec, v);
+	return json_object_new_double_s(v, buf);
+}
+
+static json_object *jstr(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *frames_json(const struct frame *f, int n)
+{
+	json_object *arr = json_object_new_array();
+	char addr[32];
+
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f[i].addr);
+		json_object_object_add(o, "function", jstr(f[i].function));
+		json_object_object_add(o, "file", jstr(f[i].file));
+		json_object_object_add(o, "line", f[i].line ?
+				       json_object_new_int(f[i].line) : NULL);
+		json_object_object_add(o, "module", jstr(f[i].module));
+		json_object_object_add(o, "address", json_object_new_string(addr));
+		if (f[i].inlined)
+			json_object_object_add(o, "inlined", json_object_new_boolean(1));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *site_json(const struct site *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", json_object_new_string(site_kind_name(s->kind)));
+	json_object_object_add(o, "live", s->live >= 0 ? json_object_new_int64(s->live) : NULL);
+	json_object_object_add(o, "bytes", s->bytes >= 0 ? json_object_new_int64(s->bytes) : NULL);
+	json_object_object_add(o, "growth_per_min", jdouble(s->growth.slope_per_min, 3));
+	json_object_object_add(o, "leak", json_object_new_boolean(s->growth.leak));
+	json_object_object_add(o, "confidence", jdouble(s->growth.confidence, 3));
+	json_object_object_add(o, "r2", jdouble(s->growth.r2, 3));
+	json_object_object_add(o, "stack", frames_json(s->frames, s->nframes));
+	json_object_object_add(o, "stack_truncated", json_object_new_boolean(s->truncated));
+	if (s->preexisting)
+		json_object_object_add(o, "origin", json_object_new_string("before_attach"));
+	if (s->kind == SITE_GOROUTINE) {
+		json_object_object_add(o, "wait_reason", jstr(s->wait_reason));
+		json_object_object_add(o, "wait_stack", frames_json(s->wait_frames, s->nwait));
+		json_object_object_add(o, "waiting", json_object_new_int64(s->waiting));
+		json_object_object_add(o, "parked_s", s->parked_s >= 0 ? jdouble(s->parked_s, 1) : NULL);
+	}
+	json_object_object_add(o, "oldest_s", s->oldest_s >= 0 ? jdouble(s->oldest_s, 1) : NULL);
+	json_object_object_add(o, "created", json_object_new_int64(s->created));
+	if (site_kind_is_bytes(s->kind)) {
+		json_object_object_add(o, "freed_bytes", json_object_new_int64(s->freed));
+		if (s->kind == SITE_FAULT)
+			json_object_object_add(o, "lazyfree_bytes", json_object_new_int64(s->lazyfree));
+	}
+	json_object_object_add(o, "samples", json_object_new_int64(s->nsamples));
+	return o;
+}
+
+static json_object *start_end(uint64_t a, uint64_t b)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "start", json_object_new_int64(a));
+	json_object_object_add(o, "end", json_object_new_int64(b));
+	return o;
+}
+
+static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, int nf)
+{
+	json_object *root = json_object_new_object(), *o, *arr;
+	const struct mem_stats *ms = mem_stats(ctx);
+	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
+	uint64_t events = 0, stacks = 0;
+	char ts[64];
+	int shown = 0;
+
+	json_object_object_add(root, "schema", json_object_new_string("leaktrace/v1"));
+	json_object_object_add(root, "version", json_object_new_string(LT_VERSION));
+	o = json_object_new_object();
+	json_object_object_add(o, "pid", json_object_new_int(ctx->target.pid));
+	json_object_object_add(o, "comm", json_object_new_string(ctx->target.comm));
+	json_object_object_add(o, "exe", json_object_new_string(ctx->target.exe));
+	json_object_object_add(o, "go_version", jstr(gov));
+	json_object_object_add(o, "exited", json_object_new_boolean(ctx->target.exited));
+	json_object_object_add(root, "target", o);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ctx->started_at));
+	json_object_object_add(root, "started_at", json_object_new_string(ts));
+	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
+	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
+
+	o = json_object_new_object();
+	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));
+	json_object_object_add(o, "rss_anon_bytes", start_end(ctx->first.rss_anon, ctx->last.rss_anon));
+	json_object_object_add(o, "lazyfree_bytes", start_end(ctx->first.lazyfree, ctx->last.lazyfree));
+	json_object_object_add(o, "threads", start_end(ctx->threads_start, ctx->threads_end));
+	if (go_enabled(ctx))
+		json_object_object_add(o, "goroutines", start_end(go_count_start(ctx), go_count_end(ctx)));
+	else
+		json_object_object_add(o, "goroutines", NULL);
+	json_object_object_add(o, "mapped_traced_bytes", json_object_new_int64(ms->mapped_total));
+	json_object_object_add(root, "totals", o);
+
+	o = json_object_new_object();
+	for (int a = 0; a < LT_MADV_MAX; a++) {
+		char name[16];
+
+		if (!ms->madvise_calls[a])
+			continue;
+		snprintf(name, sizeof(name), "%d", a);
+		json_object_object_add(o, a == 4 ? "dontneed" : a == 8 ? "free" :
+					  a == 9 ? "remove" : name,
+				       json_object_new_int64(ms->madvise_bytes[a]));
+	}
+	json_object_object_add(root, "madvise_bytes", o);
+
+	arr = json_object_new_array();
+	for (size_t i = 0; i < ctx->model.n && shown < MAX_JSON_SITES; i++) {
+		if (!site_shown(ctx->model.ranked[i]))
+			continue;
+		json_object_array_add(arr, site_json(ctx->model.ranked[i]));
+		shown++;
+	}
+	json_object_object_add(root, "sites", arr);
+
+	arr = json_object_new_array();
+	for (int i = 0; i < nf; i++) {
+		o = json_object_new_object();
+		json_object_object_add(o, "severity", json_object_new_string(finding_severity_name(fs[i].severity)));
+		json_object_object_add(o, "kind", json_object_new_string(fs[i].kind));
+		json_object_object_add(o, "title", json_object_new_string(fs[i].title));
+		json_object_object_add(o, "detail", json_object_new_string(fs[i].detail));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "findings", arr);
+
+	o = json_object_new_object();
+	for (int i = 0; i < LT_DROP_MAX; i++) {
+		if (i == LT_DROP_STACK_MAP || i == LT_DROP_STACK_READ)
+			stacks += ctx->drops[i];
+		else
+			events += ctx->drops[i];
+	}
+	json_object_object_add(o, "events", json_object_new_int64(events));
+	json_object_object_add(o, "stacks", json_object_new_int64(stacks + ctx->stacks.missing));
+	arr = json_object_new_object();
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		json_object_object_add(arr, drop_names[i], json_object_new_int64(ctx->drops[i]));
+	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
+	json_object_object_add(o, "by_cause", arr);
+	json_object_object_add(root, "drops", o);
+	return root;
+}
+
+static void frame_text(const struct frame *f, char *buf, size_t len)
+{
+	const char *file = f->file ? strrchr(f->file, '/') : NULL;
+
+	file = file ? file + 1 : f->file;
+	if (f->function && file)
+		snprintf(buf, len, "%s (%s:%d)", f->function, file, f->line);
+	else if (f->function)
+		snprintf(buf, len, "%s", f->function);
+	else
+		snprintf(buf, len, "0x%llx in %s", (unsigned long long)f->addr,
+			 f->module ? f->module : "?");
+}
+
+static void site_amount(const struct site *s, char *now, size_t nl,
+			char *growth, size_t gl)
+{
+	char b[32];
+
+	if (site_kind_is_bytes(s->kind)) {
+		report_bytes((double)s->bytes, now, nl);
+		snprintf(growth, gl, "%s%s", s->growth.slope_per_min >= 0 ? "+" : "",
+			 report_bytes(s->growth.slope_per_min, b, sizeof(b)));
+	} else {
+		snprintf(now, nl, "%lld", (long long)s->live);
+		snprintf(growth, gl, "%+.1f", s->growth.slope_per_min);
+	}
+}
+
+static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf)
+{
+	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
+	char a[32], b[32], now[32], growth[32], fr[512];
+	int shown = 0;
+	uint64_t drops = ctx->stacks.missing;
+
+	fprintf(out, "leaktrace report: pid %d (%s) %s%s%s, %.1f s%s\n",
+		ctx->target.pid, ctx->target.comm, ctx->target.exe,
+		gov ? ", " : "", gov ? gov : "", ctx->now_s,
+		ctx->target.exited ? ", target exited" : "");
+	fprintf(out, "RSS %s -> %s   threads %u -> %u   LazyFree %s",
+		report_bytes((double)ctx->first.rss, a, sizeof(a)),
+		report_bytes((double)ctx->last.rss, b, sizeof(b)),
+		ctx->threads_start, ctx->threads_end,
+		report_bytes((double)ctx->last.lazyfree, now, sizeof(now)));
+	if (go_enabled(ctx))
+		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
+			(long long)go_count_end(ctx));
+	fprintf(out, "\n\n");
+	fprintf(out, "SITES, most suspect first (growth per minute)\n");
+	fprintf(out, "%3s  %-9s %12s %14s  %-7s %s\n", "#", "KIND", "NOW", "GROWTH/min", "VERDICT", "WHERE");
+	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
+		const struct site *s = ctx->model.ranked[i];
+
+		if (!site_shown(s))
+			continue;
+		shown++;
+		site_amount(s, now, sizeof(now), growth, sizeof(growth));
+		if (s->nframes)
+			frame_text(&s->frames[0], fr, sizeof(fr));
+		else
+			snprintf(fr, sizeof(fr), s->preexisting ? "(alive before attach)" : "(stack unknown)");
+		fprintf(out, "%3d  %-9s %12s %14s  %-7s %s\n", shown,
+			site_kind_name(s->kind), now, growth,
+			s->growth.leak ? "LEAK" : "-", fr);
+		if (s->wait_reason) {
+			fprintf(out, "%40sparked: %llu in \"%s\"", "",
+				(unsigned long long)s->waiting, s->wait_reason);
+			for (int k = 0; k < s->nwait; k++) {
+				const char *fn = s->wait_frames[k].function;
+
+				/* the first frame outside the runtime */
+				if (fn && strncmp(fn, "runtime.", 8)) {
+					frame_text(&s->wait_frames[k], fr, sizeof(fr));
+					fprintf(out, " at %s", fr);
+					break;
+				}
+			}
+			fputc('\n', out);
+		}
+		for (int k = 1; k < s->nframes && k < TEXT_FRAMES; k++) {
+			frame_text(&s->frames[k], fr, sizeof(fr));
+			fprintf(out, "%40s%s\n", "", fr);
+		}
+		if (s->truncated)
+			fprintf(out, "%40s(stack ends early: no frame pointers)\n", "");
+	}
+	if (!shown)
+		fprintf(out, "  (nothing mapped, touched or created while traced)\n");
+	fprintf(out, "\nFINDINGS\n");
+	for (int i = 0; i < nf; i++)
+		fprintf(out, "  [%s] %s\n      %s\n", finding_severity_name(fs[i].severity),
+			fs[i].title, fs[i].detail);
+	if (!nf)
+		fprintf(out, "  none\n");
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		drops += ctx->drops[i];
+	fprintf(out, "\nDROPS %llu", (unsigned long long)drops);
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		if (ctx->drops[i])
+			fprintf(out, "  %s=%llu", drop_names[i], (unsigned long long)ctx->drops[i]);
+	fprintf(out, "\n");
+}
+
+int report_write(struct lt_ctx *ctx, FILE *out)
+{
+	struct finding fs[MAX_FINDINGS];
+	int nf = findings_build(ctx, fs, MAX_FINDINGS);
+
+	if (ctx->opts.format == FMT_JSON) {
+		json_object *root = report_json(ctx, fs, nf);
+
+		fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						     JSON_C_TO_STRING_NOSLASHESCAPE), out);
+		fputc('\n', out);
+		json_object_put(root);
+	} else {
+		report_text(ctx, out, fs, nf);
+	}
+	return fflush(out) ? -errno : 0;
+}
+
+void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
+{
+	char a[32], now[32], growth[32], fr[512];
+	int shown = 0;
+
+	if (!tty) {
+		const struct site *top = NULL;
+
+		for (size_t i = 0; i < ctx->model.n && !top; i++)
+			if (site_shown(ctx->model.ranked[i]))
+				top = ctx->model.ranked[i];
+		fprintf(out, "t=%.0fs rss=%s threads=%u sites=%zu", ctx->now_s,
+			report_bytes((double)ctx->last.rss, a, sizeof(a)),
+			ctx->last.threads, ctx->model.n);
+		if (top) {
+			site_amount(top, now, sizeof(now), growth, sizeof(growth));
+			if (top->nframes)
+				frame_text(&top->frames[0], fr, sizeof(fr));
+			else
+				snprintf(fr, sizeof(fr), "?");
+			fprintf(out, " top: %s %s %s/min%s at %s", site_kind_name(top->kind),
+				now, growth, top->growth.leak ? " LEAK" : "", fr);
+		}
+		fputc('\n', out);
+		fflush(out);
+		return;
+	}
+	fprintf(out, "\033[H\033[2J");
+	fprintf(out, "leaktrace  pid %d (%s)  %.0f s  RSS %s  threads %u\n\n",
+		ctx->target.pid, ctx->target.comm, ctx->now_s,
+		report_bytes((double)ctx->last.rss, a, sizeof(a)), ctx->last.threads);
+	fprintf(out, "%3s  %-9s %12s %14s  %-7s %s\n", "#", "KIND", "NOW", "GROWTH/min", "VERDICT", "WHERE");
+	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
+		const struct site *s = ctx->model.ranked[i];
+
+		if (!site_shown(s))
+			continue;
+		shown++;
+		site_amount(s, now, sizeof(now), growth, sizeof(growth));
+		if (s->nframes)
+			frame_text(&s->frames[0], fr, sizeof(fr));
+		else
+			snprintf(fr, sizeof(fr), "?");
+		fprintf(out, "%3d  %-9s %12s %14s  %-7s %s\n", shown, site_kind_name(s->kind),
+			now, growth, s->growth.leak ? "LEAK" : "-", fr);
+	}
+	fflush(out);
+}

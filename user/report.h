@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The final report (text or JSON schema leaktrace/v1) and the live view. */
+#ifndef LT_REPORT_H
+#define LT_REPORT_H
+#include <stdio.h>
+#include "ctx.h"
+
+#define LT_VERSION "leaktrace 0.1.0"
+
+/* Writes the report for ctx (model_rank() done) to out. 0 or -errno. */
+int report_write(struct lt_ctx *ctx, FILE *out);
+/* One refresh of the live view: a table on a terminal, else one line. */
+void report_live(struct lt_ctx *ctx, FILE *out, bool tty);
+/* Human-readable bytes ("12.3 MiB"). */
+const char *report_bytes(double b, char *buf, size_t len);
+#endif

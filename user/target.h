@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The traced process: an existing pid, or a command started held until the
+ * probes are attached. */
+#ifndef LT_TARGET_H
+#define LT_TARGET_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct target {
+	pid_t pid;
+	char comm[64];
+	char exe[PATH_MAX];
+	bool spawned;		/* started by us with -- CMD */
+	int release_fd;		/* spawned: write end that lets it exec */
+	int exec_err_fd;	/* spawned: read end, carries exec's errno */
+	bool exited;
+	int exit_status;	/* spawned: wait status */
+};
+
+/* Validates an existing pid. 0, or -errno after printing one clear
+ * message (-ESRCH no such process, -EINVAL kernel thread, -EPERM). */
+int target_open_pid(struct target *t, pid_t pid);
+/* Forks argv[0]; the child waits to exec until target_release(). */
+int target_spawn(struct target *t, char **argv);
+int target_release(struct target *t);
+/* Re-reads comm and exe (after exec). */
+void target_refresh_names(struct target *t);
+/* False once the process has exited (reaps a spawned child). */
+bool target_alive(struct target *t);
+/* The target's executable as a path usable from here: /proc/PID/exe for a
+ * running process (works across mount namespaces), argv[0] resolved
+ * through PATH for one we start. 0 or -errno. */
+int target_exe_path(const struct target *t, char **argv, char *buf,
+		    size_t len);
+/* Kills and reaps a spawned child that never ran (setup failed). */
+void target_abort(struct target *t);
+#endif

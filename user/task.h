@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* OS threads of the target: live threads per creation stack. */
+#ifndef LT_TASK_H
+#define LT_TASK_H
+#include <stdint.h>
+#include "ctx.h"
+#include <linux/types.h>
+#include "leaktrace.h"
+
+/* Loads the task programs, sharing the stacks map and ring buffer of the
+ * memory object, and counts the threads alive at attach. */
+int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd);
+void task_close(struct lt_ctx *ctx);
+void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e);
+/* Updates the age of the oldest live thread per site. */
+void task_collect(struct lt_ctx *ctx);
+void task_drops(const struct lt_ctx *ctx, uint64_t *out);
+#endif
