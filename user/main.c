@@ -255,12 +255,21 @@ static void sum_drops(struct lt_ctx *ctx)
 static int setup(struct lt_ctx *ctx)
 {
 	struct lt_opts *o = &ctx->opts;
+	char exe[PATH_MAX];
 	int err;
 
-	err = o->cmd ? target_spawn(&ctx->target, o->cmd)
-		     : target_open_pid(&ctx->target, o->pid);
-	if (err)
-		return o->cmd ? 1 : 2;
+	if (o->cmd) {
+		/* A command that cannot run is a bad target: say so first. */
+		ctx->target.spawned = true;
+		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
+			return 2;
+		if (target_spawn(&ctx->target, o->cmd)) {
+			lt_err("cannot start %s: %s\n", o->cmd[0], strerror(errno));
+			return 1;
+		}
+	} else if (target_open_pid(&ctx->target, o->pid)) {
+		return 2;
+	}
 	ctx->sym = symbolizer_new(ctx->target.pid);
 	if (!ctx->sym) {
 		lt_err("out of memory\n");
@@ -274,8 +283,6 @@ static int setup(struct lt_ctx *ctx)
 	    task_open(ctx, mem_stacks_fd(ctx), mem_events_fd(ctx)))
 		return 1;
 	if (!o->no_go) {
-		char exe[PATH_MAX];
-
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
 		    go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)))
 			return 1;

@@ -8,6 +8,7 @@
 /* Samples kept per site before pairs are merged (bounded memory for long
  * runs; the slope over the whole window survives downsampling). */
 #define MAX_SAMPLES 2048
+#define SAME_SAMPLE_S 0.05
 /* A leak verdict also needs an absolute rise over the window: a few
  * hundred KiB of warm-up page faults or two goroutines are noise, whatever
  * their fit. */
@@ -151,6 +152,14 @@ void model_sample(struct model *m, double t)
 		struct site *s = m->sites[i];
 		double v = site_kind_is_bytes(s->kind) ? (double)s->bytes
 						       : (double)s->live;
+
+		/* A sample right after the last one (the final collect) replaces
+		 * it: two points at one instant bend the fit. */
+		if (s->nsamples && t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S) {
+			s->samples[s->nsamples - 1].t = t;
+			s->samples[s->nsamples - 1].v = v;
+			continue;
+		}
 
 		if (s->nsamples == s->cap) {
 			if (s->cap >= MAX_SAMPLES) {

@@ -15,6 +15,7 @@
 #define MAX_JSON_SITES 200
 #define TEXT_SITES 15
 #define TEXT_FRAMES 8
+#define MAX_SERIES 60
 
 static const char *const drop_names[LT_DROP_MAX] = {
 	[LT_DROP_RINGBUF] = "ringbuf_full",
@@ -86,6 +87,24 @@ static json_object *frames_json(const struct frame *f, int n)
 	return arr;
 }
 
+/* The site's series as [t, v] pairs, at most MAX_SERIES points. */
+static json_object *series_json(const struct site *s)
+{
+	json_object *arr = json_object_new_array();
+	size_t step = (s->nsamples + MAX_SERIES - 1) / MAX_SERIES;
+
+	if (!step)
+		step = 1;
+	for (size_t i = 0; i < s->nsamples; i += step) {
+		json_object *p = json_object_new_array();
+
+		json_object_array_add(p, jdouble(s->samples[i].t, 2));
+		json_object_array_add(p, jdouble(s->samples[i].v, 0));
+		json_object_array_add(arr, p);
+	}
+	return arr;
+}
+
 static json_object *site_json(const struct site *s)
 {
 	json_object *o = json_object_new_object();
@@ -115,6 +134,7 @@ static json_object *site_json(const struct site *s)
 			json_object_object_add(o, "lazyfree_bytes", json_object_new_int64(s->lazyfree));
 	}
 	json_object_object_add(o, "samples", json_object_new_int64(s->nsamples));
+	json_object_object_add(o, "series", series_json(s));
 	return o;
 }
 

@@ -72,9 +72,10 @@ static int push_frames(struct stacks *s, struct frame *out, int n, int max,
 static int resolve(struct stacks *s, const struct lt_stack *st,
 		   struct resolved_stack *r)
 {
-	int max = (LT_MAX_STACK + 1) * MAX_INLINE, n = 0;
+	int max = (LT_MAX_STACK + 1) * MAX_INLINE, n = 0, before;
 	struct frame *f = calloc(max, sizeof(*f));
 	uint32_t nr = st->nr < LT_MAX_STACK ? st->nr : LT_MAX_STACK;
+	bool cut = false;
 
 	if (!f)
 		return -ENOMEM;
@@ -88,12 +89,20 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 		if (i == 1 && ((nr > 2 && ip == st->ips[2]) ||
 			       !symbolizer_is_return_addr(s->sym, ip)))
 			continue;
+		before = n;
 		n = push_frames(s, f, n, max, ip, i > 0);
+		/* Outside every mapping: the frame-pointer walk went through
+		 * code without frame pointers and read a data word. */
+		if (n > before && !f[before].module) {
+			n = before;
+			cut = true;
+			break;
+		}
 	}
 	r->frames = f;
 	r->n = n;
-	r->truncated = n > 0 && !(st->flags & LT_STACK_FULL) &&
-		       !is_root(f[n - 1].function);
+	r->truncated = cut || (n > 0 && !(st->flags & LT_STACK_FULL) &&
+			       !is_root(f[n - 1].function));
 	if (r->truncated)
 		s->truncated++;
 	return 0;

@@ -129,7 +129,8 @@ bool target_alive(struct target *t)
 
 void target_abort(struct target *t)
 {
-	if (!t->spawned || t->exited)
+	/* Never kill(0, ...): that is our own process group. */
+	if (!t->spawned || t->exited || t->pid <= 0)
 		return;
 	kill(t->pid, SIGKILL);
 	waitpid(t->pid, NULL, 0);
@@ -153,7 +154,13 @@ int target_exe_path(const struct target *t, char **argv, char *buf,
 	}
 	if (strchr(argv[0], '/')) {
 		snprintf(buf, len, "%s", argv[0]);
-		return access(buf, X_OK) ? -errno : 0;
+		if (access(buf, X_OK)) {
+			int err = -errno;
+
+			lt_err("cannot run %s: %s\n", argv[0], strerror(-err));
+			return err;
+		}
+		return 0;
 	}
 	path = getenv("PATH");
 	dirs = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
