@@ -182,16 +182,21 @@ void model_sample(struct model *m, double t)
 }
 
 /* Suspicion: leaks first; then growth, normalised per kind so that one
- * goroutine a second outranks churn, and bytes compare in MiB. */
+ * goroutine a second outranks churn, and bytes compare in MiB; then what
+ * is already held (a one-shot capture must rank 20,000 goroutines parked
+ * before attach above a handful). */
 static double site_score(const struct site *s)
 {
-	double g = s->growth.slope_per_min;
+	double g = s->growth.slope_per_min, level;
 
-	if (site_kind_is_bytes(s->kind))
-		g /= 1 << 20;	/* MiB per minute */
-	else
+	if (site_kind_is_bytes(s->kind)) {
+		g /= 1 << 20;			/* MiB per minute */
+		level = s->bytes > 0 ? (double)s->bytes / (64 << 20) : 0;
+	} else {
 		g *= 4;		/* a leaked goroutine/thread a minute ~ 4 MiB */
-	return (s->growth.leak ? 1e9 : 0) + g;
+		level = s->live > 0 ? (double)s->live / 100 : 0;
+	}
+	return (s->growth.leak ? 1e9 : 0) + g + level;
 }
 
 static int cmp_score(const void *a, const void *b)

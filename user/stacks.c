@@ -89,6 +89,12 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 		if (i == 1 && ((nr > 2 && ip == st->ips[2]) ||
 			       !symbolizer_is_return_addr(s->sym, ip)))
 			continue;
+		/* Through code without frame pointers the walk reads data
+		 * words: a real return address follows a call. */
+		if (i >= 2 && !symbolizer_is_return_addr(s->sym, ip)) {
+			cut = true;
+			break;
+		}
 		before = n;
 		n = push_frames(s, f, n, max, ip, i > 0);
 		/* Outside every mapping: the frame-pointer walk went through
