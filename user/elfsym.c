@@ -980,3 +980,18 @@ bool elfmod_call_before(const struct elfmod *m, uint64_t off)
 	n = off < 9 ? off : 9;
 	return lt_is_call_before(m->machine, raw + off - n, n);
 }
+
+bool elfmod_direct_call(const struct elfmod *m, uint64_t off, int64_t *rel)
+{
+	size_t size;
+	const uint8_t *raw = (const uint8_t *)elf_rawfile(m->elf, &size);
+	int32_t d;
+
+	if (!raw || off > size || off < 5 ||
+	    (m->machine != EM_X86_64 && m->machine != EM_386) ||
+	    raw[off - 5] != 0xe8)
+		return false;
+	memcpy(&d, raw + off - 4, sizeof(d));
+	*rel = d;
+	return true;
+}

@@ -51,6 +51,9 @@ int elfmod_lookup(struct elfmod *m, uint64_t pc, struct sym_frame *out,
 		  int max);
 /* True if the instruction ending at file offset off is a call. */
 bool elfmod_call_before(const struct elfmod *m, uint64_t off);
+/* When the instruction ending at file offset off is a direct x86 call
+ * (E8 rel32), its displacement: the target is the return address + rel. */
+bool elfmod_direct_call(const struct elfmod *m, uint64_t off, int64_t *rel);
 /* Go version from .go.buildinfo, or NULL. */
 const char *elfmod_go_version(struct elfmod *m);
 void elfmod_get_info(struct elfmod *m, struct elfmod_info *info);

@@ -69,6 +69,37 @@ static int push_frames(struct stacks *s, struct frame *out, int n, int max,
 	return n;
 }
 
+/* Physical (outermost inlined) function containing addr, or NULL. */
+static const char *function_of(struct stacks *s, uint64_t addr,
+			       const char **module)
+{
+	struct sym_frame sf[MAX_INLINE];
+	int n = symbolize(s->sym, addr, false, sf, MAX_INLINE);
+
+	*module = n > 0 ? sf[n - 1].module : NULL;
+	return n > 0 ? sf[n - 1].function : NULL;
+}
+
+/* The word at SP is the caller's return address only while the function
+ * at IP has pushed nothing: then it follows a call, and a direct call's
+ * target is that very function (or a PLT stub in another module). A stale
+ * return address left in a frame fails the target check. */
+static bool sp_word_is_caller(struct stacks *s, uint64_t ip, uint64_t word)
+{
+	const char *fn_ip, *fn_target, *mod_ip, *mod_target;
+	uint64_t target;
+
+	if (!symbolizer_is_return_addr(s->sym, word))
+		return false;
+	if (!symbolizer_call_target(s->sym, word, &target))
+		return true;	/* indirect call: cannot tell */
+	fn_ip = function_of(s, ip, &mod_ip);
+	fn_target = function_of(s, target, &mod_target);
+	if (!fn_ip || !fn_target || mod_ip != mod_target)
+		return true;	/* through a PLT stub, or unnamed code */
+	return !strcmp(fn_ip, fn_target);
+}
+
 static int resolve(struct stacks *s, const struct lt_stack *st,
 		   struct resolved_stack *r)
 {
@@ -87,12 +118,19 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 		/* ips[1] is the word at SP: a return address only when the
 		 * event hit a function before it pushed a frame. */
 		if (i == 1 && ((nr > 2 && ip == st->ips[2]) ||
-			       !symbolizer_is_return_addr(s->sym, ip)))
+			       !sp_word_is_caller(s, st->ips[0], ip)))
 			continue;
 		/* Through code without frame pointers the walk reads data
 		 * words: a real return address follows a call. */
 		if (i >= 2 && !symbolizer_is_return_addr(s->sym, ip)) {
-			cut = true;
+			const char *mod, *fn = function_of(s, ip - 1, &mod);
+
+			/* Go starts goroutines with runtime.goexit as a return
+			 * address no call precedes: a root, not a cut. */
+			if (is_root(fn))
+				n = push_frames(s, f, n, max, ip, true);
+			else
+				cut = true;
 			break;
 		}
 		before = n;

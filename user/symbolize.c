@@ -659,6 +659,19 @@ bool symbolizer_is_return_addr(struct symbolizer *s, uint64_t addr)
 	return elfmod_call_before(a->mod, a->off + (addr - a->start));
 }
 
+bool symbolizer_call_target(struct symbolizer *s, uint64_t ret,
+			    uint64_t *target)
+{
+	const struct amap *a = ret ? find_entry(s, ret) : NULL;
+	int64_t rel;
+
+	if (!a || !a->x || !a->mod || ret == a->start ||
+	    !elfmod_direct_call(a->mod, a->off + (ret - a->start), &rel))
+		return false;
+	*target = ret + rel;
+	return true;
+}
+
 const char *symbolizer_go_version(struct symbolizer *s)
 {
 	char path[64];

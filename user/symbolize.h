@@ -38,6 +38,10 @@ int symbolize(struct symbolizer *s, uint64_t addr, bool is_return,
 /* True if addr is in an executable mapping and the instruction that ends
  * just before it is a call (so addr is a plausible return address). */
 bool symbolizer_is_return_addr(struct symbolizer *s, uint64_t addr);
+/* When the call that returns to ret is a direct call, its target (a
+ * runtime address). False for indirect calls and unknown code. */
+bool symbolizer_call_target(struct symbolizer *s, uint64_t ret,
+			    uint64_t *target);
 /* Go version of the main executable ("go1.22.12") or NULL. */
 const char *symbolizer_go_version(struct symbolizer *s);
 /* Link-time -> runtime address bias of the module containing addr. */
