@@ -14,6 +14,10 @@
  * their fit. */
 #define MIN_LEAK_RISE_BYTES (1024.0 * 1024.0)
 #define MIN_LEAK_RISE_OBJECTS 3.0
+/* The oldest live object of a leaking goroutine/thread site has been alive
+ * for a good part of the window. */
+#define MIN_LEAK_AGE_S 2.0
+#define MIN_LEAK_AGE_FRACTION 0.25
 
 static const char *const kind_names[SITE_KIND_MAX] = {
 	[SITE_GOROUTINE] = "goroutine", [SITE_THREAD] = "thread",
@@ -209,6 +213,17 @@ static int cmp_score(const void *a, const void *b)
 	return x->id < y->id ? -1 : 1;
 }
 
+/* Live objects that are all young are churn, whatever the count does: a
+ * leaked goroutine or thread stays. */
+static bool is_churn(const struct site *s, double span)
+{
+	double min_age = span * MIN_LEAK_AGE_FRACTION;
+
+	if (site_kind_is_bytes(s->kind) || s->oldest_s < 0)
+		return false;
+	return s->oldest_s < (min_age > MIN_LEAK_AGE_S ? min_age : MIN_LEAK_AGE_S);
+}
+
 void model_rank(struct model *m)
 {
 	struct site **r = realloc(m->ranked, (m->n ? m->n : 1) * sizeof(*r));
@@ -226,7 +241,8 @@ void model_rank(struct model *m)
 			double rise = s->growth.slope_per_min * span / 60;
 
 			if (rise < (site_kind_is_bytes(s->kind) ? MIN_LEAK_RISE_BYTES
-								 : MIN_LEAK_RISE_OBJECTS)) {
+								 : MIN_LEAK_RISE_OBJECTS) ||
+			    is_churn(s, span)) {
 				s->growth.leak = false;
 				s->growth.confidence = 0;
 			}

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include "mem.skel.h"
 #include "task.skel.h"
+#include "go.skel.h"
 
 static char verifier_log[1 << 16];
 static size_t log_len;
@@ -68,11 +69,27 @@ static void test_task_loads_and_attaches(void **state)
 	task_bpf__destroy(skel);
 }
 
+/* Uprobes attach per Go binary (e2e tests do that); the verifier is what
+ * can fail here. */
+static void test_go_loads(void **state)
+{
+	struct go_bpf *skel = go_bpf__open();
+
+	assert_non_null(skel);
+	skel->rodata->targ_tgid = getpid();
+	log_len = 0;
+	if (go_bpf__load(skel))
+		fail_msg("go.bpf.o rejected:\n%s", log_tail());
+	check_programs(skel->obj);
+	go_bpf__destroy(skel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mem_loads_and_attaches),
 		cmocka_unit_test(test_task_loads_and_attaches),
+		cmocka_unit_test(test_go_loads),
 	};
 
 	libbpf_set_print(capture);

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Goroutine lifecycle from Go runtime uprobes (amd64 register ABI, Go 1.17+).
+ * Never a uretprobe: Go moves stacks and walks return addresses, so returns
+ * are probed with uprobes on the RET instructions that user space found.
+ *   runtime.newproc1 RETs   RAX = new g: creation, with the creator's stack
+ *   runtime.gopark entry    R14 = g, CL = wait reason: parked
+ *   runtime.gopark RETs     R14 = g: woken
+ *   runtime.gdestroy/goexit0 entry  RAX = g: exited
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* g struct offsets for the target's Go version (set before load). */
+const volatile __u32 off_goid = 152;
+const volatile __u32 off_parent_goid = 0;	/* 0: no such field */
+const volatile __u32 off_gopc = 280;
+const volatile __u32 off_startpc = 296;
+
+/* Goroutines parked now: goid -> where and since when. The park site is
+ * the caller of gopark (one word read at SP, no stack walk: gopark is hot). */
+struct lt_parked {
+	__u64 since_ns;
+	__u64 caller_pc;
+	__u32 reason;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);	/* resized by user space */
+	__type(key, __u64);
+	__type(value, struct lt_parked);
+} parked SEC(".maps");
+
+static __always_inline __u64 g_read(__u64 g, __u32 off)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)(g + off));
+	return v;
+}
+
+SEC("uprobe")
+int lt_go_newproc1_ret(struct pt_regs *ctx)
+{
+	struct lt_go_event *e;
+	__u64 g = PT_REGS_RC(ctx);
+
+	if (!lt_is_target() || !g)
+		return 0;
+	e = lt_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = LT_EV_GO_NEW;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->goid = g_read(g, off_goid);
+	if (off_parent_goid)
+		e->parent_goid = g_read(g, off_parent_goid);
+	e->gopc = g_read(g, off_gopc);
+	e->startpc = g_read(g, off_startpc);
+	/* At a RET the frame is popped: SP holds the return address. */
+	e->stack_id = lt_capture_stack(ctx, PT_REGS_SP(ctx));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int lt_go_gopark(struct pt_regs *ctx)
+{
+	struct lt_parked p = {};
+	__u64 goid;
+
+	if (!lt_is_target())
+		return 0;
+	goid = g_read(ctx->r14, off_goid);
+	p.since_ns = bpf_ktime_get_ns();
+	p.reason = ctx->cx & 0xff;
+	bpf_probe_read_user(&p.caller_pc, sizeof(p.caller_pc),
+			    (void *)PT_REGS_SP(ctx));
+	if (bpf_map_update_elem(&parked, &goid, &p, BPF_ANY))
+		lt_drop(LT_DROP_GO_MAP);
+	return 0;
+}
+
+SEC("uprobe")
+int lt_go_gopark_ret(struct pt_regs *ctx)
+{
+	__u64 goid;
+
+	if (!lt_is_target())
+		return 0;
+	goid = g_read(ctx->r14, off_goid);
+	bpf_map_delete_elem(&parked, &goid);
+	return 0;
+}
+
+SEC("uprobe")
+int lt_go_exit(struct pt_regs *ctx)
+{
+	struct lt_go_event *e;
+	__u64 g = ctx->ax, goid;	/* Go ABI: first argument in RAX */
+
+	if (!lt_is_target() || !g)
+		return 0;
+	goid = g_read(g, off_goid);
+	bpf_map_delete_elem(&parked, &goid);
+	e = lt_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = LT_EV_GO_EXIT;
+	e->tid = (__u32)bpf_get_current_pid_tgid();
+	e->ts_ns = bpf_ktime_get_ns();
+	e->goid = goid;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

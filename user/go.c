@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "go.h"
+#include "go.skel.h"
+#include "goallgs.h"
+#include "goprobes.h"
+#include "goruntime.h"
+#include "hashmap.h"
+#include "log.h"
+#include "symbolize.h"
+
+#define MAX_WAIT_GROUPS 8	/* distinct park stacks tallied per site */
+#define PARK_FRAMES 32
+
+struct wait_group {
+	uint64_t key;		/* hash of reason + park pcs */
+	uint64_t count;
+	const char *reason;
+	uint64_t pcs[PARK_FRAMES];
+	int npcs;
+};
+
+struct site_waits {
+	struct wait_group g[MAX_WAIT_GROUPS];
+	int n;
+};
+
+struct go_state {
+	struct go_runtime *rt;
+	struct go_probe_plan plan;
+	bool have_plan;
+	struct go_bpf *skel;
+	struct bpf_link **links;
+	int nlinks;
+	struct u64map site_of;		/* goid -> site id + 1 */
+	struct u64map born;		/* goid -> ktime ns at creation */
+	struct site_waits *waits;	/* by site id, during a full read */
+	size_t nwaits;
+	int64_t count_start, count_end;
+	bool scanned;
+	uint64_t bias;
+};
+
+bool go_enabled(const struct lt_ctx *ctx)
+{
+	return ctx->go && ctx->go->skel;
+}
+
+const char *go_version(const struct lt_ctx *ctx)
+{
+	return ctx->go && ctx->go->rt && ctx->go->rt->version[0] ?
+	       ctx->go->rt->version : NULL;
+}
+
+int64_t go_count_start(const struct lt_ctx *ctx)
+{
+	if (!go_enabled(ctx))
+		return -1;
+	return ctx->go->count_start > 0 ? ctx->go->count_start : 0;
+}
+
+int64_t go_count_end(const struct lt_ctx *ctx)
+{
+	int64_t live = 0;
+
+	if (!go_enabled(ctx))
+		return -1;
+	if (!ctx->target.exited && ctx->go->count_end >= 0)
+		return ctx->go->count_end;
+	/* Gone before the last read: the probes' own count is what is left. */
+	for (size_t i = 0; i < ctx->model.n; i++)
+		if (ctx->model.sites[i]->kind == SITE_GOROUTINE)
+			live += ctx->model.sites[i]->live;
+	return live;
+}
+
+static int attach(struct go_state *g, struct bpf_program *prog, pid_t pid,
+		  const char *exe, uint64_t offset)
+{
+	struct bpf_link *l, **n;
+
+	n = realloc(g->links, (g->nlinks + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	g->links = n;
+	l = bpf_program__attach_uprobe(prog, false, pid, exe, offset);
+	if (!l)
+		return -errno;
+	g->links[g->nlinks++] = l;
+	return 0;
+}
+
+static int attach_all(struct lt_ctx *ctx, const char *exe)
+{
+	struct go_state *g = ctx->go;
+	struct go_probe_plan *p = &g->plan;
+	pid_t pid = ctx->target.pid;
+	int err = 0;
+
+	for (int i = 0; i < p->newproc1.nrets && !err; i++)
+		err = attach(g, g->skel->progs.lt_go_newproc1_ret, pid, exe,
+			     p->newproc1.ret_offsets[i]);
+	if (!err)
+		err = attach(g, g->skel->progs.lt_go_gopark, pid, exe,
+			     p->gopark.entry_offset);
+	for (int i = 0; i < p->gopark.nrets && !err; i++)
+		err = attach(g, g->skel->progs.lt_go_gopark_ret, pid, exe,
+			     p->gopark.ret_offsets[i]);
+	if (!err)
+		err = attach(g, g->skel->progs.lt_go_exit, pid, exe,
+			     p->gexit.entry_offset);
+	if (err)
+		lt_err("cannot attach Go runtime uprobes to %s: %s\n", exe,
+		       strerror(-err));
+	return err;
+}
+
+int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
+{
+	char msg[256] = "";
+	struct go_state *g;
+	int err;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	ctx->go = g;
+	g->count_start = g->count_end = -1;
+	u64map_init(&g->site_of);
+	u64map_init(&g->born);
+	err = go_runtime_open(exe, &g->rt, msg, sizeof(msg));
+	if (err == -ENOENT) {
+		lt_info("%s is not a Go binary: goroutine tracing is off\n", exe);
+		return 0;
+	}
+	if (err) {
+		lt_warn("goroutine tracing is off: %s\n",
+			msg[0] ? msg : strerror(-err));
+		return 0;	/* memory and threads still work */
+	}
+	err = go_probes_plan(g->rt, &g->plan);
+	if (err) {
+		lt_warn("goroutine tracing is off: runtime functions not found in %s (%s)\n",
+			exe, strerror(-err));
+		return 0;
+	}
+	g->have_plan = true;
+	g->skel = go_bpf__open();
+	if (!g->skel)
+		return -errno;
+	g->skel->rodata->targ_tgid = ctx->target.pid;
+	g->skel->rodata->off_goid = g->rt->off.goid;
+	g->skel->rodata->off_parent_goid =
+		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
+	g->skel->rodata->off_gopc = g->rt->off.gopc;
+	g->skel->rodata->off_startpc = g->rt->off.startpc;
+	if ((err = bpf_map__reuse_fd(g->skel->maps.stacks, stacks_fd)) ||
+	    (err = bpf_map__reuse_fd(g->skel->maps.events, events_fd)) ||
+	    (err = bpf_map__set_max_entries(g->skel->maps.parked,
+					    ctx->opts.max_goroutines))) {
+		lt_err("cannot set up Go BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	err = go_bpf__load(g->skel);
+	if (err) {
+		err = -errno;
+		lt_err("cannot load the Go BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	return attach_all(ctx, exe);
+}
+
+void go_close(struct lt_ctx *ctx)
+{
+	struct go_state *g = ctx->go;
+
+	if (!g)
+		return;
+	for (int i = 0; i < g->nlinks; i++)
+		bpf_link__destroy(g->links[i]);
+	free(g->links);
+	go_bpf__destroy(g->skel);
+	if (g->have_plan)
+		go_probes_free(&g->plan);
+	go_runtime_close(g->rt);
+	u64map_free(&g->site_of);
+	u64map_free(&g->born);
+	free(g->waits);
+	free(g);
+	ctx->go = NULL;
+}
+
+void go_drops(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!go_enabled(ctx) || !ctx->go->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += ctx->go->skel->bss->drops[i];
+}
+
+void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
+{
+	struct go_state *g = ctx->go;
+	struct site *s;
+	uint64_t id;
+
+	if (!go_enabled(ctx))
+		return;
+	if (e->type == LT_EV_GO_NEW) {
+		s = stacks_site(&ctx->stacks, &ctx->model, SITE_GOROUTINE,
+				e->stack_id);
+		if (!s)
+			return;
+		s->live++;
+		s->created++;
+		u64map_put(&g->site_of, e->goid, s->id + 1);
+		u64map_put(&g->born, e->goid, e->ts_ns);
+		return;
+	}
+	if (e->type != LT_EV_GO_EXIT || !u64map_get(&g->site_of, e->goid, &id))
+		return;
+	s = model_get(&ctx->model, id - 1);
+	if (s && s->live > 0)
+		s->live--;
+	u64map_del(&g->site_of, e->goid);
+	u64map_del(&g->born, e->goid);
+}
+
+/* Site of a goroutine the probes did not see created: its go statement is
+ * all the runtime keeps. */
+static struct site *preexisting_site(struct lt_ctx *ctx, uint64_t gopc)
+{
+	struct sym_frame sf[8];
+	struct frame f[8];
+	int n = gopc ? symbolize(ctx->sym, gopc, true, sf, 8) : 0;
+
+	for (int i = 0; i < n; i++) {
+		f[i].addr = sf[i].addr;
+		f[i].module = sf[i].module;
+		f[i].function = sf[i].function;
+		f[i].file = sf[i].file;
+		f[i].line = sf[i].line;
+		f[i].inlined = sf[i].inlined;
+	}
+	return model_site(&ctx->model, SITE_GOROUTINE, f, n, SITE_F_PREEXISTING);
+}
+
+static struct site_waits *waits_of(struct go_state *g, uint32_t id)
+{
+	if (id >= g->nwaits) {
+		size_t n = id + 64;
+		struct site_waits *w = realloc(g->waits, n * sizeof(*w));
+
+		if (!w)
+			return NULL;
+		memset(w + g->nwaits, 0, (n - g->nwaits) * sizeof(*w));
+		g->waits = w;
+		g->nwaits = n;
+	}
+	return &g->waits[id];
+}
+
+static void tally_wait(struct go_state *g, struct site *s, const struct go_g *gg)
+{
+	struct site_waits *w = waits_of(g, s->id);
+	uint64_t key = 0xcbf29ce484222325ULL ^ gg->waitreason;
+	int n = gg->npcs < PARK_FRAMES ? gg->npcs : PARK_FRAMES, i;
+
+	if (!w)
+		return;
+	for (i = 0; i < n; i++)
+		key = (key ^ gg->pcs[i]) * 0x100000001b3ULL;
+	for (i = 0; i < w->n; i++) {
+		if (w->g[i].key == key) {
+			w->g[i].count++;
+			return;
+		}
+	}
+	if (w->n == MAX_WAIT_GROUPS)
+		return;
+	w->g[w->n].key = key;
+	w->g[w->n].count = 1;
+	w->g[w->n].reason = gg->waitreason_name;
+	memcpy(w->g[w->n].pcs, gg->pcs, n * sizeof(uint64_t));
+	w->g[w->n].npcs = n;
+	w->n++;
+}
+
+struct scan {
+	struct lt_ctx *ctx;
+	bool initial;
+	int64_t count;
+};
+
+static int on_g(const struct go_g *gg, void *arg)
+{
+	struct scan *sc = arg;
+	struct go_state *g = sc->ctx->go;
+	struct site *s = NULL;
+	uint64_t id;
+
+	if (gg->status == GO_G_DEAD || gg->status == GO_G_IDLE)
+		return 0;
+	sc->count++;
+	g->bias = gg->bias;
+	if (u64map_get(&g->site_of, gg->goid, &id)) {
+		s = model_get(&sc->ctx->model, id - 1);
+	} else if (sc->initial) {
+		s = preexisting_site(sc->ctx, gg->gopc);
+		if (s) {
+			s->live++;
+			u64map_put(&g->site_of, gg->goid, s->id + 1);
+		}
+	}
+	if (s && gg->status == GO_G_WAITING)
+		tally_wait(g, s, gg);
+	return 0;
+}
+
+static void apply_waits(struct lt_ctx *ctx)
+{
+	struct go_state *g = ctx->go;
+
+	for (size_t i = 0; i < g->nwaits && i < ctx->model.n; i++) {
+		struct site_waits *w = &g->waits[i];
+		struct site *s = ctx->model.sites[i];
+		struct wait_group *best = NULL;
+		struct frame *f;
+		int n = 0;
+
+		for (int k = 0; k < w->n; k++)
+			if (!best || w->g[k].count > best->count)
+				best = &w->g[k];
+		if (!best || s->kind != SITE_GOROUTINE)
+			continue;
+		f = calloc(best->npcs * 4 + 1, sizeof(*f));
+		if (!f)
+			continue;
+		for (int k = 0; k < best->npcs; k++) {
+			struct sym_frame sf[4];
+			int m = symbolize(ctx->sym, best->pcs[k], true, sf, 4);
+
+			for (int j = 0; j < m; j++, n++) {
+				f[n].addr = sf[j].addr;
+				f[n].module = sf[j].module;
+				f[n].function = sf[j].function;
+				f[n].file = sf[j].file;
+				f[n].line = sf[j].line;
+				f[n].inlined = sf[j].inlined;
+			}
+		}
+		free(s->wait_frames);
+		s->wait_frames = f;
+		s->nwait = n;
+		s->wait_reason = best->reason;
+		s->waiting = best->count;
+	}
+	memset(g->waits, 0, g->nwaits * sizeof(*g->waits));
+}
+
+static void full_read(struct lt_ctx *ctx, bool initial)
+{
+	struct go_state *g = ctx->go;
+	struct go_allgs_opts opts = { .max_frames = PARK_FRAMES };
+	struct go_allgs_stats st = {};
+	struct scan sc = { .ctx = ctx, .initial = initial };
+	struct timespec a, b;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	err = go_read_allgs(ctx->target.pid, g->rt, &opts, on_g, &sc, &st);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (err) {
+		if (initial)
+			lt_warn("cannot read the existing goroutines: %s\n",
+				strerror(-err));
+		return;
+	}
+	lt_info("read %lld goroutines in %.1f ms (%zu reads)\n",
+		(long long)sc.count,
+		(b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
+		st.syscalls);
+	if (initial)
+		g->count_start = sc.count;
+	g->count_end = sc.count;
+	apply_waits(ctx);
+}
+
+void go_scan_existing(struct lt_ctx *ctx)
+{
+	if (!go_enabled(ctx) || ctx->go->scanned)
+		return;
+	ctx->go->scanned = true;
+	full_read(ctx, true);
+}
+
+/* Oldest live goroutine per site: creation time for traced ones, at least
+ * the whole trace for those alive at attach. */
+static void ages(struct lt_ctx *ctx)
+{
+	struct go_state *g = ctx->go;
+	struct timespec now;
+	uint64_t goid, born, id, now_ns;
+	size_t i = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	for (size_t k = 0; k < ctx->model.n; k++) {
+		struct site *s = ctx->model.sites[k];
+
+		if (s->kind == SITE_GOROUTINE)
+			s->oldest_s = s->preexisting && s->live > 0 ? ctx->now_s : -1;
+	}
+	while (u64map_next(&g->born, &i, &goid, &born)) {
+		struct site *s;
+		double age;
+
+		if (!u64map_get(&g->site_of, goid, &id))
+			continue;
+		s = model_get(&ctx->model, id - 1);
+		age = now_ns > born ? (double)(now_ns - born) / 1e9 : 0;
+		if (s && age > s->oldest_s)
+			s->oldest_s = age;
+	}
+}
+
+/* Longest current park per site, from the gopark probes' map. */
+static void parked_since(struct lt_ctx *ctx)
+{
+	struct go_state *g = ctx->go;
+	int fd = bpf_map__fd(g->skel->maps.parked);
+	struct timespec now;
+	uint64_t key, next, id, now_ns;
+	struct { uint64_t since_ns, caller_pc; uint32_t reason, pad; } p;
+	bool have;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	for (size_t k = 0; k < ctx->model.n; k++)
+		ctx->model.sites[k]->parked_s = -1;
+	have = !bpf_map_get_next_key(fd, NULL, &key);
+	while (have) {
+		bool more = !bpf_map_get_next_key(fd, &key, &next);
+
+		if (!bpf_map_lookup_elem(fd, &key, &p) &&
+		    u64map_get(&g->site_of, key, &id)) {
+			struct site *s = model_get(&ctx->model, id - 1);
+			double age = now_ns > p.since_ns ?
+				     (double)(now_ns - p.since_ns) / 1e9 : 0;
+
+			if (s && age > s->parked_s)
+				s->parked_s = age;
+		}
+		have = more;
+		key = next;
+	}
+}
+
+void go_collect(struct lt_ctx *ctx, bool full)
+{
+	if (!go_enabled(ctx))
+		return;
+	ages(ctx);
+	if (!full)
+		return;
+	parked_since(ctx);
+	full_read(ctx, false);
+}

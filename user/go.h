@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Goroutines: live goroutines per creation stack from the runtime uprobes,
+ * where they are parked and since when, and the goroutines that existed
+ * before attach, read from the target's memory. */
+#ifndef LT_GO_H
+#define LT_GO_H
+#include <stdint.h>
+#include <linux/types.h>
+#include "ctx.h"
+#include "leaktrace.h"
+
+/* Attaches the Go probes when the target is a Go binary. Returns 0 also
+ * for a non-Go target (goroutine tracing is then off, with one note);
+ * -errno when a Go target could not be probed. exe: the binary as seen
+ * from here. */
+int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd);
+void go_close(struct lt_ctx *ctx);
+bool go_enabled(const struct lt_ctx *ctx);
+void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e);
+/* Reads the goroutines that exist before the first sample (call once the
+ * probes are live). */
+void go_scan_existing(struct lt_ctx *ctx);
+/* Per interval: parked state from the kernel map; with full, also reads
+ * every goroutine's state and park stack from the target's memory. */
+void go_collect(struct lt_ctx *ctx, bool full);
+/* Live goroutines at the first and latest full read; -1 if not Go. */
+int64_t go_count_start(const struct lt_ctx *ctx);
+int64_t go_count_end(const struct lt_ctx *ctx);
+const char *go_version(const struct lt_ctx *ctx);
+void go_drops(const struct lt_ctx *ctx, uint64_t *out);
+#endif

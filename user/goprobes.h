@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Where to put the Go runtime uprobes: entry and every RET (never a
+ * uretprobe: Go moves stacks and walks return addresses) of the
+ * non-wrapper runtime functions, as file offsets for uprobe attach.
+ */
+#ifndef LT_GOPROBES_H
+#define LT_GOPROBES_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <gelf.h>
+
+struct go_runtime;
+struct gopcln;
+struct cs_insn;
+
+struct go_probe_func {
+	bool found;
+	const char *name;	/* static string, e.g. "runtime.newproc1" */
+	uint64_t entry, end;	/* [entry, end), link-time addresses */
+	uint64_t entry_offset;	/* file offset of entry */
+	int nrets;		/* 0 unless RETs were asked for */
+	uint64_t *ret_vaddrs;	/* link-time address of each RET */
+	uint64_t *ret_offsets;	/* file offset of each RET */
+	int undecoded;		/* bytes capstone could not decode (skipped) */
+};
+
+struct go_probe_plan {
+	struct go_probe_func newproc1;	/* RETs: RAX = the new g */
+	struct go_probe_func gopark;	/* entry: park (R14 = g, CL = reason);
+					 * RETs: wake-up */
+	struct go_probe_func gexit;	/* gdestroy (Go >= 1.22) or goexit0 */
+	struct go_probe_func mprof_malloc;	/* may be missing */
+	struct go_probe_func free_special;	/* may be missing */
+};
+
+/* Plans every probe. Returns 0, or -ENOENT when newproc1, gopark or the
+ * exit hook is missing (the others are optional), or -errno. Free with
+ * go_probes_free(). */
+int go_probes_plan(const struct go_runtime *rt, struct go_probe_plan *plan);
+void go_probes_free(struct go_probe_plan *plan);
+
+/* Resolves one function by name (non-wrapper, via .gopclntab when t is not
+ * NULL, else .symtab), with its RETs when want_rets. 0, -ENOENT, -errno. */
+int go_probe_func_resolve(Elf *elf, const struct gopcln *t, const char *name,
+			  bool want_rets, struct go_probe_func *out);
+void go_probe_func_free(struct go_probe_func *f);
+
+/* Linear disassembly of [start, end) (link-time addresses, bytes from the
+ * file) calling fn for every instruction; capstone details are on when
+ * detail is set. fn returns non-zero to stop (returned as is). Bytes that
+ * do not decode are skipped one at a time and counted in *undecoded (may
+ * be NULL). Returns 0, fn's value, or -errno. */
+int go_disasm(Elf *elf, uint64_t start, uint64_t end, bool detail,
+	      int (*fn)(const struct cs_insn *insn, void *ctx), void *ctx,
+	      int *undecoded);
+#endif
