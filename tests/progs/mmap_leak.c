@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mmap_leak: leaks anonymous mappings from leak_chunk() at a steady rate.
+ *
+ *   leak_chunk()  mmaps a chunk, touches every page, never unmaps it (leak)
+ *   churn_chunk() mmaps a chunk, touches every page, unmaps it (healthy)
+ *
+ * Both touch their pages themselves, so a page fault's innermost frame is
+ * leak_chunk / churn_chunk even when no unwinder gets past libc.
+ *
+ * Flags (seconds are decimal):
+ *   -rate N        leaked chunks per second (default 10)
+ *   -churn-rate N  mapped-touched-unmapped chunks per second (default 20)
+ *   -chunk-kb N    chunk size in KiB (default 1024)
+ *   -duration S    exit 0 after S seconds (default 0: run until killed)
+ *   -max N         stop leaking after N chunks (default 100000)
+ *
+ * Prints "ready pid=<pid>" once set up.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096UL
+
+static double opt_rate = 10, opt_churn_rate = 20, opt_duration;
+static unsigned long opt_chunk = 1024 * 1024, opt_max = 100000;
+
+/* Kept so the leaked chunks stay reachable, like a real leak's owner. */
+void **leaked;
+unsigned long n_leaked;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__attribute__((noinline, noclone, used)) void *leak_chunk(unsigned long len)
+{
+	volatile char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	/* Written out here (not via touch()) so the faulting IP is ours. */
+	for (unsigned long off = 0; off < len; off += PAGE)
+		p[off] = (char)(off >> 12);
+	leaked[n_leaked++] = (void *)p;
+	return (void *)p;
+}
+
+__attribute__((noinline, noclone, used)) void churn_chunk(unsigned long len)
+{
+	volatile char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	for (unsigned long off = 0; off < len; off += PAGE)
+		p[off] = (char)(off >> 12);
+	if (munmap((void *)p, len)) {
+		perror("munmap");
+		exit(1);
+	}
+}
+
+static void usage(const char *argv0, int code)
+{
+	fprintf(code ? stderr : stdout,
+		"usage: %s [-rate N] [-churn-rate N] [-chunk-kb N] [-duration S] [-max N]\n",
+		argv0);
+	exit(code);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "churn-rate", required_argument, NULL, 'c' },
+		{ "chunk-kb", required_argument, NULL, 'k' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "max", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': opt_rate = atof(optarg); break;
+		case 'c': opt_churn_rate = atof(optarg); break;
+		case 'k': opt_chunk = strtoul(optarg, NULL, 0) * 1024; break;
+		case 'd': opt_duration = atof(optarg); break;
+		case 'm': opt_max = strtoul(optarg, NULL, 0); break;
+		case 'h': usage(argv[0], 0); break;
+		default: usage(argv[0], 2);
+		}
+	}
+	if (opt_chunk == 0 || opt_rate < 0 || opt_churn_rate < 0)
+		usage(argv[0], 2);
+	leaked = calloc(opt_max + 1, sizeof(*leaked));
+	if (!leaked) {
+		perror("calloc");
+		return 1;
+	}
+	/* Warm up the code paths and libc once before announcing readiness. */
+	churn_chunk(opt_chunk);
+
+	printf("ready pid=%d\n", getpid());
+	fflush(stdout);
+
+	double start = now();
+	unsigned long n_churn = 0;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (;;) {
+		double t = now() - start;
+
+		if (opt_duration > 0 && t >= opt_duration)
+			break;
+		unsigned long want_leak = (unsigned long)(opt_rate * t);
+		unsigned long want_churn = (unsigned long)(opt_churn_rate * t);
+
+		if (want_leak > opt_max)
+			want_leak = opt_max;
+		while (n_leaked < want_leak)
+			leak_chunk(opt_chunk);
+		while (n_churn < want_churn) {
+			churn_chunk(opt_chunk);
+			n_churn++;
+		}
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
