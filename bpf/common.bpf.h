@@ -13,6 +13,10 @@
 
 /* Set by user space before load. */
 const volatile __u32 targ_tgid = 0;
+/* Wake user space only once this much is waiting: it drains on a timer,
+ * so a wakeup per record (tens of thousands a second under goroutine
+ * churn) would only burn the CPU the target needs. */
+const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* Everything not recorded, by enum lt_drop. */
 __u64 drops[LT_DROP_MAX] = {};
@@ -124,6 +128,14 @@ static __always_inline void *lt_reserve(__u64 size)
 	if (!rec)
 		lt_drop(LT_DROP_RINGBUF);
 	return rec;
+}
+
+static __always_inline void lt_submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+						      : BPF_RB_NO_WAKEUP);
 }
 
 #endif /* LT_COMMON_BPF_H */

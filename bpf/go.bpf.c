@@ -64,7 +64,7 @@ int lt_go_newproc1_ret(struct pt_regs *ctx)
 	e->startpc = g_read(g, off_startpc);
 	/* At a RET the frame is popped: SP holds the return address. */
 	e->stack_id = lt_capture_stack(ctx, PT_REGS_SP(ctx));
-	bpf_ringbuf_submit(e, 0);
+	lt_submit(e);
 	return 0;
 }
 
@@ -116,6 +116,6 @@ int lt_go_exit(struct pt_regs *ctx)
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->goid = goid;
-	bpf_ringbuf_submit(e, 0);
+	lt_submit(e);
 	return 0;
 }

@@ -128,7 +128,7 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret)
 	default:
 		break;
 	}
-	bpf_ringbuf_submit(e, 0);
+	lt_submit(e);
 out:
 	bpf_map_delete_elem(&sys_args, &tid);
 	return 0;

@@ -22,7 +22,7 @@ int lt_task_new(struct trace_event_raw_task_newtask *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->stack_id = lt_capture_user_stack(ctx);
 	e->goid = 0;
-	bpf_ringbuf_submit(e, 0);
+	lt_submit(e);
 	return 0;
 }
 
@@ -41,6 +41,6 @@ int lt_task_exit(void *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->stack_id = 0;
 	e->goid = 0;
-	bpf_ringbuf_submit(e, 0);
+	lt_submit(e);
 	return 0;
 }

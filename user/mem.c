@@ -67,6 +67,8 @@ int mem_open(struct lt_ctx *ctx)
 		return err;
 	}
 	m->skel->rodata->targ_tgid = ctx->target.pid;
+	ctx->wakeup_bytes = pow2_at_least((uint64_t)o->ringbuf_mb << 20) / 4;
+	m->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	if ((err = bpf_map__set_max_entries(m->skel->maps.stacks, o->max_stacks)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.pages, o->max_pages)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,

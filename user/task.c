@@ -67,6 +67,7 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 		return err;
 	}
 	t->skel->rodata->targ_tgid = ctx->target.pid;
+	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	if ((err = bpf_map__reuse_fd(t->skel->maps.stacks, stacks_fd)) ||
 	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd))) {
 		lt_err("cannot share BPF maps: %s\n", strerror(-err));
