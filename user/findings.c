@@ -7,6 +7,8 @@
 #include "symbolize.h"
 
 #define MIB (1024.0 * 1024.0)
+#define PARKED_MIN_GOROUTINES 10
+#define PARKED_MIN_S 60.0
 #ifndef MADV_FREE
 #define MADV_FREE 8
 #endif
@@ -140,6 +142,38 @@ static void thread_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 ctx->now_s);
 }
 
+/* Goroutines parked at one place for minutes: blocked for good, usually. */
+static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+			   int max)
+{
+	int shown = 0;
+
+	for (size_t i = 0; i < ctx->model.n && shown < 2; i++) {
+		const struct site *s = ctx->model.ranked[i];
+		const char *at = NULL;
+		struct finding *f;
+
+		if (s->kind != SITE_GOROUTINE || s->waiting < PARKED_MIN_GOROUTINES ||
+		    s->parked_s < PARKED_MIN_S || s->growth.leak)
+			continue;
+		for (int k = 0; k < s->nwait && !at; k++)
+			if (s->wait_frames[k].function &&
+			    strncmp(s->wait_frames[k].function, "runtime.", 8))
+				at = s->wait_frames[k].function;
+		f = add(out, n, max, SEV_WARNING, "parked");
+		if (!f)
+			return;
+		shown++;
+		snprintf(f->title, sizeof(f->title),
+			 "%llu goroutines created by %s are parked in \"%s\", the longest for %.0f min",
+			 (unsigned long long)s->waiting, user_function(s),
+			 s->wait_reason ? s->wait_reason : "?", s->parked_s / 60);
+		snprintf(f->detail, sizeof(f->detail),
+			 "They wait in %s. Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
+			 at ? at : "the runtime");
+	}
+}
+
 static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			      int max)
 {
@@ -215,6 +249,7 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 	leak_findings(ctx, out, &n, max);
 	lazyfree_finding(ctx, out, &n, max);
 	thread_finding(ctx, out, &n, max);
+	parked_finding(ctx, out, &n, max);
 	address_space_finding(ctx, out, &n, max);
 	drop_finding(ctx, out, &n, max);
 	truncated_finding(ctx, out, &n, max);

@@ -242,18 +242,9 @@ void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
  * all the runtime keeps. */
 static struct site *preexisting_site(struct lt_ctx *ctx, uint64_t gopc)
 {
-	struct sym_frame sf[8];
 	struct frame f[8];
-	int n = gopc ? symbolize(ctx->sym, gopc, true, sf, 8) : 0;
+	int n = gopc ? stacks_symbolize(ctx->sym, gopc, true, f, 8) : 0;
 
-	for (int i = 0; i < n; i++) {
-		f[i].addr = sf[i].addr;
-		f[i].module = sf[i].module;
-		f[i].function = sf[i].function;
-		f[i].file = sf[i].file;
-		f[i].line = sf[i].line;
-		f[i].inlined = sf[i].inlined;
-	}
 	return model_site(&ctx->model, SITE_GOROUTINE, f, n, SITE_F_PREEXISTING);
 }
 
@@ -302,6 +293,7 @@ struct scan {
 	struct lt_ctx *ctx;
 	bool initial;
 	int64_t count;
+	uint64_t now_ns;	/* CLOCK_MONOTONIC, the runtime's nanotime */
 };
 
 static int on_g(const struct go_g *gg, void *arg)
@@ -324,8 +316,17 @@ static int on_g(const struct go_g *gg, void *arg)
 			u64map_put(&g->site_of, gg->goid, s->id + 1);
 		}
 	}
-	if (s && gg->status == GO_G_WAITING)
+	if (s && gg->status == GO_G_WAITING) {
 		tally_wait(g, s, gg);
+		/* waitsince is stamped by the GC; it ages goroutines parked
+		 * before attach too. */
+		if (gg->waitsince > 0 && sc->now_ns > (uint64_t)gg->waitsince) {
+			double age = (double)(sc->now_ns - gg->waitsince) / 1e9;
+
+			if (age > s->parked_s)
+				s->parked_s = age;
+		}
+	}
 	return 0;
 }
 
@@ -348,19 +349,8 @@ static void apply_waits(struct lt_ctx *ctx)
 		f = calloc(best->npcs * 4 + 1, sizeof(*f));
 		if (!f)
 			continue;
-		for (int k = 0; k < best->npcs; k++) {
-			struct sym_frame sf[4];
-			int m = symbolize(ctx->sym, best->pcs[k], true, sf, 4);
-
-			for (int j = 0; j < m; j++, n++) {
-				f[n].addr = sf[j].addr;
-				f[n].module = sf[j].module;
-				f[n].function = sf[j].function;
-				f[n].file = sf[j].file;
-				f[n].line = sf[j].line;
-				f[n].inlined = sf[j].inlined;
-			}
-		}
+		for (int k = 0; k < best->npcs; k++)
+			n += stacks_symbolize(ctx->sym, best->pcs[k], true, f + n, 4);
 		free(s->wait_frames);
 		s->wait_frames = f;
 		s->nwait = n;
@@ -380,6 +370,10 @@ static void full_read(struct lt_ctx *ctx, bool initial)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	sc.now_ns = (uint64_t)a.tv_sec * 1000000000ULL + a.tv_nsec;
+	if (!ctx->opts.go_parks)	/* else parked_since() just set them */
+		for (size_t k = 0; k < ctx->model.n; k++)
+			ctx->model.sites[k]->parked_s = -1;
 	err = go_read_allgs(ctx->target.pid, g->rt, &opts, on_g, &sc, &st);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (err) {

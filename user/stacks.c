@@ -52,21 +52,27 @@ void stacks_free(struct stacks *s)
 	u64map_free(&s->sites);
 }
 
+int stacks_symbolize(struct symbolizer *sym, uint64_t addr, bool is_return,
+		     struct frame *out, int max)
+{
+	struct sym_frame sf[MAX_INLINE];
+	int k = symbolize(sym, addr, is_return, sf, MAX_INLINE), i;
+
+	for (i = 0; i < k && i < max; i++) {
+		out[i].addr = sf[i].addr;
+		out[i].module = sf[i].module;
+		out[i].function = sf[i].function;
+		out[i].file = sf[i].file;
+		out[i].line = sf[i].line;
+		out[i].inlined = sf[i].inlined;
+	}
+	return i;
+}
+
 static int push_frames(struct stacks *s, struct frame *out, int n, int max,
 		       uint64_t addr, bool is_return)
 {
-	struct sym_frame sf[MAX_INLINE];
-	int k = symbolize(s->sym, addr, is_return, sf, MAX_INLINE);
-
-	for (int i = 0; i < k && n < max; i++, n++) {
-		out[n].addr = sf[i].addr;
-		out[n].module = sf[i].module;
-		out[n].function = sf[i].function;
-		out[n].file = sf[i].file;
-		out[n].line = sf[i].line;
-		out[n].inlined = sf[i].inlined;
-	}
-	return n;
+	return n + stacks_symbolize(s->sym, addr, is_return, out + n, max - n);
 }
 
 /* Physical (outermost inlined) function containing addr, or NULL. */

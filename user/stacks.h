@@ -26,6 +26,11 @@ struct stacks {
 	uint64_t truncated;		/* native stacks that ended early */
 };
 
+/* Symbolizes addr (a return address when is_return) into out[max] as
+ * model frames, innermost (inlined) first. Returns the count. */
+int stacks_symbolize(struct symbolizer *sym, uint64_t addr, bool is_return,
+		     struct frame *out, int max);
+
 void stacks_init(struct stacks *s, int map_fd, struct symbolizer *sym);
 void stacks_free(struct stacks *s);
 /* Frames of a stack id (0: unknown stack, no frames). Never NULL. */
