@@ -141,7 +141,8 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 	u64map_init(&g->born);
 	err = go_runtime_open(exe, &g->rt, msg, sizeof(msg));
 	if (err == -ENOENT) {
-		lt_info("%s is not a Go binary: goroutine tracing is off\n", exe);
+		lt_note("%s is not a Go binary: goroutine tracing is off\n",
+			ctx->target.comm[0] ? ctx->target.comm : exe);
 		return 0;
 	}
 	if (err) {
@@ -238,14 +239,28 @@ void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
 	u64map_del(&g->born, e->goid);
 }
 
+/* Where a goroutine waits: its wait reason and park stack, hashed. */
+static uint64_t park_key(const struct go_g *gg)
+{
+	uint64_t key = 0xcbf29ce484222325ULL ^ gg->waitreason;
+	int n = gg->npcs < PARK_FRAMES ? gg->npcs : PARK_FRAMES;
+
+	if (gg->status != GO_G_WAITING)
+		return 0;
+	for (int i = 0; i < n; i++)
+		key = (key ^ gg->pcs[i]) * 0x100000001b3ULL;
+	return key;
+}
+
 /* Site of a goroutine the probes did not see created: its go statement is
- * all the runtime keeps. */
-static struct site *preexisting_site(struct lt_ctx *ctx, uint64_t gopc)
+ * all the runtime keeps. Such goroutines are grouped by where they wait. */
+static struct site *preexisting_site(struct lt_ctx *ctx, const struct go_g *gg)
 {
 	struct frame f[8];
-	int n = gopc ? stacks_symbolize(ctx->sym, gopc, true, f, 8) : 0;
+	int n = gg->gopc ? stacks_symbolize(ctx->sym, gg->gopc, true, f, 8) : 0;
 
-	return model_site(&ctx->model, SITE_GOROUTINE, f, n, SITE_F_PREEXISTING);
+	return model_site_keyed(&ctx->model, SITE_GOROUTINE, f, n,
+				SITE_F_PREEXISTING, park_key(gg));
 }
 
 static struct site_waits *waits_of(struct go_state *g, uint32_t id)
@@ -266,13 +281,11 @@ static struct site_waits *waits_of(struct go_state *g, uint32_t id)
 static void tally_wait(struct go_state *g, struct site *s, const struct go_g *gg)
 {
 	struct site_waits *w = waits_of(g, s->id);
-	uint64_t key = 0xcbf29ce484222325ULL ^ gg->waitreason;
+	uint64_t key = park_key(gg);
 	int n = gg->npcs < PARK_FRAMES ? gg->npcs : PARK_FRAMES, i;
 
 	if (!w)
 		return;
-	for (i = 0; i < n; i++)
-		key = (key ^ gg->pcs[i]) * 0x100000001b3ULL;
 	for (i = 0; i < w->n; i++) {
 		if (w->g[i].key == key) {
 			w->g[i].count++;
@@ -310,7 +323,7 @@ static int on_g(const struct go_g *gg, void *arg)
 	if (u64map_get(&g->site_of, gg->goid, &id)) {
 		s = model_get(&sc->ctx->model, id - 1);
 	} else if (sc->initial) {
-		s = preexisting_site(sc->ctx, gg->gopc);
+		s = preexisting_site(sc->ctx, gg);
 		if (s) {
 			s->live++;
 			u64map_put(&g->site_of, gg->goid, s->id + 1);

@@ -11,6 +11,8 @@ void lt_log(int level, const char *fmt, ...)
 
 	if (level > lt_verbosity)
 		return;
+	if (level == LT_NOTE)
+		level = 1;	/* no prefix */
 	va_start(ap, fmt);
 	fputs("leaktrace: ", stderr);
 	if (level == 0)

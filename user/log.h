@@ -5,10 +5,14 @@
 /* 0: warnings and errors; 1 (-v): progress; 2 (-vv): debug + libbpf. */
 extern int lt_verbosity;
 
+#define LT_NOTE -2
+
 void lt_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 #define lt_err(...) lt_log(-1, __VA_ARGS__)
 #define lt_warn(...) lt_log(0, __VA_ARGS__)
+/* A plain one-line note, shown by default. */
+#define lt_note(...) lt_log(LT_NOTE, __VA_ARGS__)
 #define lt_info(...) lt_log(1, __VA_ARGS__)
 #define lt_debug(...) lt_log(2, __VA_ARGS__)
 #endif

@@ -90,9 +90,17 @@ struct site *model_site(struct model *m, enum site_kind kind,
 			const struct frame *frames, int nframes,
 			unsigned int flags)
 {
+	return model_site_keyed(m, kind, frames, nframes, flags, 0);
+}
+
+struct site *model_site_keyed(struct model *m, enum site_kind kind,
+			      const struct frame *frames, int nframes,
+			      unsigned int flags, uint64_t extra_key)
+{
 	uint64_t key = site_key(kind, frames, nframes, flags), id;
 	struct site *s;
 
+	key = (key ^ extra_key) * 0x100000001b3ULL;
 	if (u64map_get(&m->index, key, &id))
 		return m->sites[id - 1];
 	if (m->n == m->cap) {

@@ -75,6 +75,11 @@ void model_free(struct model *m);
 struct site *model_site(struct model *m, enum site_kind kind,
 			const struct frame *frames, int nframes,
 			unsigned int flags);
+/* The same, with extra_key kept apart in the site's identity (e.g. the
+ * park stack of goroutines that existed before attach). */
+struct site *model_site_keyed(struct model *m, enum site_kind kind,
+			      const struct frame *frames, int nframes,
+			      unsigned int flags, uint64_t extra_key);
 /* The site of objects that existed before attach, stack unknown. */
 struct site *model_site_preexisting(struct model *m, enum site_kind kind);
 static inline struct site *model_get(struct model *m, uint32_t id)
