@@ -5,6 +5,7 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
 PYTHON ?= /usr/bin/python3
+PROTOC_C ?= protoc-c
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 VMLINUX_DIR := vmlinux/$(ARCH)
@@ -26,7 +27,7 @@ endif
 CFLAGS := -g $(OPT) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lstdc++ -lm
+LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lprotobuf-c -lstdc++ -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(VMLINUX_DIR) -Ibpf -I$(OUTPUT)
 
@@ -34,7 +35,10 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 USER_SRCS := $(wildcard user/*.c)
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+# pprof's profile.proto, compiled by protoc-c into the build dir.
+PROTO_GEN := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) \
+	$(OUTPUT)/user/profile.pb-c.o
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -54,7 +58,7 @@ GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false GO111MODULE=off \
 	GOCACHE=$(abspath $(OUTPUT))/gocache GOPATH=$(abspath $(OUTPUT))/gopath
 
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all clean test unit e2e progs go-progs bench vmlinux setup demo
 
 all: $(OUTPUT)/leaktrace
@@ -70,7 +74,15 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS)
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS) $(PROTO_GEN)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(PROTO_GEN) &: user/profile.proto | $(OUTPUT)
+	$(call msg,PROTOC,$@)
+	$(Q)$(PROTOC_C) --proto_path=user --c_out=$(OUTPUT) $<
+
+$(OUTPUT)/user/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c | $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 

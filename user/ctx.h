@@ -10,7 +10,7 @@
 #include "stacks.h"
 #include "target.h"
 
-enum lt_format { FMT_TEXT, FMT_JSON };
+enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 
 struct lt_opts {
 	pid_t pid;
@@ -19,6 +19,7 @@ struct lt_opts {
 	bool interval_set;
 	enum lt_format format;
 	const char *output;	/* NULL: stdout */
+	const char *base;	/* --base: earlier JSON report to compare with */
 	char **cmd;		/* -- CMD ARGS */
 	uint32_t max_stacks;
 	uint32_t max_pages;
@@ -27,12 +28,14 @@ struct lt_opts {
 	uint32_t max_goroutines;
 	bool no_threads;
 	bool no_go;
+	bool go_parks;		/* gopark entry/RET probes (costly) */
 };
 
 struct mem;
 struct threads;
 struct go_state;
 struct ring_buffer;
+struct lt_base;
 
 struct lt_ctx {
 	struct lt_opts opts;
@@ -51,8 +54,10 @@ struct lt_ctx {
 	time_t started_at;		/* wall clock at attach */
 	double now_s;			/* seconds since attach */
 	double attach_ms;		/* start to probes live */
+	uint64_t wakeup_bytes;		/* ring buffer fill that wakes us */
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
+	struct lt_base *base;		/* loaded --base report, or NULL */
 };
 
 /* Seconds since attach. */

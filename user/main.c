@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "compare.h"
 #include "ctx.h"
 #include <linux/types.h>
 #include "leaktrace.h"
@@ -27,13 +28,17 @@ static const char doc[] =
 "resident memory, OS threads, goroutines) and the call stacks responsible,\n"
 "without stopping or modifying it.\n"
 "\n"
-"USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [--format text|json] [-o FILE]\n"
+"USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [-o FILE] [--base FILE]\n"
+"                 [--format text|json|folded|pprof]\n"
 "       leaktrace [OPTIONS] -- CMD [ARGS...]\n"
 "\n"
 "EXAMPLES:\n"
 "    leaktrace -p 1234                  # trace until Ctrl-C, then report\n"
 "    leaktrace -p 1234 -d 30 -i 1       # 30 s, live view every second\n"
 "    leaktrace -p 1234 -d 60 --format json -o report.json\n"
+"    leaktrace -p 1234 -d 60 --base report.json   # what changed since\n"
+"    leaktrace -p 1234 -d 30 --format pprof -o leak.pb.gz   # go tool pprof\n"
+"    leaktrace -p 1234 -d 30 --format folded | flamegraph.pl > leak.svg\n"
 "    leaktrace -d 20 -- ./server --port 8080   # start it traced";
 
 enum {
@@ -44,12 +49,16 @@ enum {
 	OPT_RINGBUF_MB,
 	OPT_NO_THREADS,
 	OPT_NO_GO,
+	OPT_GO_PARKS,
 	OPT_MAX_GOROUTINES,
+	OPT_BASE,
 };
 
 /* Full goroutine reads (every g's state and park stack) are paced: they
  * cost a read per goroutine. */
 #define GO_FULL_READ_S 10.0
+/* Ring buffer drain period. */
+#define DRAIN_MS 50
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
@@ -57,8 +66,12 @@ static const struct argp_option options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
 	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
-	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default) or json", 2 },
+	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
+	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
+	  "needs -o on a terminal)", 2 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout)", 2 },
+	{ "base", OPT_BASE, "FILE", 0, "Compare with an earlier report (--format json) and "
+	  "list new, grown, shrunk and gone sites (text and json)", 2 },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
 	{ NULL, 0, NULL, 0, "Limits (raise them when the report shows drops):", 3 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks held in the kernel (16384)", 3 },
@@ -68,6 +81,7 @@ static const struct argp_option options[] = {
 	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
 	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
 	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
+	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
 	{},
 };
@@ -123,11 +137,18 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			o->format = FMT_TEXT;
 		else if (!strcmp(arg, "json"))
 			o->format = FMT_JSON;
+		else if (!strcmp(arg, "folded"))
+			o->format = FMT_FOLDED;
+		else if (!strcmp(arg, "pprof"))
+			o->format = FMT_PPROF;
 		else
-			argp_error(state, "unknown format: %s (text or json)", arg);
+			argp_error(state, "unknown format: %s (text, json, folded or pprof)", arg);
 		break;
 	case 'o':
 		o->output = arg;
+		break;
+	case OPT_BASE:
+		o->base = arg;
 		break;
 	case 'v':
 		lt_verbosity++;
@@ -155,6 +176,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_GO:
 		o->no_go = true;
+		break;
+	case OPT_GO_PARKS:
+		o->go_parks = true;
 		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
@@ -309,8 +333,11 @@ static void run(struct lt_ctx *ctx)
 	go_scan_existing(ctx);
 	collect(ctx, false);
 	while (!exiting) {
-		int err = ring_buffer__poll(ctx->rb, 100);
+		/* Records arrive without wakeups (lt_submit): drain on a tick. */
+		int err = ring_buffer__poll(ctx->rb, DRAIN_MS);
 
+		if (err >= 0)
+			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR) {
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
@@ -372,6 +399,7 @@ static void teardown(struct lt_ctx *ctx)
 	model_free(&ctx->model);
 	symbolizer_free(ctx->sym);
 	target_abort(&ctx->target);
+	compare_free(ctx->base);
 }
 
 int main(int argc, char **argv)
@@ -394,6 +422,17 @@ int main(int argc, char **argv)
 	argp_err_exit_status = 2;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &ctx.opts))
 		return 2;
+	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
+		lt_err("--format pprof is binary: write it to a file with -o FILE\n");
+		return 2;
+	}
+	if (ctx.opts.base) {
+		ctx.base = compare_load(ctx.opts.base);
+		if (!ctx.base)
+			return 2;
+		if (ctx.opts.format == FMT_FOLDED || ctx.opts.format == FMT_PPROF)
+			lt_warn("--base is shown in text and json reports only\n");
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	libbpf_set_print(libbpf_print);
 	/* Second Ctrl-C kills (SA_RESETHAND); the first ends the trace. */

@@ -5,9 +5,12 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "compare.h"
 #include "findings.h"
+#include "folded.h"
 #include "go.h"
 #include "mem.h"
+#include "pprof.h"
 #include "report.h"
 #include "symbolize.h"
 
@@ -230,6 +233,8 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
+	if (ctx->base)
+		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;
 }
 
@@ -335,13 +340,20 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 		if (ctx->drops[i])
 			fprintf(out, "  %s=%llu", drop_names[i], (unsigned long long)ctx->drops[i]);
 	fprintf(out, "\n");
+	if (ctx->base)
+		compare_text(ctx->base, &ctx->model, out);
 }
 
 int report_write(struct lt_ctx *ctx, FILE *out)
 {
 	struct finding fs[MAX_FINDINGS];
-	int nf = findings_build(ctx, fs, MAX_FINDINGS);
+	int nf;
 
+	if (ctx->opts.format == FMT_FOLDED)
+		return folded_write(ctx, out);
+	if (ctx->opts.format == FMT_PPROF)
+		return pprof_write(ctx, out);
+	nf = findings_build(ctx, fs, MAX_FINDINGS);
 	if (ctx->opts.format == FMT_JSON) {
 		json_object *root = report_json(ctx, fs, nf);
 
