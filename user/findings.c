@@ -40,18 +40,13 @@ static const char *top_function(const struct site *s)
 	return "an unknown function";
 }
 
-/* The first frame outside the runtime and libc: where users look. */
+/* The frame users look at (see site_user_frame). */
 static const char *user_function(const struct site *s)
 {
-	for (int i = 0; i < s->nframes; i++) {
-		const char *f = s->frames[i].function;
+	int i = site_user_frame(s);
 
-		if (f && strncmp(f, "runtime.", 8) && strncmp(f, "__", 2) &&
-		    strncmp(f, "internal/", 9) && strcmp(f, "mmap64") &&
-		    strcmp(f, "mmap") && strncmp(f, "syscall.", 8))
-			return f;
-	}
-	return top_function(s);
+	return i < s->nframes && s->frames[i].function ? s->frames[i].function
+						      : top_function(s);
 }
 
 static void leak_findings(struct lt_ctx *ctx, struct finding *out, int *n,

@@ -82,6 +82,9 @@ struct site *model_site_keyed(struct model *m, enum site_kind kind,
 			      unsigned int flags, uint64_t extra_key);
 /* The site of objects that existed before attach, stack unknown. */
 struct site *model_site_preexisting(struct model *m, enum site_kind kind);
+/* Index of the frame users look at: the first outside the Go runtime,
+ * syscall wrappers and libc internals (0 when there is none). */
+int site_user_frame(const struct site *s);
 static inline struct site *model_get(struct model *m, uint32_t id)
 {
 	return id < m->n ? m->sites[id] : NULL;

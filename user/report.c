@@ -19,6 +19,7 @@
 #define TEXT_SITES 15
 #define TEXT_FRAMES 8
 #define MAX_SERIES 60
+#define SPARK_POINTS 20
 
 static const char *const drop_names[LT_DROP_MAX] = {
 	[LT_DROP_RINGBUF] = "ringbuf_full",
@@ -267,10 +268,79 @@ static void site_amount(const struct site *s, char *now, size_t nl,
 	}
 }
 
+/* A small trend of the site's last samples, in block characters. */
+static void sparkline(const struct site *s, char *buf, size_t len)
+{
+	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					     "\u2585", "\u2586", "\u2587", "\u2588" };
+	size_t n = s->nsamples < SPARK_POINTS ? s->nsamples : SPARK_POINTS;
+	const struct sample *v = s->samples + s->nsamples - n;
+	double lo = 0, hi = 0;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!i || v[i].v < lo)
+			lo = v[i].v;
+		if (!i || v[i].v > hi)
+			hi = v[i].v;
+	}
+	for (size_t i = 0; i < n && off + 4 < len; i++) {
+		int k = hi > lo ? (int)((v[i].v - lo) / (hi - lo) * 7.0 + 0.5) : 0;
+
+		off += snprintf(buf + off, len - off, "%s", bars[k]);
+	}
+}
+
+static void table_header(FILE *out, bool live)
+{
+	if (live)
+		fprintf(out, "%3s  %-9s %12s %12s %14s  %-20s %-7s %s\n", "#", "KIND",
+			"NOW", "CHANGE", "GROWTH/min", "TREND", "VERDICT", "WHERE");
+	else
+		fprintf(out, "%3s  %-9s %12s %14s  %-7s %s\n", "#", "KIND", "NOW",
+			"GROWTH/min", "VERDICT", "WHERE");
+}
+
+/* One line of the sites table; live adds change since start and a trend. */
+static void table_row(FILE *out, int idx, const struct site *s, bool live)
+{
+	char now[32], growth[32], fr[512], change[32], spark[SPARK_POINTS * 4 + 1];
+
+	site_amount(s, now, sizeof(now), growth, sizeof(growth));
+	if (s->nframes)
+		frame_text(&s->frames[site_user_frame(s)], fr, sizeof(fr));
+	else
+		snprintf(fr, sizeof(fr), s->preexisting ? "(alive before attach)" : "(stack unknown)");
+	if (s->preexisting && s->nframes)
+		strncat(fr, "  [alive before attach: go statement only]", sizeof(fr) - strlen(fr) - 1);
+	if (!live) {
+		fprintf(out, "%3d  %-9s %12s %14s  %-7s %s\n", idx, site_kind_name(s->kind),
+			now, growth, s->growth.leak ? "LEAK" : "-", fr);
+		return;
+	}
+	if (s->nsamples) {
+		double d = s->samples[s->nsamples - 1].v - s->samples[0].v;
+
+		if (site_kind_is_bytes(s->kind))
+			report_bytes(d, change, sizeof(change));
+		else
+			snprintf(change, sizeof(change), "%+.0f", d);
+	} else {
+		snprintf(change, sizeof(change), "-");
+	}
+	sparkline(s, spark, sizeof(spark));
+	/* The trend is multi-byte: pad by points, not bytes. */
+	fprintf(out, "%3d  %-9s %12s %12s %14s  %s%*s %-7s %s\n", idx, site_kind_name(s->kind),
+		now, change, growth, spark,
+		(int)(SPARK_POINTS - (s->nsamples < SPARK_POINTS ? s->nsamples : SPARK_POINTS)), "",
+		s->growth.leak ? "LEAK" : "-", fr);
+}
+
 static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf)
 {
 	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
-	char a[32], b[32], now[32], growth[32], fr[512];
+	char a[32], b[32], now[32], fr[512];
 	int shown = 0;
 	uint64_t drops = ctx->stacks.missing;
 
@@ -288,21 +358,13 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 			(long long)go_count_end(ctx));
 	fprintf(out, "\n\n");
 	fprintf(out, "SITES, most suspect first (growth per minute)\n");
-	fprintf(out, "%3s  %-9s %12s %14s  %-7s %s\n", "#", "KIND", "NOW", "GROWTH/min", "VERDICT", "WHERE");
+	table_header(out, false);
 	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
 		const struct site *s = ctx->model.ranked[i];
 
 		if (!site_shown(s))
 			continue;
-		shown++;
-		site_amount(s, now, sizeof(now), growth, sizeof(growth));
-		if (s->nframes)
-			frame_text(&s->frames[0], fr, sizeof(fr));
-		else
-			snprintf(fr, sizeof(fr), s->preexisting ? "(alive before attach)" : "(stack unknown)");
-		fprintf(out, "%3d  %-9s %12s %14s  %-7s %s\n", shown,
-			site_kind_name(s->kind), now, growth,
-			s->growth.leak ? "LEAK" : "-", fr);
+		table_row(out, ++shown, s, false);
 		if (s->wait_reason) {
 			fprintf(out, "%40sparked: %llu in \"%s\"", "",
 				(unsigned long long)s->waiting, s->wait_reason);
@@ -318,10 +380,16 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 			}
 			fputc('\n', out);
 		}
-		for (int k = 1; k < s->nframes && k < TEXT_FRAMES; k++) {
+		/* Callers of the frame shown; the runtime/libc frames inside
+		 * it are in the JSON. */
+		int first = site_user_frame(s);
+
+		for (int k = first + 1; k < s->nframes && k <= first + TEXT_FRAMES; k++) {
 			frame_text(&s->frames[k], fr, sizeof(fr));
 			fprintf(out, "%40s%s\n", "", fr);
 		}
+		if (first > 0)
+			fprintf(out, "%40s(%d frames inside it: runtime/libc, see JSON)\n", "", first);
 		if (s->truncated)
 			fprintf(out, "%40s(stack ends early: no frame pointers)\n", "");
 	}
@@ -398,20 +466,12 @@ void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
 	fprintf(out, "leaktrace  pid %d (%s)  %.0f s  RSS %s  threads %u\n\n",
 		ctx->target.pid, ctx->target.comm, ctx->now_s,
 		report_bytes((double)ctx->last.rss, a, sizeof(a)), ctx->last.threads);
-	fprintf(out, "%3s  %-9s %12s %14s  %-7s %s\n", "#", "KIND", "NOW", "GROWTH/min", "VERDICT", "WHERE");
+	table_header(out, true);
 	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
 		const struct site *s = ctx->model.ranked[i];
 
-		if (!site_shown(s))
-			continue;
-		shown++;
-		site_amount(s, now, sizeof(now), growth, sizeof(growth));
-		if (s->nframes)
-			frame_text(&s->frames[0], fr, sizeof(fr));
-		else
-			snprintf(fr, sizeof(fr), "?");
-		fprintf(out, "%3d  %-9s %12s %14s  %-7s %s\n", shown, site_kind_name(s->kind),
-			now, growth, s->growth.leak ? "LEAK" : "-", fr);
+		if (site_shown(s))
+			table_row(out, ++shown, s, true);
 	}
 	fflush(out);
 }
