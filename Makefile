@@ -59,7 +59,7 @@ GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false GO111MODULE=off \
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all clean test unit e2e progs go-progs bench vmlinux setup demo
+.PHONY: all clean test unit e2e progs go-progs bench bench-smoke vmlinux setup demo
 
 all: $(OUTPUT)/leaktrace
 
@@ -129,9 +129,18 @@ e2e: all progs
 test: all progs
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory bench-smoke
 
-bench: all progs
-	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) tests/bench/run.sh
+# Overhead benchmarks (slow, noisy: not part of make test); results in
+# tests/bench/RESULTS.md. BENCH_RUNS sets the interleaved runs per mode.
+BENCH_RUNS ?= 5
+bench: all
+	$(Q)scripts/setup-bench.sh >/dev/null
+	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) tests/bench/bench.py --runs $(BENCH_RUNS)
+
+# One short pass of the cheap workloads so the benchmark cannot rot.
+bench-smoke: all
+	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) tests/bench/bench.py --smoke
 
 setup:
 	$(Q)scripts/setup.sh
