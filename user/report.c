@@ -234,6 +234,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
+	json_object_object_add(root, "unwind", mem_unwind_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;
@@ -452,9 +453,10 @@ void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
 		if (top) {
 			site_amount(top, now, sizeof(now), growth, sizeof(growth));
 			if (top->nframes)
-				frame_text(&top->frames[0], fr, sizeof(fr));
+				frame_text(&top->frames[site_user_frame(top)], fr, sizeof(fr));
 			else
-				snprintf(fr, sizeof(fr), "?");
+				snprintf(fr, sizeof(fr), top->preexisting ? "(alive before attach)"
+									  : "(stack unknown)");
 			fprintf(out, " top: %s %s %s/min%s at %s", site_kind_name(top->kind),
 				now, growth, top->growth.leak ? " LEAK" : "", fr);
 		}
