@@ -25,6 +25,36 @@ struct lt_stack {
 
 #define LT_STACK_FULL	1	/* the frame-pointer walk filled all slots */
 
+/* User stack copies for CFI unwinding in user space (DESIGN.md "Stacks").
+ * A low-rate event (mmap, mremap, brk, thread creation) whose
+ * frame-pointer stack user space has not marked complete carries, right
+ * after its record in the same ring-buffer record, a struct lt_ucopy and
+ * len bytes of the user stack from sp up. The event's copy_bytes field is
+ * sizeof(struct lt_ucopy) + len, 0 when no copy follows.
+ */
+#define LT_UCOPY_MAX_KB	28	/* per-CPU scratch stays under 32 KiB */
+#define LT_UCOPY_MAX	(LT_UCOPY_MAX_KB << 10)
+#define LT_UCOPY_DEF_KB	16
+
+struct lt_ucopy {
+	__u64 ip;		/* user registers at the event */
+	__u64 sp;		/* data[0] is the byte at sp */
+	__u64 fp;		/* x86_64 rbp, arm64 x29 */
+	__u64 lr;		/* arm64 x30; 0 on x86_64 */
+	__u32 len;		/* stack bytes that follow */
+	__u32 pad;
+};
+
+/* Stack-copy counters, BPF .bss (enum lt_ucopy_stat). */
+enum lt_ucopy_stat {
+	LT_UC_COPIED,		/* events sent with a stack copy */
+	LT_UC_SKIPPED,		/* frame-pointer stack known complete: no copy */
+	LT_UC_READ_FAILED,	/* no byte of the stack was readable */
+	LT_UC_RINGBUF,		/* ring buffer half full, or the copy did not
+				 * fit: event sent without it */
+	LT_UC_MAX,
+};
+
 enum lt_event_type {
 	LT_EV_MMAP = 1,
 	LT_EV_MUNMAP,
@@ -54,6 +84,8 @@ struct lt_mem_event {
 	__u32 flags;		/* mmap/mremap flags, madvise advice */
 	__u32 prot;		/* mmap prot */
 	__s64 fd;		/* mmap fd (-1: anonymous) */
+	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
+	__u32 pad;
 };
 
 /* Thread lifecycle (task tracepoints). */
@@ -63,6 +95,8 @@ struct lt_task_event {
 	__u64 ts_ns;
 	__u64 stack_id;		/* creator's user stack (NEW only) */
 	__u64 goid;		/* Go: goroutine running on the creator, 0 = unknown */
+	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
+	__u32 pad;
 };
 
 /* Goroutine lifecycle (Go runtime uprobes). */

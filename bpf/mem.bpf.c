@@ -4,6 +4,7 @@
  * pages (aggregated per stack in the kernel, never one record per fault).
  */
 #include "common.bpf.h"
+#include "ucopy.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -73,7 +74,7 @@ static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx,
 
 static __always_inline int sys_exit(enum lt_event_type type, long ret)
 {
-	struct lt_mem_event *e;
+	struct lt_mem_event e = {};
 	struct lt_sys_args *a;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -88,47 +89,46 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret)
 	/* Failed calls change nothing; brk "fails" by returning the old break. */
 	if (type != LT_EV_BRK && (ret < 0 && ret > -4096))
 		goto out;
-	e = lt_reserve(sizeof(*e));
-	if (!e)
-		goto out;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->type = type;
-	e->tid = tid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->stack_id = a->stack_id;
-	e->fd = -1;
+	e.type = type;
+	e.tid = tid;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.stack_id = a->stack_id;
+	e.fd = -1;
 	switch (type) {
 	case LT_EV_MMAP:	/* addr, len, prot, flags, fd */
-		e->addr = ret;
-		e->len = a->a[1];
-		e->prot = a->a[2];
-		e->flags = a->a[3];
-		e->fd = (int)a->a[4];
+		e.addr = ret;
+		e.len = a->a[1];
+		e.prot = a->a[2];
+		e.flags = a->a[3];
+		e.fd = (int)a->a[4];
 		break;
 	case LT_EV_MUNMAP:	/* addr, len */
-		e->addr = a->a[0];
-		e->len = a->a[1];
+		e.addr = a->a[0];
+		e.len = a->a[1];
 		break;
 	case LT_EV_MREMAP:	/* old, old_len, new_len, flags, new_addr */
-		e->addr = a->a[0];
-		e->len = a->a[1];
-		e->new_len = a->a[2];
-		e->flags = a->a[3];
-		e->new_addr = ret;
+		e.addr = a->a[0];
+		e.len = a->a[1];
+		e.new_len = a->a[2];
+		e.flags = a->a[3];
+		e.new_addr = ret;
 		break;
 	case LT_EV_BRK:		/* requested break */
-		e->addr = ret;
-		e->len = a->a[0];
+		e.addr = ret;
+		e.len = a->a[0];
 		break;
 	case LT_EV_MADVISE:	/* addr, len, advice */
-		e->addr = a->a[0];
-		e->len = a->a[1];
-		e->flags = a->a[2];
+		e.addr = a->a[0];
+		e.len = a->a[1];
+		e.flags = a->a[2];
 		break;
 	default:
 		break;
 	}
-	lt_submit(e);
+	/* The user registers and stack are those of the syscall's entry:
+	 * the thread has not returned to user space yet. */
+	lt_output(&e, sizeof(e), __builtin_offsetof(struct lt_mem_event, copy_bytes),
+		  e.stack_id);
 out:
 	bpf_map_delete_elem(&sys_args, &tid);
 	return 0;

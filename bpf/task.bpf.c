@@ -2,6 +2,7 @@
 /* OS threads of the target: creation (with the creator's user stack) and
  * exit, from the task and sched tracepoints. */
 #include "common.bpf.h"
+#include "ucopy.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -10,19 +11,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("tracepoint/task/task_newtask")
 int lt_task_new(struct trace_event_raw_task_newtask *ctx)
 {
-	struct lt_task_event *e;
+	struct lt_task_event e = {};
 
 	if (!lt_is_target() || !(ctx->clone_flags & LT_CLONE_THREAD))
 		return 0;
-	e = lt_reserve(sizeof(*e));
-	if (!e)
-		return 0;
-	e->type = LT_EV_THREAD_NEW;
-	e->tid = ctx->pid;
-	e->ts_ns = bpf_ktime_get_ns();
-	e->stack_id = lt_capture_user_stack(ctx);
-	e->goid = 0;
-	lt_submit(e);
+	e.type = LT_EV_THREAD_NEW;
+	e.tid = ctx->pid;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.stack_id = lt_capture_user_stack(ctx);
+	/* Runs in the creator, inside clone: its user registers and stack. */
+	lt_output(&e, sizeof(e), __builtin_offsetof(struct lt_task_event, copy_bytes),
+		  e.stack_id);
 	return 0;
 }
 
@@ -41,6 +40,8 @@ int lt_task_exit(void *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->stack_id = 0;
 	e->goid = 0;
+	e->copy_bytes = 0;
+	e->pad = 0;
 	lt_submit(e);
 	return 0;
 }

@@ -26,6 +26,7 @@ struct lt_opts {
 	uint32_t max_fault_stacks;
 	uint32_t ringbuf_mb;
 	uint32_t max_goroutines;
+	uint32_t stack_copy_kb;	/* user stack copied per low-rate event, 0 off */
 	bool no_threads;
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */

@@ -154,6 +154,25 @@ static void load_dwarf(struct elfmod *m)
 		m->dw = dwarf_begin_elf(m->dbg_elf, DWARF_C_READ, NULL);
 }
 
+Dwarf_CFI *elfmod_cfi(struct elfmod *m, bool eh)
+{
+	if (eh) {
+		if (!m->cfi_eh_done) {
+			m->cfi_eh_done = true;
+			m->cfi_eh = dwarf_getcfi_elf(m->elf);
+		}
+		return m->cfi_eh;
+	}
+	if (!m->cfi_dbg_done) {
+		m->cfi_dbg_done = true;
+		if (!m->dwarf_done)
+			load_dwarf(m);
+		if (m->dw)
+			m->cfi_dbg = dwarf_getcfi(m->dw);
+	}
+	return m->cfi_dbg;
+}
+
 static int cmp_cu(const void *a, const void *b)
 {
 	const struct cu_range *x = a, *y = b;

@@ -247,6 +247,8 @@ void elfmod_free(struct elfmod *m)
 		return;
 	if (m->go)
 		gopcln_close(m->go);
+	if (m->cfi_eh)
+		dwarf_cfi_end(m->cfi_eh);
 	if (m->dw)
 		dwarf_end(m->dw);
 	free(m->cus);

@@ -54,6 +54,11 @@ bool elfmod_call_before(const struct elfmod *m, uint64_t off);
 /* When the instruction ending at file offset off is a direct x86 call
  * (E8 rel32), its displacement: the target is the return address + rel. */
 bool elfmod_direct_call(const struct elfmod *m, uint64_t off, int64_t *rel);
+/* Call frame information for unwinding: eh selects .eh_frame, else
+ * .debug_frame (here or in the debug file). Loaded on first use, owned by
+ * the module; NULL when the module has none. */
+struct Dwarf_CFI_s;
+struct Dwarf_CFI_s *elfmod_cfi(struct elfmod *m, bool eh);
 /* Go version from .go.buildinfo, or NULL. */
 const char *elfmod_go_version(struct elfmod *m);
 void elfmod_get_info(struct elfmod *m, struct elfmod_info *info);

@@ -60,6 +60,10 @@ struct elfmod {
 	char gover[64];
 
 	struct lt_strmap strs;	/* mangled -> demangled names */
+
+	bool cfi_eh_done, cfi_dbg_done;
+	Dwarf_CFI *cfi_eh;	/* .eh_frame (dwarf_getcfi_elf, ours to end) */
+	Dwarf_CFI *cfi_dbg;	/* .debug_frame (owned by dw) */
 };
 
 /* elfsym.c */

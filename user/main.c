@@ -52,6 +52,7 @@ enum {
 	OPT_GO_PARKS,
 	OPT_MAX_GOROUTINES,
 	OPT_BASE,
+	OPT_STACK_COPY_KB,
 };
 
 /* Full goroutine reads (every g's state and park stack) are paced: they
@@ -79,6 +80,7 @@ static const struct argp_option options[] = {
 	{ "max-fault-stacks", OPT_MAX_FAULT_STACKS, "N", 0, "Faulting stacks counted (16384)", 3 },
 	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "Ring buffer size in MiB (4)", 3 },
 	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
+	{ "stack-copy-kb", OPT_STACK_COPY_KB, "N", 0, "User stack copied with each mmap/brk/thread creation whose frame-pointer stack stops early, unwound with CFI (16, at most 28; 0 = off)", 3 },
 	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
 	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
 	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
@@ -170,6 +172,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			o->max_goroutines = v;
 		else
 			o->ringbuf_mb = v;
+		break;
+	case OPT_STACK_COPY_KB:
+		if (parse_long(arg, 0, LT_UCOPY_MAX_KB, &v))
+			argp_error(state, "invalid stack copy size: %s (0 to %d KiB)",
+				   arg, LT_UCOPY_MAX_KB);
+		o->stack_copy_kb = v;
 		break;
 	case OPT_NO_THREADS:
 		o->no_threads = true;
@@ -412,6 +420,7 @@ int main(int argc, char **argv)
 			.max_pages = 1U << 21,
 			.max_fault_stacks = 16384,
 			.ringbuf_mb = 4,
+			.stack_copy_kb = LT_UCOPY_DEF_KB,
 			.max_goroutines = 1U << 20,
 		},
 	};

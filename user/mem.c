@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "mem.skel.h"
 #include "ranges.h"
+#include "task.h"
 
 #define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
@@ -31,6 +32,8 @@ struct mem {
 	struct u64map released;		/* stack id -> pages released */
 	struct u64map lazy;		/* stack id -> pages MADV_FREE'd */
 	uint64_t brk_cur;		/* page-aligned break, 0 unknown */
+	struct u64map brk_by_stack;	/* stack id -> bytes of brk growth */
+	uint64_t brk_top_id, brk_top_bytes;	/* the stack growing it most */
 	uint64_t faulted_pages;		/* sum of the kernel's counters */
 	struct mem_stats st;
 	int pages_fd;
@@ -57,6 +60,7 @@ int mem_open(struct lt_ctx *ctx)
 	ctx->mem = m;
 	u64map_init(&m->released);
 	u64map_init(&m->lazy);
+	u64map_init(&m->brk_by_stack);
 	m->ranges = ranges_new();
 	if (!m->ranges)
 		return -ENOMEM;
@@ -69,6 +73,7 @@ int mem_open(struct lt_ctx *ctx)
 	m->skel->rodata->targ_tgid = ctx->target.pid;
 	ctx->wakeup_bytes = pow2_at_least((uint64_t)o->ringbuf_mb << 20) / 4;
 	m->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
 	if ((err = bpf_map__set_max_entries(m->skel->maps.stacks, o->max_stacks)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.pages, o->max_pages)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
@@ -112,6 +117,28 @@ int mem_stacks_fd(const struct lt_ctx *ctx)
 	return bpf_map__fd(ctx->mem->skel->maps.stacks);
 }
 
+int mem_stack_done_fd(const struct lt_ctx *ctx)
+{
+	return bpf_map__fd(ctx->mem->skel->maps.stack_done);
+}
+
+int mem_ucopy_buf_fd(const struct lt_ctx *ctx)
+{
+	return bpf_map__fd(ctx->mem->skel->maps.ucopy_buf);
+}
+
+struct json_object *mem_unwind_json(const struct lt_ctx *ctx)
+{
+	uint64_t uc[LT_UC_MAX] = {};
+
+	for (int i = 0; i < LT_UC_MAX; i++) {
+		if (ctx->mem && ctx->mem->skel->bss)
+			uc[i] += ctx->mem->skel->bss->ucopy_stats[i];
+	}
+	task_ucopy_stats(ctx, uc);
+	return stacks_unwind_json(&ctx->stacks, uc);
+}
+
 int mem_events_fd(const struct lt_ctx *ctx)
 {
 	return bpf_map__fd(ctx->mem->skel->maps.events);
@@ -127,6 +154,7 @@ void mem_close(struct lt_ctx *ctx)
 	ranges_free(m->ranges);
 	u64map_free(&m->released);
 	u64map_free(&m->lazy);
+	u64map_free(&m->brk_by_stack);
 	free(m);
 	ctx->mem = NULL;
 }
@@ -231,7 +259,8 @@ static uint32_t site_tag(struct lt_ctx *ctx, enum site_kind kind,
 	return s->id;
 }
 
-static void handle_brk(struct lt_ctx *ctx, const struct lt_mem_event *e)
+static void handle_brk(struct lt_ctx *ctx, const struct lt_mem_event *e,
+		       uint64_t stack_id)
 {
 	struct mem *m = ctx->mem;
 	uint64_t brk = PAGE_UP(e->addr);
@@ -241,8 +270,28 @@ static void handle_brk(struct lt_ctx *ctx, const struct lt_mem_event *e)
 		return;
 	}
 	if (brk > m->brk_cur) {
+		uint64_t *v = u64map_ref(&m->brk_by_stack, stack_id);
+
+		/* The heap is shared: which malloc crosses its top is chance
+		 * (a caller that frees everything may be the one that needs
+		 * the next page). Growth goes to the stack that has grown it
+		 * most, not to whoever happened to cross the top. */
+		if (v) {
+			/* Known from its first growth on, so that its series
+			 * covers the window once it leads. */
+			if (!*v)
+				stacks_site(&ctx->stacks, &ctx->model, SITE_BRK,
+					    stack_id);
+			*v += brk - m->brk_cur;
+			if (*v > m->brk_top_bytes || !m->brk_top_id) {
+				m->brk_top_bytes = *v;
+				m->brk_top_id = stack_id;
+			}
+		}
 		ranges_add(m->ranges, m->brk_cur, brk,
-			   site_tag(ctx, SITE_BRK, e->stack_id), on_removed, ctx);
+			   site_tag(ctx, SITE_BRK, m->brk_top_id ? m->brk_top_id
+								 : stack_id),
+			   on_removed, ctx);
 	} else if (brk < m->brk_cur) {
 		ranges_remove(m->ranges, brk, m->brk_cur, on_removed, ctx);
 		release_pages(m, brk, m->brk_cur, false);
@@ -253,9 +302,14 @@ static void handle_brk(struct lt_ctx *ctx, const struct lt_mem_event *e)
 void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 {
 	struct mem *m = ctx->mem;
-	uint64_t len = PAGE_UP(e->len);
+	uint64_t len = PAGE_UP(e->len), sid = e->stack_id;
 
 	m->st.events++;
+	/* A stack copy follows the record: unwind it if frame pointers
+	 * did not reach the callers. */
+	if (e->copy_bytes)
+		sid = stacks_event_id(&ctx->stacks, mem_stack_done_fd(ctx),
+				      e->stack_id, e + 1, e->copy_bytes);
 	switch (e->type) {
 	case LT_EV_MMAP:
 		if (e->flags & MAP_FIXED)	/* replaces what was there */
@@ -266,7 +320,7 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 			break;
 		}
 		ranges_add(m->ranges, e->addr, e->addr + len,
-			   site_tag(ctx, SITE_MMAP, e->stack_id), on_removed, ctx);
+			   site_tag(ctx, SITE_MMAP, sid), on_removed, ctx);
 		break;
 	case LT_EV_MUNMAP:
 		ranges_remove(m->ranges, e->addr, e->addr + len, on_removed, ctx);
@@ -281,13 +335,13 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 			move_pages(m, e->addr, len < new_len ? len : new_len,
 				   e->new_addr);
 		ranges_remap(m->ranges, e->addr, len, e->new_addr, new_len,
-			     new_len > len ? site_tag(ctx, SITE_MMAP, e->stack_id)
+			     new_len > len ? site_tag(ctx, SITE_MMAP, sid)
 					   : UINT32_MAX,
 			     on_removed, ctx);
 		break;
 	}
 	case LT_EV_BRK:
-		handle_brk(ctx, e);
+		handle_brk(ctx, e, sid);
 		break;
 	case LT_EV_MADVISE:
 		if (e->flags < LT_MADV_MAX) {

@@ -25,6 +25,12 @@ struct mem_stats {
 int mem_open(struct lt_ctx *ctx);
 int mem_stacks_fd(const struct lt_ctx *ctx);
 int mem_events_fd(const struct lt_ctx *ctx);
+/* Maps the thread programs share for stack copies. */
+int mem_stack_done_fd(const struct lt_ctx *ctx);
+int mem_ucopy_buf_fd(const struct lt_ctx *ctx);
+/* The report's "unwind" object (stack copies and CFI unwinding). */
+struct json_object;
+struct json_object *mem_unwind_json(const struct lt_ctx *ctx);
 void mem_close(struct lt_ctx *ctx);
 void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
 /* Reads the kernel's per-stack fault counters into the fault sites and the

@@ -2,13 +2,20 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
+#include <json-c/json.h>
 #include <linux/types.h>
 #include "leaktrace.h"
+#include "log.h"
 #include "stacks.h"
 #include "symbolize.h"
 
 #define MAX_INLINE 8
+/* Frames kept from a CFI unwind (physical frames). */
+#define MAX_UNWIND 128
+/* Ids of CFI-unwound stacks: a hash of their pcs with this bit set. */
+#define UNWOUND_ID (1ULL << 63)
 
 /* Outermost frames of complete stacks: a stack ending anywhere else was cut
  * short (code without frame pointers). */
@@ -158,6 +165,24 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 	return 0;
 }
 
+static int add_resolved(struct stacks *s, uint64_t id,
+			const struct resolved_stack *r)
+{
+	if (s->nres == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct resolved_stack *n = realloc(s->res, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->res = n;
+		s->cap = cap;
+	}
+	if (u64map_put(&s->index, id, s->nres + 1))
+		return -ENOMEM;
+	s->res[s->nres++] = *r;
+	return 0;
+}
+
 const struct resolved_stack *stacks_resolve(struct stacks *s, uint64_t id)
 {
 	static const struct resolved_stack unknown;
@@ -173,24 +198,154 @@ const struct resolved_stack *stacks_resolve(struct stacks *s, uint64_t id)
 		s->missing++;
 		return &unknown;
 	}
-	if (s->nres == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct resolved_stack *n = realloc(s->res, cap * sizeof(*n));
-
-		if (!n)
-			return &unknown;
-		s->res = n;
-		s->cap = cap;
-	}
 	if (resolve(s, &st, &r))
 		return &unknown;
-	s->res[s->nres] = r;
-	if (u64map_put(&s->index, id, s->nres + 1))
+	if (add_resolved(s, id, &r)) {
+		free(r.frames);
 		return &unknown;
-	s->nres++;
+	}
 	/* Cached here now: free the slot for new stacks. */
 	bpf_map_delete_elem(s->map_fd, &id);
 	return &s->res[s->nres - 1];
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int physical_frames(const struct resolved_stack *r)
+{
+	int n = 0;
+
+	for (int i = 0; i < r->n; i++)
+		n += !r->frames[i].inlined;
+	return n;
+}
+
+/* Frames for CFI-unwound pcs (pcs[0] the event's own IP). */
+static int resolve_pcs(struct stacks *s, const uint64_t *pcs, int npcs,
+		       enum unw_end end, struct resolved_stack *r)
+{
+	int max = npcs * MAX_INLINE, n = 0;
+	struct frame *f = calloc(max ? max : 1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	for (int i = 0; i < npcs; i++)
+		n = push_frames(s, f, n, max, pcs[i], i > 0);
+	r->frames = f;
+	r->n = n;
+	r->truncated = end != UNW_END_OUTERMOST &&
+		       !(n > 0 && is_root(f[n - 1].function));
+	if (r->truncated)
+		s->truncated++;
+	return 0;
+}
+
+uint64_t stacks_event_id(struct stacks *s, int done_fd, uint64_t stack_id,
+			 const void *copy, uint32_t copy_bytes)
+{
+	const struct lt_ucopy *c = copy;
+	const struct resolved_stack *fp;
+	struct resolved_stack r;
+	struct unw_regs regs;
+	uint64_t pcs[MAX_UNWIND], h = 0xcbf29ce484222325ULL, idx, t0, dt;
+	enum unw_end end;
+	int n, fpf;
+	uint8_t one = 1;
+
+	if (!copy_bytes || !stack_id)
+		return stack_id;
+	if (copy_bytes < sizeof(*c) || c->len > copy_bytes - sizeof(*c)) {
+		s->uw.bad_copy++;
+		return stack_id;
+	}
+	s->uw.copies++;
+	fp = stacks_resolve(s, stack_id);
+	if (!fp->truncated && fp->n > 0) {
+		s->uw.fp_complete++;
+		if (done_fd >= 0)
+			bpf_map_update_elem(done_fd, &stack_id, &one, BPF_ANY);
+		return stack_id;
+	}
+	regs.ip = c->ip;
+	regs.sp = c->sp;
+	regs.fp = c->fp;
+	regs.lr = c->lr;
+	t0 = mono_ns();
+	n = unwind_stack(s->sym, &regs, (const uint8_t *)(c + 1), c->len, pcs,
+			 MAX_UNWIND, &end, &fpf);
+	dt = mono_ns() - t0;
+	s->uw.unwind_ns += dt;
+	if (dt > s->uw.max_unwind_ns)
+		s->uw.max_unwind_ns = dt;
+	s->uw.end[end]++;
+	s->uw.frames += n;
+	s->uw.fp_frames += fpf;
+	if (lt_verbosity >= 2) {
+		struct sym_frame sf;
+
+		symbolize(s->sym, pcs[n - 1], n > 1, &sf, 1);
+		lt_debug("unwind: %d frames (frame pointers: %d), ended by %s at %#llx %s\n",
+			 n, physical_frames(fp), unwind_end_name(end),
+			 (unsigned long long)pcs[n - 1],
+			 sf.function ? sf.function : "?");
+	}
+	if (n <= physical_frames(fp)) {
+		s->uw.not_longer++;
+		return stack_id;
+	}
+	for (int i = 0; i < n; i++)
+		h = (h ^ pcs[i]) * 0x100000001b3ULL;
+	h |= UNWOUND_ID;
+	s->uw.unwound++;
+	if (u64map_get(&s->index, h, &idx))
+		return h;
+	if (resolve_pcs(s, pcs, n, end, &r))
+		return stack_id;
+	if (add_resolved(s, h, &r)) {
+		free(r.frames);
+		return stack_id;
+	}
+	return h;
+}
+
+struct json_object *stacks_unwind_json(const struct stacks *s,
+				       const uint64_t *bpf)
+{
+	const struct unwind_stats *u = &s->uw;
+	struct json_object *o = json_object_new_object(), *e;
+	uint64_t tried = u->copies - u->fp_complete;
+
+	json_object_object_add(o, "copies", json_object_new_int64(u->copies));
+	json_object_object_add(o, "copies_skipped_complete",
+			       json_object_new_int64(bpf[LT_UC_SKIPPED]));
+	json_object_object_add(o, "copy_read_failed",
+			       json_object_new_int64(bpf[LT_UC_READ_FAILED]));
+	json_object_object_add(o, "copy_ringbuf_full",
+			       json_object_new_int64(bpf[LT_UC_RINGBUF]));
+	json_object_object_add(o, "fp_complete", json_object_new_int64(u->fp_complete));
+	json_object_object_add(o, "unwound", json_object_new_int64(u->unwound));
+	json_object_object_add(o, "not_longer_than_fp",
+			       json_object_new_int64(u->not_longer));
+	json_object_object_add(o, "bad_copy", json_object_new_int64(u->bad_copy));
+	json_object_object_add(o, "frames", json_object_new_int64(u->frames));
+	json_object_object_add(o, "fp_fallback_frames",
+			       json_object_new_int64(u->fp_frames));
+	json_object_object_add(o, "avg_unwind_us",
+			       json_object_new_double(tried ? u->unwind_ns / 1e3 / tried : 0));
+	json_object_object_add(o, "max_unwind_us",
+			       json_object_new_double(u->max_unwind_ns / 1e3));
+	e = json_object_new_object();
+	for (int i = 0; i < UNW_END_MAX; i++)
+		json_object_object_add(e, unwind_end_name(i),
+				       json_object_new_int64(u->end[i]));
+	json_object_object_add(o, "ended_by", e);
+	return o;
 }
 
 struct site *stacks_site(struct stacks *s, struct model *m,

@@ -709,6 +709,18 @@ int symbolizer_bias(struct symbolizer *s, uint64_t addr, uint64_t *bias)
 	return 0;
 }
 
+int symbolizer_module(struct symbolizer *s, uint64_t addr,
+		      struct elfmod **mod, uint64_t *bias)
+{
+	const struct amap *a = find_entry(s, addr);
+
+	if (!a || !a->mod || !a->has_bias)
+		return -ENOENT;
+	*mod = a->mod;
+	*bias = a->bias;
+	return 0;
+}
+
 void symbolizer_get_stats(const struct symbolizer *s,
 			  struct symbolizer_stats *st)
 {

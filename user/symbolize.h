@@ -46,6 +46,11 @@ bool symbolizer_call_target(struct symbolizer *s, uint64_t ret,
 const char *symbolizer_go_version(struct symbolizer *s);
 /* Link-time -> runtime address bias of the module containing addr. */
 int symbolizer_bias(struct symbolizer *s, uint64_t addr, uint64_t *bias);
+/* The ELF module (elfsym.h) mapped at runtime addr and its bias, for
+ * reading its CFI. 0, or -ENOENT when no module we could open is there. */
+struct elfmod;
+int symbolizer_module(struct symbolizer *s, uint64_t addr,
+		      struct elfmod **mod, uint64_t *bias);
 
 /* Module cache shared by symbolizers: an ELF file (same build id, or same
  * dev:inode:size:mtime when it has none) is parsed once for every process

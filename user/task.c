@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "hashmap.h"
 #include "log.h"
+#include "mem.h"
 #include "task.h"
 #include "task.skel.h"
 
@@ -68,8 +69,13 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 	}
 	t->skel->rodata->targ_tgid = ctx->target.pid;
 	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
 	if ((err = bpf_map__reuse_fd(t->skel->maps.stacks, stacks_fd)) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd))) {
+	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd)) ||
+	    (err = bpf_map__reuse_fd(t->skel->maps.stack_done,
+				     mem_stack_done_fd(ctx))) ||
+	    (err = bpf_map__reuse_fd(t->skel->maps.ucopy_buf,
+				     mem_ucopy_buf_fd(ctx)))) {
 		lt_err("cannot share BPF maps: %s\n", strerror(-err));
 		return err;
 	}
@@ -111,6 +117,14 @@ void task_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->threads->skel->bss->drops[i];
 }
 
+void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!ctx->threads || !ctx->threads->skel->bss)
+		return;
+	for (int i = 0; i < LT_UC_MAX; i++)
+		out[i] += ctx->threads->skel->bss->ucopy_stats[i];
+}
+
 void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 {
 	struct threads *t = ctx->threads;
@@ -118,8 +132,11 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	uint64_t id;
 
 	if (e->type == LT_EV_THREAD_NEW) {
-		s = stacks_site(&ctx->stacks, &ctx->model, SITE_THREAD,
-				e->stack_id);
+		/* A stack copy follows the record when frame pointers may
+		 * not reach the creator's callers. */
+		id = stacks_event_id(&ctx->stacks, mem_stack_done_fd(ctx),
+				     e->stack_id, e + 1, e->copy_bytes);
+		s = stacks_site(&ctx->stacks, &ctx->model, SITE_THREAD, id);
 		if (!s)
 			return;
 		s->live++;

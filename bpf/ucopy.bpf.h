@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* User stack copies for low-rate events (layout in leaktrace.h): user
+ * space unwinds them with the binaries' CFI when the frame-pointer stack
+ * stops early (code built without frame pointers). Stacks user space found
+ * complete are listed in "stack_done" and never copied again.
+ * Include after common.bpf.h, only from objects that send copies.
+ */
+#ifndef LT_UCOPY_BPF_H
+#define LT_UCOPY_BPF_H
+
+#include "common.bpf.h"
+
+#define LT_EV_ROOM 128		/* the largest event record that carries a copy */
+
+/* Bytes of user stack to copy, 0 = off (--stack-copy-kb). */
+const volatile __u32 ucopy_bytes = LT_UCOPY_DEF_KB << 10;
+
+__u64 ucopy_stats[LT_UC_MAX] = {};
+
+/* Frame-pointer stack ids user space found complete (value unused). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} stack_done SEC(".maps");
+
+/* The record is built here: ev ends where hdr starts, data follows. */
+struct lt_ucopy_buf {
+	__u8 ev[LT_EV_ROOM];
+	struct lt_ucopy hdr;
+	__u8 data[LT_UCOPY_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_ucopy_buf);
+} ucopy_buf SEC(".maps");
+
+static __always_inline void lt_uc_count(enum lt_ucopy_stat what)
+{
+	if (what < LT_UC_MAX)
+		__sync_fetch_and_add(&ucopy_stats[what], 1);
+}
+
+static __always_inline __u64 lt_rb_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* Copies up to ucopy_bytes of the user stack from sp into b->data, page
+ * piece by page piece, stopping at the first piece that cannot be read
+ * (unmapped or not resident). Returns the bytes copied. */
+static __always_inline __u32 lt_copy_stack(struct lt_ucopy_buf *b, __u64 sp)
+{
+	__u64 lim = ucopy_bytes, len = 0, want;
+
+	if (lim > LT_UCOPY_MAX)
+		lim = LT_UCOPY_MAX;
+#pragma unroll
+	for (int i = 0; i < LT_UCOPY_MAX_KB / 4 + 1; i++) {
+		want = i == 0 ? 4096 - (sp & 4095) : 4096;
+		if (want > lim - len)
+			want = lim - len;
+		if (!want || want > 4096 || len > LT_UCOPY_MAX - 4096)
+			break;
+		if (bpf_probe_read_user(&b->data[len], want, (void *)(sp + len)))
+			break;
+		len += want;
+	}
+	return len;
+}
+
+/* Sends the event record ev (ev_size bytes, a constant; copy_bytes at
+ * copy_off inside it) to the ring buffer, followed by a copy of the user
+ * stack when the event's frame-pointer stack is not known complete. */
+static __always_inline void lt_output(const void *ev, __u32 ev_size,
+				      __u32 copy_off, __u64 stack_id)
+{
+	struct lt_ucopy_buf *b;
+	struct pt_regs *regs;
+	__u32 zero = 0, len;
+	__u8 *rec;
+
+	if (!ucopy_bytes || !stack_id || ev_size > LT_EV_ROOM ||
+	    copy_off + sizeof(__u32) > ev_size)
+		goto plain;
+	if (bpf_map_lookup_elem(&stack_done, &stack_id)) {
+		lt_uc_count(LT_UC_SKIPPED);
+		goto plain;
+	}
+	/* Copies take at most half of the ring: under a burst events keep
+	 * flowing with frame-pointer stacks only. */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + LT_UCOPY_MAX >
+	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 2) {
+		lt_uc_count(LT_UC_RINGBUF);
+		goto plain;
+	}
+	b = bpf_map_lookup_elem(&ucopy_buf, &zero);
+	regs = lt_user_regs();
+	if (!b || !regs)
+		goto plain;
+	b->hdr.ip = PT_REGS_IP_CORE(regs);
+	b->hdr.sp = PT_REGS_SP_CORE(regs);
+	b->hdr.fp = PT_REGS_FP_CORE(regs);
+#if defined(__TARGET_ARCH_arm64)
+	b->hdr.lr = BPF_CORE_READ(regs, regs[30]);
+#else
+	b->hdr.lr = 0;
+#endif
+	b->hdr.pad = 0;
+	len = lt_copy_stack(b, b->hdr.sp);
+	if (!len) {
+		lt_uc_count(LT_UC_READ_FAILED);
+		goto plain;
+	}
+	if (len > LT_UCOPY_MAX)
+		len = LT_UCOPY_MAX;
+	b->hdr.len = len;
+	rec = b->ev + LT_EV_ROOM - ev_size;
+	__builtin_memcpy(rec, ev, ev_size);
+	*(__u32 *)(rec + copy_off) = sizeof(struct lt_ucopy) + len;
+	if (!bpf_ringbuf_output(&events, rec,
+				ev_size + sizeof(struct lt_ucopy) + len,
+				lt_rb_flags())) {
+		lt_uc_count(LT_UC_COPIED);
+		return;
+	}
+	lt_uc_count(LT_UC_RINGBUF);
+plain:
+	if (bpf_ringbuf_output(&events, (void *)ev, ev_size, lt_rb_flags()))
+		lt_drop(LT_DROP_RINGBUF);
+}
+
+#endif /* LT_UCOPY_BPF_H */
