@@ -16,11 +16,16 @@ struct growth {
 	double given_back;	/* fraction of the rise later given back, 0..1 */
 	bool leak;		/* steady growth that is not given back */
 	double confidence;	/* 0..1, rises with evidence */
+	/* "steady", "sawtooth", "plateau", "step", "shrinking", "flat" or
+	 * "noisy": a static string, never NULL after analyze_growth. */
+	const char *shape;
 };
 
 /* Least-squares slope per minute; 0 with fewer than 2 samples. */
 double analyze_slope_per_min(const struct sample *s, size_t n, double *r2);
 /* Fills out for s[0..n) in time order; samples with a non-finite t or v are
- * skipped. confidence is the strength of a leak verdict: 0 when !leak. */
+ * skipped. confidence is the strength of a leak verdict: 0 when !leak. A
+ * leak is a "steady" rise or a "sawtooth" whose troughs climb; see
+ * analyze.c for how each shape is told apart. */
 void analyze_growth(const struct sample *s, size_t n, struct growth *out);
 #endif

@@ -97,6 +97,7 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	const struct mem_stats *ms = mem_stats(ctx);
 	double lazy = (double)ctx->last.lazyfree / MIB;
 	double rss = (double)ctx->last.rss / MIB;
+	char released[192];
 	struct finding *f;
 	bool go = symbolizer_go_version(ctx->sym) != NULL;
 
@@ -110,11 +111,20 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	snprintf(f->title, sizeof(f->title),
 		 "%.0f MiB of RSS is memory the process already freed with MADV_FREE; the kernel reclaims it only under pressure",
 		 lazy);
+	/* LazyFree alone is enough: the memory was often released before
+	 * leaktrace attached, and smaps still shows it. */
+	if (ms->madvise_calls[MADV_FREE])
+		snprintf(released, sizeof(released),
+			 "While traced the process released %.1f MiB with MADV_FREE (%llu calls) and %.1f MiB with MADV_DONTNEED.",
+			 (double)ms->madvise_bytes[MADV_FREE] / MIB,
+			 (unsigned long long)ms->madvise_calls[MADV_FREE],
+			 (double)ms->madvise_bytes[MADV_DONTNEED] / MIB);
+	else
+		snprintf(released, sizeof(released),
+			 "No MADV_FREE call was seen while traced: the memory was released before leaktrace attached.");
 	snprintf(f->detail, sizeof(f->detail),
-		 "smaps LazyFree is %.1f MiB of %.1f MiB RSS. While traced the process released %.1f MiB with MADV_FREE (%llu calls) and %.1f MiB with MADV_DONTNEED. These pages count in RSS (and against a container's memory limit as seen by RSS-based monitoring) until the kernel needs memory. %s",
-		 lazy, rss, (double)ms->madvise_bytes[MADV_FREE] / MIB,
-		 (unsigned long long)ms->madvise_calls[MADV_FREE],
-		 (double)ms->madvise_bytes[MADV_DONTNEED] / MIB,
+		 "smaps LazyFree is %.1f MiB of %.1f MiB RSS. %s These pages count in RSS (and against a container's memory limit as seen by RSS-based monitoring) until the kernel needs memory. %s",
+		 lazy, rss, released,
 		 go ? "Remedy: run with GODEBUG=madvdontneed=1 (the default since Go 1.16) so freed memory leaves RSS at once."
 		    : "Remedy: if RSS-based limits matter, make the allocator return memory with MADV_DONTNEED instead of MADV_FREE (jemalloc: muzzy_decay_ms:0; Go: GODEBUG=madvdontneed=1).");
 }

@@ -11,7 +11,8 @@
 #define SAME_SAMPLE_S 0.05
 /* A leak verdict also needs an absolute rise over the window: a few
  * hundred KiB of warm-up page faults or two goroutines are noise, whatever
- * their fit. */
+ * their fit. Slow leaks clear it in time: one goroutine a minute rises by
+ * 3 in three minutes, 1 MiB a minute by 1 MiB in one. */
 #define MIN_LEAK_RISE_BYTES (1024.0 * 1024.0)
 #define MIN_LEAK_RISE_OBJECTS 3.0
 /* The oldest live object of a leaking goroutine/thread site has been alive

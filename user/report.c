@@ -120,6 +120,7 @@ static json_object *site_json(const struct site *s)
 	json_object_object_add(o, "leak", json_object_new_boolean(s->growth.leak));
 	json_object_object_add(o, "confidence", jdouble(s->growth.confidence, 3));
 	json_object_object_add(o, "r2", jdouble(s->growth.r2, 3));
+	json_object_object_add(o, "shape", jstr(s->growth.shape));
 	json_object_object_add(o, "stack", frames_json(s->frames, s->nframes));
 	json_object_object_add(o, "stack_truncated", json_object_new_boolean(s->truncated));
 	if (s->preexisting)
