@@ -27,9 +27,16 @@ static const char *const roots[] = {
 	"runtime.rt0_go.abi0", "runtime.main", "runtime.mcall",
 	"runtime.morestack", "runtime.morestack.abi0",
 	"runtime.systemstack", "runtime.systemstack.abi0",
-	"runtime.asmcgocall", "runtime.asmcgocall.abi0",
 	"runtime.sigtramp", "runtime.sigreturn__sigaction",
 };
+
+/* Where code switches to the system stack to run C (cgo): frames beyond
+ * it belong to another stack. */
+static bool is_stack_switch(const char *fn)
+{
+	return fn && (!strcmp(fn, "runtime.asmcgocall") ||
+		      !strcmp(fn, "runtime.asmcgocall.abi0"));
+}
 
 static bool is_root(const char *fn)
 {
@@ -235,12 +242,25 @@ static int resolve_pcs(struct stacks *s, const uint64_t *pcs, int npcs,
 
 	if (!f)
 		return -ENOMEM;
-	for (int i = 0; i < npcs; i++)
+	bool cut = false;
+
+	for (int i = 0; i < npcs && !cut; i++) {
+		int before = n;
+
 		n = push_frames(s, f, n, max, pcs[i], i > 0);
+		if (n > before && !f[before].module) {
+			n = before;	/* a data word, not code */
+			cut = true;
+		} else if (n > before && is_stack_switch(f[n - 1].function)) {
+			/* cgo: the Go caller is on the goroutine's stack, not
+			 * in the copy of the system stack. Stop, say so. */
+			cut = true;
+		}
+	}
 	r->frames = f;
 	r->n = n;
-	r->truncated = end != UNW_END_OUTERMOST &&
-		       !(n > 0 && is_root(f[n - 1].function));
+	r->truncated = cut || (end != UNW_END_OUTERMOST &&
+			       !(n > 0 && is_root(f[n - 1].function)));
 	if (r->truncated)
 		s->truncated++;
 	return 0;

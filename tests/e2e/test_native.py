@@ -10,7 +10,8 @@ _start. The report's "unwind" object counts copies and why unwinds ended.
 """
 import pytest
 
-from conftest import find_sites, fmt_stack, functions, has_function, prog_path, trace_program
+from conftest import (find_sites, fmt_stack, functions, go_build, has_function, newest_go,
+                      oldest_go, prog_path, trace_program)
 
 D = 5
 
@@ -115,3 +116,27 @@ def test_stack_copy_kb_checked(tmp_path):
     run = run_leaktrace(["--stack-copy-kb", "29", "-p", "1"], out_dir=tmp_path)
     assert run.returncode == 2, run.describe()
     assert "stack copy" in run.stderr, run.describe()
+
+
+# --------------------------------------------------------------------------
+# cgo: C frames and the Go function that called them
+
+@pytest.mark.parametrize("version", sorted({oldest_go(), newest_go()}))
+def test_cgo_leak_names_the_go_caller(version, tmp_path):
+    prog = go_build(version).path("cgoleak")
+    run = trace_program([prog, "-rate", 40], 6, tmp_path, settle=0.5)
+    report = run.ok()
+    d = run.describe()
+    faults = find_sites(report, kind="fault", leak=True)
+    assert faults, "the buffers C touches must show as resident growth\n" + d
+    top = faults[0]
+    assert has_function(top, "leak_buffer"), "the C frame is missing\n" + d
+    assert has_function(top, "main.leakBuffers"), \
+        "the Go function calling C must be in the stack\n" + d
+    maps = [s for s in find_sites(report, kind="mmap") if has_function(s, "leak_buffer")]
+    assert maps, "malloc's mmap from leak_buffer must be a site\n" + d
+    for s in maps:
+        fns = functions(s)
+        # Either it crosses into Go, or it says exactly where it stops.
+        assert "main.leakBuffers" in fns or \
+            (fns[-1] == "runtime.asmcgocall" and s["stack_truncated"] is True), d
