@@ -19,15 +19,6 @@
 #define BI_HDR 32
 #define BI_ALIGN 16
 
-static uint64_t get_word(const uint8_t *p, unsigned int n, bool be)
-{
-	uint64_t v = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		v |= (uint64_t)p[be ? n - 1 - i : i] << (8 * i);
-	return v;
-}
 
 int go_elf_read(Elf *elf, uint64_t addr, void *buf, size_t len)
 {
@@ -114,11 +105,11 @@ static bool md_in_segment(const uint8_t *p, const GElf_Phdr *ph, void *arg)
 
 	for (off = (m->ps - ph->p_vaddr % m->ps) % m->ps;
 	     off + m->n * m->ps <= ph->p_filesz; off += m->ps) {
-		if (get_word(p + off, m->ps, m->be) != m->want0 ||
-		    get_word(p + off + m->ps, m->ps, m->be) != m->want1)
+		if (go_read_uint(p + off, m->ps, m->be) != m->want0 ||
+		    go_read_uint(p + off + m->ps, m->ps, m->be) != m->want1)
 			continue;
 		for (k = 0; k < m->n; k++)
-			m->words[k] = get_word(p + off + k * m->ps, m->ps,
+			m->words[k] = go_read_uint(p + off + k * m->ps, m->ps,
 					       m->be);
 		return true;
 	}
@@ -229,10 +220,10 @@ int go_buildinfo_version(Elf *elf, char *buf, size_t len)
 		uint64_t data, slen;
 
 		/* versPtr -> string header {data, len} -> bytes. */
-		if (go_elf_read(elf, get_word(b + 16, ps, be), hdr, 2 * ps))
+		if (go_elf_read(elf, go_read_uint(b + 16, ps, be), hdr, 2 * ps))
 			return -ENOENT;
-		data = get_word(hdr, ps, be);
-		slen = get_word(hdr + ps, ps, be);
+		data = go_read_uint(hdr, ps, be);
+		slen = go_read_uint(hdr + ps, ps, be);
 		if (slen > sizeof(str) || go_elf_read(elf, data, str, slen))
 			return -ENOENT;
 		return copy_out(str, slen, buf, len);

@@ -64,7 +64,7 @@ static bool in_tab(const struct gopcln *t, uint64_t off, uint64_t len)
 	return off <= t->size && len <= t->size - off;
 }
 
-static uint64_t get_u(const uint8_t *p, unsigned int n, bool be)
+uint64_t go_read_uint(const uint8_t *p, unsigned int n, bool be)
 {
 	uint64_t v = 0;
 	unsigned int i;
@@ -76,13 +76,13 @@ static uint64_t get_u(const uint8_t *p, unsigned int n, bool be)
 
 static uint32_t rd32(const struct gopcln *t, uint64_t off)
 {
-	return in_tab(t, off, 4) ? (uint32_t)get_u(t->tab + off, 4, t->be) : 0;
+	return in_tab(t, off, 4) ? (uint32_t)go_read_uint(t->tab + off, 4, t->be) : 0;
 }
 
 static uint64_t rdptr(const struct gopcln *t, uint64_t off)
 {
 	return in_tab(t, off, t->ptrsize) ?
-		get_u(t->tab + off, t->ptrsize, t->be) : 0;
+		go_read_uint(t->tab + off, t->ptrsize, t->be) : 0;
 }
 
 static const char *str_at(const struct gopcln *t, uint64_t off)
@@ -321,8 +321,8 @@ int gopcln_lookup(const struct gopcln *t, uint64_t pc,
 			break;
 		/* 1.20+: funcID, pad[3], nameOff, parentPc, startLine.
 		 * before: parent, funcID, pad, file, line, func_, parentPc. */
-		name = (int32_t)get_u(ic + (sz == 16 ? 4 : 12), 4, t->be);
-		parent_pc = (int32_t)get_u(ic + (sz == 16 ? 8 : 16), 4, t->be);
+		name = (int32_t)go_read_uint(ic + (sz == 16 ? 4 : 12), 4, t->be);
+		parent_pc = (int32_t)go_read_uint(ic + (sz == 16 ? 8 : 16), 4, t->be);
 		if (n < max - 1) {
 			out[n].func = func_name(t, name);
 			if (!out[n].func)
@@ -402,8 +402,8 @@ uint8_t gopcln_wrapper_funcid(const struct gopcln *t)
 /* Parses and checks the header at tab[0..size); 0 or -ENOENT. */
 static int parse_header(struct gopcln *t)
 {
-	uint32_t le = (uint32_t)get_u(t->tab, 4, false);
-	uint32_t be = (uint32_t)get_u(t->tab, 4, true);
+	uint32_t le = (uint32_t)go_read_uint(t->tab, 4, false);
+	uint32_t be = (uint32_t)go_read_uint(t->tab, 4, true);
 	uint64_t w[8], fsize;
 	unsigned int nw, i;
 
@@ -486,7 +486,7 @@ static int scan_segments(struct gopcln *t)
 		uint64_t off;
 
 		for (off = 0; off + 64 <= s->filesz; off += 4) {
-			uint32_t m = (uint32_t)get_u(s->data + off, 4, false);
+			uint32_t m = (uint32_t)go_read_uint(s->data + off, 4, false);
 
 			if (m != MAGIC_116 && m != MAGIC_118 && m != MAGIC_120 &&
 			    __builtin_bswap32(m) != MAGIC_116 &&

@@ -77,4 +77,6 @@ int go_moduledata(Elf *elf, uint64_t pcheader, uint64_t funcnametab,
  * gopcln_find_func is a linear scan (for probe planning, not hot paths);
  * gopcln_lookup is a binary search plus the function's own pc tables.
  * A table is read-only after gopcln_open: lookups may run concurrently. */
+/* An n-byte unsigned integer (n <= 8) in the given byte order. */
+uint64_t go_read_uint(const uint8_t *p, unsigned int n, bool be);
 #endif
