@@ -3,6 +3,7 @@
 #include <argp.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,7 +265,9 @@ static void collect(struct lt_ctx *ctx, bool full)
 	mem_collect(ctx);
 	task_collect(ctx);
 	go_collect(ctx, full);
-	if (!procstat_sample(ctx->target.pid, &t)) {
+	/* A zombie's status has no VmRSS: keep the last real sample. */
+	if (!procstat_sample(ctx->target.pid, &t) &&
+	    !procstat_is_zombie_or_gone(ctx->target.pid)) {
 		if (!ctx->have_totals) {
 			ctx->first = t;
 			ctx->threads_start = t.threads;
@@ -274,6 +277,14 @@ static void collect(struct lt_ctx *ctx, bool full)
 		ctx->have_totals = true;
 	}
 	model_sample(&ctx->model, ctx->now_s);
+}
+
+/* RSS rise over the window, NAN before two samples. */
+static double rss_rise(const struct lt_ctx *ctx)
+{
+	if (!ctx->have_totals)
+		return NAN;
+	return (double)ctx->last.rss - (double)ctx->first.rss;
 }
 
 static void sum_drops(struct lt_ctx *ctx)
@@ -358,7 +369,7 @@ static void run(struct lt_ctx *ctx)
 			collect(ctx, full);
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
-				model_rank(&ctx->model);
+				model_rank(&ctx->model, rss_rise(ctx));
 				report_live(ctx, tty ? stdout : stderr, tty);
 			}
 		}
@@ -379,7 +390,7 @@ static int finish(struct lt_ctx *ctx)
 	int err;
 
 	sum_drops(ctx);
-	model_rank(&ctx->model);
+	model_rank(&ctx->model, rss_rise(ctx));
 	if (ctx->opts.output) {
 		out = fopen(ctx->opts.output, "w");
 		if (!out) {

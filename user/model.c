@@ -19,6 +19,9 @@
  * for a good part of the window. */
 #define MIN_LEAK_AGE_S 2.0
 #define MIN_LEAK_AGE_FRACTION 0.25
+/* A leak of resident memory raises the process's RSS by at least this part
+ * of the site's own rise. */
+#define RSS_FOLLOWS_FRACTION 0.5
 
 static const char *const kind_names[SITE_KIND_MAX] = {
 	[SITE_GOROUTINE] = "goroutine", [SITE_THREAD] = "thread",
@@ -251,12 +254,16 @@ static bool is_churn(const struct site *s, double span)
 {
 	double min_age = span * MIN_LEAK_AGE_FRACTION;
 
-	if (site_kind_is_bytes(s->kind) || s->oldest_s < 0)
+	/* Memory a site gave back more of than it holds is being recycled
+	 * (a heap settling after attach: counting starts at zero), not kept. */
+	if (site_kind_is_bytes(s->kind))
+		return s->bytes >= 0 && s->freed > (uint64_t)s->bytes;
+	if (s->oldest_s < 0)
 		return false;
 	return s->oldest_s < (min_age > MIN_LEAK_AGE_S ? min_age : MIN_LEAK_AGE_S);
 }
 
-void model_rank(struct model *m)
+void model_rank(struct model *m, double rss_rise)
 {
 	struct site **r = realloc(m->ranked, (m->n ? m->n : 1) * sizeof(*r));
 
@@ -272,9 +279,14 @@ void model_rank(struct model *m)
 			double span = s->samples[s->nsamples - 1].t - s->samples[0].t;
 			double rise = s->growth.slope_per_min * span / 60;
 
+			/* Fault counting starts at zero at attach: a heap that
+			 * recycles pages ramps up without RSS following. */
+			bool unfelt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
+				      rss_rise < RSS_FOLLOWS_FRACTION * rise;
+
 			if (rise < (site_kind_is_bytes(s->kind) ? MIN_LEAK_RISE_BYTES
 								 : MIN_LEAK_RISE_OBJECTS) ||
-			    is_churn(s, span)) {
+			    unfelt || is_churn(s, span)) {
 				s->growth.leak = false;
 				s->growth.confidence = 0;
 			}

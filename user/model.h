@@ -93,6 +93,8 @@ static inline struct site *model_get(struct model *m, uint32_t id)
  * kinds, live for the others). Series are downsampled to stay bounded. */
 void model_sample(struct model *m, double t);
 /* Runs growth analysis on every site and fills m->ranked, most suspect
- * first. */
-void model_rank(struct model *m);
+ * first. rss_rise: how much the process's RSS rose over the window (bytes;
+ * NAN if unknown): resident growth at a site beyond it is pages being
+ * recycled since attach, not a leak. */
+void model_rank(struct model *m, double rss_rise);
 #endif
