@@ -115,8 +115,14 @@ class Tracer:
             raise RuntimeError("leaktrace did not start: " + self.p.stderr.read())
 
     def stop(self):
+        # GNU time ignores SIGINT while its child runs: signal leaktrace.
         if self.p.poll() is None:
-            self.p.send_signal(signal.SIGINT)
+            try:
+                kids = open("/proc/%d/task/%d/children" % (self.p.pid, self.p.pid)).read()
+                for k in kids.split():
+                    os.kill(int(k), signal.SIGINT)
+            except OSError:
+                self.p.send_signal(signal.SIGINT)
         err = self.p.communicate(timeout=120)[1]
         res = {}
         try:
