@@ -290,6 +290,19 @@ def bpftrace_alternative(progs, secs):
         t.kill()
 
 
+def run_extras(progs, secs):
+    """One-off measurements; a failing one is reported, not fatal."""
+    out = {}
+    for name, fn in (("attach", lambda: attach_times(progs)),
+                     ("pprof", lambda: pprof_alternative(progs)),
+                     ("bpftrace", lambda: bpftrace_alternative(progs, secs))):
+        try:
+            out[name] = fn()
+        except Exception as e:  # noqa: BLE001 -- keep the other results
+            out[name] = {"error": repr(e)[:300]}
+    return out
+
+
 def summarize(samples):
     """{metric: [values]} -> {metric: (median, min, max)}"""
     out = {}
@@ -335,9 +348,7 @@ def main():
                 for m in MODES:  # interleaved, so drift hits every mode alike
                     results[w][m].append(fn(m))
                     print("run %d %s %s: %s" % (r + 1, w, m, results[w][m][-1]), flush=True)
-        extra = {} if a.smoke else {"attach": attach_times(progs),
-                                    "pprof": pprof_alternative(progs),
-                                    "bpftrace": bpftrace_alternative(progs, secs)}
+        extra = {} if a.smoke else run_extras(progs, secs)
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
     for w in results:  # the harness must produce numbers, or it has rotted
@@ -378,6 +389,9 @@ def write_results(path, cmd, runs, results, extra):
         lines += ["| `%s` | %s |" % (k, fmt(v) if isinstance(v, (int, float)) else v)
                   for k, v in res.items()]
         lines.append("")
+    analysis = os.path.join(HERE, "ANALYSIS.md")  # hand-written: goals, where cost goes
+    if os.path.exists(analysis):
+        lines += ["", open(analysis).read()]
     with open(path, "w") as f:
         f.write("\n".join(lines))
     print("bench: wrote", path)
