@@ -61,6 +61,7 @@
  * ~0) or a saturating cache fails; a steady leak has a ratio near 1, and
  * noise of a few tens of percent on the half slopes still passes. */
 #define MIN_LATE_SLOPE_RATIO	0.4
+#define MIN_HALVES_SAMPLES	10
 
 /* Confidence saturates at this much evidence: 20 samples over two minutes
  * is a well-supported trend; for a sawtooth, six teeth. */
@@ -439,8 +440,12 @@ void analyze_growth(const struct sample *s, size_t n, struct growth *out)
 	half = (n + 1) / 2;
 	fit_line(s, half, &early);
 	fit_line(s + (n - half), half, &late);
-	late_grows = late.slope > 0 &&
-		     late.slope >= MIN_LATE_SLOPE_RATIO * early.slope;
+	/* With few samples each half is two or three points: one late or
+	 * early tick of a 1/s leak sampled at 1 s flips the ratio. Judge the
+	 * halves only with enough points; the t-statistic still guards. */
+	late_grows = n < MIN_HALVES_SAMPLES ||
+		     (late.slope > 0 &&
+		      late.slope >= MIN_LATE_SLOPE_RATIO * early.slope);
 
 	if (st.last - st.min >= (1 - MAX_GIVEN_BACK) * range &&
 	    out->given_back <= MAX_GIVEN_BACK &&

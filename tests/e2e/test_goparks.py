@@ -29,13 +29,16 @@ def test_park_times_with_go_parks(version, tmp_path):
 
 
 @pytest.mark.goroutines
-def test_default_has_no_park_probes(tmp_path):
+def test_default_reads_parks_from_memory(tmp_path):
     prog = go_build(newest_go()).path("chansend")
     run = trace_program([prog], 3, tmp_path)
     report = run.ok()
     top = sites(report, "goroutine")[0]
-    # Park reason and stack come from reading the goroutines, not probes.
-    assert top["wait_reason"] == "chan send" and top["parked_s"] is None, run.describe()
+    # Without --go-parks, park reason and park stack come from reading the
+    # goroutines (parked_s, if any, from the GC's waitsince).
+    assert top["wait_reason"] == "chan send", run.describe()
+    assert has_function(top, "main.handleTxnCheck.func1", key="wait_stack"), run.describe()
+    assert top["parked_s"] is None or 0 <= top["parked_s"] <= 3 + 10, run.describe()
 
 
 def _checksum(text):
