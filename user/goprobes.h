@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Where to put the Go runtime uprobes: entry and every RET (never a
- * uretprobe: Go moves stacks and walks return addresses) of the
- * non-wrapper runtime functions, as file offsets for uprobe attach.
+/* Where to put the Go runtime uprobes: entry and every RET, as file
+ * offsets for uprobe attach. Never a uretprobe on Go code: Go moves stacks
+ * and walks return addresses, so a patched one crashes the target.
  */
 #ifndef LT_GOPROBES_H
 #define LT_GOPROBES_H
