@@ -441,6 +441,47 @@ def trace_program(argv: Sequence, duration: float, out_dir: Path, name: str = "r
         return run
 
 
+def finish_trace(t, tr) -> Run:
+    """Wait for a background trace of target t; note an early target exit."""
+    run = tr.wait()
+    run.target_pid = t.pid
+    if not t.alive():
+        run.notes.append(f"target exited early rc={t.proc.returncode}: {t.stderr_text()[-500:]}")
+    return run
+
+
+def trace_together(specs: dict, out: Path) -> dict:
+    """Start every program in specs and trace them all at once (one after
+    another with LEAKTRACE_E2E_SERIAL=1). specs: {name: dict(argv=...,
+    duration=..., interval=1, env=None, ready_timeout=30, before=None)};
+    before(t) runs between ready and attach. Returns {name: Run}."""
+    serial = os.environ.get("LEAKTRACE_E2E_SERIAL") == "1"
+    done, pending, ctxs = {}, [], []
+    try:
+        for name, sp in specs.items():
+            ctx = running([str(a) for a in sp["argv"]], out / name,
+                          sp.get("ready_timeout", 30.0), sp.get("env"))
+            t = ctx.__enter__()
+            ctxs.append(ctx)
+            if sp.get("before"):
+                sp["before"](t)
+            tr = start_trace(t.pid, sp["duration"], out / name, name=name,
+                             interval=sp.get("interval", 1))
+            pending.append((name, t, tr))
+            if serial:
+                done[name] = finish_trace(t, tr)
+        for name, t, tr in pending:
+            if name not in done:
+                done[name] = finish_trace(t, tr)
+    finally:
+        for _, _, tr in pending:
+            if tr.run is None:
+                tr.kill()
+        for ctx in ctxs:
+            ctx.__exit__(None, None, None)
+    return done
+
+
 # --------------------------------------------------------------------------
 # Report helpers
 

@@ -20,8 +20,8 @@ from typing import Optional
 
 import pytest
 
-from conftest import (MEMORY_KINDS, GoBuild, find_sites, has_function, middle_go, newest_go,
-                      oldest_go, running, start_trace)
+from conftest import (trace_together, MEMORY_KINDS, GoBuild, find_sites, has_function,
+                      middle_go, newest_go, oldest_go)
 
 MiB = 1 << 20
 
@@ -93,40 +93,19 @@ def _wait_line(t, want: str, timeout: float = 30):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("analysis")
-    serial = os.environ.get("LEAKTRACE_E2E_SERIAL") == "1"
-    done, pending, ctxs = {}, [], []
-    try:
-        for name, sc in SCENARIOS.items():
-            ctx = running([sc.build.path(sc.prog), *[str(a) for a in sc.args]], out / name,
-                          env=sc.env)
-            t = ctx.__enter__()
-            ctxs.append(ctx)
+
+    def before(sc):
+        def run(t):
             if sc.wait_line:
                 _wait_line(t, sc.wait_line)
             if sc.settle:
                 time.sleep(sc.settle)
-            tr = start_trace(t.pid, sc.duration, out / name, name=name, interval=sc.interval)
-            pending.append((name, t, tr))
-            if serial:
-                done[name] = _finish(t, tr)
-        for name, t, tr in pending:
-            if name not in done:
-                done[name] = _finish(t, tr)
-    finally:
-        for _, _, tr in pending:
-            if tr.run is None:
-                tr.kill()
-        for ctx in ctxs:
-            ctx.__exit__(None, None, None)
-    return done
+        return run
 
-
-def _finish(t, tr):
-    run = tr.wait()
-    run.target_pid = t.pid
-    if not t.alive():
-        run.notes.append(f"target exited early rc={t.proc.returncode}: {t.stderr_text()[-500:]}")
-    return run
+    return trace_together({name: dict(argv=[sc.build.path(sc.prog), *sc.args],
+                                      duration=sc.duration, interval=sc.interval,
+                                      env=sc.env, before=before(sc))
+                           for name, sc in SCENARIOS.items()}, out)
 
 
 def shapes(report) -> str:

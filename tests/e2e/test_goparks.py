@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import (go_build, has_function, newest_go, oldest_go, prog_path, running,
+from conftest import (go_build, has_function, newest_go, oldest_go, running,
                       sites, trace_args, trace_program, Tracer)
 
 D = 6

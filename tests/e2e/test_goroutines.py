@@ -6,14 +6,13 @@ To keep the suite fast, all scenarios of one Go build are traced at the same
 time (one leaktrace per program); LEAKTRACE_E2E_SERIAL=1 runs them one after
 another instead.
 """
-import os
 import time
 from dataclasses import dataclass
 
 import pytest
 
-from conftest import (GoBuild, all_go_builds, find_sites, has_function, running, site_index,
-                      sites, source_line, start_trace)
+from conftest import (GoBuild, trace_together, all_go_builds, find_sites, has_function,
+                      site_index, sites, source_line)
 
 pytestmark = pytest.mark.goroutines
 
@@ -49,13 +48,11 @@ SCENARIOS = {
 def go_runs(tmp_path_factory):
     """go_runs(build) -> {scenario: Run}, traced once per build and cached."""
     cache = {}
-    serial = os.environ.get("LEAKTRACE_E2E_SERIAL") == "1"
-
     def get(build: GoBuild):
         if build not in cache:
             out = tmp_path_factory.mktemp(build.id)
             try:
-                cache[build] = _trace_all(build, out, serial)
+                cache[build] = _trace_all(build, out)
             except BaseException as e:  # fail the other tests of this build fast
                 cache[build] = e
                 raise
@@ -66,39 +63,15 @@ def go_runs(tmp_path_factory):
     return get
 
 
-def _trace_all(build: GoBuild, out, serial: bool) -> dict:
-    runs = {}
-    pending = []
-    targets = []
-    try:
-        for name, sc in SCENARIOS.items():
-            ctx = running([build.path(sc.prog), *sc.args], out / name, sc.ready_timeout)
-            t = ctx.__enter__()
-            targets.append(ctx)
-            if sc.settle:
-                time.sleep(sc.settle)
-            tr = start_trace(t.pid, sc.duration, out / name, name=name)
-            pending.append((name, t, tr))
-            if serial:
-                runs[name] = _finish(t, tr)
-        for name, t, tr in pending:
-            if name not in runs:
-                runs[name] = _finish(t, tr)
-    finally:
-        for _, _, tr in pending:
-            if tr.run is None:
-                tr.kill()
-        for ctx in targets:
-            ctx.__exit__(None, None, None)
-    return runs
+def _trace_all(build: GoBuild, out) -> dict:
+    def settle(sc):
+        return (lambda t: time.sleep(sc.settle)) if sc.settle else None
 
-
-def _finish(t, tr):
-    run = tr.wait()
-    run.target_pid = t.pid
-    if not t.alive():
-        run.notes.append(f"target exited early rc={t.proc.returncode}: {t.stderr_text()[-500:]}")
-    return run
+    return trace_together({name: dict(argv=[build.path(sc.prog), *sc.args],
+                                      duration=sc.duration,
+                                      ready_timeout=sc.ready_timeout,
+                                      before=settle(sc))
+                           for name, sc in SCENARIOS.items()}, out)
 
 
 def goroutine_totals(report, run):
