@@ -63,7 +63,8 @@ int lt_go_newproc1_ret(struct pt_regs *ctx)
 	e->gopc = g_read(g, off_gopc);
 	e->startpc = g_read(g, off_startpc);
 	/* At a RET the frame is popped: SP holds the return address. */
-	e->stack_id = lt_capture_stack(ctx, PT_REGS_SP(ctx));
+	e->stack_id = lt_capture_stack(PT_REGS_IP(ctx), PT_REGS_SP(ctx),
+					PT_REGS_FP(ctx));
 	lt_submit(e);
 	return 0;
 }

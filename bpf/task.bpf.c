@@ -18,7 +18,7 @@ int lt_task_new(struct trace_event_raw_task_newtask *ctx)
 	e.type = LT_EV_THREAD_NEW;
 	e.tid = ctx->pid;
 	e.ts_ns = bpf_ktime_get_ns();
-	e.stack_id = lt_capture_user_stack(ctx);
+	e.stack_id = lt_capture_user_stack();
 	/* Runs in the creator, inside clone: its user registers and stack. */
 	lt_output(&e, sizeof(e), __builtin_offsetof(struct lt_task_event, copy_bytes),
 		  e.stack_id);

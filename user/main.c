@@ -319,9 +319,14 @@ static int setup(struct lt_ctx *ctx)
 		return 1;
 	}
 	model_init(&ctx->model);
+	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
+	 * programs (elsewhere a jump is a garbage frame pointer). */
+	if (!target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
+		ctx->target.is_go = target_exe_is_go(exe);
 	if (mem_open(ctx))
 		return 1;
 	stacks_init(&ctx->stacks, mem_stacks_fd(ctx), ctx->sym);
+	ctx->stacks.copy_max = o->stack_copy_kb << 10;
 	if (!o->no_threads &&
 	    task_open(ctx, mem_stacks_fd(ctx), mem_events_fd(ctx)))
 		return 1;

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <gelf.h>
+#include "gopclntab.h"
 #include "log.h"
 #include "procstat.h"
 #include "target.h"
@@ -176,4 +178,25 @@ int target_exe_path(const struct target *t, char **argv, char *buf,
 	free(dirs);
 	lt_err("%s: command not found\n", argv[0]);
 	return -ENOENT;
+}
+
+bool target_exe_is_go(const char *path)
+{
+	char ver[32];
+	bool is_go = false;
+	Elf *elf;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (elf) {
+		is_go = go_buildinfo_version(elf, ver, sizeof(ver)) == 0;
+		elf_end(elf);
+	}
+	close(fd);
+	return is_go;
 }

@@ -17,6 +17,7 @@ struct target {
 	int exec_err_fd;	/* spawned: read end, carries exec's errno */
 	bool exited;
 	int exit_status;	/* spawned: wait status */
+	bool is_go;		/* the executable is a Go binary */
 };
 
 /* Validates an existing pid. 0, or -errno after printing one clear
@@ -34,6 +35,8 @@ bool target_alive(struct target *t);
  * through PATH for one we start. 0 or -errno. */
 int target_exe_path(const struct target *t, char **argv, char *buf,
 		    size_t len);
+/* True when the executable at path is a Go binary (.go.buildinfo). */
+bool target_exe_is_go(const char *path);
 /* Kills and reaps a spawned child that never ran (setup failed). */
 void target_abort(struct target *t);
 #endif

@@ -68,12 +68,13 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 		return err;
 	}
 	t->skel->rodata->targ_tgid = ctx->target.pid;
+	t->skel->rodata->fp_jumps = ctx->target.is_go;
 	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
 	if ((err = bpf_map__reuse_fd(t->skel->maps.stacks, stacks_fd)) ||
 	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd)) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.stack_done,
-				     mem_stack_done_fd(ctx))) ||
+	    (err = bpf_map__reuse_fd(t->skel->maps.copy_need,
+				     mem_copy_need_fd(ctx))) ||
 	    (err = bpf_map__reuse_fd(t->skel->maps.ucopy_buf,
 				     mem_ucopy_buf_fd(ctx)))) {
 		lt_err("cannot share BPF maps: %s\n", strerror(-err));
@@ -134,7 +135,7 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	if (e->type == LT_EV_THREAD_NEW) {
 		/* A stack copy follows the record when frame pointers may
 		 * not reach the creator's callers. */
-		id = stacks_event_id(&ctx->stacks, mem_stack_done_fd(ctx),
+		id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx),
 				     e->stack_id, e + 1, e->copy_bytes);
 		s = stacks_site(&ctx->stacks, &ctx->model, SITE_THREAD, id);
 		if (!s)
