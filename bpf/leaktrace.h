@@ -85,7 +85,8 @@ struct lt_mem_event {
 	__u32 prot;		/* mmap prot */
 	__s64 fd;		/* mmap fd (-1: anonymous) */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 pad;
+	__u32 bpf_released;	/* munmap/madvise: BPF already forgot the
+				 * range's pages (small ranges) */
 };
 
 /* Thread lifecycle (task tracepoints). */
@@ -116,6 +117,24 @@ struct lt_go_event {
 /* Per-stack page-fault counters, aggregated in the kernel. */
 struct lt_fault_stat {
 	__u64 pages;		/* first touches of pages attributed to the stack */
+	__u64 released;		/* of those, released by munmap/madvise in BPF */
+	__u64 lazy;		/* of the released, by MADV_FREE */
+};
+
+/* Pages touched, by chunks of LT_CHUNK_PAGES: the "pages" map holds, per
+ * chunk, the stack id of the fault that first touched each page (0: not
+ * touched since attach or released since). One entry per page made every
+ * fault a cache-missing lookup in a table of millions; a chunk is usually
+ * hot in cache, as pages are touched in order. */
+#define LT_CHUNK_SHIFT	6
+#define LT_CHUNK_PAGES	(1 << LT_CHUNK_SHIFT)
+#define LT_SID_UNKNOWN	(~0ULL)	/* touched; the stack could not be recorded */
+/* munmap/madvise of up to this many pages release them in BPF; larger
+ * ranges are left to user space (bpf_released = 0). */
+#define LT_RELEASE_BPF_PAGES 1024
+
+struct lt_chunk {
+	__u64 sid[LT_CHUNK_PAGES];
 };
 
 /* Everything that could not be recorded, by cause. Counted in BPF .bss. */

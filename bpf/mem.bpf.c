@@ -32,16 +32,23 @@ struct {
 	__type(value, struct lt_sys_args);
 } sys_args SEC(".maps");
 
-/* Page -> stack id of the fault that first touched it. Released pages are
- * deleted by user space when it sees munmap/madvise, so a touch after that
- * counts again. */
+/* Chunk (page >> LT_CHUNK_SHIFT) -> stack id of the first touch of each of
+ * its pages. Released pages are cleared (small ranges here at munmap or
+ * madvise, others by user space), so a touch after that counts again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1 << 21);	/* resized by user space */
+	__uint(max_entries, 1 << 15);	/* resized by user space */
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct lt_chunk);
 } pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_chunk);
+} chunk_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -74,13 +81,82 @@ static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx,
 	if (nargs > 4)
 		a.a[4] = ctx->args[4];
 	if (want_stack)
-		a.stack_id = lt_capture_user_stack(ctx);
+		a.stack_id = lt_capture_user_stack();
 	if (bpf_map_update_elem(&sys_args, &tid, &a, BPF_ANY))
 		lt_drop(LT_DROP_ARGS_MAP);
 	return 0;
 }
 
-static __always_inline int sys_exit(enum lt_event_type type, long ret)
+struct release_ctx {
+	__u64 first, last;	/* pages [first, last) */
+	__u64 key0;		/* first chunk */
+	bool lazy;
+};
+
+/* bpf_loop callback: releases the range's pages in chunk key0 + i. */
+static long release_chunk(__u32 i, void *data)
+{
+	struct release_ctx *r = data;
+	__u64 key = r->key0 + i, lo = key << LT_CHUNK_SHIFT, sid;
+	struct lt_fault_stat *st;
+	struct lt_chunk *c;
+	bool left = false;
+
+	if (lo >= r->last)
+		return 1;
+	c = bpf_map_lookup_elem(&pages, &key);
+	if (!c)
+		return 0;
+	for (int j = 0; j < LT_CHUNK_PAGES; j++) {
+		sid = c->sid[j];
+		if (!sid)
+			continue;
+		if (lo + j < r->first || lo + j >= r->last) {
+			left = true;
+			continue;
+		}
+		c->sid[j] = 0;
+		st = bpf_map_lookup_elem(&fault_stats, &sid);
+		if (!st)
+			continue;
+		__sync_fetch_and_add(&st->released, 1);
+		if (r->lazy)
+			__sync_fetch_and_add(&st->lazy, 1);
+	}
+	if (!left)
+		bpf_map_delete_elem(&pages, &key);
+	return 0;
+}
+
+/* Forgets the touched pages of [addr, addr + len) and counts them released
+ * on the stacks that first touched them, for ranges of up to
+ * LT_RELEASE_BPF_PAGES; returns false when the range is left to user
+ * space. Needs bpf_loop (5.17): older kernels load the programs without
+ * it and user space releases everything. */
+static __always_inline bool release_range(__u64 addr, __u64 len, bool lazy)
+{
+	struct release_ctx r = { .lazy = lazy };
+
+	r.first = addr >> LT_PAGE_SHIFT;
+	r.last = (addr + len + (1ULL << LT_PAGE_SHIFT) - 1) >> LT_PAGE_SHIFT;
+	if (r.last <= r.first)
+		return true;
+	if (r.last - r.first > LT_RELEASE_BPF_PAGES)
+		return false;
+	r.key0 = r.first >> LT_CHUNK_SHIFT;
+	bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1, release_chunk,
+		 &r, 0);
+	return true;
+}
+
+static __always_inline bool is_release_advice(__u64 advice)
+{
+	/* MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTNEED_LOCKED */
+	return advice == 4 || advice == 8 || advice == 9 || advice == 24;
+}
+
+static __always_inline int sys_exit(enum lt_event_type type, long ret,
+				    bool release)
 {
 	struct lt_mem_event e = {};
 	struct lt_sys_args *a;
@@ -113,6 +189,8 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret)
 	case LT_EV_MUNMAP:	/* addr, len */
 		e.addr = a->a[0];
 		e.len = a->a[1];
+		if (release)
+			e.bpf_released = release_range(e.addr, e.len, false);
 		break;
 	case LT_EV_MREMAP:	/* old, old_len, new_len, flags, new_addr */
 		e.addr = a->a[0];
@@ -129,6 +207,9 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret)
 		e.addr = a->a[0];
 		e.len = a->a[1];
 		e.flags = a->a[2];
+		if (release && is_release_advice(e.flags))
+			e.bpf_released = release_range(e.addr, e.len,
+						       e.flags == 8);
 		break;
 	default:
 		break;
@@ -151,7 +232,7 @@ int lt_mmap_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int lt_mmap_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return sys_exit(LT_EV_MMAP, ctx->ret);
+	return sys_exit(LT_EV_MMAP, ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_munmap")
@@ -163,7 +244,14 @@ int lt_munmap_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_munmap")
 int lt_munmap_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return sys_exit(LT_EV_MUNMAP, ctx->ret);
+	return sys_exit(LT_EV_MUNMAP, ctx->ret, false);
+}
+
+/* The same, releasing small ranges in BPF (kernels with bpf_loop). */
+SEC("tracepoint/syscalls/sys_exit_munmap")
+int lt_munmap_exit_rel(struct trace_event_raw_sys_exit *ctx)
+{
+	return sys_exit(LT_EV_MUNMAP, ctx->ret, true);
 }
 
 SEC("tracepoint/syscalls/sys_enter_mremap")
@@ -175,7 +263,7 @@ int lt_mremap_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_mremap")
 int lt_mremap_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return sys_exit(LT_EV_MREMAP, ctx->ret);
+	return sys_exit(LT_EV_MREMAP, ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_brk")
@@ -188,7 +276,7 @@ int lt_brk_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_brk")
 int lt_brk_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return sys_exit(LT_EV_BRK, ctx->ret);
+	return sys_exit(LT_EV_BRK, ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_madvise")
@@ -200,36 +288,62 @@ int lt_madvise_enter(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_madvise")
 int lt_madvise_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return sys_exit(LT_EV_MADVISE, ctx->ret);
+	return sys_exit(LT_EV_MADVISE, ctx->ret, false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_madvise")
+int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
+{
+	return sys_exit(LT_EV_MADVISE, ctx->ret, true);
 }
 
 SEC("tracepoint/exceptions/page_fault_user")
 int lt_page_fault(struct lt_page_fault_args *ctx)
 {
 	struct lt_fault_stat one = { .pages = 1 }, *st;
-	__u64 page, stack_id;
+	struct lt_chunk *c, *z;
+	__u64 page, key, sid;
+	__u32 zero = 0, idx;
 	long err;
 
 	if (!lt_is_target())
 		return 0;
 	page = ctx->address >> LT_PAGE_SHIFT;
-	if (bpf_map_lookup_elem(&pages, &page))
+	key = page >> LT_CHUNK_SHIFT;
+	idx = page & (LT_CHUNK_PAGES - 1);
+	c = bpf_map_lookup_elem(&pages, &key);
+	if (c && c->sid[idx])
 		return 0;	/* touched before: not a new resident page */
-	stack_id = lt_capture_user_stack(ctx);
-	err = bpf_map_update_elem(&pages, &page, &stack_id, BPF_NOEXIST);
-	if (err) {
-		/* EEXIST: another CPU counted this page first; not a loss. */
-		if (err != -17)
+	sid = lt_capture_user_stack();
+	if (!sid)
+		sid = LT_SID_UNKNOWN;
+	if (c) {
+		c->sid[idx] = sid;
+	} else {
+		/* New chunk: insert a zeroed one with this page set. */
+		z = bpf_map_lookup_elem(&chunk_scratch, &zero);
+		if (!z)
+			return 0;
+		z->sid[idx] = sid;
+		err = bpf_map_update_elem(&pages, &key, z, BPF_NOEXIST);
+		z->sid[idx] = 0;
+		if (err == -17) {	/* EEXIST: another CPU made it */
+			c = bpf_map_lookup_elem(&pages, &key);
+			if (!c || c->sid[idx])
+				return 0;
+			c->sid[idx] = sid;
+		} else if (err) {
 			lt_drop(LT_DROP_PAGES_MAP);
-		return 0;
+			return 0;
+		}
 	}
-	st = bpf_map_lookup_elem(&fault_stats, &stack_id);
+	st = bpf_map_lookup_elem(&fault_stats, &sid);
 	if (st) {
 		__sync_fetch_and_add(&st->pages, 1);
 		return 0;
 	}
-	if (bpf_map_update_elem(&fault_stats, &stack_id, &one, BPF_NOEXIST)) {
-		st = bpf_map_lookup_elem(&fault_stats, &stack_id);
+	if (bpf_map_update_elem(&fault_stats, &sid, &one, BPF_NOEXIST)) {
+		st = bpf_map_lookup_elem(&fault_stats, &sid);
 		if (st)
 			__sync_fetch_and_add(&st->pages, 1);
 		else

@@ -15,9 +15,11 @@
 #define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
 #define PAGE_DOWN(x) ((x) & ~(PAGE_SIZE_ - 1))
-/* Releases up to this many pages look each page up; larger ranges scan
- * the pages map instead when it holds fewer entries. */
-#define RELEASE_LOOKUP_MAX 65536
+/* Releases up to this many pages look each chunk up; larger ranges scan
+ * the pages map instead when it holds fewer chunks. */
+#define RELEASE_LOOKUP_MAX (1ULL << 24)
+#define CHUNK_OF(page) ((page) >> LT_CHUNK_SHIFT)
+#define SLOT_OF(page) ((page) & (LT_CHUNK_PAGES - 1))
 
 #ifndef MADV_FREE
 #define MADV_FREE 8
@@ -35,6 +37,8 @@ struct mem {
 	struct u64map brk_by_stack;	/* stack id -> bytes of brk growth */
 	uint64_t brk_top_id, brk_top_bytes;	/* the stack growing it most */
 	uint64_t faulted_pages;		/* sum of the kernel's counters */
+	uint64_t released_bpf, lazy_bpf;	/* the same, released in BPF */
+	bool bpf_release;		/* small ranges released in BPF */
 	struct mem_stats st;
 	int pages_fd;
 };
@@ -71,11 +75,15 @@ int mem_open(struct lt_ctx *ctx)
 		return err;
 	}
 	m->skel->rodata->targ_tgid = ctx->target.pid;
+	m->skel->rodata->fp_jumps = ctx->target.is_go;
 	ctx->wakeup_bytes = pow2_at_least((uint64_t)o->ringbuf_mb << 20) / 4;
 	m->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
 	if ((err = bpf_map__set_max_entries(m->skel->maps.stacks, o->max_stacks)) ||
-	    (err = bpf_map__set_max_entries(m->skel->maps.pages, o->max_pages)) ||
+	    /* Chunks: room for max_pages touched pages even when only one
+	     * page in 16 of a chunk is touched (thread stacks, sparse heaps). */
+	    (err = bpf_map__set_max_entries(m->skel->maps.pages,
+			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
 					    o->max_fault_stacks)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.events,
@@ -83,6 +91,14 @@ int mem_open(struct lt_ctx *ctx)
 		lt_err("cannot size BPF maps: %s\n", strerror(-err));
 		return err;
 	}
+	/* Small releases in BPF where bpf_loop exists (5.17+); before that
+	 * user space releases every range. */
+	m->bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						 BPF_FUNC_loop, NULL) == 1;
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !m->bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !m->bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, m->bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, m->bpf_release);
 	err = mem_bpf__load(m->skel);
 	if (err) {
 		err = -errno;
@@ -117,9 +133,9 @@ int mem_stacks_fd(const struct lt_ctx *ctx)
 	return bpf_map__fd(ctx->mem->skel->maps.stacks);
 }
 
-int mem_stack_done_fd(const struct lt_ctx *ctx)
+int mem_copy_need_fd(const struct lt_ctx *ctx)
 {
-	return bpf_map__fd(ctx->mem->skel->maps.stack_done);
+	return bpf_map__fd(ctx->mem->skel->maps.copy_need);
 }
 
 int mem_ucopy_buf_fd(const struct lt_ctx *ctx)
@@ -172,71 +188,140 @@ void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->mem->skel->bss->drops[i];
 }
 
-static void count_release(struct mem *m, uint64_t stack_id, bool lazy)
+static void count_release(struct mem *m, uint64_t stack_id, uint64_t n,
+			  bool lazy)
 {
 	uint64_t *v = u64map_ref(&m->released, stack_id);
 
 	if (v)
-		(*v)++;
+		*v += n;
 	if (lazy && (v = u64map_ref(&m->lazy, stack_id)))
-		(*v)++;
-	m->st.released_pages++;
+		*v += n;
+	m->st.released_pages += n;
 	if (lazy)
-		m->st.lazyfree_pages++;
+		m->st.lazyfree_pages += n;
+}
+
+/* Writes a chunk back, or deletes it when no page in it is tracked. */
+static void chunk_store(struct mem *m, uint64_t key, const struct lt_chunk *c)
+{
+	for (unsigned i = 0; i < LT_CHUNK_PAGES; i++) {
+		if (c->sid[i]) {
+			bpf_map_update_elem(m->pages_fd, &key, c, BPF_ANY);
+			return;
+		}
+	}
+	bpf_map_delete_elem(m->pages_fd, &key);
+}
+
+/* Clears the slots [from, to) of one chunk (slot numbers), counting what
+ * they held; the chunk is deleted once empty. */
+static void release_chunk(struct mem *m, uint64_t key, unsigned from,
+			  unsigned to, bool lazy)
+{
+	struct lt_chunk c;
+	bool changed = false;
+
+	if (bpf_map_lookup_elem(m->pages_fd, &key, &c))
+		return;
+	for (unsigned i = from; i < to && i < LT_CHUNK_PAGES; i++) {
+		if (!c.sid[i])
+			continue;
+		count_release(m, c.sid[i], 1, lazy);
+		c.sid[i] = 0;
+		changed = true;
+	}
+	if (changed)
+		chunk_store(m, key, &c);
 }
 
 /* Forgets the tracked pages of [start, end): they are no longer resident
- * (or, with MADV_FREE, only until the kernel needs them). */
+ * (or, with MADV_FREE, only until the kernel needs them). BPF does this
+ * itself for small munmap/madvise ranges; a page BPF sets in a chunk while
+ * we rewrite it may be forgotten (then counted again if touched again). */
 static void release_pages(struct mem *m, uint64_t start, uint64_t end,
 			  bool lazy)
 {
 	uint64_t first = start >> LT_PAGE_SHIFT, last = PAGE_UP(end) >> LT_PAGE_SHIFT;
 	uint64_t held = m->faulted_pages > m->st.released_pages ?
 			m->faulted_pages - m->st.released_pages : 0;
-	uint64_t page, next, sid;
+	uint64_t key, next, chunks;
 
 	if (last <= first)
 		return;
-	if (last - first <= RELEASE_LOOKUP_MAX || last - first < held) {
-		for (page = first; page < last; page++) {
-			if (bpf_map_lookup_elem(m->pages_fd, &page, &sid))
-				continue;
-			if (!bpf_map_delete_elem(m->pages_fd, &page))
-				count_release(m, sid, lazy);
+	/* No more chunks hold pages than pages are held. */
+	chunks = CHUNK_OF(last - 1) - CHUNK_OF(first) + 1;
+	if (chunks <= RELEASE_LOOKUP_MAX >> LT_CHUNK_SHIFT || chunks <= held) {
+		for (key = CHUNK_OF(first); key <= CHUNK_OF(last - 1); key++) {
+			uint64_t lo = key << LT_CHUNK_SHIFT;
+
+			release_chunk(m, key, first > lo ? first - lo : 0,
+				      last - lo < LT_CHUNK_PAGES ? last - lo
+								 : LT_CHUNK_PAGES,
+				      lazy);
 		}
 		return;
 	}
 	/* A huge range over a small map: walk the map instead. */
-	if (bpf_map_get_next_key(m->pages_fd, NULL, &page))
+	if (bpf_map_get_next_key(m->pages_fd, NULL, &key))
 		return;
 	for (;;) {
-		int more = !bpf_map_get_next_key(m->pages_fd, &page, &next);
+		int more = !bpf_map_get_next_key(m->pages_fd, &key, &next);
+		uint64_t lo = key << LT_CHUNK_SHIFT;
 
-		if (page >= first && page < last &&
-		    !bpf_map_lookup_elem(m->pages_fd, &page, &sid) &&
-		    !bpf_map_delete_elem(m->pages_fd, &page))
-			count_release(m, sid, lazy);
+		if (lo + LT_CHUNK_PAGES > first && lo < last)
+			release_chunk(m, key, first > lo ? first - lo : 0,
+				      last - lo < LT_CHUNK_PAGES ? last - lo
+								 : LT_CHUNK_PAGES,
+				      lazy);
 		if (!more)
 			break;
-		page = next;
+		key = next;
 	}
 }
 
 /* mremap moved pages: their first touch stays attributed where it was. */
 static void move_pages(struct mem *m, uint64_t old, uint64_t len, uint64_t new)
 {
-	uint64_t n = PAGE_UP(len) >> LT_PAGE_SHIFT, sid;
+	uint64_t n = PAGE_UP(len) >> LT_PAGE_SHIFT;
+	uint64_t from0 = old >> LT_PAGE_SHIFT, to0 = new >> LT_PAGE_SHIFT;
+	uint64_t skey = UINT64_MAX, dkey = UINT64_MAX;
+	struct lt_chunk src, dst;
+	bool shave = false, dhave = false, sdirty = false, ddirty = false;
 
 	if (n > RELEASE_LOOKUP_MAX)
 		n = RELEASE_LOOKUP_MAX;
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t from = (old >> LT_PAGE_SHIFT) + i;
-		uint64_t to = (new >> LT_PAGE_SHIFT) + i;
+	for (uint64_t i = 0; i <= n; i++) {
+		uint64_t from = from0 + i, to = to0 + i;
 
-		if (bpf_map_lookup_elem(m->pages_fd, &from, &sid))
+		/* Write back a chunk when the walk leaves it (and at the end). */
+		if (i == n || CHUNK_OF(from) != skey) {
+			if (sdirty)
+				chunk_store(m, skey, &src);
+			sdirty = false;
+		}
+		if (i == n || CHUNK_OF(to) != dkey) {
+			if (ddirty)
+				chunk_store(m, dkey, &dst);
+			ddirty = false;
+		}
+		if (i == n)
+			break;
+		if (CHUNK_OF(from) != skey) {
+			skey = CHUNK_OF(from);
+			shave = !bpf_map_lookup_elem(m->pages_fd, &skey, &src);
+		}
+		if (!shave || !src.sid[SLOT_OF(from)])
 			continue;
-		bpf_map_delete_elem(m->pages_fd, &from);
-		bpf_map_update_elem(m->pages_fd, &to, &sid, BPF_ANY);
+		if (CHUNK_OF(to) != dkey) {
+			dkey = CHUNK_OF(to);
+			dhave = !bpf_map_lookup_elem(m->pages_fd, &dkey, &dst);
+			if (!dhave)
+				memset(&dst, 0, sizeof(dst));
+		}
+		dst.sid[SLOT_OF(to)] = src.sid[SLOT_OF(from)];
+		src.sid[SLOT_OF(from)] = 0;
+		sdirty = ddirty = true;
 	}
 }
 
@@ -308,7 +393,7 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 	/* A stack copy follows the record: unwind it if frame pointers
 	 * did not reach the callers. */
 	if (e->copy_bytes)
-		sid = stacks_event_id(&ctx->stacks, mem_stack_done_fd(ctx),
+		sid = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx),
 				      e->stack_id, e + 1, e->copy_bytes);
 	switch (e->type) {
 	case LT_EV_MMAP:
@@ -324,7 +409,8 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 		break;
 	case LT_EV_MUNMAP:
 		ranges_remove(m->ranges, e->addr, e->addr + len, on_removed, ctx);
-		release_pages(m, e->addr, e->addr + len, false);
+		if (!e->bpf_released)
+			release_pages(m, e->addr, e->addr + len, false);
 		break;
 	case LT_EV_MREMAP: {
 		uint64_t new_len = PAGE_UP(e->new_len);
@@ -348,8 +434,9 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 			m->st.madvise_bytes[e->flags] += len;
 			m->st.madvise_calls[e->flags]++;
 		}
-		if (e->flags == MADV_DONTNEED || e->flags == MADV_FREE ||
-		    e->flags == MADV_REMOVE || e->flags == MADV_DONTNEED_LOCKED)
+		if (!e->bpf_released &&
+		    (e->flags == MADV_DONTNEED || e->flags == MADV_FREE ||
+		     e->flags == MADV_REMOVE || e->flags == MADV_DONTNEED_LOCKED))
 			release_pages(m, e->addr, e->addr + len,
 				      e->flags == MADV_FREE);
 		break;
@@ -363,7 +450,7 @@ void mem_collect(struct lt_ctx *ctx)
 	struct mem *m = ctx->mem;
 	int fd = bpf_map__fd(m->skel->maps.fault_stats);
 	struct lt_fault_stat fs;
-	uint64_t key, next, total = 0;
+	uint64_t key, next, total = 0, rel_bpf = 0, lazy_bpf = 0;
 	bool have;
 
 	for (size_t i = 0; i < ctx->model.n; i++) {
@@ -385,7 +472,11 @@ void mem_collect(struct lt_ctx *ctx)
 
 			u64map_get(&m->released, key, &rel);
 			u64map_get(&m->lazy, key, &lazy);
+			rel += fs.released;
+			lazy += fs.lazy;
 			total += fs.pages;
+			rel_bpf += fs.released;
+			lazy_bpf += fs.lazy;
 			if (s) {
 				int64_t held = (int64_t)fs.pages - (int64_t)rel;
 
@@ -399,5 +490,10 @@ void mem_collect(struct lt_ctx *ctx)
 		key = next;
 	}
 	m->faulted_pages = total;
+	/* Released here plus released in BPF (recounted at every collect). */
+	m->st.released_pages += rel_bpf - m->released_bpf;
+	m->st.lazyfree_pages += lazy_bpf - m->lazy_bpf;
+	m->released_bpf = rel_bpf;
+	m->lazy_bpf = lazy_bpf;
 	m->st.mapped_total = ranges_total(m->ranges);
 }

@@ -26,7 +26,7 @@ int mem_open(struct lt_ctx *ctx);
 int mem_stacks_fd(const struct lt_ctx *ctx);
 int mem_events_fd(const struct lt_ctx *ctx);
 /* Maps the thread programs share for stack copies. */
-int mem_stack_done_fd(const struct lt_ctx *ctx);
+int mem_copy_need_fd(const struct lt_ctx *ctx);
 int mem_ucopy_buf_fd(const struct lt_ctx *ctx);
 /* The report's "unwind" object (stack copies and CFI unwinding). */
 struct json_object;
