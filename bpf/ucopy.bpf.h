@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* User stack copies for low-rate events (layout in leaktrace.h): user
  * space unwinds them with the binaries' CFI when the frame-pointer stack
- * stops early (code built without frame pointers). Stacks user space found
- * complete are listed in "stack_done" and never copied again.
+ * stops early (code built without frame pointers). User space tells, per
+ * frame-pointer stack id, how much to copy in "copy_need": 0 when the
+ * frame pointers were enough (never copied again), else the bytes its
+ * unwinds read plus slack. Stacks it has not seen get ucopy_bytes.
  * Include after common.bpf.h, only from objects that send copies.
  */
 #ifndef LT_UCOPY_BPF_H
@@ -17,14 +19,14 @@ const volatile __u32 ucopy_bytes = LT_UCOPY_DEF_KB << 10;
 
 __u64 ucopy_stats[LT_UC_MAX] = {};
 
-/* Frame-pointer stack ids user space found complete (value unused). */
+/* Frame-pointer stack id -> bytes of stack to copy (0: none). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u8);
-} stack_done SEC(".maps");
+	__type(value, __u32);
+} copy_need SEC(".maps");
 
 /* The record is built here: ev ends where hdr starts, data follows. */
 struct lt_ucopy_buf {
@@ -53,12 +55,13 @@ static __always_inline __u64 lt_rb_flags(void)
 	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* Copies up to ucopy_bytes of the user stack from sp into b->data, page
+/* Copies up to lim bytes of the user stack from sp into b->data, page
  * piece by page piece, stopping at the first piece that cannot be read
  * (unmapped or not resident). Returns the bytes copied. */
-static __always_inline __u32 lt_copy_stack(struct lt_ucopy_buf *b, __u64 sp)
+static __always_inline __u32 lt_copy_stack(struct lt_ucopy_buf *b, __u64 sp,
+					   __u64 lim)
 {
-	__u64 lim = ucopy_bytes, len = 0, want;
+	__u64 len = 0, want;
 
 	if (lim > LT_UCOPY_MAX)
 		lim = LT_UCOPY_MAX;
@@ -84,15 +87,20 @@ static __always_inline void lt_output(const void *ev, __u32 ev_size,
 {
 	struct lt_ucopy_buf *b;
 	struct pt_regs *regs;
-	__u32 zero = 0, len;
+	__u32 zero = 0, len, lim = ucopy_bytes, *need;
 	__u8 *rec;
 
 	if (!ucopy_bytes || !stack_id || ev_size > LT_EV_ROOM ||
 	    copy_off + sizeof(__u32) > ev_size)
 		goto plain;
-	if (bpf_map_lookup_elem(&stack_done, &stack_id)) {
-		lt_uc_count(LT_UC_SKIPPED);
-		goto plain;
+	need = bpf_map_lookup_elem(&copy_need, &stack_id);
+	if (need) {
+		if (!*need) {
+			lt_uc_count(LT_UC_SKIPPED);
+			goto plain;
+		}
+		if (*need < lim)
+			lim = *need;
 	}
 	/* Copies take at most half of the ring: under a burst events keep
 	 * flowing with frame-pointer stacks only. */
@@ -114,7 +122,7 @@ static __always_inline void lt_output(const void *ev, __u32 ev_size,
 	b->hdr.lr = 0;
 #endif
 	b->hdr.pad = 0;
-	len = lt_copy_stack(b, b->hdr.sp);
+	len = lt_copy_stack(b, b->hdr.sp, lim);
 	if (!len) {
 		lt_uc_count(LT_UC_READ_FAILED);
 		goto plain;

@@ -55,6 +55,8 @@ void stacks_init(struct stacks *s, int map_fd, struct symbolizer *sym)
 	s->sym = sym;
 	u64map_init(&s->index);
 	u64map_init(&s->sites);
+	u64map_init(&s->need);
+	s->copy_max = LT_UCOPY_DEF_KB << 10;
 }
 
 void stacks_free(struct stacks *s)
@@ -64,6 +66,7 @@ void stacks_free(struct stacks *s)
 	free(s->res);
 	u64map_free(&s->index);
 	u64map_free(&s->sites);
+	u64map_free(&s->need);
 }
 
 int stacks_symbolize(struct symbolizer *sym, uint64_t addr, bool is_return,
@@ -266,7 +269,47 @@ static int resolve_pcs(struct stacks *s, const uint64_t *pcs, int npcs,
 	return 0;
 }
 
-uint64_t stacks_event_id(struct stacks *s, int done_fd, uint64_t stack_id,
+/* Slack over what an unwind read: locals of a deeper call path. */
+#define COPY_SLACK 512
+
+static void set_need(struct stacks *s, int need_fd, uint64_t stack_id,
+		     uint32_t need)
+{
+	uint64_t cur;
+
+	if (u64map_get(&s->need, stack_id, &cur) && cur == need)
+		return;
+	u64map_put(&s->need, stack_id, need);
+	if (need_fd >= 0)
+		bpf_map_update_elem(need_fd, &stack_id, &need, BPF_ANY);
+}
+
+/* What the next copy of stack_id should hold after an unwind that read
+ * used bytes of a len-byte copy and ended by end. */
+static void learn_need(struct stacks *s, int need_fd, uint64_t stack_id,
+		       enum unw_end end, size_t used, uint32_t len)
+{
+	uint64_t cur = 0;
+	bool known = u64map_get(&s->need, stack_id, &cur);
+	uint64_t want;
+
+	if (end == UNW_END_OUTERMOST) {
+		/* The largest of the paths seen, rounded up to 512 bytes. */
+		want = (used + COPY_SLACK + 511) & ~511ULL;
+		if (known && cur > want)
+			want = cur;
+		if (want < s->copy_max)
+			set_need(s, need_fd, stack_id, want);
+	} else if (end == UNW_END_COPY && known && len < s->copy_max) {
+		/* A deeper path than the size learned so far: grow. */
+		want = (uint64_t)len * 2 < s->copy_max ? (uint64_t)len * 2
+						       : s->copy_max;
+		s->uw.copy_grown++;
+		set_need(s, need_fd, stack_id, want);
+	}
+}
+
+uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 			 const void *copy, uint32_t copy_bytes)
 {
 	const struct lt_ucopy *c = copy;
@@ -275,8 +318,8 @@ uint64_t stacks_event_id(struct stacks *s, int done_fd, uint64_t stack_id,
 	struct unw_regs regs;
 	uint64_t pcs[MAX_UNWIND], h = 0xcbf29ce484222325ULL, idx, t0, dt;
 	enum unw_end end;
+	size_t used = 0;
 	int n, fpf;
-	uint8_t one = 1;
 
 	if (!copy_bytes || !stack_id)
 		return stack_id;
@@ -285,11 +328,11 @@ uint64_t stacks_event_id(struct stacks *s, int done_fd, uint64_t stack_id,
 		return stack_id;
 	}
 	s->uw.copies++;
+	s->uw.copy_bytes += c->len;
 	fp = stacks_resolve(s, stack_id);
 	if (!fp->truncated && fp->n > 0) {
 		s->uw.fp_complete++;
-		if (done_fd >= 0)
-			bpf_map_update_elem(done_fd, &stack_id, &one, BPF_ANY);
+		set_need(s, need_fd, stack_id, 0);
 		return stack_id;
 	}
 	regs.ip = c->ip;
@@ -298,12 +341,13 @@ uint64_t stacks_event_id(struct stacks *s, int done_fd, uint64_t stack_id,
 	regs.lr = c->lr;
 	t0 = mono_ns();
 	n = unwind_stack(s->sym, &regs, (const uint8_t *)(c + 1), c->len, pcs,
-			 MAX_UNWIND, &end, &fpf);
+			 MAX_UNWIND, &end, &fpf, &used);
 	dt = mono_ns() - t0;
 	s->uw.unwind_ns += dt;
 	if (dt > s->uw.max_unwind_ns)
 		s->uw.max_unwind_ns = dt;
 	s->uw.end[end]++;
+	learn_need(s, need_fd, stack_id, end, used, c->len);
 	s->uw.frames += n;
 	s->uw.fp_frames += fpf;
 	if (lt_verbosity >= 2) {
@@ -353,6 +397,9 @@ struct json_object *stacks_unwind_json(const struct stacks *s,
 	json_object_object_add(o, "not_longer_than_fp",
 			       json_object_new_int64(u->not_longer));
 	json_object_object_add(o, "bad_copy", json_object_new_int64(u->bad_copy));
+	json_object_object_add(o, "copy_bytes_mean",
+			       json_object_new_int64(u->copies ? u->copy_bytes / u->copies : 0));
+	json_object_object_add(o, "copies_grown", json_object_new_int64(u->copy_grown));
 	json_object_object_add(o, "frames", json_object_new_int64(u->frames));
 	json_object_object_add(o, "fp_fallback_frames",
 			       json_object_new_int64(u->fp_frames));

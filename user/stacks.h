@@ -28,6 +28,8 @@ struct unwind_stats {
 	uint64_t fp_frames;	/* ... through frame pointers (no CFI) */
 	uint64_t unwind_ns;	/* time spent unwinding */
 	uint64_t max_unwind_ns;
+	uint64_t copy_bytes;	/* stack bytes received in copies */
+	uint64_t copy_grown;	/* copies cut short by a learned size: grown */
 };
 
 struct stacks {
@@ -40,6 +42,8 @@ struct stacks {
 	uint64_t missing;		/* ids the map no longer had */
 	uint64_t truncated;		/* native stacks that ended early */
 	struct unwind_stats uw;
+	struct u64map need;		/* stack id -> bytes copy_need says */
+	uint32_t copy_max;		/* --stack-copy-kb in bytes */
 };
 
 /* Symbolizes addr (a return address when is_return) into out[max] as
@@ -54,9 +58,10 @@ const struct resolved_stack *stacks_resolve(struct stacks *s, uint64_t id);
 /* The stack id an event should use. With a stack copy (copy_bytes bytes
  * at copy: struct lt_ucopy + stack) and a frame-pointer stack that stops
  * early, the copy is unwound with CFI and the id of that longer stack is
- * returned; a complete frame-pointer stack is added to the BPF map done_fd
- * (>= 0) so that BPF stops copying it. */
-uint64_t stacks_event_id(struct stacks *s, int done_fd, uint64_t stack_id,
+ * returned. The BPF map need_fd (>= 0) learns how much to copy next time
+ * for this frame-pointer stack: nothing once it is complete, else what the
+ * unwinds read plus slack (grown again when a copy falls short). */
+uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 			 const void *copy, uint32_t copy_bytes);
 /* The "unwind" report object; bpf[LT_UC_MAX] are the BPF copy counters. */
 struct json_object;

@@ -43,6 +43,7 @@ struct ucopy {
 	const uint8_t *data;
 	uint64_t sp;
 	size_t len;
+	size_t *used;		/* bytes up to the highest word read */
 };
 
 static bool read_word(const struct ucopy *c, uint64_t addr, uint64_t *v)
@@ -50,6 +51,8 @@ static bool read_word(const struct ucopy *c, uint64_t addr, uint64_t *v)
 	if (addr < c->sp || c->len < 8 || addr - c->sp > c->len - 8)
 		return false;
 	memcpy(v, c->data + (addr - c->sp), 8);
+	if (addr - c->sp + 8 > *c->used)
+		*c->used = addr - c->sp + 8;
 	return true;
 }
 
@@ -289,14 +292,17 @@ static enum unw_end cfi_step(Dwarf_Frame *fr, const struct ustate *st,
 
 int unwind_stack(struct symbolizer *sym, const struct unw_regs *regs,
 		 const uint8_t *data, size_t len, uint64_t *pcs, int max,
-		 enum unw_end *end, int *fp_frames)
+		 enum unw_end *end, int *fp_frames, size_t *used)
 {
-	struct ucopy c = { .data = data, .sp = regs->sp, .len = len };
+	size_t used_here = 0;
+	struct ucopy c = { .data = data, .sp = regs->sp, .len = len,
+			   .used = used ? used : &used_here };
 	struct ustate st = {}, nx;
 	bool exact = true;	/* pc is not a return address */
 	int n = 0;
 
 	*fp_frames = 0;
+	*c.used = 0;
 	reg_set(&st, REG_SP, regs->sp);
 	reg_set(&st, REG_FP, regs->fp);
 #if REG_LR >= 0

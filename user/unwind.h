@@ -30,10 +30,11 @@ struct unw_regs {
 
 /* Walks the stack in data[0..len) (data[0] is the byte at regs->sp):
  * pcs[0] = regs->ip, then one return address per caller, at most max.
- * Returns the number written (>= 1); *end says why it stopped and
- * *fp_frames how many steps followed the frame pointer for lack of CFI. */
+ * Returns the number written (>= 1); *end says why it stopped,
+ * *fp_frames how many steps followed the frame pointer for lack of CFI and
+ * *used (when not NULL) how many bytes of data the walk read. */
 int unwind_stack(struct symbolizer *sym, const struct unw_regs *regs,
 		 const uint8_t *data, size_t len, uint64_t *pcs, int max,
-		 enum unw_end *end, int *fp_frames);
+		 enum unw_end *end, int *fp_frames, size_t *used);
 const char *unwind_end_name(enum unw_end end);
 #endif

@@ -191,7 +191,7 @@ static void test_unwind_blocked_chain(void **state)
 	assert_true(len > 1024);
 	s = symbolizer_new(child);
 	assert_non_null(s);
-	n = unwind_stack(s, &regs, buf, len, pcs, 64, &end, &fpf);
+	n = unwind_stack(s, &regs, buf, len, pcs, 64, &end, &fpf, NULL);
 	for (int i = 0; i < n; i++) {
 		const char *fn = fn_of(s, pcs[i], i > 0);
 
@@ -205,18 +205,38 @@ static void test_unwind_blocked_chain(void **state)
 	assert_int_equal(fpf, 0);	/* CFI all the way */
 	assert_string_equal(fn_of(s, pcs[n - 1], true), "_start");
 
+	/* The bytes the walk read are enough: a copy of just that many
+	 * unwinds the same whole stack, one 8 bytes short does not. */
+	{
+		uint64_t again[64];
+		size_t used = 0, used2 = 0;
+		int m;
+
+		unwind_stack(s, &regs, buf, len, again, 64, &end, &fpf, &used);
+		assert_true(used > 0 && used <= len);
+		m = unwind_stack(s, &regs, buf, used, again, 64, &end, &fpf,
+				 &used2);
+		assert_int_equal(m, n);
+		assert_int_equal(end, UNW_END_OUTERMOST);
+		assert_int_equal(used2, used);
+		m = unwind_stack(s, &regs, buf, used - 8, again, 64, &end,
+				 &fpf, NULL);
+		assert_int_equal(end, UNW_END_COPY);
+		assert_true(m < n);
+	}
+
 	/* A copy that ends inside middle's 700-byte frame stops there. */
-	n = unwind_stack(s, &regs, buf, 256, pcs, 64, &end, &fpf);
+	n = unwind_stack(s, &regs, buf, 256, pcs, 64, &end, &fpf, NULL);
 	assert_int_equal(end, UNW_END_COPY);
 	assert_true(n >= 2 && n <= 3);
 
 	/* No stack at all: just the IP. */
-	n = unwind_stack(s, &regs, buf, 0, pcs, 64, &end, &fpf);
+	n = unwind_stack(s, &regs, buf, 0, pcs, 64, &end, &fpf, NULL);
 	assert_int_equal(n, 1);
 	assert_int_not_equal(end, UNW_END_OUTERMOST);
 
 	/* Room for two frames only. */
-	n = unwind_stack(s, &regs, buf, len, pcs, 2, &end, &fpf);
+	n = unwind_stack(s, &regs, buf, len, pcs, 2, &end, &fpf, NULL);
 	assert_int_equal(n, 2);
 	assert_int_equal(end, UNW_END_MAX_FRAMES);
 	symbolizer_free(s);
@@ -240,10 +260,10 @@ static void test_unwind_cost(void **state)
 	len = copy_stack(regs.sp, buf, sizeof(buf));
 	s = symbolizer_new(child);
 	assert_non_null(s);
-	unwind_stack(s, &regs, buf, len, pcs, 64, &end, &fpf);
+	unwind_stack(s, &regs, buf, len, pcs, 64, &end, &fpf, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (int i = 0; i < iters; i++)
-		n = unwind_stack(s, &regs, buf, len, pcs, 64, &end, &fpf);
+		n = unwind_stack(s, &regs, buf, len, pcs, 64, &end, &fpf, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ns = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / iters;
 	print_message("  unwind: %d frames in %.2f us (%.0f ns/frame)\n", n,
