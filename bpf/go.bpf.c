@@ -2,10 +2,11 @@
 /* Goroutine lifecycle from Go runtime uprobes (amd64 register ABI, Go 1.17+).
  * Never a uretprobe: Go moves stacks and walks return addresses, so returns
  * are probed with uprobes on the RET instructions that user space found.
+ *   runqput call in newproc.func1 (after newproc1)   RBX = new g, or
  *   runtime.newproc1 RETs   RAX = new g: creation, with the creator's stack
  *   runtime.gopark entry    R14 = g, CL = wait reason: parked
  *   runtime.gopark RETs     R14 = g: woken
- *   runtime.gdestroy/goexit0 entry  RAX = g: exited
+ *   goexit0's gdestroy call, or gdestroy/goexit0 entry  RAX = g: exited
  */
 #include "common.bpf.h"
 
@@ -16,6 +17,10 @@ const volatile __u32 off_goid = 152;
 const volatile __u32 off_parent_goid = 0;	/* 0: no such field */
 const volatile __u32 off_gopc = 280;
 const volatile __u32 off_startpc = 296;
+/* lt_go_new sits on the runqput call (new g in RBX), not on RETs (RAX). */
+const volatile bool newg_in_rbx = false;
+/* The parked map is used (--go-parks). */
+const volatile bool track_parks = false;
 
 /* Goroutines parked now: goid -> where and since when. The park site is
  * the caller of gopark (one word read at SP, no stack walk: gopark is hot). */
@@ -43,10 +48,15 @@ static __always_inline __u64 g_read(__u64 g, __u32 off)
 }
 
 SEC("uprobe")
-int lt_go_newproc1_ret(struct pt_regs *ctx)
+int lt_go_new(struct pt_regs *ctx)
 {
 	struct lt_go_event *e;
-	__u64 g = PT_REGS_RC(ctx);
+	__u64 ax = ctx->ax, bx = ctx->bx, g;
+
+	/* Two fixed loads: a ctx offset chosen at run time is refused. */
+	barrier_var(ax);
+	barrier_var(bx);
+	g = newg_in_rbx ? bx : ax;
 
 	if (!lt_is_target() || !g)
 		return 0;
@@ -62,7 +72,8 @@ int lt_go_newproc1_ret(struct pt_regs *ctx)
 		e->parent_goid = g_read(g, off_parent_goid);
 	e->gopc = g_read(g, off_gopc);
 	e->startpc = g_read(g, off_startpc);
-	/* At a RET the frame is popped: SP holds the return address. */
+	/* At a RET the frame is popped: SP holds the return address (at the
+	 * call site, a local: user space drops it as no return address). */
 	e->stack_id = lt_capture_stack(PT_REGS_IP(ctx), PT_REGS_SP(ctx),
 					PT_REGS_FP(ctx));
 	lt_submit(e);
@@ -108,7 +119,8 @@ int lt_go_exit(struct pt_regs *ctx)
 	if (!lt_is_target() || !g)
 		return 0;
 	goid = g_read(g, off_goid);
-	bpf_map_delete_elem(&parked, &goid);
+	if (track_parks)
+		bpf_map_delete_elem(&parked, &goid);
 	e = lt_reserve(sizeof(*e));
 	if (!e)
 		return 0;

@@ -44,6 +44,7 @@ struct go_state {
 	struct site_waits *waits;	/* by site id, during a full read */
 	size_t nwaits;
 	int64_t count_start, count_end;
+	uint64_t exits_reconciled;	/* exits found by full reads, not events */
 	bool scanned;
 	uint64_t bias;
 };
@@ -57,6 +58,11 @@ const char *go_version(const struct lt_ctx *ctx)
 {
 	return ctx->go && ctx->go->rt && ctx->go->rt->version[0] ?
 	       ctx->go->rt->version : NULL;
+}
+
+uint64_t go_exits_reconciled(const struct lt_ctx *ctx)
+{
+	return go_enabled(ctx) ? ctx->go->exits_reconciled : 0;
 }
 
 int64_t go_count_start(const struct lt_ctx *ctx)
@@ -104,8 +110,14 @@ static int attach_all(struct lt_ctx *ctx, const char *exe)
 	pid_t pid = ctx->target.pid;
 	int err = 0;
 
-	for (int i = 0; i < p->newproc1.nrets && !err; i++)
-		err = attach(g, g->skel->progs.lt_go_newproc1_ret, pid, exe,
+	/* One probe on newproc's runqput call when the code is as expected
+	 * (a CALL is emulated, its NOP padding is not even trapped on 6.18+),
+	 * else every RET of newproc1 (each single-stepped: two traps). */
+	if (p->newg.found)
+		err = attach(g, g->skel->progs.lt_go_new, pid, exe,
+			     p->newg.offset);
+	for (int i = 0; !p->newg.found && i < p->newproc1.nrets && !err; i++)
+		err = attach(g, g->skel->progs.lt_go_new, pid, exe,
 			     p->newproc1.ret_offsets[i]);
 	/* gopark fires on every channel block and its RETs on every wake:
 	 * two uprobe hits per block (measured: ping-pong 3.5M -> 10k ops/s on
@@ -119,7 +131,8 @@ static int attach_all(struct lt_ctx *ctx, const char *exe)
 			     p->gopark.ret_offsets[i]);
 	if (!err)
 		err = attach(g, g->skel->progs.lt_go_exit, pid, exe,
-			     p->gexit.entry_offset);
+			     p->gexit_call.found ? p->gexit_call.offset
+						 : p->gexit.entry_offset);
 	if (err)
 		lt_err("cannot attach Go runtime uprobes to %s: %s\n", exe,
 		       strerror(-err));
@@ -157,6 +170,11 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 		return 0;
 	}
 	g->have_plan = true;
+	lt_debug("go probes: creation %s, exit %s\n",
+		 !g->plan.newg.found ? "at newproc1's RETs" :
+		 g->plan.newg.nop5 ? "at runqput's NOP padding" : "at the runqput call",
+		 !g->plan.gexit_call.found ? "at function entry" :
+		 g->plan.gexit_call.nop5 ? "at gdestroy's NOP padding" : "at the gdestroy call");
 	g->skel = go_bpf__open();
 	if (!g->skel)
 		return -errno;
@@ -168,6 +186,8 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
 	g->skel->rodata->off_gopc = g->rt->off.gopc;
 	g->skel->rodata->off_startpc = g->rt->off.startpc;
+	g->skel->rodata->newg_in_rbx = g->plan.newg.found;
+	g->skel->rodata->track_parks = ctx->opts.go_parks;
 	if ((err = bpf_map__reuse_fd(g->skel->maps.stacks, stacks_fd)) ||
 	    (err = bpf_map__reuse_fd(g->skel->maps.events, events_fd)) ||
 	    (err = bpf_map__set_max_entries(g->skel->maps.parked,
@@ -204,6 +224,13 @@ void go_close(struct lt_ctx *ctx)
 	ctx->go = NULL;
 }
 
+/* No new records from now on (before the last drain). */
+void go_stop(struct lt_ctx *ctx)
+{
+	if (go_enabled(ctx) && ctx->go->skel->bss)
+		ctx->go->skel->bss->lt_stop = 1;
+}
+
 void go_drops(const struct lt_ctx *ctx, uint64_t *out)
 {
 	if (!go_enabled(ctx) || !ctx->go->skel->bss)
@@ -212,11 +239,25 @@ void go_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->go->skel->bss->drops[i];
 }
 
-void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
+static void forget_goroutine(struct lt_ctx *ctx, uint64_t goid)
 {
 	struct go_state *g = ctx->go;
 	struct site *s;
 	uint64_t id;
+
+	if (!u64map_get(&g->site_of, goid, &id))
+		return;
+	s = model_get(&ctx->model, id - 1);
+	if (s && s->live > 0)
+		s->live--;
+	u64map_del(&g->site_of, goid);
+	u64map_del(&g->born, goid);
+}
+
+void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
+{
+	struct go_state *g = ctx->go;
+	struct site *s;
 
 	if (!go_enabled(ctx))
 		return;
@@ -231,13 +272,8 @@ void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
 		u64map_put(&g->born, e->goid, e->ts_ns);
 		return;
 	}
-	if (e->type != LT_EV_GO_EXIT || !u64map_get(&g->site_of, e->goid, &id))
-		return;
-	s = model_get(&ctx->model, id - 1);
-	if (s && s->live > 0)
-		s->live--;
-	u64map_del(&g->site_of, e->goid);
-	u64map_del(&g->born, e->goid);
+	if (e->type == LT_EV_GO_EXIT)
+		forget_goroutine(ctx, e->goid);
 }
 
 /* Where a goroutine waits: its wait reason and park stack, hashed. */
@@ -308,6 +344,7 @@ struct scan {
 	bool initial;
 	int64_t count;
 	uint64_t now_ns;	/* CLOCK_MONOTONIC, the runtime's nanotime */
+	struct u64map seen;	/* tracked goids found alive */
 };
 
 static int on_g(const struct go_g *gg, void *arg)
@@ -323,6 +360,7 @@ static int on_g(const struct go_g *gg, void *arg)
 	g->bias = gg->bias;
 	if (u64map_get(&g->site_of, gg->goid, &id)) {
 		s = model_get(&sc->ctx->model, id - 1);
+		u64map_put(&sc->seen, gg->goid, 1);
 	} else if (sc->initial) {
 		s = preexisting_site(sc->ctx, gg);
 		if (s) {
@@ -374,12 +412,47 @@ static void apply_waits(struct lt_ctx *ctx)
 	memset(g->waits, 0, g->nwaits * sizeof(*g->waits));
 }
 
+/* Goroutines we track that a full read did not find alive, though they
+ * were created before it began, exited without their exit reaching us
+ * (ring buffer full): without this they would stay "live" for ever and
+ * look like a leak. */
+static void reconcile_exits(struct lt_ctx *ctx, const struct u64map *seen,
+			    uint64_t read_start_ns)
+{
+	struct go_state *g = ctx->go;
+	uint64_t goid, id, born, *gone = NULL;
+	size_t i = 0, n = 0, cap = 0;
+
+	while (u64map_next(&g->site_of, &i, &goid, &id)) {
+		if (u64map_get(seen, goid, &born) ||
+		    (u64map_get(&g->born, goid, &born) && born >= read_start_ns))
+			continue;
+		if (n == cap) {
+			uint64_t *v = realloc(gone, (cap = cap ? cap * 2 : 64) *
+						    sizeof(*v));
+
+			if (!v)
+				break;
+			gone = v;
+		}
+		gone[n++] = goid;
+	}
+	for (size_t k = 0; k < n; k++)
+		forget_goroutine(ctx, gone[k]);
+	g->exits_reconciled += n;
+	if (n)
+		lt_info("%zu goroutines exited unseen (events dropped)\n", n);
+	free(gone);
+}
+
 static void full_read(struct lt_ctx *ctx, bool initial)
 {
 	struct go_state *g = ctx->go;
 	struct go_allgs_opts opts = { .max_frames = PARK_FRAMES };
 	struct go_allgs_stats st = {};
 	struct scan sc = { .ctx = ctx, .initial = initial };
+
+	u64map_init(&sc.seen);
 	struct timespec a, b;
 	int err;
 
@@ -404,6 +477,9 @@ static void full_read(struct lt_ctx *ctx, bool initial)
 		g->count_start = sc.count;
 	g->count_end = sc.count;
 	apply_waits(ctx);
+	if (!initial)
+		reconcile_exits(ctx, &sc.seen, sc.now_ns);
+	u64map_free(&sc.seen);
 }
 
 void go_scan_existing(struct lt_ctx *ctx)

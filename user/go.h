@@ -26,6 +26,10 @@ void go_collect(struct lt_ctx *ctx, bool full);
 /* Live goroutines at the first and latest full read; -1 if not Go. */
 int64_t go_count_start(const struct lt_ctx *ctx);
 int64_t go_count_end(const struct lt_ctx *ctx);
+/* Goroutine exits found by full reads because their events were lost. */
+uint64_t go_exits_reconciled(const struct lt_ctx *ctx);
 const char *go_version(const struct lt_ctx *ctx);
+/* Stops new records (the last drain then ends). */
+void go_stop(struct lt_ctx *ctx);
 void go_drops(const struct lt_ctx *ctx, uint64_t *out);
 #endif

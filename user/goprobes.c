@@ -105,6 +105,75 @@ static int lookup_func(Elf *elf, const struct gopcln *t, const char *name,
 	return 0;
 }
 
+struct call_ctx {
+	uint64_t after, callee;	/* entries; after 0: none */
+	bool seen_after;
+	uint64_t prev_addr;	/* the previous instruction */
+	uint8_t prev_bytes[16];
+	uint16_t prev_size;
+	struct go_call_probe *out;
+};
+
+static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+static int find_call(const struct cs_insn *insn, void *ctx)
+{
+	struct call_ctx *c = ctx;
+	const cs_x86 *x = &insn->detail->x86;
+	uint64_t target = 0;
+	int ret = 0;
+
+	if (insn->id == X86_INS_CALL) {
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM)
+			target = x->operands[0].imm;
+		if (c->after && target == c->after) {
+			c->seen_after = true;
+		} else if (target == c->callee && (!c->after || c->seen_after)) {
+			c->out->found = true;
+			c->out->vaddr = insn->address;
+			if (c->prev_size == sizeof(nop5) &&
+			    c->prev_addr + sizeof(nop5) == insn->address &&
+			    !memcmp(c->prev_bytes, nop5, sizeof(nop5))) {
+				c->out->nop5 = true;
+				c->out->vaddr = c->prev_addr;
+			}
+			ret = 1;
+		} else {
+			c->seen_after = false;	/* another call between */
+		}
+	}
+	c->prev_addr = insn->address;
+	c->prev_size = insn->size;
+	memcpy(c->prev_bytes, insn->bytes,
+	       insn->size < sizeof(c->prev_bytes) ? insn->size
+						  : sizeof(c->prev_bytes));
+	return ret;
+}
+
+int go_call_probe_find(Elf *elf, const struct gopcln *t, const char *caller,
+		       const char *after, const char *callee,
+		       struct go_call_probe *out)
+{
+	struct call_ctx c = { .out = out };
+	uint64_t start, end, e2;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = lookup_func(elf, t, caller, &start, &end)) ||
+	    (err = lookup_func(elf, t, callee, &c.callee, &e2)) ||
+	    (after && (err = lookup_func(elf, t, after, &c.after, &e2))))
+		return err;
+	err = go_disasm(elf, start, end, true, find_call, &c, NULL);
+	if (err < 0)
+		return err;
+	if (!out->found)
+		return -ENOENT;
+	err = go_elf_vaddr_to_offset(elf, out->vaddr, &out->offset);
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
 int go_probe_func_resolve(Elf *elf, const struct gopcln *t, const char *name,
 			  bool want_rets, struct go_probe_func *out)
 {
@@ -175,7 +244,16 @@ int go_probes_plan(const struct go_runtime *rt, struct go_probe_plan *plan)
 		if (err == -ENOENT)
 			err = go_probe_func_resolve(elf, t, "runtime.goexit0",
 						    false, &plan->gexit);
+		else if (!err)
+			go_call_probe_find(elf, t, "runtime.goexit0", NULL,
+					   "runtime.gdestroy", &plan->gexit_call);
 	}
+	/* The new g at the runqput that follows newproc1, in newproc's
+	 * systemstack closure: one cheap probe instead of a RET. */
+	if (!err)
+		go_call_probe_find(elf, t, "runtime.newproc.func1",
+				   "runtime.newproc1", "runtime.runqput",
+				   &plan->newg);
 	if (!err && (!plan->newproc1.nrets || !plan->gopark.nrets))
 		err = -ENOENT;
 	if (err) {

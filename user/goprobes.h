@@ -24,8 +24,24 @@ struct go_probe_func {
 	int undecoded;		/* bytes capstone could not decode (skipped) */
 };
 
+/* One probe at a call site: the CALL, or the 5-byte NOP Go pads it with
+ * (kernels >= 6.18 turn a uprobe on that NOP into a call into a
+ * trampoline: no trap at all). A CALL is emulated by the kernel (one
+ * trap); a RET or most function entries are single-stepped (two). */
+struct go_call_probe {
+	bool found;
+	bool nop5;		/* on the NOP before the CALL */
+	uint64_t vaddr;		/* link-time address */
+	uint64_t offset;	/* file offset */
+};
+
 struct go_probe_plan {
 	struct go_probe_func newproc1;	/* RETs: RAX = the new g */
+	struct go_call_probe newg;	/* newproc.func1's runqput(pp, newg)
+					 * after newproc1: RBX = the new g;
+					 * used instead of the RETs if found */
+	struct go_call_probe gexit_call;	/* goexit0's call of gdestroy:
+						 * RAX = g; instead of its entry */
 	struct go_probe_func gopark;	/* entry: park (R14 = g, CL = reason);
 					 * RETs: wake-up */
 	struct go_probe_func gexit;	/* gdestroy (Go >= 1.22) or goexit0 */
@@ -38,6 +54,12 @@ struct go_probe_plan {
  * go_probes_free(). */
 int go_probes_plan(const struct go_runtime *rt, struct go_probe_plan *plan);
 void go_probes_free(struct go_probe_plan *plan);
+
+/* Finds in function caller the first CALL of callee that follows a CALL of
+ * after (when not NULL) with no other CALL between. 0, -ENOENT, -errno. */
+int go_call_probe_find(Elf *elf, const struct gopcln *t, const char *caller,
+		       const char *after, const char *callee,
+		       struct go_call_probe *out);
 
 /* Resolves one function by name (non-wrapper, via .gopclntab when t is not
  * NULL, else .symtab), with its RETs when want_rets. 0, -ENOENT, -errno. */

@@ -174,6 +174,9 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
 	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
+	if (go_enabled(ctx))	/* exits whose events were dropped */
+		json_object_object_add(root, "goroutine_exits_found_by_reads",
+				       json_object_new_int64(go_exits_reconciled(ctx)));
 
 	o = json_object_new_object();
 	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));

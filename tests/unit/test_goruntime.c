@@ -292,8 +292,28 @@ static void check_rets(const struct go_probe_func *f, const char *path)
 	}
 }
 
+/* A call-site probe is on a CALL (e8) or on the 5-byte NOP just before
+ * one (0f 1f 44 00 00). */
+static void check_call_probe(const struct go_call_probe *c, const char *path,
+			     const char *what)
+{
+	uint8_t b;
+
+	if (!c->found)
+		fail_msg("%s: no %s call site", path, what);
+	b = file_byte(path, c->offset);
+	if (c->nop5) {
+		assert_int_equal(b, 0x0f);
+		assert_int_equal(file_byte(path, c->offset + 1), 0x1f);
+		assert_int_equal(file_byte(path, c->offset + 5), 0xe8);
+	} else if (b != 0xe8) {
+		fail_msg("%s: %s probe at 0x%llx is not a CALL", path, what,
+			 (unsigned long long)c->offset);
+	}
+}
+
 /* Probe plan: RETs are RETs, entries agree with .symtab, exit hook by
- * version, heap hooks present. */
+ * version, creation and exit call sites found, heap hooks present. */
 static void test_probe_plan(void **state)
 {
 	static const char *const suffixes[] = { "", ".stripped" };
@@ -316,6 +336,12 @@ static void test_probe_plan(void **state)
 					    versions[i] >= 22 ?
 						    "runtime.gdestroy" :
 						    "runtime.goexit0");
+			check_call_probe(&plan.newg, rt->path, "runqput");
+			if (versions[i] >= 22)
+				check_call_probe(&plan.gexit_call, rt->path,
+						 "gdestroy");
+			else
+				assert_false(plan.gexit_call.found);
 			assert_true(plan.mprof_malloc.found);
 			assert_true(plan.free_special.found);
 			if (s == 0) {
@@ -339,6 +365,9 @@ static void test_probe_plan(void **state)
 			assert_int_equal(plan.newproc1.nrets,
 					 ref.newproc1.nrets);
 			assert_int_equal(plan.gopark.nrets, ref.gopark.nrets);
+			assert_int_equal(plan.newg.vaddr, ref.newg.vaddr);
+			assert_int_equal(plan.gexit_call.vaddr,
+					 ref.gexit_call.vaddr);
 			go_probes_free(&plan);
 			go_runtime_close(rt);
 		}
