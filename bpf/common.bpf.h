@@ -20,6 +20,9 @@ const volatile bool fp_jumps = false;
  * churn) would only burn the CPU the target needs. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
+/* Set by user space before its last drain: no new records after it. */
+__u32 lt_stop = 0;
+
 /* Everything not recorded, by enum lt_drop. */
 __u64 drops[LT_DROP_MAX] = {};
 
@@ -51,7 +54,7 @@ static __always_inline void lt_drop(enum lt_drop why)
 
 static __always_inline bool lt_is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && !lt_stop;
 }
 
 /* User-mode registers of the current task (tracepoint programs get none). */
@@ -175,12 +178,29 @@ static __always_inline void *lt_reserve(__u64 size)
 	return rec;
 }
 
+/* Last forced wakeup (ns), shared by all CPUs; races only add a wakeup. */
+__u64 lt_last_wake_ns = 0;
+
+/* Ring-buffer flags for a record: no wakeup, unless wakeup_bytes are
+ * waiting, and then at most one a millisecond: when user space falls
+ * behind, a wakeup per record (~4 us each here) would only slow the
+ * target further. */
+static __always_inline __u64 lt_rb_flags(void)
+{
+	__u64 now;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	now = bpf_ktime_get_ns();
+	if (now - lt_last_wake_ns < 1000000)
+		return BPF_RB_NO_WAKEUP;
+	lt_last_wake_ns = now;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 static __always_inline void lt_submit(void *rec)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-	bpf_ringbuf_submit(rec, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-						      : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(rec, lt_rb_flags());
 }
 
 #endif /* LT_COMMON_BPF_H */

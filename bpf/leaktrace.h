@@ -67,6 +67,7 @@ enum lt_event_type {
 	LT_EV_GO_PARK,
 	LT_EV_GO_WAKE,
 	LT_EV_GO_EXIT,
+	LT_EV_FAULT_SAMPLE,
 };
 
 /* Memory syscalls, emitted at syscall exit when the call succeeded. */
@@ -88,6 +89,20 @@ struct lt_mem_event {
 	__u32 bpf_released;	/* munmap/madvise: BPF already forgot the
 				 * range's pages (small ranges) */
 };
+
+/* A sampled first touch whose frame-pointer stack may stop early: carries
+ * a stack copy, so user space learns which full stacks the fault stack id
+ * stands for and splits its pages between them. */
+struct lt_fault_sample {
+	__u32 type;		/* LT_EV_FAULT_SAMPLE */
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 stack_id;		/* the fault's frame-pointer stack */
+	__u64 addr;		/* faulting address */
+	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
+	__u32 pad;
+};
+#define LT_FAULT_SAMPLE_DEF 64	/* one first touch in this many */
 
 /* Thread lifecycle (task tracepoints). */
 struct lt_task_event {

@@ -50,6 +50,17 @@ struct {
 	__type(value, struct lt_chunk);
 } chunk_scratch SEC(".maps");
 
+/* One first touch in fault_sample (0: none) whose stack may be incomplete
+ * is sent with a stack copy (--fault-sample). */
+const volatile __u32 fault_sample = LT_FAULT_SAMPLE_DEF;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fault_tick SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);	/* resized by user space */
@@ -163,7 +174,7 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 
-	if ((id >> 32) != targ_tgid)
+	if ((id >> 32) != targ_tgid || lt_stop)
 		return 0;
 	a = bpf_map_lookup_elem(&sys_args, &tid);
 	if (!a || a->type != type) {
@@ -297,6 +308,31 @@ int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
 	return sys_exit(LT_EV_MADVISE, ctx->ret, true);
 }
 
+/* Sends every fault_sample-th first touch of a stack not known complete
+ * with a copy of the stack, for user space to unwind with CFI. */
+static __always_inline void fault_copy(__u64 sid, __u64 addr)
+{
+	struct lt_fault_sample e = {};
+	__u32 zero = 0, *tick, *need;
+
+	if (!fault_sample || !ucopy_bytes || sid == LT_SID_UNKNOWN)
+		return;
+	need = bpf_map_lookup_elem(&copy_need, &sid);
+	if (need && !*need)
+		return;		/* frame pointers are enough */
+	tick = bpf_map_lookup_elem(&fault_tick, &zero);
+	if (!tick || ++*tick < fault_sample)
+		return;
+	*tick = 0;
+	e.type = LT_EV_FAULT_SAMPLE;
+	e.tid = (__u32)bpf_get_current_pid_tgid();
+	e.ts_ns = bpf_ktime_get_ns();
+	e.stack_id = sid;
+	e.addr = addr;
+	lt_output(&e, sizeof(e),
+		  __builtin_offsetof(struct lt_fault_sample, copy_bytes), sid);
+}
+
 SEC("tracepoint/exceptions/page_fault_user")
 int lt_page_fault(struct lt_page_fault_args *ctx)
 {
@@ -340,14 +376,13 @@ int lt_page_fault(struct lt_page_fault_args *ctx)
 	st = bpf_map_lookup_elem(&fault_stats, &sid);
 	if (st) {
 		__sync_fetch_and_add(&st->pages, 1);
-		return 0;
-	}
-	if (bpf_map_update_elem(&fault_stats, &sid, &one, BPF_NOEXIST)) {
+	} else if (bpf_map_update_elem(&fault_stats, &sid, &one, BPF_NOEXIST)) {
 		st = bpf_map_lookup_elem(&fault_stats, &sid);
 		if (st)
 			__sync_fetch_and_add(&st->pages, 1);
 		else
 			lt_drop(LT_DROP_FAULT_MAP);
 	}
+	fault_copy(sid, ctx->address);
 	return 0;
 }

@@ -48,13 +48,6 @@ static __always_inline void lt_uc_count(enum lt_ucopy_stat what)
 		__sync_fetch_and_add(&ucopy_stats[what], 1);
 }
 
-static __always_inline __u64 lt_rb_flags(void)
-{
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-
-	return avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 /* Copies up to lim bytes of the user stack from sp into b->data, page
  * piece by page piece, stopping at the first piece that cannot be read
  * (unmapped or not resident). Returns the bytes copied. */

@@ -27,6 +27,7 @@ struct lt_opts {
 	uint32_t ringbuf_mb;
 	uint32_t max_goroutines;
 	uint32_t stack_copy_kb;	/* user stack copied per low-rate event, 0 off */
+	uint32_t fault_sample;	/* unwind 1 in N first touches, 0 off */
 	bool no_threads;
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
@@ -56,6 +57,8 @@ struct lt_ctx {
 	double now_s;			/* seconds since attach */
 	double attach_ms;		/* start to probes live */
 	uint64_t wakeup_bytes;		/* ring buffer fill that wakes us */
+	double drain_until;		/* stop draining at (s since attach), 0 never */
+	uint64_t drained;		/* records handled */
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */

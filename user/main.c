@@ -54,6 +54,7 @@ enum {
 	OPT_MAX_GOROUTINES,
 	OPT_BASE,
 	OPT_STACK_COPY_KB,
+	OPT_FAULT_SAMPLE,
 };
 
 /* Full goroutine reads (every g's state and park stack) are paced: they
@@ -61,6 +62,7 @@ enum {
 #define GO_FULL_READ_S 10.0
 /* Ring buffer drain period. */
 #define DRAIN_MS 50
+#define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
@@ -82,6 +84,7 @@ static const struct argp_option options[] = {
 	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "Ring buffer size in MiB (4)", 3 },
 	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
 	{ "stack-copy-kb", OPT_STACK_COPY_KB, "N", 0, "User stack copied with each mmap/brk/thread creation whose frame-pointer stack stops early, unwound with CFI (16, at most 28; 0 = off)", 3 },
+	{ "fault-sample", OPT_FAULT_SAMPLE, "N", 0, "Also unwind one first page touch in N whose frame-pointer stack stops early, and split that stack's pages between the callers found (64; 0 = off)", 3 },
 	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
 	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
 	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
@@ -180,6 +183,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   arg, LT_UCOPY_MAX_KB);
 		o->stack_copy_kb = v;
 		break;
+	case OPT_FAULT_SAMPLE:
+		if (parse_long(arg, 0, 1L << 20, &v))
+			argp_error(state, "invalid fault sample rate: %s (0 to %ld)",
+				   arg, 1L << 20);
+		o->fault_sample = v;
+		break;
 	case OPT_NO_THREADS:
 		o->no_threads = true;
 		break;
@@ -238,10 +247,16 @@ static int handle_event(void *c, void *data, size_t size)
 {
 	struct lt_ctx *ctx = c;
 	__u32 type;
+	int ret = 0;
 
 	if (size < sizeof(type))
 		return 0;
 	type = *(__u32 *)data;
+	/* A target that writes faster than we read must not keep us here
+	 * past the tick: stop (this record is consumed) at the deadline. */
+	if (ctx->drain_until && !(++ctx->drained & 255) &&
+	    lt_elapsed(ctx) > ctx->drain_until)
+		ret = -EAGAIN;
 	if (type >= LT_EV_MMAP && type <= LT_EV_MADVISE &&
 	    size >= sizeof(struct lt_mem_event))
 		mem_handle(ctx, data);
@@ -251,7 +266,10 @@ static int handle_event(void *c, void *data, size_t size)
 	else if (type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT &&
 		 size >= sizeof(struct lt_go_event))
 		go_handle(ctx, data);
-	return 0;
+	else if (type == LT_EV_FAULT_SAMPLE &&
+		 size >= sizeof(struct lt_fault_sample))
+		mem_fault_sample(ctx, data);
+	return ret;
 }
 
 /* One sample of everything: kernel counters, /proc totals, series. full:
@@ -357,12 +375,15 @@ static void run(struct lt_ctx *ctx)
 	go_scan_existing(ctx);
 	collect(ctx, false);
 	while (!exiting) {
-		/* Records arrive without wakeups (lt_submit): drain on a tick. */
-		int err = ring_buffer__poll(ctx->rb, DRAIN_MS);
+		/* Records arrive without wakeups (lt_submit): drain on a tick,
+		 * for at most DRAIN_BUDGET_S. */
+		int err;
 
+		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
+		err = ring_buffer__poll(ctx->rb, DRAIN_MS);
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
-		if (err < 0 && err != -EINTR) {
+		if (err < 0 && err != -EINTR && err != -EAGAIN) {
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
 		}
@@ -385,6 +406,11 @@ static void run(struct lt_ctx *ctx)
 			break;
 		}
 	}
+	/* No new records, then read all that are left: the drain ends. */
+	mem_stop(ctx);
+	task_stop(ctx);
+	go_stop(ctx);
+	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
 	collect(ctx, true);
 }
@@ -437,6 +463,7 @@ int main(int argc, char **argv)
 			.max_fault_stacks = 16384,
 			.ringbuf_mb = 4,
 			.stack_copy_kb = LT_UCOPY_DEF_KB,
+			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
 		},
 	};

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 #include "hashmap.h"
 #include "log.h"
 #include "mem.h"
@@ -28,8 +29,24 @@
 #define MADV_DONTNEED_LOCKED 24
 #endif
 
+/* What the samples of one fault stack id unwound to: its pages are split
+ * between these stacks in proportion (the id itself when an unwind got no
+ * further). */
+struct fault_split {
+	uint64_t fp_id;
+	uint64_t total;
+	size_t n, cap;
+	struct split_target {
+		uint64_t id, samples;
+	} *t;
+};
+
 struct mem {
 	struct mem_bpf *skel;
+	struct fault_split *splits;	/* one per sampled fault stack id */
+	size_t nsplits, capsplits;
+	struct u64map split_index;	/* fault stack id -> splits index + 1 */
+	uint64_t fault_samples;		/* sampled faults received with a copy */
 	struct ranges *ranges;
 	struct u64map released;		/* stack id -> pages released */
 	struct u64map lazy;		/* stack id -> pages MADV_FREE'd */
@@ -65,6 +82,7 @@ int mem_open(struct lt_ctx *ctx)
 	u64map_init(&m->released);
 	u64map_init(&m->lazy);
 	u64map_init(&m->brk_by_stack);
+	u64map_init(&m->split_index);
 	m->ranges = ranges_new();
 	if (!m->ranges)
 		return -ENOMEM;
@@ -79,6 +97,7 @@ int mem_open(struct lt_ctx *ctx)
 	ctx->wakeup_bytes = pow2_at_least((uint64_t)o->ringbuf_mb << 20) / 4;
 	m->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
+	m->skel->rodata->fault_sample = o->fault_sample;
 	if ((err = bpf_map__set_max_entries(m->skel->maps.stacks, o->max_stacks)) ||
 	    /* Chunks: room for max_pages touched pages even when only one
 	     * page in 16 of a chunk is touched (thread stacks, sparse heaps). */
@@ -145,14 +164,19 @@ int mem_ucopy_buf_fd(const struct lt_ctx *ctx)
 
 struct json_object *mem_unwind_json(const struct lt_ctx *ctx)
 {
-	uint64_t uc[LT_UC_MAX] = {};
+	uint64_t uc[LT_UC_MAX] = {}, split = 0, samples;
+	struct json_object *o;
 
 	for (int i = 0; i < LT_UC_MAX; i++) {
 		if (ctx->mem && ctx->mem->skel->bss)
 			uc[i] += ctx->mem->skel->bss->ucopy_stats[i];
 	}
 	task_ucopy_stats(ctx, uc);
-	return stacks_unwind_json(&ctx->stacks, uc);
+	o = stacks_unwind_json(&ctx->stacks, uc);
+	samples = mem_fault_samples(ctx, &split);
+	json_object_object_add(o, "fault_samples", json_object_new_int64(samples));
+	json_object_object_add(o, "fault_stacks_split", json_object_new_int64(split));
+	return o;
 }
 
 int mem_events_fd(const struct lt_ctx *ctx)
@@ -171,6 +195,10 @@ void mem_close(struct lt_ctx *ctx)
 	u64map_free(&m->released);
 	u64map_free(&m->lazy);
 	u64map_free(&m->brk_by_stack);
+	u64map_free(&m->split_index);
+	for (size_t i = 0; i < m->nsplits; i++)
+		free(m->splits[i].t);
+	free(m->splits);
 	free(m);
 	ctx->mem = NULL;
 }
@@ -178,6 +206,13 @@ void mem_close(struct lt_ctx *ctx)
 const struct mem_stats *mem_stats(const struct lt_ctx *ctx)
 {
 	return &ctx->mem->st;
+}
+
+/* No new records from now on (before the last drain). */
+void mem_stop(struct lt_ctx *ctx)
+{
+	if (ctx->mem && ctx->mem->skel->bss)
+		ctx->mem->skel->bss->lt_stop = 1;
 }
 
 void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
@@ -445,12 +480,150 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 	}
 }
 
+static struct fault_split *split_get(struct mem *m, uint64_t fp_id, bool add)
+{
+	uint64_t idx;
+	struct fault_split *v;
+
+	if (u64map_get(&m->split_index, fp_id, &idx))
+		return &m->splits[idx - 1];
+	if (!add)
+		return NULL;
+	if (m->nsplits == m->capsplits) {
+		size_t cap = m->capsplits ? m->capsplits * 2 : 64;
+
+		v = realloc(m->splits, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		m->splits = v;
+		m->capsplits = cap;
+	}
+	v = &m->splits[m->nsplits];
+	memset(v, 0, sizeof(*v));
+	v->fp_id = fp_id;
+	if (u64map_put(&m->split_index, fp_id, m->nsplits + 1))
+		return NULL;
+	m->nsplits++;
+	return v;
+}
+
+void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e)
+{
+	struct mem *m = ctx->mem;
+	struct fault_split *sp;
+	uint64_t id;
+	size_t i;
+
+	if (!e->copy_bytes)
+		return;
+	m->fault_samples++;
+	id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx), e->stack_id,
+			     e + 1, e->copy_bytes);
+	sp = split_get(m, e->stack_id, true);
+	if (!sp)
+		return;
+	for (i = 0; i < sp->n && sp->t[i].id != id; i++)
+		;
+	if (i == sp->n) {
+		if (sp->n == sp->cap) {
+			size_t cap = sp->cap ? sp->cap * 2 : 4;
+			struct split_target *t = realloc(sp->t, cap * sizeof(*t));
+
+			if (!t)
+				return;
+			sp->t = t;
+			sp->cap = cap;
+		}
+		sp->t[sp->n++] = (struct split_target){ .id = id };
+	}
+	sp->t[i].samples++;
+	sp->total++;
+}
+
+/* Faults inside the allocator touch heap pages; which caller's malloc
+ * crosses into a new page is chance (a caller that frees all it takes
+ * touches pages others then fill), as with brk. */
+static bool in_allocator(struct lt_ctx *ctx, uint64_t fp_id)
+{
+	static const char *const fns[] = {
+		"malloc", "__libc_malloc", "_int_malloc", "sysmalloc",
+		"calloc", "__libc_calloc", "realloc", "__libc_realloc",
+		"_int_realloc", "tcache_init", "malloc_consolidate",
+		"_int_memalign", "__libc_memalign", "posix_memalign",
+	};
+	const struct resolved_stack *r = stacks_resolve(&ctx->stacks, fp_id);
+	const char *fn = r->n ? r->frames[0].function : NULL;
+
+	for (size_t i = 0; fn && i < sizeof(fns) / sizeof(fns[0]); i++)
+		if (!strcmp(fn, fns[i]))
+			return true;
+	return false;
+}
+
+/* The caller whose sampled faults inside the allocator are most numerous
+ * (0: none): heap pages first touched in the allocator are credited to it,
+ * the brk rule for resident pages. */
+static uint64_t heap_top_target(struct lt_ctx *ctx)
+{
+	struct mem *m = ctx->mem;
+	struct u64map votes;
+	uint64_t best = 0, best_n = 0, *v;
+
+	u64map_init(&votes);
+	for (size_t i = 0; i < m->nsplits; i++) {
+		struct fault_split *sp = &m->splits[i];
+
+		if (!in_allocator(ctx, sp->fp_id))
+			continue;
+		for (size_t k = 0; k < sp->n; k++) {
+			if (sp->t[k].id == sp->fp_id ||
+			    !(v = u64map_ref(&votes, sp->t[k].id)))
+				continue;
+			*v += sp->t[k].samples;
+			if (*v > best_n) {
+				best_n = *v;
+				best = sp->t[k].id;
+			}
+		}
+	}
+	u64map_free(&votes);
+	return best;
+}
+
+/* Adds a share of one fault stack's counters to the site of stack id. */
+static void add_fault_share(struct lt_ctx *ctx, uint64_t id, double share,
+			    const struct lt_fault_stat *fs, uint64_t rel,
+			    uint64_t lazy)
+{
+	struct site *s = stacks_site(&ctx->stacks, &ctx->model, SITE_FAULT, id);
+	double held = (double)fs->pages - (double)rel;
+
+	if (!s)
+		return;
+	s->bytes += (uint64_t)((held > 0 ? held : 0) * share + 0.5) * PAGE_SIZE_;
+	s->freed += (uint64_t)(rel * share + 0.5) * PAGE_SIZE_;
+	s->lazyfree += (uint64_t)(lazy * share + 0.5) * PAGE_SIZE_;
+	s->created += (uint64_t)(fs->pages * share + 0.5);
+}
+
+uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; ctx->mem && i < ctx->mem->nsplits; i++)
+		n += ctx->mem->splits[i].n > 1 ||
+		     (ctx->mem->splits[i].n == 1 &&
+		      ctx->mem->splits[i].t[0].id != ctx->mem->splits[i].fp_id);
+	*split_ids = n;
+	return ctx->mem ? ctx->mem->fault_samples : 0;
+}
+
 void mem_collect(struct lt_ctx *ctx)
 {
 	struct mem *m = ctx->mem;
 	int fd = bpf_map__fd(m->skel->maps.fault_stats);
 	struct lt_fault_stat fs;
-	uint64_t key, next, total = 0, rel_bpf = 0, lazy_bpf = 0;
+	uint64_t key, next, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
 	bool have;
 
 	for (size_t i = 0; i < ctx->model.n; i++) {
@@ -461,13 +634,13 @@ void mem_collect(struct lt_ctx *ctx)
 		else if (s->kind == SITE_MMAP || s->kind == SITE_BRK)
 			s->bytes = ranges_bytes(m->ranges, s->id);
 	}
+	heap_top = heap_top_target(ctx);
 	have = !bpf_map_get_next_key(fd, NULL, &key);
 	while (have) {
 		bool more = !bpf_map_get_next_key(fd, &key, &next);
 
 		if (!bpf_map_lookup_elem(fd, &key, &fs)) {
-			struct site *s = stacks_site(&ctx->stacks, &ctx->model,
-						     SITE_FAULT, key);
+			const struct fault_split *sp = split_get(m, key, false);
 			uint64_t rel = 0, lazy = 0;
 
 			u64map_get(&m->released, key, &rel);
@@ -477,14 +650,17 @@ void mem_collect(struct lt_ctx *ctx)
 			total += fs.pages;
 			rel_bpf += fs.released;
 			lazy_bpf += fs.lazy;
-			if (s) {
-				int64_t held = (int64_t)fs.pages - (int64_t)rel;
-
-				s->bytes += (held > 0 ? held : 0) * PAGE_SIZE_;
-				s->freed += rel * PAGE_SIZE_;
-				s->lazyfree += lazy * PAGE_SIZE_;
-				s->created += fs.pages;
-			}
+			/* Sampled unwinds split the pages between the stacks
+			 * this frame-pointer stack stood for. */
+			if (!sp || !sp->total)
+				add_fault_share(ctx, key, 1.0, &fs, rel, lazy);
+			else if (heap_top && in_allocator(ctx, key))
+				add_fault_share(ctx, heap_top, 1.0, &fs, rel, lazy);
+			for (size_t i = 0; sp && sp->total &&
+			     !(heap_top && in_allocator(ctx, key)) && i < sp->n; i++)
+				add_fault_share(ctx, sp->t[i].id,
+						(double)sp->t[i].samples / sp->total,
+						&fs, rel, lazy);
 		}
 		have = more;
 		key = next;

@@ -33,10 +33,17 @@ struct json_object;
 struct json_object *mem_unwind_json(const struct lt_ctx *ctx);
 void mem_close(struct lt_ctx *ctx);
 void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
+/* A sampled page fault with a stack copy: learns which full stack its
+ * frame-pointer stack id stood for this time. */
+void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e);
+/* Sampled faults unwound so far; *split_ids: fault stacks split by them. */
+uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids);
 /* Reads the kernel's per-stack fault counters into the fault sites and the
  * ranges into the mmap/brk sites. */
 void mem_collect(struct lt_ctx *ctx);
 const struct mem_stats *mem_stats(const struct lt_ctx *ctx);
 /* Adds this object's drop counters to out[LT_DROP_MAX]. */
+/* Stops new records (the last drain then ends). */
+void mem_stop(struct lt_ctx *ctx);
 void mem_drops(const struct lt_ctx *ctx, uint64_t *out);
 #endif

@@ -110,6 +110,13 @@ void task_close(struct lt_ctx *ctx)
 	ctx->threads = NULL;
 }
 
+/* No new records from now on (before the last drain). */
+void task_stop(struct lt_ctx *ctx)
+{
+	if (ctx->threads && ctx->threads->skel->bss)
+		ctx->threads->skel->bss->lt_stop = 1;
+}
+
 void task_drops(const struct lt_ctx *ctx, uint64_t *out)
 {
 	if (!ctx->threads || !ctx->threads->skel->bss)

@@ -14,6 +14,8 @@ void task_close(struct lt_ctx *ctx);
 void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e);
 /* Updates the age of the oldest live thread per site. */
 void task_collect(struct lt_ctx *ctx);
+/* Stops new records (the last drain then ends). */
+void task_stop(struct lt_ctx *ctx);
 void task_drops(const struct lt_ctx *ctx, uint64_t *out);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
 void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);

@@ -65,7 +65,7 @@ def build_all(smoke):
     if not smoke:
         big = os.path.join(BENCH, "bigbin")
         if not os.path.exists(os.path.join(big, "bigbin")):
-            subprocess.run([sys.executable, os.path.join(HERE, "gen_bigbin.py"), big, "150000"],
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_bigbin.py"), big, "200000"],
                            check=True)
             build_go(big, os.path.join(big, "bigbin"))
         progs["bigbin"] = os.path.join(big, "bigbin")

@@ -87,6 +87,38 @@ def test_brk_stacks_split_by_caller(tmp_path):
     assert_unwound_cleanly(run, report)
 
 
+def test_fault_sites_split_by_caller(tmp_path):
+    """Page faults stay aggregated in the kernel, but one first touch in 64
+    carries a stack copy, unwound with CFI. Faults inside malloc touch heap
+    pages that whoever mallocs next fills, so (like brk) they go to the
+    caller that touched most: leak_record, down to _start, never churn."""
+    run = trace_program([prog_path("malloc_leak"), "-rate", 10000, "-size", 200], D, tmp_path,
+                        name="malloc_fault")
+    report = run.ok()
+    uw = report["unwind"]
+    assert uw["fault_samples"] > 0 and uw["fault_stacks_split"] > 0, \
+        f"no sampled fault was unwound: {uw}\n{run.describe()}"
+    leak = find_sites(report, kind="fault", function="leak_record")
+    assert leak, "no fault site through leak_record\n" + run.describe()
+    top = max(leak, key=lambda s: s["bytes"] or 0)
+    assert_callers(top, run, "malloc", "leak_record", "main")
+    assert not has_function(top, "churn"), run.describe()
+    assert top["leak"] is True, run.describe()
+    assert not find_sites(report, kind="fault", function="churn", leak=True), run.describe()
+
+
+def test_fault_sample_off(tmp_path):
+    """--fault-sample 0: fault sites keep their frame-pointer stacks only."""
+    run = trace_program([prog_path("malloc_leak"), "-rate", 10000, "-size", 200], 3, tmp_path,
+                        name="malloc_nosample", extra=["--fault-sample", "0"])
+    report = run.ok()
+    assert report["unwind"]["fault_samples"] == 0, run.describe()
+    faults = find_sites(report, kind="fault")
+    assert faults and not any(has_function(s, "main") and has_function(s, "leak_record")
+                              for s in faults), \
+        "without samples no fault stack should reach main through malloc\n" + run.describe()
+
+
 def test_thread_creator_stack(tmp_path):
     run = trace_program([prog_path("pthread_leak"), "-rate", 5, "-churn-rate", 5], D, tmp_path,
                         name="pthread_leak")
