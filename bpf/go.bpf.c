@@ -72,10 +72,12 @@ int lt_go_new(struct pt_regs *ctx)
 		e->parent_goid = g_read(g, off_parent_goid);
 	e->gopc = g_read(g, off_gopc);
 	e->startpc = g_read(g, off_startpc);
-	/* At a RET the frame is popped: SP holds the return address (at the
-	 * call site, a local: user space drops it as no return address). */
-	e->stack_id = lt_capture_stack(PT_REGS_IP(ctx), PT_REGS_SP(ctx),
-					PT_REGS_FP(ctx));
+	/* At a RET the frame is popped: SP holds the return address. At the
+	 * call site SP holds a local that differs per goroutine: leave it out,
+	 * or every creation would be a stack of its own. */
+	e->stack_id = lt_capture_stack(PT_REGS_IP(ctx),
+				       newg_in_rbx ? 0 : PT_REGS_SP(ctx),
+				       PT_REGS_FP(ctx));
 	lt_submit(e);
 	return 0;
 }
