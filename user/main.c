@@ -283,8 +283,9 @@ static void collect(struct lt_ctx *ctx, bool full)
 	mem_collect(ctx);
 	task_collect(ctx);
 	go_collect(ctx, full);
-	/* A zombie's status has no VmRSS: keep the last real sample. */
-	if (!procstat_sample(ctx->target.pid, &t) &&
+	/* A zombie's status has no VmRSS, nor has that of a process whose
+	 * exit is releasing its memory: keep the last real sample. */
+	if (!procstat_sample(ctx->target.pid, &t) && t.rss > 0 &&
 	    !procstat_is_zombie_or_gone(ctx->target.pid)) {
 		if (!ctx->have_totals) {
 			ctx->first = t;

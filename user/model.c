@@ -283,10 +283,16 @@ void model_rank(struct model *m, double rss_rise)
 			 * recycles pages ramps up without RSS following. */
 			bool unfelt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
 				      rss_rise < RSS_FOLLOWS_FRACTION * rise;
+			/* ... but when RSS rose by all of it, what the site
+			 * gave back was reused elsewhere and what it holds is
+			 * held (a Go program that leaks some of what it
+			 * allocates there and recycles the rest). */
+			bool felt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
+				    rss_rise >= rise;
 
 			if (rise < (site_kind_is_bytes(s->kind) ? MIN_LEAK_RISE_BYTES
 								 : MIN_LEAK_RISE_OBJECTS) ||
-			    unfelt || is_churn(s, span)) {
+			    unfelt || (!felt && is_churn(s, span))) {
 				s->growth.leak = false;
 				s->growth.confidence = 0;
 			}
