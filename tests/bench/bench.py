@@ -331,6 +331,10 @@ def main():
     if not a.smoke and not shutil.which("wrk"):
         sys.exit("wrk is missing: run scripts/setup-bench.sh")
     progs = build_all(a.smoke)
+    # BPF run-time statistics on for the run; the host's setting back after.
+    stats_path = "/proc/sys/kernel/bpf_stats_enabled"
+    with open(stats_path) as f:
+        stats_was = f.read().strip()
     subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=1"], check=False)
     workloads = {
         "go churn (goroutines/s)": lambda m: w_gobench(progs, m, "churn", secs),
@@ -350,7 +354,7 @@ def main():
                     print("run %d %s %s: %s" % (r + 1, w, m, results[w][m][-1]), flush=True)
         extra = {} if a.smoke else run_extras(progs, secs)
     finally:
-        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=0"], check=False)
+        subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=" + stats_was], check=False)
     for w in results:  # the harness must produce numbers, or it has rotted
         for m in MODES:
             if not all(any(k in s for k in ("ops_per_s", "requests_per_s"))
