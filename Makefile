@@ -96,11 +96,11 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(OUTPUT)/tests
 
 # Test programs are built the way their users build them: Debian's default
 # flags for C (-O2, no frame pointers forced), so the tool sees real code.
-$(OUTPUT)/progs/%: tests/progs/%.c | $(OUTPUT)/progs
+$(OUTPUT)/progs/%: tests/progs/%.c tests/progs/progs.h | $(OUTPUT)/progs
 	$(call msg,PROG,$@)
 	$(Q)$(CC) -g -O2 -Wall -o $@ $< -lpthread
 
-$(OUTPUT)/progs/%: tests/progs/%.cc | $(OUTPUT)/progs
+$(OUTPUT)/progs/%: tests/progs/%.cc tests/progs/progs.h | $(OUTPUT)/progs
 	$(call msg,PROG,$@)
 	$(Q)g++ -g -O2 -Wall -o $@ $< -lpthread
 

@@ -11,7 +11,7 @@
  *
  * Fills its pool before printing "ready pid=<pid>".
  */
-#include <getopt.h>
+#include "progs.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +26,6 @@ static double opt_rate = 50, opt_heap_rate = 2000, opt_duration;
 static unsigned long opt_chunk = 256 * 1024;
 static char *pool[POOL];
 volatile unsigned long sink;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline, noclone, used)) void map_cycle(unsigned long len)
 {
@@ -65,52 +57,32 @@ __attribute__((noinline, noclone, used)) void heap_replace(unsigned long i)
 	memset(pool[slot], (int)i, size);
 }
 
-static void usage(const char *argv0, int code)
-{
-	fprintf(code ? stderr : stdout,
-		"usage: %s [-rate N] [-heap-rate N] [-chunk-kb N] [-duration S]\n",
-		argv0);
-	exit(code);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "heap-rate", required_argument, NULL, 'H' },
-		{ "chunk-kb", required_argument, NULL, 'k' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
+	static const struct prog_flag flags[] = {
+		{ "rate", &opt_rate },
+		{ "heap-rate", &opt_heap_rate },
+		{ "chunk-kb", NULL, &opt_chunk, 1024 },
+		{ "duration", &opt_duration },
 		{ 0 },
 	};
-	int c;
 
-	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': opt_rate = atof(optarg); break;
-		case 'H': opt_heap_rate = atof(optarg); break;
-		case 'k': opt_chunk = strtoul(optarg, NULL, 0) * 1024; break;
-		case 'd': opt_duration = atof(optarg); break;
-		case 'h': usage(argv[0], 0); break;
-		default: usage(argv[0], 2);
-		}
-	}
+	prog_parse(argc, argv, flags);
 	if (opt_chunk == 0)
-		usage(argv[0], 2);
+		prog_usage(argv[0], flags, 2);
 	/* Reach the steady state first: every slot filled several times over. */
 	for (unsigned long i = 0; i < 8 * POOL; i++)
 		heap_replace(i);
 	map_cycle(opt_chunk);
 
-	printf("ready pid=%d\n", getpid());
-	fflush(stdout);
+	prog_ready();
 
-	double start = now();
+	double start = prog_now();
 	unsigned long n_map = 0, n_heap = 8 * POOL;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (;;) {
-		double t = now() - start;
+		double t = prog_now() - start;
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;

@@ -9,7 +9,7 @@
 //   -max-mb N     stop leaking after N MiB (default 1024)
 //
 // Prints "ready pid=<pid>" once set up.
-#include <getopt.h>
+#include "progs.h"
 #include <time.h>
 #include <unistd.h>
 
@@ -20,14 +20,6 @@
 #include <vector>
 
 namespace {
-
-double now()
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 } // namespace
 
@@ -59,51 +51,32 @@ Entry *Cache::store(unsigned long key)
 	return e;
 }
 
-static void usage(const char *argv0, int code)
-{
-	std::fprintf(code ? stderr : stdout,
-		     "usage: %s [-rate N] [-size N] [-duration S] [-max-mb N]\n", argv0);
-	std::exit(code);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rate", required_argument, nullptr, 'r' },
-		{ "size", required_argument, nullptr, 's' },
-		{ "duration", required_argument, nullptr, 'd' },
-		{ "max-mb", required_argument, nullptr, 'm' },
-		{ "help", no_argument, nullptr, 'h' },
-		{ nullptr, 0, nullptr, 0 },
-	};
 	double rate = 2000, duration = 0;
 	unsigned long size = 1024, max_mb = 1024;
-	int c;
+	const struct prog_flag flags[] = {
+		{ "rate", &rate, nullptr, 0 },
+		{ "size", nullptr, &size, 0 },
+		{ "duration", &duration, nullptr, 0 },
+		{ "max-mb", nullptr, &max_mb, 0 },
+		{ nullptr, nullptr, nullptr, 0 },
+	};
 
-	while ((c = getopt_long_only(argc, argv, "", opts, nullptr)) != -1) {
-		switch (c) {
-		case 'r': rate = std::atof(optarg); break;
-		case 's': size = std::strtoul(optarg, nullptr, 0); break;
-		case 'd': duration = std::atof(optarg); break;
-		case 'm': max_mb = std::strtoul(optarg, nullptr, 0); break;
-		case 'h': usage(argv[0], 0); break;
-		default: usage(argv[0], 2);
-		}
-	}
+	prog_parse(argc, argv, flags);
 	if (size == 0)
-		usage(argv[0], 2);
+		prog_usage(argv[0], flags, 2);
 	unsigned long max_entries = max_mb * 1024 * 1024 / size;
 	Cache cache(size);
 
-	std::printf("ready pid=%d\n", getpid());
-	std::fflush(stdout);
+	prog_ready();
 
-	double start = now();
+	double start = prog_now();
 	unsigned long n = 0;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (;;) {
-		double t = now() - start;
+		double t = prog_now() - start;
 
 		if (duration > 0 && t >= duration)
 			break;

@@ -16,7 +16,7 @@
  *
  * Prints "ready pid=<pid>" once set up.
  */
-#include <getopt.h>
+#include "progs.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +35,6 @@ static unsigned long opt_size = 200, opt_max_mb = 1024;
 struct record *records; /* the leak: reachable forever, never freed */
 unsigned long n_records;
 volatile unsigned long sink;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline, noclone, used)) struct record *leak_record(unsigned long size)
 {
@@ -73,52 +65,31 @@ __attribute__((noinline, noclone, used)) void churn(unsigned long i)
 	free(p);
 }
 
-static void usage(const char *argv0, int code)
-{
-	fprintf(code ? stderr : stdout,
-		"usage: %s [-rate N] [-size N] [-churn-rate N] [-duration S] [-max-mb N]\n",
-		argv0);
-	exit(code);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' },
-		{ "churn-rate", required_argument, NULL, 'c' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "max-mb", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
+	static const struct prog_flag flags[] = {
+		{ "rate", &opt_rate },
+		{ "size", NULL, &opt_size },
+		{ "churn-rate", &opt_churn_rate },
+		{ "duration", &opt_duration },
+		{ "max-mb", NULL, &opt_max_mb },
 		{ 0 },
 	};
-	int c;
 
-	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': opt_rate = atof(optarg); break;
-		case 's': opt_size = strtoul(optarg, NULL, 0); break;
-		case 'c': opt_churn_rate = atof(optarg); break;
-		case 'd': opt_duration = atof(optarg); break;
-		case 'm': opt_max_mb = strtoul(optarg, NULL, 0); break;
-		case 'h': usage(argv[0], 0); break;
-		default: usage(argv[0], 2);
-		}
-	}
+	prog_parse(argc, argv, flags);
 	if (opt_size < sizeof(struct record) || opt_size > 64 * 1024)
-		usage(argv[0], 2);
+		prog_usage(argv[0], flags, 2);
 	unsigned long max_records = opt_max_mb * 1024 * 1024 / opt_size;
 
 	churn(0);
-	printf("ready pid=%d\n", getpid());
-	fflush(stdout);
+	prog_ready();
 
-	double start = now();
+	double start = prog_now();
 	unsigned long n_churn = 0;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (;;) {
-		double t = now() - start;
+		double t = prog_now() - start;
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;

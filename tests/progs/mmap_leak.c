@@ -17,7 +17,7 @@
  *
  * Prints "ready pid=<pid>" once set up.
  */
-#include <getopt.h>
+#include "progs.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -32,14 +32,6 @@ static unsigned long opt_chunk = 1024 * 1024, opt_max = 100000;
 /* Kept so the leaked chunks stay reachable, like a real leak's owner. */
 void **leaked;
 unsigned long n_leaked;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline, noclone, used)) void *leak_chunk(unsigned long len)
 {
@@ -74,40 +66,20 @@ __attribute__((noinline, noclone, used)) void churn_chunk(unsigned long len)
 	}
 }
 
-static void usage(const char *argv0, int code)
-{
-	fprintf(code ? stderr : stdout,
-		"usage: %s [-rate N] [-churn-rate N] [-chunk-kb N] [-duration S] [-max N]\n",
-		argv0);
-	exit(code);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "churn-rate", required_argument, NULL, 'c' },
-		{ "chunk-kb", required_argument, NULL, 'k' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "max", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
+	static const struct prog_flag flags[] = {
+		{ "rate", &opt_rate },
+		{ "churn-rate", &opt_churn_rate },
+		{ "chunk-kb", NULL, &opt_chunk, 1024 },
+		{ "duration", &opt_duration },
+		{ "max", NULL, &opt_max },
 		{ 0 },
 	};
-	int c;
 
-	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': opt_rate = atof(optarg); break;
-		case 'c': opt_churn_rate = atof(optarg); break;
-		case 'k': opt_chunk = strtoul(optarg, NULL, 0) * 1024; break;
-		case 'd': opt_duration = atof(optarg); break;
-		case 'm': opt_max = strtoul(optarg, NULL, 0); break;
-		case 'h': usage(argv[0], 0); break;
-		default: usage(argv[0], 2);
-		}
-	}
+	prog_parse(argc, argv, flags);
 	if (opt_chunk == 0 || opt_rate < 0 || opt_churn_rate < 0)
-		usage(argv[0], 2);
+		prog_usage(argv[0], flags, 2);
 	leaked = calloc(opt_max + 1, sizeof(*leaked));
 	if (!leaked) {
 		perror("calloc");
@@ -116,15 +88,14 @@ int main(int argc, char **argv)
 	/* Warm up the code paths and libc once before announcing readiness. */
 	churn_chunk(opt_chunk);
 
-	printf("ready pid=%d\n", getpid());
-	fflush(stdout);
+	prog_ready();
 
-	double start = now();
+	double start = prog_now();
 	unsigned long n_churn = 0;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (;;) {
-		double t = now() - start;
+		double t = prog_now() - start;
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;

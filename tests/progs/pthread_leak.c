@@ -14,7 +14,7 @@
  *
  * Prints "ready pid=<pid>" once set up.
  */
-#include <getopt.h>
+#include "progs.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +28,6 @@ static int block_pipe[2]; /* write end stays open and silent: reads block */
 
 unsigned long n_workers;
 volatile unsigned long sink;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int err)
 {
@@ -88,50 +80,30 @@ __attribute__((noinline, noclone, used)) void spawn_joined(unsigned long i)
 		die("pthread_join", err);
 }
 
-static void usage(const char *argv0, int code)
-{
-	fprintf(code ? stderr : stdout,
-		"usage: %s [-rate N] [-churn-rate N] [-duration S] [-max N]\n",
-		argv0);
-	exit(code);
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "rate", required_argument, NULL, 'r' },
-		{ "churn-rate", required_argument, NULL, 'c' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "max", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
+	static const struct prog_flag flags[] = {
+		{ "rate", &opt_rate },
+		{ "churn-rate", &opt_churn_rate },
+		{ "duration", &opt_duration },
+		{ "max", NULL, &opt_max },
 		{ 0 },
 	};
-	int c;
 
-	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': opt_rate = atof(optarg); break;
-		case 'c': opt_churn_rate = atof(optarg); break;
-		case 'd': opt_duration = atof(optarg); break;
-		case 'm': opt_max = strtoul(optarg, NULL, 0); break;
-		case 'h': usage(argv[0], 0); break;
-		default: usage(argv[0], 2);
-		}
-	}
+	prog_parse(argc, argv, flags);
 	if (pipe(block_pipe)) {
 		perror("pipe");
 		return 1;
 	}
 	spawn_joined(0);
-	printf("ready pid=%d\n", getpid());
-	fflush(stdout);
+	prog_ready();
 
-	double start = now();
+	double start = prog_now();
 	unsigned long n_churn = 0;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
 
 	for (;;) {
-		double t = now() - start;
+		double t = prog_now() - start;
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;
