@@ -89,6 +89,8 @@ BAD_ARGS = {
     "dashdash-without-command": ["-d", "1", "--"],
     "pid-and-command": ["-p", "{pid}", "-d", "1", "--", "/bin/true"],
     "stray-argument": ["-p", "{pid}", "-d", "1", "extra"],
+    "fault-sample-negative": ["-p", "{pid}", "-d", "1", "--fault-sample", "-1"],
+    "fault-sample-not-a-number": ["-p", "{pid}", "-d", "1", "--fault-sample", "x"],
 }
 
 
