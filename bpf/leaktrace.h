@@ -129,6 +129,15 @@ struct lt_go_event {
 	__u32 pad;
 };
 
+/* madvise advice that drops pages (their next touch faults a fresh one):
+ * MADV_DONTNEED, MADV_FREE (lazily), MADV_REMOVE, MADV_DONTNEED_LOCKED.
+ * One definition for BPF (releases small ranges) and user space (the rest). */
+#define LT_MADV_FREE 8
+static inline int lt_madv_releases(__u64 advice)
+{
+	return advice == 4 || advice == LT_MADV_FREE || advice == 9 || advice == 24;
+}
+
 /* Per-stack page-fault counters, aggregated in the kernel. */
 struct lt_fault_stat {
 	__u64 pages;		/* first touches of pages attributed to the stack */

@@ -160,12 +160,6 @@ static __always_inline bool release_range(__u64 addr, __u64 len, bool lazy)
 	return true;
 }
 
-static __always_inline bool is_release_advice(__u64 advice)
-{
-	/* MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DONTNEED_LOCKED */
-	return advice == 4 || advice == 8 || advice == 9 || advice == 24;
-}
-
 static __always_inline int sys_exit(enum lt_event_type type, long ret,
 				    bool release)
 {
@@ -218,9 +212,9 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 		e.addr = a->a[0];
 		e.len = a->a[1];
 		e.flags = a->a[2];
-		if (release && is_release_advice(e.flags))
+		if (release && lt_madv_releases(e.flags))
 			e.bpf_released = release_range(e.addr, e.len,
-						       e.flags == 8);
+						       e.flags == LT_MADV_FREE);
 		break;
 	default:
 		break;
@@ -308,8 +302,8 @@ int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
 	return sys_exit(LT_EV_MADVISE, ctx->ret, true);
 }
 
-/* Sends every fault_sample-th first touch of a stack not known complete
- * with a copy of the stack, for user space to unwind with CFI. */
+/* Sends every fault_sample-th first touch, when its stack is not known
+ * complete, with a copy of the stack for user space to unwind with CFI. */
 static __always_inline void fault_copy(__u64 sid, __u64 addr)
 {
 	struct lt_fault_sample e = {};
@@ -317,13 +311,15 @@ static __always_inline void fault_copy(__u64 sid, __u64 addr)
 
 	if (!fault_sample || !ucopy_bytes || sid == LT_SID_UNKNOWN)
 		return;
-	need = bpf_map_lookup_elem(&copy_need, &sid);
-	if (need && !*need)
-		return;		/* frame pointers are enough */
+	/* The per-CPU tick first: the hash lookup only for the sampled
+	 * touch, not for every first touch. */
 	tick = bpf_map_lookup_elem(&fault_tick, &zero);
 	if (!tick || ++*tick < fault_sample)
 		return;
 	*tick = 0;
+	need = bpf_map_lookup_elem(&copy_need, &sid);
+	if (need && !*need)
+		return;		/* frame pointers are enough */
 	e.type = LT_EV_FAULT_SAMPLE;
 	e.tid = (__u32)bpf_get_current_pid_tgid();
 	e.ts_ns = bpf_ktime_get_ns();

@@ -22,18 +22,13 @@
 #define CHUNK_OF(page) ((page) >> LT_CHUNK_SHIFT)
 #define SLOT_OF(page) ((page) & (LT_CHUNK_PAGES - 1))
 
-#ifndef MADV_FREE
-#define MADV_FREE 8
-#endif
-#ifndef MADV_DONTNEED_LOCKED
-#define MADV_DONTNEED_LOCKED 24
-#endif
 
 /* What the samples of one fault stack id unwound to: its pages are split
  * between these stacks in proportion (the id itself when an unwind got no
  * further). */
 struct fault_split {
 	uint64_t fp_id;
+	bool heap;		/* the fault stack starts inside malloc */
 	uint64_t total;
 	size_t n, cap;
 	struct split_target {
@@ -55,7 +50,6 @@ struct mem {
 	uint64_t brk_top_id, brk_top_bytes;	/* the stack growing it most */
 	uint64_t faulted_pages;		/* sum of the kernel's counters */
 	uint64_t released_bpf, lazy_bpf;	/* the same, released in BPF */
-	bool bpf_release;		/* small ranges released in BPF */
 	struct mem_stats st;
 	int pages_fd;
 };
@@ -73,6 +67,7 @@ int mem_open(struct lt_ctx *ctx)
 {
 	struct lt_opts *o = &ctx->opts;
 	struct mem *m;
+	bool bpf_release;
 	int err;
 
 	m = calloc(1, sizeof(*m));
@@ -112,12 +107,12 @@ int mem_open(struct lt_ctx *ctx)
 	}
 	/* Small releases in BPF where bpf_loop exists (5.17+); before that
 	 * user space releases every range. */
-	m->bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-						 BPF_FUNC_loop, NULL) == 1;
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !m->bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !m->bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, m->bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, m->bpf_release);
+	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+					      BPF_FUNC_loop, NULL) == 1;
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
 	err = mem_bpf__load(m->skel);
 	if (err) {
 		err = -errno;
@@ -469,75 +464,13 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 			m->st.madvise_bytes[e->flags] += len;
 			m->st.madvise_calls[e->flags]++;
 		}
-		if (!e->bpf_released &&
-		    (e->flags == MADV_DONTNEED || e->flags == MADV_FREE ||
-		     e->flags == MADV_REMOVE || e->flags == MADV_DONTNEED_LOCKED))
+		if (!e->bpf_released && lt_madv_releases(e->flags))
 			release_pages(m, e->addr, e->addr + len,
-				      e->flags == MADV_FREE);
+				      e->flags == LT_MADV_FREE);
 		break;
 	default:
 		break;
 	}
-}
-
-static struct fault_split *split_get(struct mem *m, uint64_t fp_id, bool add)
-{
-	uint64_t idx;
-	struct fault_split *v;
-
-	if (u64map_get(&m->split_index, fp_id, &idx))
-		return &m->splits[idx - 1];
-	if (!add)
-		return NULL;
-	if (m->nsplits == m->capsplits) {
-		size_t cap = m->capsplits ? m->capsplits * 2 : 64;
-
-		v = realloc(m->splits, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		m->splits = v;
-		m->capsplits = cap;
-	}
-	v = &m->splits[m->nsplits];
-	memset(v, 0, sizeof(*v));
-	v->fp_id = fp_id;
-	if (u64map_put(&m->split_index, fp_id, m->nsplits + 1))
-		return NULL;
-	m->nsplits++;
-	return v;
-}
-
-void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e)
-{
-	struct mem *m = ctx->mem;
-	struct fault_split *sp;
-	uint64_t id;
-	size_t i;
-
-	if (!e->copy_bytes)
-		return;
-	m->fault_samples++;
-	id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx), e->stack_id,
-			     e + 1, e->copy_bytes);
-	sp = split_get(m, e->stack_id, true);
-	if (!sp)
-		return;
-	for (i = 0; i < sp->n && sp->t[i].id != id; i++)
-		;
-	if (i == sp->n) {
-		if (sp->n == sp->cap) {
-			size_t cap = sp->cap ? sp->cap * 2 : 4;
-			struct split_target *t = realloc(sp->t, cap * sizeof(*t));
-
-			if (!t)
-				return;
-			sp->t = t;
-			sp->cap = cap;
-		}
-		sp->t[sp->n++] = (struct split_target){ .id = id };
-	}
-	sp->t[i].samples++;
-	sp->total++;
 }
 
 /* Faults inside the allocator touch heap pages; which caller's malloc
@@ -560,6 +493,69 @@ static bool in_allocator(struct lt_ctx *ctx, uint64_t fp_id)
 	return false;
 }
 
+static struct fault_split *split_get(struct lt_ctx *ctx, uint64_t fp_id,
+				     bool add)
+{
+	struct mem *m = ctx->mem;
+	uint64_t idx;
+	struct fault_split *v;
+
+	if (u64map_get(&m->split_index, fp_id, &idx))
+		return &m->splits[idx - 1];
+	if (!add)
+		return NULL;
+	if (m->nsplits == m->capsplits) {
+		size_t cap = m->capsplits ? m->capsplits * 2 : 64;
+
+		v = realloc(m->splits, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		m->splits = v;
+		m->capsplits = cap;
+	}
+	v = &m->splits[m->nsplits];
+	memset(v, 0, sizeof(*v));
+	v->fp_id = fp_id;
+	v->heap = in_allocator(ctx, fp_id);
+	if (u64map_put(&m->split_index, fp_id, m->nsplits + 1))
+		return NULL;
+	m->nsplits++;
+	return v;
+}
+
+void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e)
+{
+	struct mem *m = ctx->mem;
+	struct fault_split *sp;
+	uint64_t id;
+	size_t i;
+
+	if (!e->copy_bytes)
+		return;
+	m->fault_samples++;
+	id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx), e->stack_id,
+			     e + 1, e->copy_bytes);
+	sp = split_get(ctx, e->stack_id, true);
+	if (!sp)
+		return;
+	for (i = 0; i < sp->n && sp->t[i].id != id; i++)
+		;
+	if (i == sp->n) {
+		if (sp->n == sp->cap) {
+			size_t cap = sp->cap ? sp->cap * 2 : 4;
+			struct split_target *t = realloc(sp->t, cap * sizeof(*t));
+
+			if (!t)
+				return;
+			sp->t = t;
+			sp->cap = cap;
+		}
+		sp->t[sp->n++] = (struct split_target){ .id = id };
+	}
+	sp->t[i].samples++;
+	sp->total++;
+}
+
 /* The caller whose sampled faults inside the allocator are most numerous
  * (0: none): heap pages first touched in the allocator are credited to it,
  * the brk rule for resident pages. */
@@ -573,7 +569,7 @@ static uint64_t heap_top_target(struct lt_ctx *ctx)
 	for (size_t i = 0; i < m->nsplits; i++) {
 		struct fault_split *sp = &m->splits[i];
 
-		if (!in_allocator(ctx, sp->fp_id))
+		if (!sp->heap)
 			continue;
 		for (size_t k = 0; k < sp->n; k++) {
 			if (sp->t[k].id == sp->fp_id ||
@@ -640,7 +636,7 @@ void mem_collect(struct lt_ctx *ctx)
 		bool more = !bpf_map_get_next_key(fd, &key, &next);
 
 		if (!bpf_map_lookup_elem(fd, &key, &fs)) {
-			const struct fault_split *sp = split_get(m, key, false);
+			const struct fault_split *sp = split_get(ctx, key, false);
 			uint64_t rel = 0, lazy = 0;
 
 			u64map_get(&m->released, key, &rel);
@@ -654,13 +650,14 @@ void mem_collect(struct lt_ctx *ctx)
 			 * this frame-pointer stack stood for. */
 			if (!sp || !sp->total)
 				add_fault_share(ctx, key, 1.0, &fs, rel, lazy);
-			else if (heap_top && in_allocator(ctx, key))
+			else if (heap_top && sp->heap)
 				add_fault_share(ctx, heap_top, 1.0, &fs, rel, lazy);
-			for (size_t i = 0; sp && sp->total &&
-			     !(heap_top && in_allocator(ctx, key)) && i < sp->n; i++)
-				add_fault_share(ctx, sp->t[i].id,
-						(double)sp->t[i].samples / sp->total,
-						&fs, rel, lazy);
+			else
+				for (size_t i = 0; i < sp->n; i++)
+					add_fault_share(ctx, sp->t[i].id,
+							(double)sp->t[i].samples /
+								sp->total,
+							&fs, rel, lazy);
 		}
 		have = more;
 		key = next;

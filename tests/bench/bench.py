@@ -183,28 +183,27 @@ def traced(mode, pid, fn, extra=()):
     return res
 
 
-def w_gobench(progs, mode, kind, secs):
-    t = Target([progs["gobench"], "-mode", kind, "-seconds", str(secs), "-wait", "1"])
+def w_rate(argv, mode, pattern):
+    """Runs argv (a program that prints its own rate) traced in mode."""
+    t = Target(argv)
     try:
         def run():
             out = t.finish()
-            return {"ops_per_s": float(re.search(r"ops_per_s=(\d+)", out).group(1))}
+            return {"ops_per_s": float(re.search(pattern, out).group(1))}
         return traced(mode, t.p.pid, run)
     finally:
         t.kill()
+
+
+def w_gobench(progs, mode, kind, secs):
+    return w_rate([progs["gobench"], "-mode", kind, "-seconds", str(secs), "-wait", "1"],
+                  mode, r"ops_per_s=(\d+)")
 
 
 def w_pagetouch(progs, mode, kind, secs):
     args = [progs["pagetouch"], "churn", str(secs), "1"] if kind == "mmap_churn" else \
         [progs["pagetouch"], "0", str(secs), "1"]
-    t = Target(args)
-    try:
-        def run():
-            out = t.finish()
-            return {"ops_per_s": float(re.search(r"rate=(\d+)", out).group(1))}
-        return traced(mode, t.p.pid, run)
-    finally:
-        t.kill()
+    return w_rate(args, mode, r"rate=(\d+)")
 
 
 def w_http(progs, mode, secs):
