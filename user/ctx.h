@@ -5,10 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
-#include "model.h"
-#include "procstat.h"
-#include "stacks.h"
-#include "target.h"
+#include "model/model.h"
+#include "proc/procstat.h"
+#include "stack/stacks.h"
+#include "proc/target.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 

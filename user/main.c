@@ -11,16 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
-#include "compare.h"
+#include "report/compare.h"
 #include "ctx.h"
 #include <linux/types.h>
 #include "leaktrace.h"
-#include "log.h"
-#include "go.h"
-#include "mem.h"
-#include "report.h"
-#include "symbolize.h"
-#include "task.h"
+#include "util/log.h"
+#include "trace/go.h"
+#include "trace/mem.h"
+#include "report/report.h"
+#include "sym/symbolize.h"
+#include "trace/task.h"
 
 const char *argp_program_version = LT_VERSION;
 const char *argp_program_bug_address = "the leaktrace issue tracker";

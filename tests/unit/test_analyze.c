@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyze.h"
+#include "model/analyze.h"
 
 #define N 60		/* one sample every 5 s for 5 minutes */
 #define STEP 5.0

@@ -32,7 +32,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gopclntab.h"
+#include "go/gopclntab.h"
 
 #define MAX_FRAMES 32
 #define MAX_REPORT 15

@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
-#include "gopclntab.h"
-#include "goallgs.h"
-#include "goprobes.h"
-#include "goruntime.h"
+#include "go/gopclntab.h"
+#include "go/goallgs.h"
+#include "go/goprobes.h"
+#include "go/goruntime.h"
 
 #define MAX_VERSIONS 32
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "procmaps.h"
+#include "proc/procmaps.h"
 
 static const char maps64[] =
 	"55d1c2a00000-55d1c2a02000 r--p 00000000 fd:01 1311234                    /usr/bin/cat\n"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "procstat.h"
+#include "proc/procstat.h"
 
 #define MiB (1024ULL * 1024)
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "ranges.h"
+#include "trace/ranges.h"
 
 #define K 4096ULL
 

@@ -28,10 +28,10 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 #include <gelf.h>
-#include "elfsym.h"
-#include "gopclntab.h"
-#include "procmaps.h"
-#include "symbolize.h"
+#include "sym/elfsym.h"
+#include "go/gopclntab.h"
+#include "proc/procmaps.h"
+#include "sym/symbolize.h"
 
 #define MAXV 16
 /* cmocka's assert_string_equal() crashes on NULL */

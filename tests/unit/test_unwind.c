@@ -20,8 +20,8 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <cmocka.h>
-#include "symbolize.h"
-#include "unwind.h"
+#include "sym/symbolize.h"
+#include "stack/unwind.h"
 
 static const char fixture[] =
 	"#include <stdio.h>\n"

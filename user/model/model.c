@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/model.h"
+
+/* Samples kept per site before pairs are merged (bounded memory for long
+ * runs; the slope over the whole window survives downsampling). */
+#define MAX_SAMPLES 2048
+#define SAME_SAMPLE_S 0.05
+/* A leak verdict also needs an absolute rise over the window: a few
+ * hundred KiB of warm-up page faults or two goroutines are noise, whatever
+ * their fit. Slow leaks clear it in time: one goroutine a minute rises by
+ * 3 in three minutes, 1 MiB a minute by 1 MiB in one. */
+#define MIN_LEAK_RISE_BYTES (1024.0 * 1024.0)
+#define MIN_LEAK_RISE_OBJECTS 3.0
+/* The oldest live object of a leaking goroutine/thread site has been alive
+ * for a good part of the window. */
+#define MIN_LEAK_AGE_S 2.0
+#define MIN_LEAK_AGE_FRACTION 0.25
+/* A leak of resident memory raises the process's RSS by at least this part
+ * of the site's own rise. */
+#define RSS_FOLLOWS_FRACTION 0.5
+
+static const char *const kind_names[SITE_KIND_MAX] = {
+	[SITE_GOROUTINE] = "goroutine", [SITE_THREAD] = "thread",
+	[SITE_MMAP] = "mmap",		[SITE_BRK] = "brk",
+	[SITE_FAULT] = "fault",		[SITE_HEAP] = "heap",
+	[SITE_MALLOC] = "malloc",
+};
+
+const char *site_kind_name(enum site_kind kind)
+{
+	return kind < SITE_KIND_MAX ? kind_names[kind] : "unknown";
+}
+
+bool site_kind_is_bytes(enum site_kind kind)
+{
+	return kind != SITE_GOROUTINE && kind != SITE_THREAD;
+}
+
+static bool is_plumbing(const char *f)
+{
+	static const char *const prefixes[] = {
+		"runtime.", "internal/", "syscall.", "__", "mmap", "munmap",
+		"mremap", "brk", "sbrk", "madvise", "clone", "_int_", "sysmalloc",
+		"malloc", "calloc", "realloc", "operator new", "pthread_create",
+		"start_thread", "create_thread",
+	};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(f, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+int site_user_frame(const struct site *s)
+{
+	for (int i = 0; i < s->nframes; i++)
+		if (s->frames[i].function && !is_plumbing(s->frames[i].function))
+			return i;
+	return 0;
+}
+
+void model_init(struct model *m)
+{
+	memset(m, 0, sizeof(*m));
+	u64map_init(&m->index);
+}
+
+void model_free(struct model *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->sites[i]->frames);
+		free(m->sites[i]->wait_frames);
+		free(m->sites[i]->samples);
+		free(m->sites[i]);
+	}
+	free(m->sites);
+	free(m->ranked);
+	u64map_free(&m->index);
+	memset(m, 0, sizeof(*m));
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	if (!s)
+		return (h ^ 0xff) * 0x100000001b3ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return (h ^ 0xfe) * 0x100000001b3ULL;
+}
+
+/* Sites merge by what users see: function, file and line, or module and
+ * address where the function is unknown. */
+static uint64_t site_key(enum site_kind kind, const struct frame *f, int n,
+			 unsigned int flags)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)kind ^
+		     ((uint64_t)(flags & SITE_F_PREEXISTING) << 8);
+
+	for (int i = 0; i < n; i++) {
+		if (f[i].function) {
+			h = hash_str(h, f[i].function);
+			h = hash_str(h, f[i].file);
+			h = (h ^ (uint64_t)f[i].line) * 0x100000001b3ULL;
+		} else {
+			h = hash_str(h, f[i].module);
+			h = (h ^ f[i].addr) * 0x100000001b3ULL;
+		}
+	}
+	return h;
+}
+
+struct site *model_site(struct model *m, enum site_kind kind,
+			const struct frame *frames, int nframes,
+			unsigned int flags)
+{
+	return model_site_keyed(m, kind, frames, nframes, flags, 0);
+}
+
+struct site *model_site_keyed(struct model *m, enum site_kind kind,
+			      const struct frame *frames, int nframes,
+			      unsigned int flags, uint64_t extra_key)
+{
+	uint64_t key = site_key(kind, frames, nframes, flags), id;
+	struct site *s;
+
+	key = (key ^ extra_key) * 0x100000001b3ULL;
+	if (u64map_get(&m->index, key, &id))
+		return m->sites[id - 1];
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct site **n = realloc(m->sites, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		m->sites = n;
+		m->cap = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->frames = malloc((nframes ? nframes : 1) * sizeof(*frames));
+	if (!s->frames) {
+		free(s);
+		return NULL;
+	}
+	if (nframes)
+		memcpy(s->frames, frames, nframes * sizeof(*frames));
+	s->nframes = nframes;
+	s->kind = kind;
+	s->id = m->n;
+	s->truncated = flags & SITE_F_TRUNCATED;
+	s->preexisting = flags & SITE_F_PREEXISTING;
+	s->live = site_kind_is_bytes(kind) ? -1 : 0;
+	s->bytes = site_kind_is_bytes(kind) ? 0 : -1;
+	s->oldest_s = -1;
+	s->parked_s = -1;
+	if (u64map_put(&m->index, key, m->n + 1)) {
+		free(s->frames);
+		free(s);
+		return NULL;
+	}
+	m->sites[m->n++] = s;
+	return s;
+}
+
+struct site *model_site_preexisting(struct model *m, enum site_kind kind)
+{
+	return model_site(m, kind, NULL, 0, SITE_F_PREEXISTING);
+}
+
+static void downsample(struct site *s)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i + 1 < s->nsamples; i += 2, j++) {
+		s->samples[j].t = (s->samples[i].t + s->samples[i + 1].t) / 2;
+		s->samples[j].v = (s->samples[i].v + s->samples[i + 1].v) / 2;
+	}
+	if (s->nsamples % 2)
+		s->samples[j++] = s->samples[s->nsamples - 1];
+	s->nsamples = j;
+}
+
+void model_sample(struct model *m, double t)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct site *s = m->sites[i];
+		double v = site_kind_is_bytes(s->kind) ? (double)s->bytes
+						       : (double)s->live;
+
+		/* A sample right after the last one (the final collect) replaces
+		 * it: two points at one instant bend the fit. */
+		if (s->nsamples && t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S) {
+			s->samples[s->nsamples - 1].t = t;
+			s->samples[s->nsamples - 1].v = v;
+			continue;
+		}
+
+		if (s->nsamples == s->cap) {
+			if (s->cap >= MAX_SAMPLES) {
+				downsample(s);
+			} else {
+				size_t cap = s->cap ? s->cap * 2 : 16;
+				struct sample *n =
+					realloc(s->samples, cap * sizeof(*n));
+
+				if (!n)
+					continue;
+				s->samples = n;
+				s->cap = cap;
+			}
+		}
+		s->samples[s->nsamples].t = t;
+		s->samples[s->nsamples].v = v;
+		s->nsamples++;
+	}
+}
+
+/* Suspicion: leaks first; then growth, normalised per kind so that one
+ * goroutine a second outranks churn, and bytes compare in MiB; then what
+ * is already held (a one-shot capture must rank 20,000 goroutines parked
+ * before attach above a handful). */
+static double site_score(const struct site *s)
+{
+	double g = s->growth.slope_per_min, level;
+
+	if (site_kind_is_bytes(s->kind)) {
+		g /= 1 << 20;			/* MiB per minute */
+		level = s->bytes > 0 ? (double)s->bytes / (64 << 20) : 0;
+	} else {
+		g *= 4;		/* a leaked goroutine/thread a minute ~ 4 MiB */
+		level = s->live > 0 ? (double)s->live / 100 : 0;
+	}
+	return (s->growth.leak ? 1e9 : 0) + g + level;
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+	const struct site *x = *(struct site *const *)a;
+	const struct site *y = *(struct site *const *)b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return x->id < y->id ? -1 : 1;
+}
+
+/* Live objects that are all young are churn, whatever the count does: a
+ * leaked goroutine or thread stays. */
+static bool is_churn(const struct site *s, double span)
+{
+	double min_age = span * MIN_LEAK_AGE_FRACTION;
+
+	/* Memory a site gave back more of than it holds is being recycled
+	 * (a heap settling after attach: counting starts at zero), not kept. */
+	if (site_kind_is_bytes(s->kind))
+		return s->bytes >= 0 && s->freed > (uint64_t)s->bytes;
+	if (s->oldest_s < 0)
+		return false;
+	return s->oldest_s < (min_age > MIN_LEAK_AGE_S ? min_age : MIN_LEAK_AGE_S);
+}
+
+void model_rank(struct model *m, double rss_rise)
+{
+	struct site **r = realloc(m->ranked, (m->n ? m->n : 1) * sizeof(*r));
+
+	if (!r)
+		return;
+	m->ranked = r;
+	memcpy(r, m->sites, m->n * sizeof(*r));
+	for (size_t i = 0; i < m->n; i++) {
+		struct site *s = m->sites[i];
+
+		analyze_growth(s->samples, s->nsamples, &s->growth);
+		if (s->growth.leak && s->nsamples > 1) {
+			double span = s->samples[s->nsamples - 1].t - s->samples[0].t;
+			double rise = s->growth.slope_per_min * span / 60;
+
+			/* Fault counting starts at zero at attach: a heap that
+			 * recycles pages ramps up without RSS following. */
+			bool unfelt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
+				      rss_rise < RSS_FOLLOWS_FRACTION * rise;
+			/* ... but when RSS rose by all of it, what the site
+			 * gave back was reused elsewhere and what it holds is
+			 * held (a Go program that leaks some of what it
+			 * allocates there and recycles the rest). */
+			bool felt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
+				    rss_rise >= rise;
+
+			if (rise < (site_kind_is_bytes(s->kind) ? MIN_LEAK_RISE_BYTES
+								 : MIN_LEAK_RISE_OBJECTS) ||
+			    unfelt || (!felt && is_churn(s, span))) {
+				s->growth.leak = false;
+				s->growth.confidence = 0;
+			}
+		}
+		s->score = site_score(s);
+	}
+	qsort(m->ranked, m->n, sizeof(*m->ranked), cmp_score);
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Sites (kind, stack) and their time series. */
+#ifndef LT_MODEL_H
+#define LT_MODEL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "model/analyze.h"
+#include "util/hashmap.h"
+
+enum site_kind {
+	SITE_GOROUTINE,
+	SITE_THREAD,
+	SITE_MMAP,
+	SITE_BRK,
+	SITE_FAULT,
+	SITE_HEAP,
+	SITE_MALLOC,
+	SITE_KIND_MAX,
+};
+
+const char *site_kind_name(enum site_kind kind);
+/* Memory kinds are measured in bytes; the others count live objects. */
+bool site_kind_is_bytes(enum site_kind kind);
+
+struct frame {
+	uint64_t addr;
+	const char *module;	/* strings owned by the symbolizer */
+	const char *function;
+	const char *file;
+	int line;
+	bool inlined;
+};
+
+struct site {
+	enum site_kind kind;
+	uint32_t id;
+	struct frame *frames;	/* innermost first */
+	int nframes;
+	bool truncated;		/* native stack ended before a thread root */
+	bool preexisting;	/* objects alive before attach, stack unknown */
+	int64_t live;		/* live objects; -1 n/a */
+	int64_t bytes;		/* outstanding bytes; -1 n/a */
+	uint64_t created;	/* objects created while traced */
+	uint64_t freed;		/* bytes given back (munmap, madvise) */
+	uint64_t lazyfree;	/* of which MADV_FREE */
+	double oldest_s;	/* age of the oldest live object; <0 unknown */
+	/* goroutine sites */
+	const char *wait_reason;	/* dominant one */
+	struct frame *wait_frames;	/* dominant park stack */
+	int nwait;
+	uint64_t waiting;		/* goroutines parked there */
+	double parked_s;		/* longest current park; <0 unknown */
+	/* series */
+	struct sample *samples;
+	size_t nsamples, cap;
+	struct growth growth;
+	double score;		/* ranking */
+};
+
+struct model {
+	struct site **sites;	/* by id */
+	size_t n, cap;
+	struct site **ranked;	/* by suspicion, after model_rank */
+	struct u64map index;	/* key hash -> site id + 1 */
+};
+
+void model_init(struct model *m);
+void model_free(struct model *m);
+#define SITE_F_TRUNCATED	1	/* native stack ended early */
+#define SITE_F_PREEXISTING	2	/* objects alive before attach */
+
+/* Finds or creates the site for (kind, frames, flags). The frames are
+ * copied. Returns the site, or NULL on ENOMEM. */
+struct site *model_site(struct model *m, enum site_kind kind,
+			const struct frame *frames, int nframes,
+			unsigned int flags);
+/* The same, with extra_key kept apart in the site's identity (e.g. the
+ * park stack of goroutines that existed before attach). */
+struct site *model_site_keyed(struct model *m, enum site_kind kind,
+			      const struct frame *frames, int nframes,
+			      unsigned int flags, uint64_t extra_key);
+/* The site of objects that existed before attach, stack unknown. */
+struct site *model_site_preexisting(struct model *m, enum site_kind kind);
+/* Index of the frame users look at: the first outside the Go runtime,
+ * syscall wrappers and libc internals (0 when there is none). */
+int site_user_frame(const struct site *s);
+static inline struct site *model_get(struct model *m, uint32_t id)
+{
+	return id < m->n ? m->sites[id] : NULL;
+}
+/* Appends one sample at time t to every site (value: bytes for memory
+ * kinds, live for the others). Series are downsampled to stay bounded. */
+void model_sample(struct model *m, double t);
+/* Runs growth analysis on every site and fills m->ranked, most suspect
+ * first. rss_rise: how much the process's RSS rose over the window (bytes;
+ * NAN if unknown): resident growth at a site beyond it is pages being
+ * recycled since attach, not a leak. */
+void model_rank(struct model *m, double rss_rise);
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Internal to the ELF module code, not for other users: struct elfmod and
+ * the helpers shared by elfsym.c (opening, bias, symbols, Go), elfdwarf.c
+ * (separate debug files, DWARF lines and inlined frames) and elfcall.c
+ * (call instructions before return addresses). The API is elfsym.h.
+ */
+#ifndef LT_ELFSYM_INT_H
+#define LT_ELFSYM_INT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <gelf.h>
+#include <elfutils/libdw.h>
+#include "sym/elfsym.h"
+
+struct gopcln;
+
+#define BUILD_ID_MAX 64
+
+struct esym {
+	uint64_t addr, size;
+	uint64_t limit;		/* end of its section, for size 0 */
+	const char *name;	/* ELF string table, or demangled in m->strs */
+	uint8_t bind;
+	bool demangled;		/* name is final */
+};
+
+struct cu_range {
+	uint64_t lo, hi;
+	Dwarf_Die die;
+};
+
+struct elfmod {
+	Elf *elf;
+	void *mem;		/* image for elf_memory(), or NULL */
+	uint16_t machine;
+	uint16_t type;
+	uint8_t build_id[BUILD_ID_MAX];
+	size_t build_id_len;
+	GElf_Phdr *loads;
+	size_t nloads;
+	bool has_symtab, has_dwarf, has_dynsym, maybe_go;
+
+	Elf *dbg_elf;		/* separate debug file */
+	char *dbg_path;
+
+	bool syms_done;
+	struct esym *syms;
+	size_t nsyms;
+
+	bool dwarf_done;
+	Dwarf *dw;
+	bool cus_done;
+	struct cu_range *cus;
+	size_t ncus;
+
+	bool go_done;
+	struct gopcln *go;
+	bool gover_done;
+	char gover[64];
+
+	struct lt_strmap strs;	/* mangled -> demangled names */
+
+	bool cfi_eh_done, cfi_dbg_done;
+	Dwarf_CFI *cfi_eh;	/* .eh_frame (dwarf_getcfi_elf, ours to end) */
+	Dwarf_CFI *cfi_dbg;	/* .debug_frame (owned by dw) */
+};
+
+/* elfsym.c */
+/* Section named name (its header in *out if out), or NULL. */
+Elf_Scn *elfsym_find_scn(Elf *elf, const char *name, GElf_Shdr *out);
+/* First section of this sh_type, or NULL. */
+Elf_Scn *elfsym_find_scn_type(Elf *elf, Elf64_Word type);
+/* Has .debug_info or .zdebug_info. */
+bool elfsym_has_debug_info(Elf *elf);
+/* C++ name for a mangled one, kept in m->strs; other names as they are. */
+const char *elfmod_demangle(struct elfmod *m, const char *name);
+/* The symbol's name, demangled on first use. */
+const char *elfmod_sym_name(struct elfmod *m, struct esym *s);
+
+/* elfdwarf.c */
+/* Frames for pc from DWARF (loaded on first use), innermost first; sym is
+ * the ELF symbol covering pc or NULL. Number written, 0 if none. */
+int elfmod_dwarf_lookup(struct elfmod *m, uint64_t pc, struct esym *sym,
+			struct sym_frame *out, int max);
+#endif

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/libbpf.h>
+#include "util/hashmap.h"
+#include "util/log.h"
+#include "trace/mem.h"
+#include "trace/task.h"
+#include "task.skel.h"
+
+struct threads {
+	struct task_bpf *skel;
+	struct u64map site_of;		/* tid -> site id + 1 */
+	struct u64map born;		/* tid -> CLOCK_MONOTONIC ns at creation */
+};
+
+static uint64_t mono_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ULL + ts->tv_nsec;
+}
+
+/* Threads that exist before attach have no creation stack: they are one
+ * site, "alive at attach". */
+static void count_existing(struct lt_ctx *ctx, struct threads *t)
+{
+	struct site *s = model_site_preexisting(&ctx->model, SITE_THREAD);
+	char path[64];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", ctx->target.pid);
+	dir = opendir(path);
+	if (!dir || !s) {
+		if (dir)
+			closedir(dir);
+		return;
+	}
+	while ((d = readdir(dir))) {
+		long tid = strtol(d->d_name, NULL, 10);
+
+		if (tid <= 0)
+			continue;
+		s->live++;
+		u64map_put(&t->site_of, tid, s->id + 1);
+	}
+	closedir(dir);
+}
+
+int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
+{
+	struct threads *t;
+	int err;
+
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	ctx->threads = t;
+	u64map_init(&t->site_of);
+	u64map_init(&t->born);
+	t->skel = task_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	t->skel->rodata->targ_tgid = ctx->target.pid;
+	t->skel->rodata->fp_jumps = ctx->target.is_go;
+	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
+	if ((err = bpf_map__reuse_fd(t->skel->maps.stacks, stacks_fd)) ||
+	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd)) ||
+	    (err = bpf_map__reuse_fd(t->skel->maps.copy_need,
+				     mem_copy_need_fd(ctx))) ||
+	    (err = bpf_map__reuse_fd(t->skel->maps.ucopy_buf,
+				     mem_ucopy_buf_fd(ctx)))) {
+		lt_err("cannot share BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	err = task_bpf__load(t->skel);
+	if (err) {
+		err = -errno;
+		lt_err("cannot load the thread BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	err = task_bpf__attach(t->skel);
+	if (err) {
+		err = -errno;
+		lt_err("cannot attach the task tracepoints: %s\n", strerror(-err));
+		return err;
+	}
+	if (!ctx->target.spawned)
+		count_existing(ctx, t);
+	return 0;
+}
+
+void task_close(struct lt_ctx *ctx)
+{
+	struct threads *t = ctx->threads;
+
+	if (!t)
+		return;
+	task_bpf__destroy(t->skel);
+	u64map_free(&t->site_of);
+	u64map_free(&t->born);
+	free(t);
+	ctx->threads = NULL;
+}
+
+/* No new records from now on (before the last drain). */
+void task_stop(struct lt_ctx *ctx)
+{
+	if (ctx->threads && ctx->threads->skel->bss)
+		ctx->threads->skel->bss->lt_stop = 1;
+}
+
+void task_drops(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!ctx->threads || !ctx->threads->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += ctx->threads->skel->bss->drops[i];
+}
+
+void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!ctx->threads || !ctx->threads->skel->bss)
+		return;
+	for (int i = 0; i < LT_UC_MAX; i++)
+		out[i] += ctx->threads->skel->bss->ucopy_stats[i];
+}
+
+void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
+{
+	struct threads *t = ctx->threads;
+	struct site *s;
+	uint64_t id;
+
+	if (e->type == LT_EV_THREAD_NEW) {
+		/* A stack copy follows the record when frame pointers may
+		 * not reach the creator's callers. */
+		id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx),
+				     e->stack_id, e + 1, e->copy_bytes);
+		s = stacks_site(&ctx->stacks, &ctx->model, SITE_THREAD, id);
+		if (!s)
+			return;
+		s->live++;
+		s->created++;
+		u64map_put(&t->site_of, e->tid, s->id + 1);
+		u64map_put(&t->born, e->tid, e->ts_ns);
+		return;
+	}
+	if (!u64map_get(&t->site_of, e->tid, &id))
+		return;
+	s = model_get(&ctx->model, id - 1);
+	if (s && s->live > 0)
+		s->live--;
+	u64map_del(&t->site_of, e->tid);
+	u64map_del(&t->born, e->tid);
+}
+
+void task_collect(struct lt_ctx *ctx)
+{
+	struct threads *t = ctx->threads;
+	struct timespec now;
+	uint64_t tid, born, id;
+	size_t i = 0;
+
+	if (!t)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t k = 0; k < ctx->model.n; k++)
+		if (ctx->model.sites[k]->kind == SITE_THREAD)
+			ctx->model.sites[k]->oldest_s = -1;
+	while (u64map_next(&t->born, &i, &tid, &born)) {
+		struct site *s;
+		double age;
+
+		if (!u64map_get(&t->site_of, tid, &id))
+			continue;
+		s = model_get(&ctx->model, id - 1);
+		age = (double)(mono_ns(&now) - born) / 1e9;
+		if (s && age > s->oldest_s)
+			s->oldest_s = age;
+	}
+}
