@@ -68,6 +68,7 @@ enum lt_event_type {
 	LT_EV_GO_WAKE,
 	LT_EV_GO_EXIT,
 	LT_EV_FAULT_SAMPLE,
+	LT_EV_GO_STMT,
 };
 
 /* Memory syscalls, emitted at syscall exit when the call succeeded. */
@@ -115,17 +116,29 @@ struct lt_task_event {
 	__u32 pad;
 };
 
-/* Goroutine lifecycle (Go runtime uprobes). */
+/* Goroutine lifecycle (Go runtime uprobes). GO_STMT: a probe on one go
+ * statement's CALL of runtime.newproc (the new goroutine's id is not known
+ * there: goid 0, gopc the go statement's return address). */
 struct lt_go_event {
 	__u32 type;		/* LT_EV_GO_* */
 	__u32 tid;
 	__u64 ts_ns;
 	__u64 goid;
-	__u64 parent_goid;
-	__u64 stack_id;		/* NEW: creator stack; PARK: park stack */
-	__u64 gopc;		/* NEW: go statement PC */
+	__u64 parent_goid;	/* NEW, STMT: the creating goroutine; 0 unknown */
+	__u64 stack_id;		/* NEW, STMT: creator stack; PARK: park stack */
+	__u64 gopc;		/* NEW, STMT: go statement PC */
 	__u64 startpc;		/* NEW: goroutine entry */
 	__u32 reason;		/* PARK: wait reason code */
+	__u32 pad;
+};
+
+/* Value of go.bpf.c's "parked" map (--go-parks): a goroutine parked now,
+ * since when and where. The park site is the caller of gopark (one word
+ * read at SP, no stack walk: gopark is hot). */
+struct lt_parked {
+	__u64 since_ns;
+	__u64 caller_pc;
+	__u32 reason;
 	__u32 pad;
 };
 
@@ -172,6 +185,13 @@ enum lt_drop {
 	LT_DROP_ARGS_MISS,	/* syscall exit without its entry */
 	LT_DROP_GO_MAP,		/* goroutine state map full */
 	LT_DROP_MAX,
+};
+
+/* Go probe hits, counted in BPF .bss: the cost budget's input. */
+enum lt_go_hit {
+	LT_GO_HIT_NEW,		/* creation probe (runqput call / newproc1 RETs) */
+	LT_GO_HIT_STMT,		/* probes on single go statements */
+	LT_GO_HIT_MAX,
 };
 
 #endif /* LEAKTRACE_H */

@@ -31,6 +31,7 @@ struct lt_opts {
 	bool no_threads;
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
+	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
 };
 
 struct mem;

@@ -51,15 +51,13 @@ enum {
 	OPT_NO_THREADS,
 	OPT_NO_GO,
 	OPT_GO_PARKS,
+	OPT_GO_BUDGET,
 	OPT_MAX_GOROUTINES,
 	OPT_BASE,
 	OPT_STACK_COPY_KB,
 	OPT_FAULT_SAMPLE,
 };
 
-/* Full goroutine reads (every g's state and park stack) are paced: they
- * cost a read per goroutine. */
-#define GO_FULL_READ_S 10.0
 /* Ring buffer drain period. */
 #define DRAIN_MS 50
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
@@ -87,6 +85,7 @@ static const struct argp_option options[] = {
 	{ "fault-sample", OPT_FAULT_SAMPLE, "N", 0, "Also unwind one first page touch in N (if its frame-pointer stack stops early) and split that stack's pages between the callers found (64; 0 = off)", 3 },
 	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
 	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
+	{ "go-budget", OPT_GO_BUDGET, "PCT", 0, "CPU the Go creation probe may cost the target, in percent of one core (1; 0 = never probe: goroutines from reads only). Past it the probe is attached in duty cycles", 3 },
 	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
 	{},
@@ -198,6 +197,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_GO_PARKS:
 		o->go_parks = true;
 		break;
+	case OPT_GO_BUDGET: {
+		char *end;
+
+		errno = 0;
+		o->go_budget_pct = strtod(arg, &end);
+		if (errno || end == arg || *end || !(o->go_budget_pct >= 0) ||
+		    o->go_budget_pct > 100)
+			argp_error(state, "invalid Go probe budget: %s (0 to 100 percent of a core)", arg);
+		break;
+	}
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -263,8 +272,8 @@ static int handle_event(void *c, void *data, size_t size)
 	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
 		 size >= sizeof(struct lt_task_event) && ctx->threads)
 		task_handle(ctx, data);
-	else if (type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT &&
-		 size >= sizeof(struct lt_go_event))
+	else if (((type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT) ||
+		  type == LT_EV_GO_STMT) && size >= sizeof(struct lt_go_event))
 		go_handle(ctx, data);
 	else if (type == LT_EV_FAULT_SAMPLE &&
 		 size >= sizeof(struct lt_fault_sample))
@@ -273,7 +282,7 @@ static int handle_event(void *c, void *data, size_t size)
 }
 
 /* One sample of everything: kernel counters, /proc totals, series. full:
- * also read every goroutine's state from the target. */
+ * read every goroutine now (else reads come when their pacing allows). */
 static void collect(struct lt_ctx *ctx, bool full)
 {
 	struct proc_totals t;
@@ -371,7 +380,7 @@ static void run(struct lt_ctx *ctx)
 {
 	bool tty = isatty(STDOUT_FILENO) && !ctx->opts.output &&
 		   ctx->opts.format == FMT_TEXT;
-	double next = ctx->opts.interval_s, next_full = GO_FULL_READ_S;
+	double next = ctx->opts.interval_s;
 
 	go_scan_existing(ctx);
 	collect(ctx, false);
@@ -381,19 +390,16 @@ static void run(struct lt_ctx *ctx)
 		int err;
 
 		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
-		err = ring_buffer__poll(ctx->rb, DRAIN_MS);
+		err = ring_buffer__poll(ctx->rb, go_poll_ms(ctx, DRAIN_MS));
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
 		}
+		go_tick(ctx);
 		if (lt_elapsed(ctx) >= next) {
-			bool full = lt_elapsed(ctx) >= next_full;
-
-			if (full)
-				next_full = lt_elapsed(ctx) + GO_FULL_READ_S;
-			collect(ctx, full);
+			collect(ctx, false);
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
@@ -466,6 +472,7 @@ int main(int argc, char **argv)
 			.stack_copy_kb = LT_UCOPY_DEF_KB,
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
+			.go_budget_pct = 1.0,
 		},
 	};
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };

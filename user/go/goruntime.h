@@ -38,6 +38,7 @@ struct go_offsets {
 	int sched_sp, sched_pc, sched_bp;	/* g.sched + gobuf.{sp,pc,bp} */
 	int m;			/* g.m */
 	int m_procid;		/* m.procid: the OS thread id */
+	int m_curg;		/* m.curg: the user g the m runs */
 	int g_size;		/* bytes of g to read to cover all of the above */
 	int version_minor;	/* 22 for go1.22.x; 0 if unknown */
 	bool from_dwarf;

@@ -51,6 +51,16 @@ struct site {
 	int nwait;
 	uint64_t waiting;		/* goroutines parked there */
 	double parked_s;		/* longest current park; <0 unknown */
+	struct site *creator;		/* site of the goroutines that
+					 * created these; NULL unknown */
+	int64_t unsampled;		/* live ones whose creation no probe
+					 * saw, given to this site by their
+					 * go statement */
+	int64_t runtime_leaked;		/* marked leaked by the Go runtime */
+	uint64_t stmt_probed;		/* creations seen by a probe on the
+					 * go statement itself */
+	bool stmt_only;			/* creation stack never sampled: the
+					 * go statement alone */
 	/* series */
 	struct sample *samples;
 	size_t nsamples, cap;

@@ -8,6 +8,7 @@
 #include "report/compare.h"
 #include "report/findings.h"
 #include "report/folded.h"
+#include "report/goroutines.h"
 #include "trace/go.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
@@ -130,6 +131,7 @@ static json_object *site_json(const struct site *s)
 		json_object_object_add(o, "wait_stack", frames_json(s->wait_frames, s->nwait));
 		json_object_object_add(o, "waiting", json_object_new_int64(s->waiting));
 		json_object_object_add(o, "parked_s", s->parked_s >= 0 ? jdouble(s->parked_s, 1) : NULL);
+		goroutine_site_json(s, o);
 	}
 	json_object_object_add(o, "oldest_s", s->oldest_s >= 0 ? jdouble(s->oldest_s, 1) : NULL);
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
@@ -174,9 +176,11 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
 	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
-	if (go_enabled(ctx))	/* exits whose events were dropped */
+	if (go_enabled(ctx)) {	/* exits are seen by reads */
 		json_object_object_add(root, "goroutine_exits_found_by_reads",
 				       json_object_new_int64(go_exits_reconciled(ctx)));
+		json_object_object_add(root, "goroutine_sampling", go_sampling_json(ctx));
+	}
 
 	o = json_object_new_object();
 	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));
@@ -361,7 +365,9 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 	if (go_enabled(ctx))
 		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
 			(long long)go_count_end(ctx));
-	fprintf(out, "\n\n");
+	fprintf(out, "\n");
+	go_sampling_text(ctx, out);
+	fprintf(out, "\n");
 	fprintf(out, "SITES, most suspect first (growth per minute)\n");
 	table_header(out, false);
 	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
@@ -395,6 +401,7 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 		}
 		if (first > 0)
 			fprintf(out, "%40s(%d frames inside it: runtime/libc, see JSON)\n", "", first);
+		goroutine_site_text(s, out, 40);
 		if (s->truncated)
 			fprintf(out, "%40s(stack ends early: no frame pointers)\n", "");
 	}
@@ -480,4 +487,14 @@ void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
 			table_row(out, ++shown, s, true);
 	}
 	fflush(out);
+}
+
+json_object *report_frames_json(const struct frame *f, int n)
+{
+	return frames_json(f, n);
+}
+
+void report_frame_text(const struct frame *f, char *buf, size_t len)
+{
+	frame_text(f, buf, len);
 }

@@ -11,6 +11,10 @@
 int report_write(struct lt_ctx *ctx, FILE *out);
 /* One refresh of the live view: a table on a terminal, else one line. */
 void report_live(struct lt_ctx *ctx, FILE *out, bool tty);
+/* Frames as the report's JSON array, and one frame as text. */
+struct json_object;
+struct json_object *report_frames_json(const struct frame *f, int n);
+void report_frame_text(const struct frame *f, char *buf, size_t len);
 /* Human-readable bytes ("12.3 MiB"). */
 const char *report_bytes(double b, char *buf, size_t len);
 #endif

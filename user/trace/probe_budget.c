@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
+#include "trace/probe_budget.h"
+
+void pb_init(struct probe_budget *pb, double budget, double cost_s, double now)
+{
+	*pb = (struct probe_budget){
+		.budget = budget > 0 ? budget : 0,
+		.cost_s = cost_s > 0 ? cost_s : 20e-6,
+		.on = budget > 0,
+		.since = now,
+		.until = budget > 0 ? now + PB_FIRST_WINDOW_S : INFINITY,
+		.duty = budget > 0 ? 1 : 0,
+		.start = now,
+	};
+}
+
+/* The on window just ended: keep on, or pause for as long as the rate
+ * measured in it says. */
+static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
+{
+	double len = now - pb->since, cost, d, period;
+
+	pb->on_s += len;
+	pb->rate = len > 0 ? (double)(hits - pb->hits_at) / len : 0;
+	cost = pb->rate * pb->cost_s;
+	d = cost > 0 ? pb->budget / cost : 1;
+	pb->since = now;
+	pb->hits_at = hits;
+	if (d >= 1) {
+		pb->duty = 1;
+		pb->until = now + PB_CHECK_S;
+		return false;
+	}
+	pb->duty = d;
+	period = PB_PERIOD_S;
+	if (d * period < PB_MIN_ON_S)
+		period = fmin(PB_MIN_ON_S / d, PB_MAX_PERIOD_S);
+	pb->on_len = d * period;
+	pb->on = false;
+	pb->until = now + period - pb->on_len;
+	pb->changes++;
+	return true;
+}
+
+bool pb_tick(struct probe_budget *pb, double now, uint64_t hits)
+{
+	pb->hits_seen = hits;
+	if (pb->budget <= 0)
+		return false;
+	if (pb->on) {
+		/* A burst must not wait for the window's end: past twice
+		 * the budget of the window so far, end it now. */
+		double len = now - pb->since;
+		bool burst = (double)(hits - pb->hits_at) * pb->cost_s >
+			     2 * pb->budget * fmax(len, PB_MIN_ON_S);
+
+		if (now >= pb->until || (burst && pb->duty >= 1))
+			return window_end(pb, now, hits);
+		return false;
+	}
+	if (now < pb->until)
+		return false;
+	pb->on = true;
+	pb->since = now;
+	pb->hits_at = hits;
+	pb->until = now + pb->on_len;
+	pb->windows++;
+	pb->changes++;
+	return true;
+}
+
+double pb_next(const struct probe_budget *pb, double now)
+{
+	return pb->budget > 0 && pb->until > now ? pb->until - now : 0;
+}
+
+double pb_on_share(const struct probe_budget *pb, double now)
+{
+	double on = pb->on_s + (pb->on ? now - pb->since : 0);
+
+	return now > pb->start ? on / (now - pb->start) : 0;
+}
+
+double pb_spent(const struct probe_budget *pb, double now)
+{
+	return now > pb->start ?
+	       (double)pb->hits_seen * pb->cost_s / (now - pb->start) : 0;
+}
