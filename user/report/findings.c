@@ -179,6 +179,33 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	}
 }
 
+/* Goroutines the Go runtime itself proved leaked (Go 1.26+'s goroutine
+ * leak detection: blocked on something no live goroutine can reach; it
+ * runs when the service collects the goroutineleak profile). */
+static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
+				   int *n, int max)
+{
+	int shown = 0;
+
+	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
+		const struct site *s = ctx->model.ranked[i];
+		struct finding *f;
+
+		if (s->kind != SITE_GOROUTINE || s->runtime_leaked <= 0)
+			continue;
+		f = add(out, n, max, SEV_CRITICAL, "runtime_leaked");
+		if (!f)
+			return;
+		shown++;
+		snprintf(f->title, sizeof(f->title),
+			 "the Go runtime found %lld goroutines created by %s leaked",
+			 (long long)s->runtime_leaked, user_function(s));
+		snprintf(f->detail, sizeof(f->detail),
+			 "Its goroutine leak detection (the goroutineleak profile) proved them blocked in \"%s\" on something no other goroutine can reach: they can never run again. They hold their stacks and all they reference until the process exits.",
+			 s->wait_reason ? s->wait_reason : "?");
+	}
+}
+
 static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			      int max)
 {
@@ -251,6 +278,7 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 {
 	int n = 0;
 
+	runtime_leaked_finding(ctx, out, &n, max);
 	leak_findings(ctx, out, &n, max);
 	lazyfree_finding(ctx, out, &n, max);
 	thread_finding(ctx, out, &n, max);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
@@ -27,6 +28,15 @@
 /* A go statement probe may spend this share of the budget. */
 #define STMT_SHARE 0.25
 #define STMT_CHECK_S 0.2
+
+/* Seconds since attach (ctx->now_s is only updated per interval). */
+static double since_attach(const struct lt_ctx *ctx)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
+}
 
 bool go_enabled(const struct lt_ctx *ctx)
 {
@@ -345,7 +355,7 @@ void go_tick(struct lt_ctx *ctx)
 
 	if (!go_enabled(ctx) || g->pb.budget <= 0)
 		return;
-	now = lt_elapsed(ctx);
+	now = since_attach(ctx);
 	if (pb_tick(&g->pb, now, g->skel->bss->go_hits[LT_GO_HIT_NEW])) {
 		if (g->pb.on && creation_attach(g))
 			g->pb.on = false;	/* counted; tried next window */
@@ -361,7 +371,7 @@ int go_poll_ms(const struct lt_ctx *ctx, int max_ms)
 
 	if (!go_enabled(ctx) || ctx->go->pb.budget <= 0)
 		return max_ms;
-	next = pb_next(&ctx->go->pb, lt_elapsed(ctx)) * 1000;
+	next = pb_next(&ctx->go->pb, since_attach(ctx)) * 1000;
 	return next < max_ms ? (int)ceil(next) : max_ms;
 }
 
@@ -382,7 +392,7 @@ void go_stmt_want(struct lt_ctx *ctx, uint64_t gopc)
 	sp = &g->stmts[g->nstmts++];
 	memset(sp, 0, sizeof(*sp));
 	sp->gopc = gopc;
-	sp->checked_at = lt_elapsed(ctx);
+	sp->checked_at = since_attach(ctx);
 	err = go_stmt_probe_find(g->rt->elf, g->rt->pcln, gopc - g->bias, &cp);
 	if (err) {
 		sp->unplaceable = true;
