@@ -63,7 +63,8 @@ struct go_state {
 	int nnew;
 	bool new_attached;
 	struct probe_budget pb;
-	double cost_s;		/* one creation probe hit */
+	double cost_s;		/* one creation probe hit, all told */
+	double mech_s;		/* ... of which the uprobe mechanism */
 	bool cost_measured;
 	const char *probe_insn;	/* "nop5", "call" or "ret" */
 	uint64_t attach_errors;
