@@ -42,6 +42,9 @@ struct {
  * space keeps their cost in budget. */
 __u64 go_hits[LT_GO_HIT_MAX] = {};
 __u64 go_new_ns = 0;
+/* Duty-cycled: the creation probe's window ends then (ktime ns; 0 none).
+ * Past it, while user space is late to detach, the program does nothing. */
+__u64 go_new_until_ns = 0;
 
 static __always_inline __u64 g_read(__u64 g, __u32 off)
 {
@@ -73,6 +76,8 @@ int lt_go_new(struct pt_regs *ctx)
 	if (!lt_is_target() || !g)
 		return 0;
 	t0 = bpf_ktime_get_ns();
+	if (go_new_until_ns && t0 > go_new_until_ns)
+		return 0;
 	__sync_fetch_and_add(&go_hits[LT_GO_HIT_NEW], 1);
 	e = lt_reserve(sizeof(*e));
 	if (!e)

@@ -110,7 +110,10 @@ void goroutine_site_text(const struct site *s, FILE *out, int indent)
 
 	if (s->kind != SITE_GOROUTINE)
 		return;
-	if (s->unsampled > 0 && !s->stmt_only)
+	if (s->unsampled > 0 && !s->stmt_only && s->stmt_probed)
+		fprintf(out, "%*screation stack from a probe on its go statement (%llu creations seen); live count from reads\n",
+			indent, "", (unsigned long long)s->stmt_probed);
+	else if (s->unsampled > 0 && !s->stmt_only)
 		fprintf(out, "%*screation stack sampled for %lld of %lld live (%.0f %%); the rest share its go statement\n",
 			indent, "", (long long)(s->live - s->unsampled),
 			(long long)s->live, sampled_share(s) * 100);

@@ -38,6 +38,14 @@ static double since_attach(const struct lt_ctx *ctx)
 	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
 }
 
+static uint64_t ktime_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
 bool go_enabled(const struct lt_ctx *ctx)
 {
 	return ctx->go && ctx->go->skel;
@@ -274,8 +282,15 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 		 g->plan.newg.nop5 ? "at runqput's NOP padding" : "at the runqput call");
 	if (ctx->opts.go_budget_pct > 0)
 		measure_cost(g);
+	/* On from now (goroutines created while we set up are seen), but
+	 * the budget's ticks begin with the run loop: until then BPF itself
+	 * ends the first window. */
 	pb_init(&g->pb, ctx->opts.go_budget_pct / 100.0, g->cost_s, 0);
-	err = g->pb.on ? creation_attach(g) : 0;
+	if (g->pb.budget > 0) {
+		g->skel->bss->go_new_until_ns = ktime_ns() +
+			(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+		err = creation_attach(g);
+	}
 	if (!err && ctx->opts.go_parks)
 		err = parks_attach(g);
 	if (err)
@@ -365,10 +380,24 @@ void go_tick(struct lt_ctx *ctx)
 		g->pb.cost_s = g->cost_s = g->mech_s +
 			(double)g->skel->bss->go_new_ns / hits / 1e9;
 	if (pb_tick(&g->pb, now, hits)) {
-		if (g->pb.on && creation_attach(g))
-			g->pb.on = false;	/* counted; tried next window */
-		else if (!g->pb.on)
+		/* A window's end is also kept in BPF, for when we are late;
+		 * it starts once the probe is in (attaching takes time). */
+		uint64_t len = g->pb.duty < 1 ? (uint64_t)(g->pb.on_len * 1e9) : 0;
+
+		if (g->pb.on) {
+			g->skel->bss->go_new_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
+			if (creation_attach(g)) {
+				g->pb.on = false;	/* counted; next window */
+			} else {
+				double t = since_attach(ctx);
+
+				g->pb.until += t - g->pb.since;
+				g->pb.since = t;
+				g->skel->bss->go_new_until_ns = len ? ktime_ns() + len : 0;
+			}
+		} else {
 			creation_detach(g);
+		}
 	}
 	stmt_check(ctx, now);
 }
@@ -476,7 +505,9 @@ void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
 				e->stack_id);
 		if (!s)
 			return;
-		s->created++;
+		/* While the creation probe is on it sees these too. */
+		if (!g->new_attached)
+			s->created++;
 		s->stmt_probed++;
 		if ((in = go_info(g, s->id)))
 			in->gopc = sp->gopc;

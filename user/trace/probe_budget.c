@@ -4,12 +4,14 @@
 
 void pb_init(struct probe_budget *pb, double budget, double cost_s, double now)
 {
+	/* Off until the first tick: attached only once ticks come, so the
+	 * first window is measured and cut like every other. */
 	*pb = (struct probe_budget){
 		.budget = budget > 0 ? budget : 0,
 		.cost_s = cost_s > 0 ? cost_s : 20e-6,
-		.on = budget > 0,
 		.since = now,
-		.until = budget > 0 ? now + PB_FIRST_WINDOW_S : INFINITY,
+		.until = budget > 0 ? now : INFINITY,
+		.on_len = PB_FIRST_WINDOW_S,
 		.duty = budget > 0 ? 1 : 0,
 		.start = now,
 	};
@@ -19,12 +21,18 @@ void pb_init(struct probe_budget *pb, double budget, double cost_s, double now)
  * measured in it says. */
 static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 {
-	double len = now - pb->since, cost, d, period;
+	/* Hits past the planned end are not counted (BPF keeps the end
+	 * too): the window's length is what was planned, at most. */
+	double len = fmin(now, pb->until) - pb->since, cost, d, period;
 
-	pb->on_s += len;
+	pb->on_s += now - pb->since;
 	pb->rate = len > 0 ? (double)(hits - pb->hits_at) / len : 0;
 	cost = pb->rate * pb->cost_s;
 	d = cost > 0 ? pb->budget / cost : 1;
+	/* A duty window that saw nothing (late, or a lull) widens the duty
+	 * step by step rather than jumping back to continuous. */
+	if (cost == 0 && pb->duty < 1)
+		d = fmin(1, pb->duty * 4);
 	pb->since = now;
 	pb->hits_at = hits;
 	if (d >= 1) {
@@ -65,7 +73,8 @@ bool pb_tick(struct probe_budget *pb, double now, uint64_t hits)
 	pb->since = now;
 	pb->hits_at = hits;
 	pb->until = now + pb->on_len;
-	pb->windows++;
+	if (pb->changes)
+		pb->windows++;
 	pb->changes++;
 	return true;
 }

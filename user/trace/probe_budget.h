@@ -28,7 +28,7 @@ struct probe_budget {
 	double rate;		/* hits/s while on, last window */
 	double on_s;		/* time attached so far */
 	double start;
-	uint32_t windows;	/* on windows begun after a pause */
+	uint32_t windows;	/* on windows begun after a pause (duty) */
 	uint32_t changes;	/* attach/detach transitions */
 };
 
