@@ -60,6 +60,11 @@ const char *go_version(const struct lt_ctx *ctx)
 	       ctx->go->rt->version : NULL;
 }
 
+const struct go_runtime *go_runtime(const struct lt_ctx *ctx)
+{
+	return go_enabled(ctx) ? ctx->go->rt : NULL;
+}
+
 uint64_t go_exits_reconciled(const struct lt_ctx *ctx)
 {
 	return go_enabled(ctx) ? ctx->go->exits_reconciled : 0;

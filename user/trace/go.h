@@ -29,6 +29,9 @@ int64_t go_count_end(const struct lt_ctx *ctx);
 /* Goroutine exits found by full reads because their events were lost. */
 uint64_t go_exits_reconciled(const struct lt_ctx *ctx);
 const char *go_version(const struct lt_ctx *ctx);
+/* The target's Go runtime description (for reading allgs), or NULL. */
+struct go_runtime;
+const struct go_runtime *go_runtime(const struct lt_ctx *ctx);
 /* Stops new records (the last drain then ends). */
 void go_stop(struct lt_ctx *ctx);
 void go_drops(const struct lt_ctx *ctx, uint64_t *out);
