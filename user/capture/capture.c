@@ -17,7 +17,6 @@
 #include "util/log.h"
 
 #define MAX_POINTS 100000	/* a day at 1 s; older halves merged */
-#define RANK_EVERY_S 2.0	/* progress' top culprit refresh */
 
 static char *join_args(int argc, char **argv)
 {
@@ -157,10 +156,8 @@ static void progress(struct capture *c, struct lt_ctx *ctx)
 	char rss[32], amount[32], where[160] = "";
 	double total = ctx->opts.duration_s;
 
-	if (ctx->now_s >= c->next_rank) {
-		model_rank(&ctx->model, rss_rise(ctx));
-		c->next_rank = ctx->now_s + RANK_EVERY_S;
-	}
+	/* ranked holds the sites of its time: rank now, read it now. */
+	model_rank(&ctx->model, rss_rise(ctx));
 	for (size_t i = 0; ctx->model.ranked && i < ctx->model.n && !top; i++) {
 		const struct site *s = ctx->model.ranked[i];
 

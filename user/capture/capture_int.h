@@ -27,7 +27,7 @@ struct capture {
 	bool started;		/* start snapshots taken */
 	bool tty;		/* progress on stderr */
 	bool progress_shown;
-	double next_progress, next_rank;
+	double next_progress;
 	/* The target's cgroup dirs, found at start (they outlive it). */
 	char cg2[PATH_MAX];	/* cgroup v2 dir, "" if none */
 	char cg1mem[PATH_MAX];	/* v1 memory controller dir, "" if none */

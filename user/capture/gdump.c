@@ -233,8 +233,17 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	FILE *out;
 	int err;
 
-	if (!rt)
+	if (!rt) {
+		out = cap_open(c, rel);
+		if (out) {
+			fprintf(out, "No goroutine dump: pid %d (%s) is %s.\n",
+				ctx->target.pid, ctx->target.comm,
+				ctx->target.is_go ? "a Go program whose runtime was "
+				"not probed (--no-go, or see report.txt)" : "not a Go program");
+			cap_close(out);
+		}
 		return -ENOTSUP;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	r.now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
 	err = go_read_allgs(ctx->target.pid, rt, &opts, on_g, &r, &st);
