@@ -267,8 +267,10 @@ def test_capture_oom_killed(tmp_path):
         host = (bundle / "host.txt").read_text()
         assert re.search(r"^oom kills\s+[1-9]\d* during the capture .*OOM-killed by the kernel",
                          host, re.M), host
+        assert re.search(rf"^memory limit\s+{96 << 20} bytes", host, re.M), host
         facts = open_page(bundle, tmp_path / "oom.png")
         assert "OOM-killed" in facts["verdict"], facts["verdict"]
+        assert "memory limit 96.0 MiB" in facts["verdict"], facts["verdict"]
     finally:
         for _ in range(50):
             try:

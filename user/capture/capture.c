@@ -290,6 +290,7 @@ static json_object *end_json(struct capture *c, struct lt_ctx *ctx)
 	json_object *o = json_object_new_object();
 	const struct target *t = &ctx->target;
 	char how[128] = "still running at the end of the capture";
+	int64_t limit = snap_memory_limit(c);
 
 	if (t->exited && t->spawned && WIFEXITED(t->exit_status))
 		snprintf(how, sizeof(how), "exited with status %d",
@@ -301,6 +302,9 @@ static json_object *end_json(struct capture *c, struct lt_ctx *ctx)
 		snprintf(how, sizeof(how),
 			 "exited during the capture (status unknown: not our child)");
 	json_object_object_add(o, "exited", json_object_new_boolean(t->exited));
+	json_object_object_add(o, "at_s", json_object_new_double(round(ctx->now_s * 10) / 10));
+	json_object_object_add(o, "memory_limit_bytes",
+			       limit >= 0 ? json_object_new_int64(limit) : NULL);
 	json_object_object_add(o, "how", json_object_new_string(how));
 	if (t->exited && t->spawned && WIFEXITED(t->exit_status))
 		json_object_object_add(o, "exit_code",

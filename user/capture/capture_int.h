@@ -55,6 +55,9 @@ void snap_cgroups(struct capture *c, int pid);
 void snap_take(struct capture *c, int pid, const char *when);
 /* oom_kill from memory.events (v2) or memory.oom_control (v1); -1. */
 int64_t snap_oom_kills(const struct capture *c);
+/* The cgroup's memory limit in bytes (memory.max, v1 limit_in_bytes);
+ * -1 when there is none or it cannot be read. */
+int64_t snap_memory_limit(const struct capture *c);
 /* Host, kernel, leaktrace and options, how the target ended (end: the
  * object capture.c builds): host.txt. */
 void snap_host(struct capture *c, struct lt_ctx *ctx, json_object *end);

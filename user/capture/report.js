@@ -13,9 +13,9 @@ var app = d3.select("#app");
 var KIND = {
 	goroutine: { label: "Goroutines", color: "#7b3fbf", bytes: false },
 	thread: { label: "OS threads", color: "#138a8a", bytes: false },
-	mmap: { label: "Mapped memory (mmap)", color: "#e07b00", bytes: true },
+	mmap: { label: "Mapped (mmap)", color: "#e07b00", bytes: true },
 	brk: { label: "brk heap", color: "#9a6324", bytes: true },
-	fault: { label: "Resident memory touched", color: "#d62728", bytes: true },
+	fault: { label: "Resident (touched)", color: "#d62728", bytes: true },
 	heap: { label: "Go heap in use", color: "#1f6fd1", bytes: true },
 	malloc: { label: "malloc outstanding", color: "#2c9f4b", bytes: true }
 };
@@ -93,6 +93,7 @@ function lineChart(parent, pts, o) {
 	}
 	var tmax = d3.max(pts, function (p) { return p[0]; }) || 1;
 	var vmin = d3.min(pts, function (p) { return p[1]; }), vmax = d3.max(pts, function (p) { return p[1]; });
+	if (o.limit && o.limit < vmax * 4) vmax = Math.max(vmax, o.limit);
 	var lo = o.zero === false ? vmin - (vmax - vmin) * 0.1 : 0;
 	if (lo < 0) lo = 0;
 	if (vmax === lo) vmax = lo + (o.bytes ? 4096 : 1);
@@ -100,7 +101,8 @@ function lineChart(parent, pts, o) {
 	var y = d3.scale.linear().domain([lo, vmax * 1.05]).range([h, 0]).nice(4);
 	g.append("g").attr("class", "grid").call(d3.svg.axis().scale(y).orient("left").ticks(4)
 		.tickSize(-w, 0).tickFormat(""));
-	g.append("g").attr("class", "axis").call(d3.svg.axis().scale(y).orient("left").ticks(4).tickFormat(f));
+	g.append("g").attr("class", "axis").call(d3.svg.axis().scale(y).orient("left").ticks(4)
+		.tickFormat(o.bytes ? f : function (v) { return v === Math.round(v) ? f(v) : ""; }));
 	g.append("g").attr("class", "axis").attr("transform", "translate(0," + h + ")")
 		.call(d3.svg.axis().scale(x).orient("bottom").ticks(5).tickFormat(function (t) { return fmtDur(t); }));
 	var color = o.color || "#1f6fd1";
@@ -113,6 +115,12 @@ function lineChart(parent, pts, o) {
 		g.append("path").datum(ep).attr("class", "line dashed").attr("stroke", e.color)
 			.attr("d", d3.svg.line().x(function (p) { return x(p[0]); }).y(function (p) { return y(p[1]); }));
 	});
+	if (o.limit && o.limit <= y.domain()[1]) {
+		g.append("line").attr("class", "limit").attr("x1", 0).attr("x2", w)
+			.attr("y1", y(o.limit)).attr("y2", y(o.limit));
+		g.append("text").attr("class", "limit-t").attr("x", 4).attr("y", y(o.limit) + 11)
+			.text("memory limit " + f(o.limit));
+	}
 	if (o.name) svg.attr("data-name", o.name);
 	// hover: value at the nearest sample
 	var rule = g.append("line").attr("class", "rule").attr("y1", 0).attr("y2", h).style("display", "none");
@@ -157,11 +165,13 @@ function verdict(sites) {
 	var end = C.end || {};
 	var box = el(app, "section", "verdict " + (end.oom_killed ? "bad" : leaks.length ? "bad" : "good"));
 	if (end.exited) {
-		var e = el(box, "div", "ended");
-		el(e, "b", null, end.oom_killed ? "The kernel OOM-killed the target during the capture. " :
-		   "The target ended during the capture: ");
-		el(e, "span", null, end.how + (end.cgroup_oom_kills !== null && end.cgroup_oom_kills !== undefined ?
-			" · cgroup oom_kill +" + end.cgroup_oom_kills : ""));
+		var e = el(box, "div", "ended"), lim = end.memory_limit_bytes;
+		el(e, "b", null, end.oom_killed ? "The kernel OOM-killed the target " + fmtDur(end.at_s) +
+		   " into the capture. " : "The target ended during the capture (after " + fmtDur(end.at_s) + "): ");
+		el(e, "span", null, (end.oom_killed ? "" : end.how + " · ") +
+		   (end.cgroup_oom_kills !== null && end.cgroup_oom_kills !== undefined ?
+			"cgroup oom_kill +" + end.cgroup_oom_kills : "no cgroup OOM count") +
+		   (lim ? " · memory limit " + fmtBytes(lim) : ""));
 	}
 	if (!leaks.length) {
 		el(box, "div", "big", "No steady growth found in " + fmtDur(R.duration_s) + " of tracing");
@@ -199,6 +209,7 @@ function overTime() {
 		if (extra) el(t, "div", "legend", extra);
 	}
 	tile("RSS", zip(tl.t, tl.rss_bytes || []), { bytes: true, color: "#1f6fd1", zero: false, name: "rss",
+		limit: (C.end || {}).memory_limit_bytes,
 		extra: [{ pts: zip(tl.t, tl.rss_anon_bytes || []), color: "#8fb6ea" }] },
 	     "solid: resident · dashed: anonymous");
 	tile("OS threads", zip(tl.t, tl.threads || []), { bytes: false, color: KIND.thread.color, name: "threads" });
@@ -240,8 +251,11 @@ function culprits(sites) {
 		el(card, "div", "fn", siteName(s));
 		el(card, "div", "loc", frameLoc(f));
 		var nums = el(card, "div", "nums");
-		[[fmtFor(k.bytes)(siteValue(s)), "now"], [fmtRate(s.growth_per_min, k.bytes), "growth"],
-		 [s.oldest_s !== null && s.oldest_s !== undefined ? fmtDur(s.oldest_s) : "–", "oldest"]].forEach(function (n) {
+		var third = s.oldest_s !== null && s.oldest_s !== undefined ? [fmtDur(s.oldest_s), "oldest"] :
+			s.freed_bytes !== undefined ? [fmtBytes(s.freed_bytes), "given back"] :
+			[fmtCount(s.created), "created"];
+		[[fmtFor(k.bytes)(siteValue(s)), "now"], [fmtRate(s.growth_per_min, k.bytes), "growth"], third]
+		.forEach(function (n) {
 			var d = el(nums, "div", "num");
 			el(d, "b", null, n[0]);
 			el(d, "span", null, n[1]);

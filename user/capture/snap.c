@@ -211,6 +211,32 @@ int64_t snap_oom_kills(const struct capture *c)
 	return v;
 }
 
+int64_t snap_memory_limit(const struct capture *c)
+{
+	char path[PATH_MAX + 32], buf[64] = "";
+	const char *name = c->cg2[0] ? "memory.max" : "memory.limit_in_bytes";
+	FILE *f;
+	long long v;
+
+	if (!c->cg2[0] && !c->cg1mem[0])
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", c->cg2[0] ? c->cg2 : c->cg1mem, name);
+	f = fopen(path, "r");
+	if (!f && c->cg2[0] && c->cg1mem[0]) {	/* hybrid: memory on v1 */
+		snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", c->cg1mem);
+		f = fopen(path, "r");
+	}
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	/* "max" (v2) or a page-rounded LONG_MAX (v1): no limit. */
+	if (sscanf(buf, "%lld", &v) != 1 || v <= 0 || v >= (1LL << 62))
+		return -1;
+	return v;
+}
+
 static void file_line(FILE *out, const char *label, const char *path,
 		      const char *prefix)
 {
@@ -276,6 +302,13 @@ void snap_host(struct capture *c, struct lt_ctx *ctx, json_object *end)
 	else
 		fprintf(f, "%-18s unknown (no cgroup memory.events/oom_control)\n",
 			"oom kills");
+	v = json_object_object_get(end, "memory_limit_bytes");
+	if (v)
+		fprintf(f, "%-18s %lld bytes (%s)\n", "memory limit",
+			(long long)json_object_get_int64(v),
+			report_bytes(json_object_get_int64(v), ts, sizeof(ts)));
+	else
+		fprintf(f, "%-18s none found in the cgroup\n", "memory limit");
 	fprintf(f, "%-18s %s\n", "cgroup v2", c->cg2[0] ? c->cg2 : "(none)");
 	fprintf(f, "%-18s %s\n", "cgroup v1 memory", c->cg1mem[0] ? c->cg1mem : "(none)");
 
