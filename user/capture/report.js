@@ -222,7 +222,7 @@ function overTime() {
 				el(el(grid, "div", "tile empty"), "p", null, "Goroutines: not traced (--no-go?)");
 			else if (k === "heap" && R.target && R.target.go_version)
 				el(el(grid, "div", "tile empty"), "p", null,
-				   "Go heap: this leaktrace does not read the Go heap profile; mapped and resident memory are below.");
+				   "Go heap: no heap sites in this report (the Go heap profile was not read).");
 			return;
 		}
 		tile(ki.label, zip(tl.t, kinds[k]), { bytes: ki.bytes, color: ki.color, name: k });
