@@ -176,7 +176,8 @@ def test_capture_demo(tmp_path, start_prog):
 
 
 def test_capture_c_leak(tmp_path):
-    bundle = tmp_path / "cleak"
+    # A long name: tar entries beyond 100 bytes use the ustar prefix field.
+    bundle = tmp_path / ("cleak-" + "x" * 80)
     t = capture(["-d", 10, "-o", bundle, "--", prog_path("mmap_leak"), "-rate", "10",
                  "-chunk-kb", "256"], tmp_path)
     run = t.wait()
@@ -320,3 +321,20 @@ def test_capture_ctrl_c_on_terminal(tmp_path, start_prog):
     report = check_bundle(bundle, go=True)
     assert report["duration_s"] < 30, report["duration_s"]
     assert demo.alive()
+
+
+def test_capture_bad_input(tmp_path):
+    """An existing -o directory, no target, no such pid: one message, exit 2,
+    nothing left behind."""
+    exists = tmp_path / "exists"
+    exists.mkdir()
+    r = capture(["-p", os.getpid(), "-o", exists], tmp_path, "exists", timeout=30).wait()
+    assert r.returncode == 2 and "already exists" in r.stderr, r.describe()
+    for i, args in enumerate((["-o", tmp_path / "b1"],
+                              ["-p", "999999999", "-o", tmp_path / "b2"],
+                              ["-d", "0", "-p", "1", "-o", tmp_path / "b3"])):
+        r = capture(args, tmp_path / "runs", f"bad{i}", timeout=30).wait()
+        assert r.returncode == 2, r.describe()
+        assert len(r.stderr.strip().splitlines()) <= 2, r.stderr
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("b"))
+    assert not left, f"capture left {left} behind"

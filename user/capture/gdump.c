@@ -42,6 +42,7 @@ struct gread {
 	struct gsnap *g;
 	size_t n, cap;
 	uint64_t now_ns;
+	struct u64map by_goid;	/* goid -> index + 1, for ancestry */
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -135,10 +136,9 @@ static void frame_text(FILE *out, const struct frame *f, bool args)
 
 static const struct gsnap *find_goid(const struct gread *r, uint64_t goid)
 {
-	for (size_t i = 0; goid && i < r->n; i++)
-		if (r->g[i].goid == goid)
-			return &r->g[i];
-	return NULL;
+	uint64_t i;
+
+	return goid && u64map_get(&r->by_goid, goid, &i) ? &r->g[i - 1] : NULL;
 }
 
 static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
@@ -263,11 +263,13 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	}
 	groups = calloc(r.n ? r.n : 1, sizeof(*groups));
 	u64map_init(&idx);
+	u64map_init(&r.by_goid);
 	for (size_t i = 0; groups && i < r.n; i++) {
 		struct gsnap *g = &r.g[i];
 		uint64_t gi;
 		struct group *gr;
 
+		u64map_put(&r.by_goid, g->goid, i + 1);
 		if (!u64map_get(&idx, g->key, &gi)) {
 			gi = ng++;
 			groups[gi].first = g;
@@ -290,12 +292,14 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	}
 	u64map_free(&idx);
 	if (!groups) {
+		u64map_free(&r.by_goid);
 		free(r.g);
 		return -ENOMEM;
 	}
 	qsort(groups, ng, sizeof(*groups), by_count);
 	out = cap_open(c, rel);
 	if (!out) {
+		u64map_free(&r.by_goid);
 		free(groups);
 		free(r.g);
 		return -errno;
@@ -323,6 +327,7 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	json_object_object_add(root, "groups", arr);
 	json_object_put(c->gdump);
 	c->gdump = root;
+	u64map_free(&r.by_goid);
 	free(groups);
 	free(r.g);
 	return err;
