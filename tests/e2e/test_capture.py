@@ -51,6 +51,7 @@ PROBE = """(() => {
     flame_labels: q('svg.flame text').map(t => t.textContent).filter(Boolean),
     tabs: q('.tab').map(t => t.textContent),
     goroutine_groups: q('.ggroup').map(g => g.querySelector('summary').innerText),
+    goroutine_text: q('.ggroup pre').map(p => p.textContent).join('\\n'),
     findings: q('ul.findings li').length,
   };
 })()"""
@@ -147,6 +148,9 @@ def test_capture_demo(tmp_path, start_prog):
     assert abs(int(m.group(1)) - leak[0]["live"]) <= max(5, leak[0]["live"] // 10), \
         (m.group(1), leak[0]["live"])
     assert "created by main.(*Notifier).Publish in goroutine 1" in gd, gd[:3000]
+    # ... and, for goroutines started while traced, the whole creation stack.
+    assert re.search(r"^creation stack \(recorded by leaktrace when goroutine \d+ started\):\n"
+                     r"  main\.\(\*Notifier\)\.Publish\n.*\n  main\.\(\*Server\)\.handle\n", gd, re.M), gd[:3000]
     total = int(re.match(r"(\d+) goroutines in (\d+) groups", gd).group(1))
     counts = sum(int(c) for c in re.findall(r"^# (\d+) goroutines? like", gd, re.M))
     assert counts == total, gd[:2000]
@@ -170,6 +174,7 @@ def test_capture_demo(tmp_path, start_prog):
     assert any(l.startswith("main.(*Notifier).Pub") for l in facts["flame_labels"]), facts["flame_labels"]
     assert any("chan send" in g and "Publish" in g for g in facts["goroutine_groups"]), \
         facts["goroutine_groups"]
+    assert "main.(*Server).serveLoop" in facts["goroutine_text"], facts["goroutine_text"][:2000]
     assert facts["findings"] >= 1
     if os.environ.get("LEAKTRACE_UPDATE_SCREENSHOT") == "1":
         shutil.copy(shot, REPO / "tests" / "capture" / "demo-report.png")

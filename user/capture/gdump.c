@@ -32,6 +32,8 @@ struct gsnap {
 
 struct group {
 	struct gsnap *first;
+	struct site *created;	/* a traced creation stack of the group */
+	uint64_t created_goid;
 	uint64_t count;
 	double pmin, pmax;
 	uint64_t ids[GROUP_IDS];
@@ -131,7 +133,7 @@ static void frame_text(FILE *out, const struct frame *f, bool args)
 		fprintf(out, "0x%llx (%s)\n", (unsigned long long)f->addr,
 			f->module ? f->module : "unknown module");
 	if (f->file)
-		fprintf(out, "\t%s:%d\n", f->file, f->line);
+		fprintf(out, "\t%s%s:%d\n", args ? "" : "  ", f->file, f->line);
 }
 
 static const struct gsnap *find_goid(const struct gread *r, uint64_t goid)
@@ -147,6 +149,7 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 	const struct gsnap *g = gr->first;
 	json_object *o = json_object_new_object(), *st = json_object_new_array();
 	json_object *ids = json_object_new_array(), *anc = json_object_new_array();
+	const struct site *site;
 	struct frame f[8];
 	char when[64] = "";
 	int n;
@@ -198,6 +201,21 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 		}
 	}
 	json_object_object_add(o, "parent_goid", g->parent ? json_object_new_int64(g->parent) : NULL);
+	/* The whole creation stack, when leaktrace saw it created. */
+	site = gr->created;
+	if (site) {
+		json_object *cs = json_object_new_array();
+
+		fprintf(out, "creation stack (recorded by leaktrace when goroutine %llu started):\n",
+			(unsigned long long)gr->created_goid);
+		json_object_object_add(o, "creation_goid", json_object_new_int64(gr->created_goid));
+		for (int i = 0; i < site->nframes; i++) {
+			fprintf(out, "  ");
+			frame_text(out, &site->frames[i], false);
+			json_object_array_add(cs, frame_json(&site->frames[i]));
+		}
+		json_object_object_add(o, "creation_stack", cs);
+	}
 	/* Ancestry: the creators of the creator, while they still live. */
 	for (const struct gsnap *p = find_goid(r, g->parent); p; p = find_goid(r, p->parent)) {
 		char line[512];
@@ -281,6 +299,14 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 		gr->count++;
 		if (g->goid < gr->first->goid)
 			gr->first = g;
+		if (!gr->created) {
+			struct site *site = go_site_of(ctx, g->goid);
+
+			if (site && !site->preexisting && site->nframes) {
+				gr->created = site;
+				gr->created_goid = g->goid;
+			}
+		}
 		if (gr->nids < GROUP_IDS)
 			gr->ids[gr->nids++] = g->goid;
 		if (g->parked_min >= 0) {

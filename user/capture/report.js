@@ -425,6 +425,12 @@ function goroutines() {
 		if (g.created_by)
 			txt.push("created by " + frameName(g.created_by) + (g.parent_goid ? " in goroutine " + g.parent_goid : "") +
 				 (g.created_by.file ? "\n\t" + g.created_by.file + ":" + g.created_by.line : ""));
+		if (g.creation_stack) {
+			txt.push("creation stack (recorded by leaktrace when goroutine " + g.creation_goid + " started):");
+			g.creation_stack.forEach(function (fr) {
+				txt.push("  " + frameName(fr) + (fr.file ? "\n\t  " + fr.file + ":" + fr.line : ""));
+			});
+		}
 		(g.ancestry || []).forEach(function (a) { txt.push("  ancestor " + a); });
 		el(det, "pre", null, "goroutine " + g.ids[0] + " [" + g.state + "]:   (ids " + g.ids.join(" ") +
 		   (g.count > g.ids.length ? " …" : "") + ")\n" + txt.join("\n"));
