@@ -178,15 +178,27 @@ function verdict(sites) {
 		el(box, "div", "sub", "Nothing rose steadily without being given back. Longer captures see slower leaks.");
 		return;
 	}
-	el(box, "div", "big", leaks.length + (leaks.length === 1 ? " thing keeps" : " things keep") + " growing");
-	var ul = el(box, "ol", "leaks");
-	leaks.slice(0, 5).forEach(function (s) {
-		var k = kindInfo(s.kind), li = el(ul, "li");
-		el(li, "span", "chip").style("background", k.color).text(s.kind);
-		el(li, "b", "fn", siteName(s));
-		el(li, "span", "rate", fmtRate(s.growth_per_min, k.bytes));
-		el(li, "span", "now", "now " + fmtFor(k.bytes)(siteValue(s)));
+	// One line per culprit: its leaking kinds side by side.
+	var by = {}, names = [];
+	leaks.forEach(function (s) {
+		var n = siteName(s);
+		if (!by[n]) { by[n] = []; names.push(n); }
+		by[n].push(s);
 	});
+	el(box, "div", "big", names.length + (names.length === 1 ? " place keeps" : " places keep") +
+	   " growing");
+	var ul = el(box, "ol", "leaks");
+	names.slice(0, 6).forEach(function (n) {
+		var li = el(ul, "li");
+		el(li, "b", "fn", n);
+		by[n].forEach(function (s) {
+			var k = kindInfo(s.kind), sp = el(li, "span", "what");
+			el(sp, "span", "chip").style("background", k.color).text(s.kind);
+			el(sp, "span", "rate", " " + fmtRate(s.growth_per_min, k.bytes));
+			el(sp, "span", "now", " (now " + fmtFor(k.bytes)(siteValue(s)) + ")");
+		});
+	});
+	if (names.length > 6) el(box, "div", "sub", "and " + (names.length - 6) + " more below");
 }
 
 // ---- over time ----
@@ -231,14 +243,16 @@ function overTime() {
 
 // ---- culprits ----
 function culprits(sites) {
-	var top = sites.filter(function (s) { return s.leak || s.growth_per_min > 0; }).slice(0, 8);
+	var anyLeak = sites.some(function (s) { return s.leak; });
+	var top = sites.filter(function (s) { return s.leak || s.growth_per_min > 0; }).slice(0, anyLeak ? 8 : 4);
 	var sec = el(app, "section", "panel");
-	el(sec, "h2", null, "Top culprits");
+	el(sec, "h2", null, anyLeak ? "Top culprits" : "What grew (none of it looks like a leak)");
 	if (!top.length) {
 		el(sec, "p", "hint", "No site grew during the capture.");
 		return;
 	}
-	el(sec, "p", "hint", "Most suspect first. The chart is that call site's own samples; the stack is where the objects were created.");
+	el(sec, "p", "hint", (anyLeak ? "Most suspect first. " : "Rose, but stepped, levelled off or was given back: no leak verdict. ") +
+	   "The chart is that call site's own samples; the stack is where the objects were created.");
 	var cards = el(sec, "div", "cards");
 	top.forEach(function (s, i) {
 		var k = kindInfo(s.kind), f = userFrame(s.stack), card = el(cards, "div", "card" + (s.leak ? " leak" : ""));
