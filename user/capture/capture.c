@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -153,7 +154,8 @@ static double rss_rise(const struct lt_ctx *ctx)
 static void progress(struct capture *c, struct lt_ctx *ctx)
 {
 	const struct site *top = NULL;
-	char rss[32], amount[32], where[160] = "";
+	char rss[32], amount[32], where[160] = "", line[256];
+	struct winsize ws;
 	double total = ctx->opts.duration_s;
 
 	/* ranked holds the sites of its time: rank now, read it now. */
@@ -176,10 +178,15 @@ static void progress(struct capture *c, struct lt_ctx *ctx)
 			 site_kind_name(top->kind), amount,
 			 f && f->function ? f->function : "(stack unknown)");
 	}
-	fprintf(stderr, "\r\033[Kcapture %3.0fs / %.0fs (%.0fs left)  RSS %s%s",
-		ctx->now_s, total, total > ctx->now_s ? total - ctx->now_s : 0,
-		report_bytes(ctx->have_totals ? (double)ctx->last.rss : 0, rss,
-			     sizeof(rss)), where);
+	snprintf(line, sizeof(line), "capture %3.0fs / %.0fs (%.0fs left)  RSS %s%s",
+		 ctx->now_s, total, total > ctx->now_s ? total - ctx->now_s : 0,
+		 report_bytes(ctx->have_totals ? (double)ctx->last.rss : 0, rss,
+			      sizeof(rss)), where);
+	/* One line that \r can rewrite: never wider than the terminal. */
+	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1 &&
+	    strlen(line) >= ws.ws_col)
+		line[ws.ws_col - 1] = 0;
+	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
 	c->progress_shown = true;
 }
