@@ -90,6 +90,9 @@ $(OUTPUT)/user/capture/assets.o: user/capture/assets.S $(CAPTURE_ASSETS) | $(OUT
 	$(Q)$(CC) -c -DD3_JS='"$(D3_JS)"' -DREPORT_JS='"user/capture/report.js"' \
 		-DREPORT_CSS='"user/capture/report.css"' $< -o $@
 
+$(D3_JS):
+	@echo "missing $@: install Debian's libjs-d3 (scripts/setup.sh)" >&2; exit 1
+
 $(PROTO_GEN) &: user/report/profile.proto | $(OUTPUT)
 	$(call msg,PROTOC,$@)
 	$(Q)$(PROTOC_C) --proto_path=user/report --c_out=$(OUTPUT) $<
