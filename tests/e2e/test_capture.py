@@ -101,15 +101,28 @@ def check_bundle(bundle: Path, go: bool):
     return report
 
 
+FLAME_TOTAL = """(() => {
+  const m = /\\(([\\d.,]+ ?[KMGT]?i?B?) in all\\)/.exec(document.querySelector('.flame-info').textContent);
+  return m ? m[1] : null;
+})()"""
+
+
 def open_page(bundle: Path, shot: Path):
     """report.html in headless Chromium: the DOM facts, the DOM dump, a
-    screenshot; no exception, no console error, nothing but the file."""
+    screenshot; no exception, no console error, nothing but the file.
+    The flame graph's second view (everything outstanding) is clicked too."""
     html = bundle / "report.html"
     with headless.Page() as page:
         page.open(html.resolve().as_uri())
         facts = page.eval(PROBE)
         (shot.parent / (shot.stem + ".dom.html")).write_text(page.dom())
         page.screenshot(shot)
+        facts["flame_total"] = page.eval(FLAME_TOTAL)
+        page.eval("document.querySelectorAll('.modes .tab')[1].click()")
+        facts["all_flame_kind"] = page.eval("document.querySelector('svg.flame').dataset.kind")
+        facts["all_flame_frames"] = page.eval(
+            "Array.from(document.querySelectorAll('svg.flame title')).map(t => t.textContent.split('\\n')[0])")
+        facts["all_flame_total"] = page.eval(FLAME_TOTAL)
         problems, requests = page.problems(), page.requests()
     assert not problems, f"script errors or warnings in {html}: {problems}"
     assert requests == [html.resolve().as_uri()], f"network requests from the page: {requests}"
@@ -171,6 +184,11 @@ def test_capture_demo(tmp_path, start_prog):
     # The flame graph opens on the leading culprit's kind and names it.
     assert facts["flame_kind"] == "goroutine", facts["flame_kind"]
     assert "main.(*Notifier).Publish" in facts["flame_frames"], facts["flame_frames"]
+    # Everything outstanding: the goroutines alive before attach count too.
+    assert facts["all_flame_kind"] == "goroutine"
+    assert "main.(*Notifier).Publish" in facts["all_flame_frames"], facts["all_flame_frames"]
+    n = {k: int(facts[k].replace(",", "")) for k in ("all_flame_total", "flame_total")}
+    assert n["all_flame_total"] >= n["flame_total"] > 0, facts
     assert any(l.startswith("main.(*Notifier).Pub") for l in facts["flame_labels"]), facts["flame_labels"]
     assert any("chan send" in g and "Publish" in g for g in facts["goroutine_groups"]), \
         facts["goroutine_groups"]

@@ -385,28 +385,64 @@ function flame(trees, kind, box, leakNames) {
 	draw(0, 1);
 }
 
+// What grew while traced, per creation stack, as folded lines: objects
+// created while traced all count; for those alive before attach only the
+// rise of their series. From report.json's sites (the most suspect ones).
+function growthFolded(sites) {
+	return sites.map(function (s) {
+		var v = siteValue(s) || 0, ser = s.series || [];
+		if (s.origin === "before_attach")
+			v = ser.length > 1 ? ser[ser.length - 1][1] - ser[0][1] : 0;
+		if (!(v > 0)) return "";
+		var names = (s.stack || []).slice().reverse().map(function (f) {
+			return frameName(f).replace(/;/g, "_");
+		});
+		if (!names.length) names = [s.origin === "before_attach" ? "[alive before attach]" : "[stack unknown]"];
+		return s.kind + ";" + names.join(";") + " " + Math.round(v);
+	}).join("\n");
+}
+
 function flameSection(sites) {
-	var trees = parseFolded(D.folded || ""), kinds = Object.keys(trees);
+	var views = {
+		growth: { label: "grew during the capture", trees: parseFolded(growthFolded(sites)) },
+		all: { label: "everything outstanding (incl. alive before attach)", trees: parseFolded(D.folded || "") }
+	};
 	var sec = el(app, "section", "panel");
-	el(sec, "h2", null, "Flame graph of what is outstanding");
-	if (!kinds.length) { el(sec, "p", "hint", "Nothing outstanding at the end of the capture."); return; }
+	el(sec, "h2", null, "Flame graph of the growth");
+	var view = Object.keys(views.growth.trees).length ? "growth" : "all";
+	if (!Object.keys(views[view].trees).length) {
+		el(sec, "p", "hint", "Nothing grew or is outstanding at the end of the capture.");
+		return;
+	}
 	var leakNames = {};
 	sites.forEach(function (s) { if (s.leak) leakNames[siteName(s)] = true; });
-	// The tab of the most suspect site first.
-	var first = sites.length && trees[sites[0].kind] ? sites[0].kind : kinds[0];
-	kinds.sort(function (a, b) { return (a === first ? -1 : 0) - (b === first ? -1 : 0); });
-	var tabs = el(sec, "div", "tabs"), box = el(sec, "div", "flamebox");
-	kinds.forEach(function (kd) {
-		el(tabs, "button", kd === first ? "tab on" : "tab", kindInfo(kd).label)
-			.style("border-color", kindInfo(kd).color)
+	var modes = el(sec, "div", "tabs modes"), tabs = el(sec, "div", "tabs"), box = el(sec, "div", "flamebox");
+	var kind = null;
+	function showTabs() {
+		var trees = views[view].trees, kinds = Object.keys(trees);
+		// The tab of the most suspect site first.
+		var first = sites.length && trees[sites[0].kind] ? sites[0].kind : kinds[0];
+		if (!kind || !trees[kind]) kind = first;
+		kinds.sort(function (a, b) { return (a === first ? -1 : 0) - (b === first ? -1 : 0); });
+		tabs.selectAll("*").remove();
+		kinds.forEach(function (kd) {
+			el(tabs, "button", kd === kind ? "tab on" : "tab", kindInfo(kd).label)
+				.style("border-color", kindInfo(kd).color)
+				.on("click", function () { kind = kd; showTabs(); });
+		});
+		flame(trees, kind, box, leakNames);
+	}
+	Object.keys(views).forEach(function (v) {
+		el(modes, "button", v === view ? "tab mode on" : "tab mode", views[v].label)
 			.on("click", function () {
-				tabs.selectAll(".tab").classed("on", false);
+				view = v;
+				modes.selectAll(".mode").classed("on", false);
 				d3.select(this).classed("on", true);
-				flame(trees, kd, box, leakNames);
+				showTabs();
 			});
 	});
-	el(sec, "p", "hint", "Frames outlined in red are the leaking sites above.");
-	flame(trees, first, box, leakNames);
+	el(sec, "p", "hint", "Frames outlined in red are the leaking sites above. Outermost frame at the bottom.");
+	showTabs();
 }
 
 // ---- goroutine dump ----
