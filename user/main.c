@@ -482,13 +482,11 @@ int main(int argc, char **argv)
 	argp_err_exit_status = 2;
 	if (capture) {	/* leaktrace capture [OPTIONS]: -o names a directory */
 		ctx.opts.duration_s = CAPTURE_DEFAULT_S;
-		argv[1] = argv[0];
+		argv[1] = argv[0];	/* argp names the program after it */
 	}
 	if (argp_parse(&argp, argc - capture, argv + capture, ARGP_IN_ORDER, NULL, &ctx.opts))
 		return 2;
-	if (capture)
-		argv[1] = (char *)"capture";
-	if (capture && capture_new(&ctx, argc, argv))
+	if (capture && capture_new(&ctx, argc - 2, argv + 2))
 		return 2;
 	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
 		lt_err("--format pprof is binary: write it to a file with -o FILE\n");

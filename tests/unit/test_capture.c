@@ -55,7 +55,7 @@ static void test_new_refuses_existing_dir(void **state)
 {
 	struct lt_ctx ctx = {};
 	char dir[PATH_MAX + 16], tmp[PATH_MAX + 48];
-	char *argv[] = { "leaktrace", "capture", "-p", "1" };
+	char *argv[] = { "-p", "1", "-o", "a dir" };
 	struct stat st;
 
 	snprintf(dir, sizeof(dir), "%s/b", base);
@@ -64,7 +64,7 @@ static void test_new_refuses_existing_dir(void **state)
 	assert_non_null(ctx.capture);
 	snprintf(tmp, sizeof(tmp), "%s.partial-%d", dir, (int)getpid());
 	assert_int_equal(stat(tmp, &st), 0);		/* written under a temporary name */
-	assert_string_equal(ctx.capture->cmdline, "leaktrace capture -p 1");
+	assert_string_equal(ctx.capture->cmdline, "leaktrace capture -p 1 -o 'a dir'");
 	capture_free(&ctx);
 	assert_int_not_equal(stat(tmp, &st), 0);	/* nothing written: removed */
 

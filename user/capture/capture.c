@@ -19,9 +19,11 @@
 
 #define MAX_POINTS 100000	/* a day at 1 s; older halves merged */
 
+/* "leaktrace capture" and the options, quoted where a shell needs it. */
 static char *join_args(int argc, char **argv)
 {
-	size_t len = 1;
+	static const char head[] = "leaktrace capture";
+	size_t len = sizeof(head);
 	char *s;
 
 	for (int i = 0; i < argc; i++)
@@ -29,11 +31,11 @@ static char *join_args(int argc, char **argv)
 	s = calloc(1, len);
 	if (!s)
 		return NULL;
+	strcpy(s, head);
 	for (int i = 0; i < argc; i++) {
 		bool quote = !*argv[i] || strpbrk(argv[i], " \t'\"$\\");
 
-		if (i)
-			strcat(s, " ");
+		strcat(s, " ");
 		if (quote)
 			strcat(s, "'");
 		strcat(s, argv[i]);

@@ -11,7 +11,7 @@
 
 /* Checks the bundle's directory (opts.output, or a default name in the
  * current directory) and creates the capture state in ctx->capture.
- * argv: leaktrace's command line, recorded in the bundle. 0, or -errno
+ * argv: the options after "capture", recorded in the bundle. 0, or -errno
  * after one clear message (the caller exits 2). */
 int capture_new(struct lt_ctx *ctx, int argc, char **argv);
 /* Called after every sample: records the process totals and per-kind
