@@ -86,6 +86,9 @@ int capture_new(struct lt_ctx *ctx, int argc, char **argv)
 	}
 	c->cmdline = join_args(argc, argv);
 	c->tty = isatty(STDERR_FILENO);
+	/* -i sets the sampling period only: the capture shows its own
+	 * progress line, not the live table. */
+	ctx->opts.interval_set = false;
 	c->oom_start = c->oom_end = -1;
 	ctx->capture = c;
 	return 0;
