@@ -99,7 +99,7 @@ void snap_cgroups(struct capture *c, int pid)
 			continue;
 		*cg++ = 0;
 		cg[strcspn(cg, "\n")] = 0;
-		ctl++;
+		*ctl++ = 0;	/* line: the hierarchy id; ctl: its controllers */
 		if (!strcmp(line, "0") && !*ctl) {
 			cg_dir(NULL, cg, c->cg2, sizeof(c->cg2));
 			continue;
@@ -240,7 +240,7 @@ int64_t snap_memory_limit(const struct capture *c)
 static void file_line(FILE *out, const char *label, const char *path,
 		      const char *prefix)
 {
-	char line[4096];
+	char line[4096], *v;
 	FILE *f = fopen(path, "r");
 
 	if (!f) {
@@ -250,7 +250,8 @@ static void file_line(FILE *out, const char *label, const char *path,
 	while (fgets(line, sizeof(line), f)) {
 		if (prefix && strncmp(line, prefix, strlen(prefix)))
 			continue;
-		fprintf(out, "%-18s %s", label, prefix ? line + strlen(prefix) : line);
+		v = prefix ? line + strlen(prefix) : line;
+		fprintf(out, "%-18s %s", label, v + strspn(v, " \t"));
 		if (!strchr(line, '\n'))
 			fputc('\n', out);
 		break;
@@ -318,7 +319,6 @@ void snap_host(struct capture *c, struct lt_ctx *ctx, json_object *end)
 		fprintf(f, "%-18s %s %s %s %s\n", "uname", u.sysname, u.release,
 			u.version, u.machine);
 	file_line(f, "os", "/etc/os-release", "PRETTY_NAME=");
-	file_line(f, "kernel cmdline", "/proc/cmdline", NULL);
 	fprintf(f, "%-18s %ld\n", "cpus online", sysconf(_SC_NPROCESSORS_ONLN));
 	file_line(f, "MemTotal", "/proc/meminfo", "MemTotal:");
 	file_line(f, "MemAvailable", "/proc/meminfo", "MemAvailable:");
