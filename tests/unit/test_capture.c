@@ -128,6 +128,12 @@ static void test_snapshots_and_missing(void **state)
 	assert_int_equal(mkdir(c.tmp, 0755), 0);
 	snap_cgroups(&c, getpid());
 	assert_true(c.cg2[0] || c.cg1mem[0]);	/* some memory cgroup is ours */
+	/* A "0::" line and a cgroup2 mount (v2 or hybrid): the v2 dir is found. */
+	if (strstr(run("cat /proc/self/cgroup"), "0::") &&
+	    strstr(run("cat /proc/self/mountinfo"), " - cgroup2 "))
+		assert_true(c.cg2[0]);
+	if (strstr(run("cat /proc/self/cgroup"), ":memory:"))
+		assert_true(c.cg1mem[0]);
 	snap_take(&c, getpid(), "start");
 	snprintf(path, sizeof(path), "%s/snapshots/start/proc-status", c.tmp);
 	assert_int_equal(stat(path, &st), 0);
