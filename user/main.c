@@ -75,7 +75,7 @@ static const struct argp_option options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
 	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
 	  "needs -o on a terminal)", 2 },
-	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout)", 2 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout); capture: the bundle's directory", 2 },
 	{ "base", OPT_BASE, "FILE", 0, "Compare with an earlier report (--format json) and "
 	  "list new, grown, shrunk and gone sites (text and json)", 2 },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
