@@ -361,3 +361,47 @@ def test_capture_bad_input(tmp_path):
         assert len(r.stderr.strip().splitlines()) <= 2, r.stderr
     left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("b"))
     assert not left, f"capture left {left} behind"
+
+
+def test_capture_page_renders_new_kinds(tmp_path):
+    """The page reads kinds generically: sites, timeline sums and folded
+    stacks of a kind it has a label for (heap, not traced on main yet) and of
+    one it has never heard of get their tile, card and flame graph tab.
+    The data is a real capture's, with its sites copied under those kinds."""
+    bundle = tmp_path / "kinds"
+    run = capture(["-d", 5, "-o", bundle, "--", prog_path("mmap_leak"), "-rate", "10",
+                   "-chunk-kb", "256"], tmp_path).wait()
+    assert run.returncode == 0, run.describe()
+    html = (bundle / "report.html").read_text()
+    m = re.search(r'(<script id="lt-data" type="application/json">)(.*?)(</script>)', html, re.S)
+    data = json.loads(m.group(2))
+    rep, tl = data["report"], data["capture"]["timeline"]
+    leak = next(s for s in rep["sites"] if s["leak"])
+    for kind in ("heap", "zkind"):
+        clone = json.loads(json.dumps(leak))
+        clone["kind"] = kind
+        rep["sites"].insert(0, clone)
+        tl["kinds"][kind] = tl["kinds"][leak["kind"]]
+    data["folded"] += "".join(line.replace(leak["kind"] + ";", k + ";", 1) + "\n"
+                              for k in ("heap", "zkind")
+                              for line in data["folded"].splitlines()
+                              if line.startswith(leak["kind"] + ";"))
+    page = tmp_path / "kinds.html"
+    blob = json.dumps(data).replace("<", "\\u003c")
+    page.write_text(html[:m.start(2)] + blob + html[m.end(2):])
+    shot = tmp_path / "kinds.png"
+    with headless.Page() as p:
+        p.open(page.resolve().as_uri())
+        facts = p.eval("""(() => ({
+          tiles: Array.from(document.querySelectorAll('.tile-t')).map(t => t.textContent),
+          chips: Array.from(document.querySelectorAll('.card .chip')).map(t => t.textContent),
+          tabs: Array.from(document.querySelectorAll('.tabs:not(.modes) .tab')).map(t => t.textContent),
+          charts: Array.from(document.querySelectorAll('svg.chart')).map(s => s.dataset.name),
+        }))()""")
+        p.screenshot(shot)
+        problems = p.problems()
+    assert not problems, problems
+    assert "Go heap in use" in facts["tiles"] and "zkind" in facts["tiles"], facts
+    assert {"heap", "zkind"} <= set(facts["chips"]), facts
+    assert "Go heap in use" in facts["tabs"] and "zkind" in facts["tabs"], facts
+    assert {"heap", "zkind"} <= set(facts["charts"]), facts

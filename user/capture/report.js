@@ -19,8 +19,13 @@ var KIND = {
 	heap: { label: "Go heap in use", color: "#1f6fd1", bytes: true },
 	malloc: { label: "malloc outstanding", color: "#2c9f4b", bytes: true }
 };
+// A kind this page does not know: measured in bytes when its sites have
+// bytes (report.json gives bytes only to memory kinds).
 function kindInfo(k) {
-	return KIND[k] || { label: k, color: "#555", bytes: /byte|mem|heap|map/.test(k) };
+	if (!KIND[k])
+		KIND[k] = { label: k, color: "#5c6b8a", bytes: (R.sites || []).some(function (s) {
+			return s.kind === k && s.bytes !== null && s.bytes !== undefined; }) };
+	return KIND[k];
 }
 
 // ---- formatting ----
