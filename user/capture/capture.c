@@ -262,18 +262,27 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static const struct {
-	const char *name, *what;
-} index_lines[] = {
-	{ "report.html", "OPEN THIS FIRST. One page, works offline in any browser: RSS, threads, goroutines and memory over time, the top culprits with their growth charts, findings, a flame graph of what grew, the goroutine dump." },
-	{ "report.txt", "The same verdict as plain text (what leaktrace prints)." },
-	{ "report.json", "Machine-readable report, schema leaktrace/v1 (sites, series, findings, drops)." },
-	{ "profile.pb.gz", "pprof profile of what is outstanding per stack: go tool pprof -http=: profile.pb.gz" },
-	{ "stacks.folded", "Collapsed stacks (kind;outermost;...;innermost value) for flamegraph.pl or speedscope." },
-	{ "goroutines.txt", "Every goroutine read from the target's memory at the end, grouped like Go's debug=2 dump: count, status, wait reason, minutes parked, park stack, creator." },
-	{ "host.txt", "Host and kernel facts, leaktrace version and options, how the target ended (exit status, OOM kill)." },
-	{ "snapshots/", "/proc/PID (status, smaps_rollup, limits, maps, cgroup) and the cgroup's memory files (current/max/stat/events with oom_kill), at start/ and end/." },
-};
+static const char index_text[] =
+"report.html     OPEN THIS FIRST. One page, works offline in any browser:\n"
+"                RSS, threads, goroutines and memory over time, the top\n"
+"                culprits with their growth charts, findings, a flame graph\n"
+"                of what grew, the goroutine dump.\n"
+"report.txt      The same verdict as plain text (what leaktrace prints).\n"
+"report.json     Machine-readable report, schema leaktrace/v1 (sites, series,\n"
+"                findings, drops).\n"
+"profile.pb.gz   pprof profile of what is outstanding per stack:\n"
+"                go tool pprof -http=: profile.pb.gz\n"
+"stacks.folded   Collapsed stacks (kind;outermost;...;innermost value) for\n"
+"                flamegraph.pl or speedscope.\n"
+"goroutines.txt  Every goroutine read from the target's memory at the end,\n"
+"                grouped like Go's debug=2 dump: count, status, wait reason,\n"
+"                minutes parked, park stack, creator and creation stack.\n"
+"host.txt        Host and kernel facts, leaktrace version and options, how\n"
+"                the target ended (exit status, OOM kill), memory limit.\n"
+"snapshots/      /proc/PID (status, smaps_rollup, limits, maps, cgroup) and\n"
+"                the cgroup's memory files (current/max/stat/events with\n"
+"                oom_kill), at start/ and end/; MISSING.txt: what could not\n"
+"                be read.\n";
 
 static void write_index(struct capture *c, struct lt_ctx *ctx)
 {
@@ -288,8 +297,7 @@ static void write_index(struct capture *c, struct lt_ctx *ctx)
 	fprintf(f, "Command: %s\n\n", c->cmdline ? c->cmdline : "?");
 	fprintf(f, "Open report.html first (any browser, offline). To share the\n"
 		   "capture, send the .tar.gz next to this directory.\n\n");
-	for (size_t i = 0; i < sizeof(index_lines) / sizeof(index_lines[0]); i++)
-		fprintf(f, "%-15s %s\n", index_lines[i].name, index_lines[i].what);
+	fputs(index_text, f);
 	fprintf(f, "\nFiles in this bundle:\n");
 	for (size_t i = 0; i < c->nfiles; i++)
 		fprintf(f, "  %s\n", c->files[i]);

@@ -183,8 +183,10 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 	json_object_object_add(o, "count", json_object_new_int64(gr->count));
 	json_object_object_add(o, "state", json_object_new_string(g->reason));
 	json_object_object_add(o, "waiting", json_object_new_boolean(g->status == GO_G_WAITING));
-	json_object_object_add(o, "parked_min_min", gr->pmax >= 0 ? json_object_new_double(gr->pmin) : NULL);
-	json_object_object_add(o, "parked_min_max", gr->pmax >= 0 ? json_object_new_double(gr->pmax) : NULL);
+	json_object_object_add(o, "parked_min_min",
+			       gr->pmax >= 0 ? json_object_new_double(gr->pmin) : NULL);
+	json_object_object_add(o, "parked_min_max",
+			       gr->pmax >= 0 ? json_object_new_double(gr->pmax) : NULL);
 	json_object_object_add(o, "ids", ids);
 	json_object_object_add(o, "stack", st);
 	/* Like Go's traceback: the main goroutine has no creator shown. */
