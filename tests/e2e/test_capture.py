@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LEAKTRACE, REPO, Tracer, newest_go, prog_path, go_build, running
+from conftest import LEAKTRACE, REPO, Tracer, go_build, newest_go, oldest_go, prog_path, running
 
 sys.path.insert(0, str(REPO / "tests" / "capture"))
 import headless  # noqa: E402
@@ -405,3 +405,43 @@ def test_capture_page_renders_new_kinds(tmp_path):
     assert {"heap", "zkind"} <= set(facts["chips"]), facts
     assert "Go heap in use" in facts["tabs"] and "zkind" in facts["tabs"], facts
     assert {"heap", "zkind"} <= set(facts["charts"]), facts
+
+
+@pytest.mark.parametrize("build", [(lambda: go_build(oldest_go())),
+                                   (lambda: go_build(newest_go(), stripped=True))],
+                         ids=["oldest-go", "newest-go-stripped"])
+def test_capture_goroutine_dump_counts(tmp_path, build):
+    """goroutines.txt against a program whose goroutines are known: exact
+    counts per group, the wait reason, the function parked, and minutes
+    parked read (the program runs two GCs, which stamp waitsince)."""
+    b = build()
+    prog = subprocess.Popen([str(prog_path("parked", b)), "-recv", "300", "-send", "200",
+                             "-select", "100", "-timeout", "60s"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        line = prog.stdout.readline().decode()
+        assert line.startswith("ready"), line
+        bundle = tmp_path / "parked"
+        run = capture(["-p", prog.pid, "-d", 3, "-o", bundle], tmp_path).wait()
+        assert run.returncode == 0, run.describe()
+    finally:
+        prog.kill()
+        prog.wait()
+    gd = (bundle / "goroutines.txt").read_text()
+    groups = {}
+    for m in re.finditer(r"^# (\d+) goroutines? like this one.*\ngoroutine \d+ \[([^\]]+)\]:\n"
+                         r"((?:.*\n)*?)(?=\n|# )", gd, re.M):
+        fns = re.findall(r"^(main\.\w+)", m.group(3), re.M)
+        if fns:
+            groups[(m.group(2).split(",")[0], fns[0])] = int(m.group(1))
+    assert groups.get(("chan receive", "main.blockRecv")) == 300, (groups, gd[:2000])
+    assert groups.get(("chan send", "main.blockSend")) == 200, groups
+    assert groups.get(("select", "main.blockSelect")) == 100, groups
+    html = (bundle / "report.html").read_text()
+    data = json.loads(re.search(r'<script id="lt-data" type="application/json">(.*?)</script>',
+                                html, re.S).group(1))
+    g = {x["state"]: x for x in data["goroutines"]["groups"] if x["count"] in (300, 200, 100)}
+    for state in ("chan receive", "chan send", "select"):
+        assert g[state]["parked_min_max"] is not None, g[state]
+        assert 0 <= g[state]["parked_min_max"] < 2, g[state]
+        assert g[state]["created_by"]["function"] == "main.main", g[state]
