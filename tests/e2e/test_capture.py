@@ -53,6 +53,7 @@ PROBE = """(() => {
     goroutine_groups: q('.ggroup').map(g => g.querySelector('summary').innerText),
     goroutine_text: q('.ggroup pre').map(p => p.textContent).join('\\n'),
     findings: q('ul.findings li').length,
+    warnings: q('.warn').map(w => w.textContent).join('\\n'),
   };
 })()"""
 
@@ -194,6 +195,7 @@ def test_capture_demo(tmp_path, start_prog):
         facts["goroutine_groups"]
     assert "main.(*Server).serveLoop" in facts["goroutine_text"], facts["goroutine_text"][:2000]
     assert facts["findings"] >= 1
+    assert not facts["warnings"], facts["warnings"]	# end dump read, nothing dropped
     if os.environ.get("LEAKTRACE_UPDATE_SCREENSHOT") == "1":
         shutil.copy(shot, REPO / "tests" / "capture" / "demo-report.png")
 
@@ -252,6 +254,7 @@ def test_capture_target_killed(tmp_path):
     facts = open_page(bundle, tmp_path / "killed.png")
     assert "ended during the capture" in facts["verdict"], facts["verdict"]
     assert "killed by signal 9" in facts["verdict"], facts["verdict"]
+    assert "taken at the start of the capture" in facts["warnings"], facts["warnings"]
 
 
 def _limited_cgroup(tmp_path, limit):

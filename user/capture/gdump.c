@@ -352,6 +352,8 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	json_object_object_add(root, "total", json_object_new_int64(r.n));
 	json_object_object_add(root, "unreadable", json_object_new_int64(st.unreadable));
 	json_object_object_add(root, "read_at", json_object_new_string(ts));
+	json_object_object_add(root, "taken", json_object_new_string(
+		strstr(rel, "/start/") ? "start" : "end"));
 	json_object_object_add(root, "groups", arr);
 	json_object_put(c->gdump);
 	c->gdump = root;

@@ -462,8 +462,12 @@ function goroutines() {
 	}
 	var sec = el(app, "section", "panel");
 	el(sec, "h2", null, "Goroutines (" + fmtCount(G.total) + " in " + G.groups.length + " groups)");
+	if (G.taken === "start")
+		el(sec, "p", "warn", "This dump was taken at the start of the capture: at the end the process " +
+		   "could not be read any more (see goroutines.txt). The goroutine counts over time are above.");
 	el(sec, "p", "hint", "Read from the process's memory at " + G.read_at +
-	   " without stopping it; grouped by state, park stack and creator, like Go's debug=2 dump. Full text: goroutines.txt.");
+	   " without stopping it; grouped by state, park stack and creator, like Go's debug=2 dump. Full text: " +
+	   (G.taken === "start" ? "snapshots/start/goroutines.txt." : "goroutines.txt."));
 	var max = d3.max(G.groups, function (g) { return g.count; }) || 1;
 	var list = el(sec, "div", "gdump");
 	G.groups.forEach(function (g) {
