@@ -448,3 +448,23 @@ def test_capture_goroutine_dump_counts(tmp_path, build):
         assert g[state]["parked_min_max"] is not None, g[state]
         assert 0 <= g[state]["parked_min_max"] < 2, g[state]
         assert g[state]["created_by"]["function"] == "main.main", g[state]
+
+
+def test_headless_checker_sees_errors_and_requests(tmp_path):
+    """The page checks above can fail: a page with a script error, a
+    console error and a blocked request to 127.0.0.1 is caught."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" "
+        "content=\"default-src 'none'; script-src 'unsafe-inline'\"></head><body>"
+        "<img src=\"http://127.0.0.1:9/x.png\">"
+        "<script>console.error('boom');</script><script>nosuchfn();</script></body></html>")
+    with headless.Page() as p:
+        p.open(page.resolve().as_uri())
+        time.sleep(0.5)
+        p.eval("1")	# drain events
+        problems, requests = p.problems(), p.requests()
+    assert "http://127.0.0.1:9/x.png" in requests, requests
+    assert any("nosuchfn" in x for x in problems), problems
+    assert any("console.error: boom" in x for x in problems), problems
+    assert any("Content Security Policy" in x for x in problems), problems
