@@ -39,6 +39,11 @@ USER_SRCS := $(wildcard user/*.c user/*/*.c)
 PROTO_GEN := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) \
 	$(OUTPUT)/user/profile.pb-c.o
+# leaktrace capture's report.html embeds d3 (Debian's libjs-d3) and its own
+# script and style, assembled in by .incbin: the page needs nothing else.
+D3_JS ?= /usr/share/javascript/d3/d3.min.js
+CAPTURE_ASSETS := $(D3_JS) user/capture/report.js user/capture/report.css
+USER_OBJS += $(OUTPUT)/user/capture/assets.o
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -78,6 +83,15 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS) $(PROTO_GEN)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/user/capture/assets.o: user/capture/assets.S $(CAPTURE_ASSETS) | $(OUTPUT)/user
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -c -DD3_JS='"$(D3_JS)"' -DREPORT_JS='"user/capture/report.js"' \
+		-DREPORT_CSS='"user/capture/report.css"' $< -o $@
+
+$(D3_JS):
+	@echo "missing $@: install Debian's libjs-d3 (scripts/setup.sh)" >&2; exit 1
 
 $(PROTO_GEN) &: user/report/profile.proto | $(OUTPUT)
 	$(call msg,PROTOC,$@)

@@ -39,6 +39,7 @@ struct threads;
 struct go_state;
 struct ring_buffer;
 struct lt_base;
+struct capture;
 
 struct lt_ctx {
 	struct lt_opts opts;
@@ -63,6 +64,7 @@ struct lt_ctx {
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
+	struct capture *capture;	/* leaktrace capture, or NULL */
 };
 
 /* Seconds since attach. */

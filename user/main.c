@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "capture/capture.h"
 #include "report/compare.h"
 #include "ctx.h"
 #include <linux/types.h>
@@ -32,6 +33,7 @@ static const char doc[] =
 "USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [-o FILE] [--base FILE]\n"
 "                 [--format text|json|folded|pprof]\n"
 "       leaktrace [OPTIONS] -- CMD [ARGS...]\n"
+"       leaktrace capture -p PID [-d 60] [-o DIR]   # incident bundle: DIR/ + DIR.tar.gz\n"
 "\n"
 "EXAMPLES:\n"
 "    leaktrace -p 1234                  # trace until Ctrl-C, then report\n"
@@ -71,7 +73,7 @@ static const struct argp_option options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
 	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
 	  "needs -o on a terminal)", 2 },
-	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout)", 2 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout); capture: the bundle's directory", 2 },
 	{ "base", OPT_BASE, "FILE", 0, "Compare with an earlier report (--format json) and "
 	  "list new, grown, shrunk and gone sites (text and json)", 2 },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
@@ -305,6 +307,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 		ctx->have_totals = true;
 	}
 	model_sample(&ctx->model, ctx->now_s);
+	capture_sample(ctx);
 }
 
 /* RSS rise over the window, NAN before two samples. */
@@ -429,6 +432,8 @@ static int finish(struct lt_ctx *ctx)
 
 	sum_drops(ctx);
 	model_rank(&ctx->model, rss_rise(ctx));
+	if (ctx->capture)
+		return capture_write(ctx);
 	if (ctx->opts.output) {
 		out = fopen(ctx->opts.output, "w");
 		if (!out) {
@@ -457,6 +462,7 @@ static void teardown(struct lt_ctx *ctx)
 	symbolizer_free(ctx->sym);
 	target_abort(&ctx->target);
 	compare_free(ctx->base);
+	capture_free(ctx);
 }
 
 int main(int argc, char **argv)
@@ -477,10 +483,17 @@ int main(int argc, char **argv)
 	};
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
 	struct timespec start;
+	bool capture = argc > 1 && !strcmp(argv[1], "capture");
 	int err;
 
 	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &ctx.opts))
+	if (capture) {	/* leaktrace capture [OPTIONS]: -o names a directory */
+		ctx.opts.duration_s = CAPTURE_DEFAULT_S;
+		argv[1] = argv[0];	/* argp names the program after it */
+	}
+	if (argp_parse(&argp, argc - capture, argv + capture, ARGP_IN_ORDER, NULL, &ctx.opts))
+		return 2;
+	if (capture && capture_new(&ctx, argc - 2, argv + 2))
 		return 2;
 	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
 		lt_err("--format pprof is binary: write it to a file with -o FILE\n");

@@ -57,6 +57,20 @@ const char *go_version(const struct lt_ctx *ctx)
 	       ctx->go->rt->version : NULL;
 }
 
+const struct go_runtime *go_runtime(const struct lt_ctx *ctx)
+{
+	return go_enabled(ctx) ? ctx->go->rt : NULL;
+}
+
+struct site *go_site_of(struct lt_ctx *ctx, uint64_t goid)
+{
+	uint64_t id;
+
+	if (!go_enabled(ctx) || !u64map_get(&ctx->go->site_of, goid, &id))
+		return NULL;
+	return model_get(&ctx->model, id - 1);
+}
+
 uint64_t go_exits_reconciled(const struct lt_ctx *ctx)
 {
 	return go_enabled(ctx) ? ctx->go->exits_by_reads : 0;

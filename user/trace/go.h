@@ -43,6 +43,12 @@ int64_t go_count_end(const struct lt_ctx *ctx);
  * by default: this is how exits are seen). */
 uint64_t go_exits_reconciled(const struct lt_ctx *ctx);
 const char *go_version(const struct lt_ctx *ctx);
+/* The target's Go runtime description (for reading allgs), or NULL. */
+struct go_runtime;
+const struct go_runtime *go_runtime(const struct lt_ctx *ctx);
+/* The site of a live goroutine (its creation stack when the probes saw it
+ * created), or NULL. */
+struct site *go_site_of(struct lt_ctx *ctx, uint64_t goid);
 /* Stops new records (the last drain then ends). */
 void go_stop(struct lt_ctx *ctx);
 void go_drops(const struct lt_ctx *ctx, uint64_t *out);
