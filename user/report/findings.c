@@ -4,6 +4,7 @@
 #include <string.h>
 #include "report/findings.h"
 #include "trace/mem.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -163,7 +164,7 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			continue;
 		for (int k = 0; k < s->nwait && !at; k++)
 			if (s->wait_frames[k].function &&
-			    strncmp(s->wait_frames[k].function, "runtime.", 8))
+			    !fn_is_go_runtime(s->wait_frames[k].function))
 				at = s->wait_frames[k].function;
 		f = add(out, n, max, SEV_WARNING, "parked");
 		if (!f)

@@ -12,6 +12,7 @@
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MAX_FINDINGS 16
@@ -377,7 +378,7 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 				const char *fn = s->wait_frames[k].function;
 
 				/* the first frame outside the runtime */
-				if (fn && strncmp(fn, "runtime.", 8)) {
+				if (fn && !fn_is_go_runtime(fn)) {
 					frame_text(&s->wait_frames[k], fr, sizeof(fr));
 					fprintf(out, " at %s", fr);
 					break;

@@ -11,17 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "sym/frame.h"
 
 struct symbolizer;
-
-struct sym_frame {
-	uint64_t addr;		/* runtime address asked about */
-	const char *module;	/* path as the target sees it; NULL if unknown */
-	const char *function;	/* NULL if unknown; C++ demangled */
-	const char *file;	/* NULL if unknown */
-	int line;		/* 0 if unknown */
-	bool inlined;		/* an inlined frame inside the next one */
-};
 
 struct symbolizer *symbolizer_new(int pid);
 void symbolizer_free(struct symbolizer *s);
@@ -34,7 +26,7 @@ int symbolizer_refresh(struct symbolizer *s);
  * live as long as the symbolizer.
  */
 int symbolize(struct symbolizer *s, uint64_t addr, bool is_return,
-	      struct sym_frame *out, int max);
+	      struct frame *out, int max);
 /* True if addr is in an executable mapping and the instruction that ends
  * just before it is a call (so addr is a plausible return address). */
 bool symbolizer_is_return_addr(struct symbolizer *s, uint64_t addr);

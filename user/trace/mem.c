@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include "util/hashmap.h"
 #include "util/log.h"
+#include "sym/funcnames.h"
 #include "trace/mem.h"
 #include "mem.skel.h"
 #include "trace/ranges.h"
@@ -478,19 +479,9 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
  * touches pages others then fill), as with brk. */
 static bool in_allocator(struct lt_ctx *ctx, uint64_t fp_id)
 {
-	static const char *const fns[] = {
-		"malloc", "__libc_malloc", "_int_malloc", "sysmalloc",
-		"calloc", "__libc_calloc", "realloc", "__libc_realloc",
-		"_int_realloc", "tcache_init", "malloc_consolidate",
-		"_int_memalign", "__libc_memalign", "posix_memalign",
-	};
 	const struct resolved_stack *r = stacks_resolve(&ctx->stacks, fp_id);
-	const char *fn = r->n ? r->frames[0].function : NULL;
 
-	for (size_t i = 0; fn && i < sizeof(fns) / sizeof(fns[0]); i++)
-		if (!strcmp(fn, fns[i]))
-			return true;
-	return false;
+	return r->n && fn_is_allocator(r->frames[0].function);
 }
 
 static struct fault_split *split_get(struct lt_ctx *ctx, uint64_t fp_id,
