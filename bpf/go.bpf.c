@@ -14,23 +14,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* g struct offsets for the target's Go version (set before load). */
 const volatile __u32 off_goid = 152;
-const volatile __u32 off_parent_goid = 0;	/* 0: no such field */
-const volatile __u32 off_gopc = 280;
-const volatile __u32 off_startpc = 296;
 /* lt_go_new sits on the runqput call (new g in RBX), not on RETs (RAX). */
 const volatile bool newg_in_rbx = false;
 /* The parked map is used (--go-parks). */
 const volatile bool track_parks = false;
 
-/* Goroutines parked now: goid -> where and since when. The park site is
- * the caller of gopark (one word read at SP, no stack walk: gopark is hot). */
-struct lt_parked {
-	__u64 since_ns;
-	__u64 caller_pc;
-	__u32 reason;
-	__u32 pad;
-};
-
+/* Goroutines parked now (struct lt_parked in leaktrace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -65,13 +54,8 @@ int lt_go_new(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_NEW;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->goid = g_read(g, off_goid);
-	if (off_parent_goid)
-		e->parent_goid = g_read(g, off_parent_goid);
-	e->gopc = g_read(g, off_gopc);
-	e->startpc = g_read(g, off_startpc);
 	/* At a RET the frame is popped: SP holds the return address. At the
 	 * call site SP holds a local that differs per goroutine: leave it out,
 	 * or every creation would be a stack of its own. */
@@ -128,7 +112,6 @@ int lt_go_exit(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_EXIT;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->goid = goid;
 	lt_submit(e);

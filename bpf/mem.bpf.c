@@ -22,7 +22,7 @@ struct lt_sys_args {
 	__u32 type;
 	__u32 pad;
 	__u64 stack_id;
-	__u64 a[5];
+	__u64 a[4];
 };
 
 struct {
@@ -89,8 +89,6 @@ static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx,
 		a.a[2] = ctx->args[2];
 	if (nargs > 3)
 		a.a[3] = ctx->args[3];
-	if (nargs > 4)
-		a.a[4] = ctx->args[4];
 	if (want_stack)
 		a.stack_id = lt_capture_user_stack();
 	if (bpf_map_update_elem(&sys_args, &tid, &a, BPF_ANY))
@@ -179,17 +177,13 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 	if (type != LT_EV_BRK && (ret < 0 && ret > -4096))
 		goto out;
 	e.type = type;
-	e.tid = tid;
-	e.ts_ns = bpf_ktime_get_ns();
 	e.stack_id = a->stack_id;
-	e.fd = -1;
 	switch (type) {
-	case LT_EV_MMAP:	/* addr, len, prot, flags, fd */
+	case LT_EV_MMAP:	/* addr, len, prot, flags */
 		e.addr = ret;
 		e.len = a->a[1];
 		e.prot = a->a[2];
 		e.flags = a->a[3];
-		e.fd = (int)a->a[4];
 		break;
 	case LT_EV_MUNMAP:	/* addr, len */
 		e.addr = a->a[0];
@@ -197,11 +191,10 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 		if (release)
 			e.bpf_released = release_range(e.addr, e.len, false);
 		break;
-	case LT_EV_MREMAP:	/* old, old_len, new_len, flags, new_addr */
+	case LT_EV_MREMAP:	/* old, old_len, new_len */
 		e.addr = a->a[0];
 		e.len = a->a[1];
 		e.new_len = a->a[2];
-		e.flags = a->a[3];
 		e.new_addr = ret;
 		break;
 	case LT_EV_BRK:		/* requested break */
@@ -231,7 +224,7 @@ out:
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int lt_mmap_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sys_enter(ctx, LT_EV_MMAP, 6, true);
+	return sys_enter(ctx, LT_EV_MMAP, 4, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
@@ -262,7 +255,7 @@ int lt_munmap_exit_rel(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_mremap")
 int lt_mremap_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sys_enter(ctx, LT_EV_MREMAP, 5, true);
+	return sys_enter(ctx, LT_EV_MREMAP, 3, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
@@ -304,7 +297,7 @@ int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
 
 /* Sends every fault_sample-th first touch, when its stack is not known
  * complete, with a copy of the stack for user space to unwind with CFI. */
-static __always_inline void fault_copy(__u64 sid, __u64 addr)
+static __always_inline void fault_copy(__u64 sid)
 {
 	struct lt_fault_sample e = {};
 	__u32 zero = 0, *tick, *need;
@@ -321,10 +314,7 @@ static __always_inline void fault_copy(__u64 sid, __u64 addr)
 	if (need && !*need)
 		return;		/* frame pointers are enough */
 	e.type = LT_EV_FAULT_SAMPLE;
-	e.tid = (__u32)bpf_get_current_pid_tgid();
-	e.ts_ns = bpf_ktime_get_ns();
 	e.stack_id = sid;
-	e.addr = addr;
 	lt_output(&e, sizeof(e),
 		  __builtin_offsetof(struct lt_fault_sample, copy_bytes), sid);
 }
@@ -379,6 +369,6 @@ int lt_page_fault(struct lt_page_fault_args *ctx)
 		else
 			lt_drop(LT_DROP_FAULT_MAP);
 	}
-	fault_copy(sid, ctx->address);
+	fault_copy(sid);
 	return 0;
 }

@@ -182,10 +182,6 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 	g->skel->rodata->fp_jumps = true;
 	g->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	g->skel->rodata->off_goid = g->rt->off.goid;
-	g->skel->rodata->off_parent_goid =
-		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
-	g->skel->rodata->off_gopc = g->rt->off.gopc;
-	g->skel->rodata->off_startpc = g->rt->off.startpc;
 	g->skel->rodata->newg_in_rbx = g->plan.newg.found;
 	g->skel->rodata->track_parks = ctx->opts.go_parks;
 	if ((err = bpf_map__reuse_fd(g->skel->maps.stacks, stacks_fd)) ||
@@ -527,7 +523,7 @@ static void parked_since(struct lt_ctx *ctx)
 	int fd = bpf_map__fd(g->skel->maps.parked);
 	struct timespec now;
 	uint64_t key, next, id, now_ns;
-	struct { uint64_t since_ns, caller_pc; uint32_t reason, pad; } p;
+	struct lt_parked p;
 	bool have;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);

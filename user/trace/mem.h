@@ -9,8 +9,6 @@
 #include <linux/types.h>
 #include "leaktrace.h"
 
-#define LT_MADV_MAX 32
-
 struct mem_stats {
 	uint64_t madvise_bytes[LT_MADV_MAX];	/* requested, per advice */
 	uint64_t madvise_calls[LT_MADV_MAX];
