@@ -45,6 +45,17 @@ struct lt_ucopy {
 	__u32 pad;
 };
 
+/* Per-CPU scratch where BPF builds a record with its copy ("ucopy_buf",
+ * created by user space with this value size): the event record ends at
+ * ev[LT_EV_ROOM], the copy follows. */
+#define LT_EV_ROOM 128		/* the largest event record that carries a copy */
+struct lt_ucopy_buf {
+	__u8 ev[LT_EV_ROOM];
+	struct lt_ucopy hdr;
+	__u8 data[LT_UCOPY_MAX];
+};
+#define LT_COPY_NEED_MAX 16384	/* "copy_need" entries (stack ids) */
+
 /* Stack-copy counters, BPF .bss (enum lt_ucopy_stat). */
 enum lt_ucopy_stat {
 	LT_UC_COPIED,		/* events sent with a stack copy */
@@ -163,6 +174,21 @@ struct lt_fault_stat {
 
 struct lt_chunk {
 	__u64 sid[LT_CHUNK_PAGES];
+};
+
+/* Only BPF writes the "pages" map. Releases of larger ranges (and brk
+ * shrinks, MAP_FIXED, mremap) that user space learns from the ring buffer
+ * are asked of the memory object's syscall programs, run by user space
+ * (BPF_PROG_RUN) with this context:
+ *   lt_pages_release  forget pages [first, last), counting them released
+ *                     (lazy: by MADV_FREE) on the stacks that touched them
+ *   lt_pages_move     move the first touches of pages [first, last) to
+ *                     the pages from dest on (mremap moved them) */
+struct lt_pages_req {
+	__u64 first, last;	/* page numbers */
+	__u64 dest;		/* move: destination of page first */
+	__u32 lazy;		/* release: by MADV_FREE */
+	__u32 pad;
 };
 
 /* Everything that could not be recorded, by cause. Counted in BPF .bss. */

@@ -158,6 +158,113 @@ static __always_inline bool release_range(__u64 addr, __u64 len, bool lazy)
 	return true;
 }
 
+/* The releases and moves user space learns of and BPF did not do at the
+ * syscall's exit (struct lt_pages_req in leaktrace.h): run by user space,
+ * in its own process, never in the target's path. They keep BPF the only
+ * writer of "pages". */
+SEC("syscall")
+int lt_pages_release(struct lt_pages_req *req)
+{
+	struct release_ctx r = { .lazy = req->lazy };
+
+	r.first = req->first;
+	r.last = req->last;
+	if (r.last <= r.first)
+		return 0;
+	r.key0 = r.first >> LT_CHUNK_SHIFT;
+	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1,
+			release_chunk, &r, 0) < 0;
+}
+
+/* Zeroed chunk to insert from, for the syscall programs only (the fault
+ * program's chunk_scratch may be in use on this CPU when we are
+ * preempted). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_chunk);
+} move_scratch SEC(".maps");
+
+struct move_ctx {
+	__u64 first, last;	/* source pages [first, last) */
+	__u64 dest;		/* destination of page first */
+	__u64 key0;		/* first source chunk */
+};
+
+/* Records sid as the first touch of page (its chunk made if needed). A
+ * global function, verified once: inlined in move_chunk's loop the paths
+ * multiply past the verifier's limit. */
+__noinline int set_touch(__u64 page, __u64 sid)
+{
+	__u64 key = page >> LT_CHUNK_SHIFT;
+	__u32 idx = page & (LT_CHUNK_PAGES - 1), zero = 0;
+	struct lt_chunk *c = bpf_map_lookup_elem(&pages, &key), *z;
+	long err;
+
+	if (c) {
+		c->sid[idx] = sid;
+		return 0;
+	}
+	z = bpf_map_lookup_elem(&move_scratch, &zero);
+	if (!z)
+		return 0;
+	z->sid[idx] = sid;
+	err = bpf_map_update_elem(&pages, &key, z, BPF_NOEXIST);
+	z->sid[idx] = 0;
+	if (err == -17) {	/* EEXIST: a fault made it meanwhile */
+		c = bpf_map_lookup_elem(&pages, &key);
+		if (c)
+			c->sid[idx] = sid;
+	} else if (err) {
+		lt_drop(LT_DROP_PAGES_MAP);
+	}
+	return 0;
+}
+
+/* bpf_loop callback: moves the touched pages of source chunk key0 + i. */
+static long move_chunk(__u32 i, void *data)
+{
+	struct move_ctx *r = data;
+	__u64 key = r->key0 + i, lo = key << LT_CHUNK_SHIFT, sid, page;
+	struct lt_chunk *c;
+
+	if (lo >= r->last)
+		return 1;
+	c = bpf_map_lookup_elem(&pages, &key);
+	if (!c)
+		return 0;
+	for (int j = 0; j < LT_CHUNK_PAGES; j++) {
+		sid = c->sid[j];
+		page = lo + j;
+		if (!sid || page < r->first || page >= r->last)
+			continue;
+		c->sid[j] = 0;
+		set_touch(page - r->first + r->dest, sid);
+	}
+	/* Deleted once empty (pages may have moved into it: look again). */
+	for (int j = 0; j < LT_CHUNK_PAGES; j++)
+		if (c->sid[j])
+			return 0;
+	bpf_map_delete_elem(&pages, &key);
+	return 0;
+}
+
+SEC("syscall")
+int lt_pages_move(struct lt_pages_req *req)
+{
+	struct move_ctx r = {};
+
+	r.first = req->first;
+	r.last = req->last;
+	r.dest = req->dest;
+	if (r.last <= r.first)
+		return 0;
+	r.key0 = r.first >> LT_CHUNK_SHIFT;
+	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1,
+			move_chunk, &r, 0) < 0;
+}
+
 static __always_inline int sys_exit(enum lt_event_type type, long ret,
 				    bool release)
 {

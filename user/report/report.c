@@ -12,6 +12,7 @@
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "report/unwind.h"
 #include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
@@ -239,7 +240,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
-	json_object_object_add(root, "unwind", mem_unwind_json(ctx));
+	json_object_object_add(root, "unwind", report_unwind_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
-#include <json-c/json.h>
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "util/log.h"
@@ -338,43 +337,6 @@ uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 		return stack_id;
 	}
 	return h;
-}
-
-struct json_object *stacks_unwind_json(const struct stacks *s,
-				       const uint64_t *bpf)
-{
-	const struct unwind_stats *u = &s->uw;
-	struct json_object *o = json_object_new_object(), *e;
-	uint64_t tried = u->copies - u->fp_complete;
-
-	json_object_object_add(o, "copies", json_object_new_int64(u->copies));
-	json_object_object_add(o, "copies_skipped_complete",
-			       json_object_new_int64(bpf[LT_UC_SKIPPED]));
-	json_object_object_add(o, "copy_read_failed",
-			       json_object_new_int64(bpf[LT_UC_READ_FAILED]));
-	json_object_object_add(o, "copy_ringbuf_full",
-			       json_object_new_int64(bpf[LT_UC_RINGBUF]));
-	json_object_object_add(o, "fp_complete", json_object_new_int64(u->fp_complete));
-	json_object_object_add(o, "unwound", json_object_new_int64(u->unwound));
-	json_object_object_add(o, "not_longer_than_fp",
-			       json_object_new_int64(u->not_longer));
-	json_object_object_add(o, "bad_copy", json_object_new_int64(u->bad_copy));
-	json_object_object_add(o, "copy_bytes_mean",
-			       json_object_new_int64(u->copies ? u->copy_bytes / u->copies : 0));
-	json_object_object_add(o, "copies_grown", json_object_new_int64(u->copy_grown));
-	json_object_object_add(o, "frames", json_object_new_int64(u->frames));
-	json_object_object_add(o, "fp_fallback_frames",
-			       json_object_new_int64(u->fp_frames));
-	json_object_object_add(o, "avg_unwind_us",
-			       json_object_new_double(tried ? u->unwind_ns / 1e3 / tried : 0));
-	json_object_object_add(o, "max_unwind_us",
-			       json_object_new_double(u->max_unwind_ns / 1e3));
-	e = json_object_new_object();
-	for (int i = 0; i < UNW_END_MAX; i++)
-		json_object_object_add(e, unwind_end_name(i),
-				       json_object_new_int64(u->end[i]));
-	json_object_object_add(o, "ended_by", e);
-	return o;
 }
 
 struct site *stacks_site(struct stacks *s, struct model *m,

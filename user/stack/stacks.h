@@ -63,10 +63,6 @@ const struct resolved_stack *stacks_resolve(struct stacks *s, uint64_t id);
  * unwinds read plus slack (grown again when a copy falls short). */
 uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 			 const void *copy, uint32_t copy_bytes);
-/* The "unwind" report object; bpf[LT_UC_MAX] are the BPF copy counters. */
-struct json_object;
-struct json_object *stacks_unwind_json(const struct stacks *s,
-				       const uint64_t *bpf);
 /* The site of kind for stack id; NULL only on ENOMEM. */
 struct site *stacks_site(struct stacks *s, struct model *m,
 			 enum site_kind kind, uint64_t id);

@@ -8,7 +8,7 @@
 #include <bpf/libbpf.h>
 #include "util/hashmap.h"
 #include "util/log.h"
-#include "trace/mem.h"
+#include "trace/loader.h"
 #include "trace/task.h"
 #include "task.skel.h"
 
@@ -16,6 +16,7 @@ struct threads {
 	struct task_bpf *skel;
 	struct u64map site_of;		/* tid -> site id + 1 */
 	struct u64map born;		/* tid -> CLOCK_MONOTONIC ns at creation */
+	int copy_need_fd;		/* shared, for stack copies */
 };
 
 static uint64_t mono_ns(const struct timespec *ts)
@@ -50,7 +51,7 @@ static void count_existing(struct lt_ctx *ctx, struct threads *t)
 	closedir(dir);
 }
 
-int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
+int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 {
 	struct threads *t;
 	int err;
@@ -59,6 +60,7 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 	if (!t)
 		return -ENOMEM;
 	ctx->threads = t;
+	t->copy_need_fd = maps->copy_need_fd;
 	u64map_init(&t->site_of);
 	u64map_init(&t->born);
 	t->skel = task_bpf__open();
@@ -67,31 +69,11 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	t->skel->rodata->targ_tgid = ctx->target.pid;
-	t->skel->rodata->fp_jumps = ctx->target.is_go;
-	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	LT_BPF_COMMON_RODATA(t->skel, ctx->target.pid, ctx->target.is_go, maps);
 	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
-	if ((err = bpf_map__reuse_fd(t->skel->maps.stacks, stacks_fd)) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd)) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.copy_need,
-				     mem_copy_need_fd(ctx))) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.ucopy_buf,
-				     mem_ucopy_buf_fd(ctx)))) {
-		lt_err("cannot share BPF maps: %s\n", strerror(-err));
+	err = lt_bpf_load(t->skel->skeleton, maps, "thread", true);
+	if (err)
 		return err;
-	}
-	err = task_bpf__load(t->skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot load the thread BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	err = task_bpf__attach(t->skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot attach the task tracepoints: %s\n", strerror(-err));
-		return err;
-	}
 	if (!ctx->target.spawned)
 		count_existing(ctx, t);
 	return 0;
@@ -142,7 +124,7 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	if (e->type == LT_EV_THREAD_NEW) {
 		/* A stack copy follows the record when frame pointers may
 		 * not reach the creator's callers. */
-		id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx),
+		id = stacks_event_id(&ctx->stacks, t->copy_need_fd,
 				     e->stack_id, e + 1, e->copy_bytes);
 		s = stacks_site(&ctx->stacks, &ctx->model, SITE_THREAD, id);
 		if (!s)
