@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* model/: sites (kind, frames) and their series, growth analysis
+ * (analyze.h), ranking and verdicts. Knows nothing of BPF. */
 /* Sites (kind, stack) and their time series. */
 #ifndef LT_MODEL_H
 #define LT_MODEL_H

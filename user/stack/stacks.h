@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* stack/: from a BPF stack id (and a copied user stack) to symbolized frames
+ * and the site of a kind: frame-pointer stacks checked, CFI unwinding
+ * (unwind.h). */
 /* BPF stack ids -> cleaned, symbolized frames -> sites. */
 #ifndef LT_STACKS_H
 #define LT_STACKS_H

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* sym/: addresses to frames (frame.h) for one process: ELF symbols, DWARF
+ * lines, .gopclntab, demangling, and what well-known function names mean
+ * (funcnames.h). */
 /* Address -> function, file, line for one target process. Modules from
  * /proc/PID/maps; binaries opened through /proc/PID/map_files or
  * /proc/PID/root so targets in other mount namespaces work; PIE and non-PIE;
