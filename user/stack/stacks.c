@@ -352,7 +352,7 @@ struct site *stacks_site(struct stacks *s, struct model *m,
 	r = stacks_resolve(s, id);
 	/* A goroutine's creation stack starts inside the runtime (newproc1,
 	 * systemstack, newproc): users want the go statement first. */
-	while (kind == SITE_GOROUTINE && skip + 1 < r->n && 
+	while (kind == SITE_GOROUTINE && skip + 1 < r->n &&
 	       fn_is_go_runtime(r->frames[skip].function))
 		skip++;
 	site = model_site(m, kind, r->frames + skip, r->n - skip,
