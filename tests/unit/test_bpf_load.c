@@ -111,7 +111,7 @@ static void test_mem_variants(void **state)
 		bpf_program__set_autoload(skel->progs.lt_pages_release, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_move, bpf_release);
 		log_len = 0;
-		if (lt_bpf_load(skel->skeleton, &maps, "memory", true))
+		if (lt_bpf_load(skel->skeleton, &maps, "memory", LT_LOAD_ATTACH))
 			rejected(what);
 		/* 10 syscall tracepoints, the fault; + 2 syscall programs. */
 		check_programs(skel->obj, bpf_release ? 13 : 11);
@@ -134,7 +134,7 @@ static void test_task_variants(void **state)
 		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
 		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
 		log_len = 0;
-		if (lt_bpf_load(skel->skeleton, &maps, "thread", true))
+		if (lt_bpf_load(skel->skeleton, &maps, "thread", LT_LOAD_ATTACH))
 			rejected(what);
 		check_programs(skel->obj, 2);
 		task_bpf__destroy(skel);
@@ -155,7 +155,7 @@ static void test_go_variants(void **state)
 		skel->rodata->newg_in_rbx = rbx;
 		skel->rodata->track_parks = parks;
 		log_len = 0;
-		if (lt_bpf_load(skel->skeleton, &maps, "Go", false))
+		if (lt_bpf_load(skel->skeleton, &maps, "Go", 0))
 			rejected(what);
 		check_programs(skel->obj, 4);
 		go_bpf__destroy(skel);

@@ -40,7 +40,7 @@ static int setup(void **state)
 	LT_BPF_COMMON_RODATA(f.skel, getpid(), false, &f.maps);
 	bpf_program__set_autoload(f.skel->progs.lt_munmap_exit, false);
 	bpf_program__set_autoload(f.skel->progs.lt_madvise_exit, false);
-	if (lt_bpf_load(f.skel->skeleton, &f.maps, "memory", false))
+	if (lt_bpf_load(f.skel->skeleton, &f.maps, "memory", 0))
 		return -1;
 	f.pages_fd = bpf_map__fd(f.skel->maps.pages);
 	f.stats_fd = bpf_map__fd(f.skel->maps.fault_stats);

@@ -85,7 +85,7 @@ static int shared_fd(const struct lt_maps *m, const char *name)
 }
 
 int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
-		const char *what, bool attach)
+		const char *what, unsigned int flags)
 {
 	struct bpf_object *obj = *s->obj;
 	struct bpf_map *map;
@@ -105,14 +105,17 @@ int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
 	err = bpf_object__load_skeleton(s);
 	if (err) {
 		err = -errno;
-		if (err == -EPERM || err == -EACCES)
+		if (flags & LT_LOAD_QUIET)
+			lt_debug("the %s BPF programs were refused: %s\n", what,
+				 strerror(-err));
+		else if (err == -EPERM || err == -EACCES)
 			lt_err("loading BPF programs was refused: run as root (CAP_BPF and CAP_PERFMON)\n");
 		else
 			lt_err("cannot load the %s BPF programs: %s (-vv shows the verifier log)\n",
 			       what, strerror(-err));
 		return err;
 	}
-	if (!attach)
+	if (!(flags & LT_LOAD_ATTACH))
 		return 0;
 	err = bpf_object__attach_skeleton(s);
 	if (err) {

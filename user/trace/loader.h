@@ -46,10 +46,14 @@ void lt_maps_close(struct lt_maps *m);
 		(skel)->rodata->wakeup_bytes = (maps)->wakeup_bytes;	\
 	} while (0)
 
-/* Reuses the shared maps the object declares, loads it and, with attach,
- * attaches its auto-attachable programs (tracepoints; uprobes are attached
- * by their tracker). what names the object in messages ("memory").
- * 0 or -errno (said). */
+#define LT_LOAD_ATTACH	1	/* attach its auto-attachable programs */
+#define LT_LOAD_QUIET	2	/* a refused load is not said: the caller
+				 * tries again with fewer programs */
+
+/* Reuses the shared maps the object declares, loads it and, with
+ * LT_LOAD_ATTACH, attaches its auto-attachable programs (tracepoints;
+ * uprobes are attached by their tracker). what names the object in
+ * messages ("memory"). 0 or -errno (said). */
 int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
-		const char *what, bool attach);
+		const char *what, unsigned int flags);
 #endif

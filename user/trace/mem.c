@@ -33,9 +33,45 @@ struct mem {
 	struct mem_stats st;
 };
 
+/* Opens, sizes, sets and loads the memory object. page_progs: with the
+ * syscall programs that edit the page map for user space (flags: of
+ * lt_bpf_load). */
+static int mem_load(struct mem *m, const struct lt_ctx *ctx,
+		    const struct lt_maps *maps, bool bpf_release,
+		    bool page_progs, unsigned int flags)
+{
+	const struct lt_opts *o = &ctx->opts;
+	int err;
+
+	m->skel = mem_bpf__open();
+	if (!m->skel) {
+		err = -errno;
+		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	LT_BPF_COMMON_RODATA(m->skel, ctx->target.pid, ctx->target.is_go, maps);
+	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
+	m->skel->rodata->fault_sample = o->fault_sample;
+	/* Chunks: room for max_pages touched pages even when only one page
+	 * in 16 of a chunk is touched (thread stacks, sparse heaps). */
+	if ((err = bpf_map__set_max_entries(m->skel->maps.pages,
+			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
+	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
+					    o->max_fault_stacks))) {
+		lt_err("cannot size BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
+	bpf_program__set_autoload(m->skel->progs.lt_pages_move, page_progs);
+	return lt_bpf_load(m->skel->skeleton, maps, "memory", flags);
+}
+
 int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 {
-	struct lt_opts *o = &ctx->opts;
 	struct mem *m;
 	bool bpf_release;
 	uint64_t cur = 0;
@@ -62,41 +98,28 @@ int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 	m->ranges = ranges_new();
 	if (!m->ranges)
 		return -ENOMEM;
-	m->skel = mem_bpf__open();
-	if (!m->skel) {
-		err = -errno;
-		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	LT_BPF_COMMON_RODATA(m->skel, ctx->target.pid, ctx->target.is_go, maps);
-	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
-	m->skel->rodata->fault_sample = o->fault_sample;
-	/* Chunks: room for max_pages touched pages even when only one page
-	 * in 16 of a chunk is touched (thread stacks, sparse heaps). */
-	if ((err = bpf_map__set_max_entries(m->skel->maps.pages,
-			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
-	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
-					    o->max_fault_stacks))) {
-		lt_err("cannot size BPF maps: %s\n", strerror(-err));
-		return err;
-	}
 	/* Releases in BPF where bpf_loop exists (5.17+): small ranges at the
 	 * syscall's exit, the rest asked by user space of the syscall
-	 * programs. Before that user space edits the page map itself. */
+	 * programs. Before that user space edits the page map itself, and
+	 * also when this kernel refuses the syscall programs (said). */
 	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
 					      BPF_FUNC_loop, NULL) == 1;
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_pages_release, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_pages_move, bpf_release);
-	err = lt_bpf_load(m->skel->skeleton, maps, "memory", true);
+	err = mem_load(m, ctx, maps, bpf_release, bpf_release,
+		       LT_LOAD_ATTACH | (bpf_release ? LT_LOAD_QUIET : 0));
+	if (err && bpf_release && m->skel) {
+		mem_bpf__destroy(m->skel);
+		m->skel = NULL;
+		err = mem_load(m, ctx, maps, true, false, LT_LOAD_ATTACH);
+		if (!err)
+			lt_warn("this kernel refused the page-map programs: user space edits the page map, racing with the fault program (a page first touched meanwhile may be missed)\n");
+	}
 	if (err)
 		return err;
 	pages_init(&m->pages, bpf_map__fd(m->skel->maps.pages),
-		   bpf_release ? bpf_program__fd(m->skel->progs.lt_pages_release) : -1,
-		   bpf_release ? bpf_program__fd(m->skel->progs.lt_pages_move) : -1);
+		   bpf_program__autoload(m->skel->progs.lt_pages_release) ?
+			bpf_program__fd(m->skel->progs.lt_pages_release) : -1,
+		   bpf_program__autoload(m->skel->progs.lt_pages_move) ?
+			bpf_program__fd(m->skel->progs.lt_pages_move) : -1);
 	return 0;
 }
 

@@ -75,7 +75,7 @@ int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 	}
 	LT_BPF_COMMON_RODATA(t->skel, ctx->target.pid, ctx->target.is_go, maps);
 	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
-	err = lt_bpf_load(t->skel->skeleton, maps, "thread", true);
+	err = lt_bpf_load(t->skel->skeleton, maps, "thread", LT_LOAD_ATTACH);
 	if (err)
 		return err;
 	if (!ctx->target.spawned)
