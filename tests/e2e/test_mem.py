@@ -149,7 +149,11 @@ def test_malloc_leak_resident_growth(malloc_run):
 
 def test_malloc_churn_is_not_a_leak(malloc_run):
     report = malloc_run.ok()
-    for s in require_sites(find_sites(report, function="churn"), "through churn", malloc_run):
+    # No require_sites here: churn() reuses freed heap, so whether it ever
+    # crosses the break (and gets a site) is chance; the claim is that no
+    # site through it leaks, and the leak site itself must not name it
+    # (test_malloc_leak_heap_growth_site).
+    for s in find_sites(report, function="churn"):
         assert s["leak"] is False, \
             f"churn() frees what it mallocs: site #{site_index(report, s)} is no leak\n" \
             + malloc_run.describe()
