@@ -176,7 +176,8 @@ struct lt_chunk {
 	__u64 sid[LT_CHUNK_PAGES];
 };
 
-/* Only BPF writes the "pages" map. Releases of larger ranges (and brk
+/* Only BPF writes the "pages" map (with bpf_loop, 5.17+; before that user
+ * space edits it too: user/trace/pages.h). Releases of larger ranges (and brk
  * shrinks, MAP_FIXED, mremap) that user space learns from the ring buffer
  * are asked of the memory object's syscall programs, run by user space
  * (BPF_PROG_RUN) with this context:
