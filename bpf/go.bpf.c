@@ -18,7 +18,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 off_goid = 152;
 const volatile __u32 off_parent_goid = 0;	/* 0: no such field */
 const volatile __u32 off_gopc = 280;
-const volatile __u32 off_startpc = 296;
 /* Go < 1.21 has no g.parentGoid: the creator is g0.m.curg (lt_go_new runs
  * on the system stack, R14 = g0). 0: not needed. */
 const volatile __u32 off_g_m = 48;
@@ -28,8 +27,7 @@ const volatile bool newg_in_rbx = false;
 /* The parked map is used (--go-parks). */
 const volatile bool track_parks = false;
 
-/* Goroutines parked now (--go-parks): goid -> struct lt_parked. */
-
+/* Goroutines parked now (struct lt_parked in leaktrace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -84,7 +82,6 @@ int lt_go_new(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_NEW;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = t0;
 	e->goid = g_read(g, off_goid);
 	if (off_parent_goid)
@@ -92,7 +89,6 @@ int lt_go_new(struct pt_regs *ctx)
 	else if (off_m_curg)
 		e->parent_goid = creator_from_g0(ctx->r14);
 	e->gopc = g_read(g, off_gopc);
-	e->startpc = g_read(g, off_startpc);
 	/* At a RET the frame is popped: SP holds the return address. At the
 	 * call site SP holds a local that differs per goroutine: leave it out,
 	 * or every creation would be a stack of its own. */
@@ -122,7 +118,6 @@ int lt_go_stmt(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_STMT;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->parent_goid = g_read(ctx->r14, off_goid);
 	e->gopc = PT_REGS_IP(ctx);
@@ -177,7 +172,6 @@ int lt_go_exit(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_EXIT;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->goid = goid;
 	lt_submit(e);

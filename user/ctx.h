@@ -9,6 +9,7 @@
 #include "proc/procstat.h"
 #include "stack/stacks.h"
 #include "proc/target.h"
+#include "trace/loader.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 
@@ -46,6 +47,7 @@ struct lt_ctx {
 	struct target target;
 	struct model model;
 	struct symbolizer *sym;
+	struct lt_maps maps;		/* BPF maps every object shares */
 	struct stacks stacks;
 	struct mem *mem;
 	struct threads *threads;

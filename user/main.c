@@ -354,19 +354,21 @@ static int setup(struct lt_ctx *ctx)
 	 * programs (elsewhere a jump is a garbage frame pointer). */
 	if (!target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
 		ctx->target.is_go = target_exe_is_go(exe);
-	if (mem_open(ctx))
+	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb))
 		return 1;
-	stacks_init(&ctx->stacks, mem_stacks_fd(ctx), ctx->sym);
+	ctx->wakeup_bytes = ctx->maps.wakeup_bytes;
+	if (mem_open(ctx, &ctx->maps))
+		return 1;
+	stacks_init(&ctx->stacks, ctx->maps.stacks_fd, ctx->sym);
 	ctx->stacks.copy_max = o->stack_copy_kb << 10;
-	if (!o->no_threads &&
-	    task_open(ctx, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+	if (!o->no_threads && task_open(ctx, &ctx->maps))
 		return 1;
 	if (!o->no_go) {
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
 			return 1;
 	}
-	ctx->rb = ring_buffer__new(mem_events_fd(ctx), handle_event, ctx, NULL);
+	ctx->rb = ring_buffer__new(ctx->maps.events_fd, handle_event, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
@@ -457,6 +459,7 @@ static void teardown(struct lt_ctx *ctx)
 	go_close(ctx);
 	task_close(ctx);
 	mem_close(ctx);
+	lt_maps_close(&ctx->maps);
 	stacks_free(&ctx->stacks);
 	model_free(&ctx->model);
 	symbolizer_free(ctx->sym);

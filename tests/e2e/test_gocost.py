@@ -40,9 +40,10 @@ def functions_of(frames) -> list:
 # --------------------------------------------------------------------------
 # ancestry: the never-closed-body HTTP client
 
-@pytest.mark.parametrize("version", sorted({oldest_go(), newest_go()}))
-def test_ancestry_names_the_caller(version, tmp_path):
-    prog = go_build(version).path("bodyleak")
+@pytest.mark.parametrize("build", [go_build(oldest_go()), go_build(newest_go(), stripped=True)],
+                         ids=["oldest-go", "newest-go-stripped"])
+def test_ancestry_names_the_caller(build, tmp_path):
+    prog = build.path("bodyleak")
     run = trace_program([prog, "-rate", "5"], 6, tmp_path, settle=0.5)
     report = run.ok()
     d = run.describe()

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* go/: the Go runtime read from outside: the binary (.gopclntab,
+ * .go.buildinfo), struct offsets and wait reasons per version, live reads of
+ * every goroutine (goallgs.h), where to probe (goprobes.h). */
 /* What leaktrace knows about a Go binary's runtime (amd64, Go 1.17+):
  * struct offsets (DWARF, else per-version tables), wait reason names
  * (runtime.waitReasonStrings, else per-version tables), and where

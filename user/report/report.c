@@ -13,6 +13,8 @@
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "report/unwind.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MAX_FINDINGS 16
@@ -242,7 +244,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
-	json_object_object_add(root, "unwind", mem_unwind_json(ctx));
+	json_object_object_add(root, "unwind", report_unwind_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;
@@ -383,7 +385,7 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 				const char *fn = s->wait_frames[k].function;
 
 				/* the first frame outside the runtime */
-				if (fn && strncmp(fn, "runtime.", 8)) {
+				if (fn && !fn_is_go_runtime(fn)) {
 					frame_text(&s->wait_frames[k], fr, sizeof(fr));
 					fprintf(out, " at %s", fr);
 					break;

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* report/: every output from the model: text and live view, JSON
+ * leaktrace/v1 (with unwind.h), pprof, folded stacks, --base compare,
+ * findings. A new output goes here. */
 /* The final report (text or JSON schema leaktrace/v1) and the live view. */
 #ifndef LT_REPORT_H
 #define LT_REPORT_H

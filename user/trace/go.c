@@ -239,7 +239,6 @@ static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
 	skel->rodata->off_m_curg =
 		g->rt->off.parent_goid > 0 ? 0 : g->rt->off.m_curg;
 	skel->rodata->off_gopc = g->rt->off.gopc;
-	skel->rodata->off_startpc = g->rt->off.startpc;
 	skel->rodata->newg_in_rbx = g->plan.newg.found;
 	skel->rodata->track_parks = ctx->opts.go_parks;
 	if ((err = bpf_map__reuse_fd(skel->maps.stacks, stacks_fd)) ||
