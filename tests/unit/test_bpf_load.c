@@ -143,21 +143,26 @@ static void test_task_variants(void **state)
 
 static void test_go_variants(void **state)
 {
+	/* creator: g.parentGoid (Go >= 1.21), or g0.m.curg (1.19, 1.20) */
 	for (int rbx = 0; rbx < 2; rbx++)
-	for (int parks = 0; parks < 2; parks++) {
+	for (int parks = 0; parks < 2; parks++)
+	for (int curg = 0; curg < 2; curg++) {
 		struct go_bpf *skel = go_bpf__open();
 		char what[128];
 
 		assert_non_null(skel);
-		snprintf(what, sizeof(what), "go.bpf.o (newg_in_rbx %d, track_parks %d)",
-			 rbx, parks);
+		snprintf(what, sizeof(what), "go.bpf.o (newg_in_rbx %d, track_parks %d, m.curg %d)",
+			 rbx, parks, curg);
 		LT_BPF_COMMON_RODATA(skel, getpid(), true, &maps);
 		skel->rodata->newg_in_rbx = rbx;
 		skel->rodata->track_parks = parks;
+		skel->rodata->off_parent_goid = curg ? 0 : 272;
+		skel->rodata->off_m_curg = curg ? 192 : 0;
 		log_len = 0;
 		if (lt_bpf_load(skel->skeleton, &maps, "Go", 0))
 			rejected(what);
-		check_programs(skel->obj, 4);
+		/* lt_go_new, lt_go_stmt, lt_go_gopark, lt_go_gopark_ret, lt_go_exit */
+		check_programs(skel->obj, 5);
 		go_bpf__destroy(skel);
 	}
 }
