@@ -69,7 +69,8 @@ fi
 # Build and run.
 apt_install make gcc clang llvm pkg-config libelf-dev libdw-dev zlib1g-dev \
 	libzstd-dev libcapstone-dev libjson-c-dev libprotobuf-c-dev \
-	protobuf-c-compiler libcmocka-dev python3 python3-pytest procps \
+	protobuf-c-compiler libcmocka-dev libmicrohttpd-dev python3 python3-pytest \
+	python3-yaml procps prometheus \
 	ca-certificates
 apt_install -t bookworm-backports libbpf-dev bpftool
 
