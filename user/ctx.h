@@ -9,6 +9,7 @@
 #include "proc/procstat.h"
 #include "stack/stacks.h"
 #include "proc/target.h"
+#include "export/export.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 
@@ -31,6 +32,7 @@ struct lt_opts {
 	bool no_threads;
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
+	struct export_opts metrics;	/* --metrics-* */
 };
 
 struct mem;
@@ -38,6 +40,7 @@ struct threads;
 struct go_state;
 struct ring_buffer;
 struct lt_base;
+struct lt_export;
 
 struct lt_ctx {
 	struct lt_opts opts;
@@ -62,6 +65,7 @@ struct lt_ctx {
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
+	struct lt_export *export;	/* --metrics-addr endpoint, or NULL */
 };
 
 /* Seconds since attach. */

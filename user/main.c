@@ -198,6 +198,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_GO_PARKS:
 		o->go_parks = true;
 		break;
+	case ARGP_KEY_INIT:	/* export/options.c parses --metrics-* */
+		state->child_inputs[0] = &o->metrics;
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -320,6 +323,9 @@ static int setup(struct lt_ctx *ctx)
 	char exe[PATH_MAX];
 	int err;
 
+	err = export_open(ctx);	/* a bad --metrics-addr fails first */
+	if (err)
+		return err;
 	if (o->cmd) {
 		/* A command that cannot run is a bad target: say so first. */
 		ctx->target.spawned = true;
@@ -375,6 +381,7 @@ static void run(struct lt_ctx *ctx)
 
 	go_scan_existing(ctx);
 	collect(ctx, false);
+	export_publish(ctx);
 	while (!exiting) {
 		/* Records arrive without wakeups (lt_submit): drain on a tick,
 		 * for at most DRAIN_BUDGET_S. */
@@ -394,6 +401,7 @@ static void run(struct lt_ctx *ctx)
 			if (full)
 				next_full = lt_elapsed(ctx) + GO_FULL_READ_S;
 			collect(ctx, full);
+			export_publish(ctx);
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
@@ -442,6 +450,7 @@ static int finish(struct lt_ctx *ctx)
 
 static void teardown(struct lt_ctx *ctx)
 {
+	export_close(ctx);
 	ring_buffer__free(ctx->rb);
 	go_close(ctx);
 	task_close(ctx);
@@ -455,7 +464,9 @@ static void teardown(struct lt_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc };
+	static const struct argp_child children[] = { { &export_argp }, {} };
+	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc,
+					  children };
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,

@@ -13,4 +13,6 @@ int report_write(struct lt_ctx *ctx, FILE *out);
 void report_live(struct lt_ctx *ctx, FILE *out, bool tty);
 /* Human-readable bytes ("12.3 MiB"). */
 const char *report_bytes(double b, char *buf, size_t len);
+/* The name of drop cause LT_DROP_* as reports show it. */
+const char *report_drop_name(int cause);
 #endif
