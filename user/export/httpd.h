@@ -5,8 +5,8 @@
  * copies the last one under a lock.
  *   GET /metrics  the text (503 before the first sample)
  *   GET /readyz   200 once a sample was published (readiness probe)
- *   GET /healthz  200 while samples keep coming (liveness probe; 503 when
- *                 none came for stale_s)
+ *   GET /healthz  200 while attaching and while samples keep coming
+ *                 (liveness probe; 503 once none came for stale_s)
  */
 #ifndef LT_HTTPD_H
 #define LT_HTTPD_H
