@@ -218,6 +218,7 @@ def one_line(run) -> str:
     lines = [l for l in run.stderr.splitlines() if l.strip()]
     assert run.returncode == 2, run.describe()
     assert run.elapsed < 10, "bad input must be refused before tracing\n" + run.describe()
+    assert "unrecognized option" not in run.stderr, run.stderr
     return lines
 
 
