@@ -118,15 +118,31 @@ def unified_root() -> Path:
     pytest.fail("no cgroup v2 hierarchy mounted (hybrid hosts: /sys/fs/cgroup/unified)")
 
 
+POD_UID = "6b8f3c2a-1d4e-4f5a-9b7c-0e1d2c3b4a59"
+POD_PATH = ("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
+            + POD_UID.replace("-", "_") + ".slice/cri-containerd-" + "c0de" * 16 + ".scope")
+
+
 @pytest.fixture
-def docker_cgroup():
-    """<unified>/lt-e2e-PID/docker-<id>.scope, the shape docker's systemd
-    driver gives a container; removed at teardown."""
+def cgroups():
+    """make(relpath) -> <unified>/lt-e2e-PID/relpath, made like docker's
+    systemd driver or the kubelet makes them; all removed at teardown."""
     top = unified_root() / f"lt-e2e-{os.getpid()}"
-    scope = top / f"docker-{CT_ID}.scope"
-    scope.mkdir(parents=True)
-    yield scope
-    for d in (scope, top):
+    made = []
+
+    def make(rel: str) -> Path:
+        d = top
+        for part in rel.split("/"):
+            d = d / part
+            if not d.exists():
+                d.mkdir(parents=True)
+                made.append(d)
+        return d
+
+    made.append(top)
+    top.mkdir()
+    yield make
+    for d in sorted(made, key=lambda p: len(p.parts), reverse=True):
         for _ in range(50):
             try:
                 d.rmdir()
@@ -137,12 +153,13 @@ def docker_cgroup():
                 time.sleep(0.1)
 
 
-def test_prometheus_scrapes_leaks(start_prog, docker_cgroup, tmp_path):
+def test_prometheus_scrapes_leaks(start_prog, cgroups, tmp_path):
     c = start_prog(prog_path("mmap_leak"), "-rate", "5", "-chunk-kb", "256",
                    "-duration", "120")
-    (docker_cgroup / "cgroup.procs").write_text(f"{c.pid}\n")
+    (cgroups(f"system.slice/docker-{CT_ID}.scope") / "cgroup.procs").write_text(f"{c.pid}\n")
     go = start_prog(prog_path("demo", go=go_build(newest_go())), "-rate", "20",
                     "-quiet", "-duration", "120")
+    (cgroups(POD_PATH) / "cgroup.procs").write_text(f"{go.pid}\n")
     pc, pg = free_port(), free_port()
     tracers = [
         Tracer(["-p", str(c.pid), "-d", "90", "--metrics-addr", f"127.0.0.1:{pc}",
@@ -176,7 +193,8 @@ def test_prometheus_scrapes_leaks(start_prog, docker_cgroup, tmp_path):
         info = res[0]["metric"]
         assert info["exe"] == str(prog_path("mmap_leak")), info
         assert info["container_runtime"] == "docker", info
-        assert info["cgroup"].endswith(f"/lt-e2e-{os.getpid()}/docker-{CT_ID}.scope"), info
+        assert info["cgroup"].endswith(
+            f"/lt-e2e-{os.getpid()}/system.slice/docker-{CT_ID}.scope"), info
         res = prom.query(f'leaktrace_process_start_time_seconds{{pid="{c.pid}"}}')
         assert res and abs(values(res)[0] - (time.time() - (time.monotonic() - c.ready_at))) < 30, res
         # the Go program: goroutines and its goroutine leak by culprit
@@ -185,6 +203,16 @@ def test_prometheus_scrapes_leaks(start_prog, docker_cgroup, tmp_path):
         prom.wait_for(q, lambda r: values(r) == [1], 60, "demo's Publish goroutines leak")
         res = prom.wait_for(f'leaktrace_process_goroutines{{pid="{go.pid}",comm="demo"}}',
                             lambda r: r and values(r)[0] > 20, 30, "goroutines climb")
+        # in a kubelet-shaped cgroup (systemd driver, burstable pod,
+        # containerd): pod UID and QoS, joinable with kube-state-metrics
+        assert res[0]["metric"]["pod_uid"] == POD_UID, res
+        assert res[0]["metric"]["container"] == "c0de" * 16, res
+        res = prom.query(f'leaktrace_process_info{{pod_uid="{POD_UID}"}}')
+        assert len(res) == 1, res
+        assert res[0]["metric"]["qos_class"] == "burstable", res
+        assert res[0]["metric"]["container_runtime"] == "containerd", res
+        res = prom.query(f'leaktrace_site_leak{{pod_uid="{POD_UID}"}} == 1')
+        assert res and all(r["metric"]["pid"] == str(go.pid) for r in res), res
         # nothing of the healthy churn is called a leak
         res = prom.query(f'leaktrace_site_leak{{pid="{c.pid}",culprit="churn_chunk"}} == 1')
         assert res == [], res
@@ -203,7 +231,8 @@ def test_prometheus_scrapes_leaks(start_prog, docker_cgroup, tmp_path):
             t.signal(signal.SIGINT)
     for t in tracers:
         t.wait()
-    c.kill()        # leaves the cgroup, which can then be removed
+    c.kill()        # they leave their cgroups, which can then be removed
+    go.kill()
     for t in tracers:
         run = t.wait()
         run.ok()     # the report is still written after serving metrics
