@@ -68,6 +68,11 @@ static const struct path_case cases[] = {
 	/* the pod's own slice (the pause sandbox's parent): a pod, no container */
 	{ "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_ ".slice",
 	  CT_NONE, "", UID, QOS_BURSTABLE },
+	/* read from inside a container's own cgroup namespace (a DaemonSet
+	 * pod): other processes' paths start with ".." */
+	{ "/../../kubepods-besteffort-pod" UID_ ".slice/cri-containerd-" ID ".scope",
+	  CT_CONTAINERD, ID, UID, QOS_BESTEFFORT },
+	{ "/../docker-" ID ".scope", CT_DOCKER, ID, "", QOS_NONE },
 	/* not containers */
 	{ "/", CT_NONE, "", "", QOS_NONE },
 	{ "", CT_NONE, "", "", QOS_NONE },
