@@ -220,6 +220,13 @@ def test_prometheus_scrapes_leaks(start_prog, cgroups, tmp_path):
         for pid in (c.pid, go.pid):
             res = prom.query(f'count(leaktrace_site_leak{{pid="{pid}"}})')
             assert res and values(res)[0] <= 5, res
+        # the metrics follow the samples: a new collect each second, and the
+        # leaking process's RSS rises between scrapes
+        prom.wait_for(f'changes(leaktrace_last_collect_timestamp_seconds'
+                      f'{{instance="127.0.0.1:{pc}"}}[10s]) >= 4',
+                      lambda r: len(r) == 1, 20, "a fresh sample every second")
+        prom.wait_for(f'deriv(leaktrace_process_rss_bytes{{pid="{c.pid}"}}[10s]) > 100000',
+                      lambda r: len(r) == 1, 20, "RSS of the leaker rises in the metrics")
         res = prom.query('leaktrace_processes_tracked')
         assert values(res) == [1, 1], res
         res = prom.query('leaktrace_drops_total{cause="ringbuf_full"}')

@@ -147,6 +147,35 @@ static void test_server(void **state)
 	httpd_stop(h);
 }
 
+/* The IPv6 loopback, where the host has it. */
+static void test_ipv6(void **state)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), port, c;
+	char addr[64];
+	struct httpd *h;
+	bool usage;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		if (fd >= 0)
+			close(fd);
+		skip();		/* no ::1 on this host: nothing built is hidden */
+	}
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	port = ntohs(a.sin6_port);
+	close(fd);
+	snprintf(addr, sizeof(addr), "[::1]:%d", port);
+	h = httpd_start(addr, false, 1, &usage);
+	assert_non_null(h);
+	fd = socket(AF_INET6, SOCK_STREAM, 0);
+	a.sin6_port = htons(port);
+	c = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+	httpd_stop(h);
+	assert_int_equal(c, 0);
+}
+
 static void test_refusals(void **state)
 {
 	bool usage = false;
@@ -167,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_refusals),
 	};
 
