@@ -303,3 +303,17 @@ def test_bad_metrics_options(name, start_prog, tmp_path):
     run = run_lt(["-p", str(pid), "-d", "5", *BAD_OPTS[name]], tmp_path, name)
     lines = one_line(run)
     assert "metrics" in lines[0], run.stderr
+
+
+def test_port_in_use_cmd_not_started(tmp_path):
+    """With -- CMD, a port in use is refused before the command is started."""
+    marker = tmp_path / "started"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        run = run_lt(["-d", "5", "--metrics-addr", f"127.0.0.1:{port}", "--",
+                      "/usr/bin/touch", str(marker)], tmp_path, "inuse-cmd")
+    lines = one_line(run)
+    assert len(lines) == 1 and "in use" in lines[0], run.stderr
+    assert not marker.exists(), "the command ran although leaktrace refused to start"
