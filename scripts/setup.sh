@@ -84,6 +84,10 @@ apt_install -t bookworm-backports golang-1.21-go golang-1.22-go golang-1.23-go
 apt_install -t trixie golang-1.24-go
 apt_install -t trixie-backports golang-1.25-go golang-1.26-go golang-1.27-go
 
+# leaktrace capture: d3 is embedded into report.html at build time; headless
+# Chromium opens that report in the capture tests (screenshot, DOM, console).
+apt_install libjs-d3 chromium-headless-shell fonts-dejavu-core
+
 # tracefs for uprobes (needed by libbpf's legacy attach on old kernels).
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

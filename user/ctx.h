@@ -9,6 +9,7 @@
 #include "proc/procstat.h"
 #include "stack/stacks.h"
 #include "proc/target.h"
+#include "trace/loader.h"
 #include "export/export.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
@@ -32,6 +33,7 @@ struct lt_opts {
 	bool no_threads;
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
+	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
 	struct export_opts metrics;	/* --metrics-* */
 };
 
@@ -40,6 +42,7 @@ struct threads;
 struct go_state;
 struct ring_buffer;
 struct lt_base;
+struct capture;
 struct lt_export;
 
 struct lt_ctx {
@@ -47,6 +50,7 @@ struct lt_ctx {
 	struct target target;
 	struct model model;
 	struct symbolizer *sym;
+	struct lt_maps maps;		/* BPF maps every object shares */
 	struct stacks stacks;
 	struct mem *mem;
 	struct threads *threads;
@@ -65,6 +69,7 @@ struct lt_ctx {
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
+	struct capture *capture;	/* leaktrace capture, or NULL */
 	struct lt_export *export;	/* --metrics-addr endpoint, or NULL */
 };
 

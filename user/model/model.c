@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/model.h"
+#include "sym/funcnames.h"
 
 /* Samples kept per site before pairs are merged (bounded memory for long
  * runs; the slope over the whole window survives downsampling). */
@@ -40,25 +41,10 @@ bool site_kind_is_bytes(enum site_kind kind)
 	return kind != SITE_GOROUTINE && kind != SITE_THREAD;
 }
 
-static bool is_plumbing(const char *f)
-{
-	static const char *const prefixes[] = {
-		"runtime.", "internal/", "syscall.", "__", "mmap", "munmap",
-		"mremap", "brk", "sbrk", "madvise", "clone", "_int_", "sysmalloc",
-		"malloc", "calloc", "realloc", "operator new", "pthread_create",
-		"start_thread", "create_thread",
-	};
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (!strncmp(f, prefixes[i], strlen(prefixes[i])))
-			return true;
-	return false;
-}
-
 int site_user_frame(const struct site *s)
 {
 	for (int i = 0; i < s->nframes; i++)
-		if (s->frames[i].function && !is_plumbing(s->frames[i].function))
+		if (s->frames[i].function && !fn_is_plumbing(s->frames[i].function))
 			return i;
 	return 0;
 }

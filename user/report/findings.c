@@ -4,17 +4,12 @@
 #include <string.h>
 #include "report/findings.h"
 #include "trace/mem.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MIB (1024.0 * 1024.0)
 #define PARKED_MIN_GOROUTINES 10
 #define PARKED_MIN_S 60.0
-#ifndef MADV_FREE
-#define MADV_FREE 8
-#endif
-#ifndef MADV_DONTNEED
-#define MADV_DONTNEED 4
-#endif
 
 const char *finding_severity_name(enum finding_severity s)
 {
@@ -101,7 +96,7 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	struct finding *f;
 	bool go = symbolizer_go_version(ctx->sym) != NULL;
 
-	if (ctx->last.lazyfree < (16u << 20) && !ms->madvise_bytes[MADV_FREE])
+	if (ctx->last.lazyfree < (16u << 20) && !ms->madvise_bytes[LT_MADV_FREE])
 		return;
 	if (ctx->last.lazyfree < (1u << 20))
 		return;
@@ -113,12 +108,12 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 lazy);
 	/* LazyFree alone is enough: the memory was often released before
 	 * leaktrace attached, and smaps still shows it. */
-	if (ms->madvise_calls[MADV_FREE])
+	if (ms->madvise_calls[LT_MADV_FREE])
 		snprintf(released, sizeof(released),
 			 "While traced the process released %.1f MiB with MADV_FREE (%llu calls) and %.1f MiB with MADV_DONTNEED.",
-			 (double)ms->madvise_bytes[MADV_FREE] / MIB,
-			 (unsigned long long)ms->madvise_calls[MADV_FREE],
-			 (double)ms->madvise_bytes[MADV_DONTNEED] / MIB);
+			 (double)ms->madvise_bytes[LT_MADV_FREE] / MIB,
+			 (unsigned long long)ms->madvise_calls[LT_MADV_FREE],
+			 (double)ms->madvise_bytes[LT_MADV_DONTNEED] / MIB);
 	else
 		snprintf(released, sizeof(released),
 			 "No MADV_FREE call was seen while traced: the memory was released before leaktrace attached.");
@@ -163,7 +158,7 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			continue;
 		for (int k = 0; k < s->nwait && !at; k++)
 			if (s->wait_frames[k].function &&
-			    strncmp(s->wait_frames[k].function, "runtime.", 8))
+			    !fn_is_go_runtime(s->wait_frames[k].function))
 				at = s->wait_frames[k].function;
 		f = add(out, n, max, SEV_WARNING, "parked");
 		if (!f)
@@ -176,6 +171,33 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		snprintf(f->detail, sizeof(f->detail),
 			 "They wait in %s. Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
 			 at ? at : "the runtime");
+	}
+}
+
+/* Goroutines the Go runtime itself proved leaked (Go 1.26+'s goroutine
+ * leak detection: blocked on something no live goroutine can reach; it
+ * runs when the service collects the goroutineleak profile). */
+static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
+				   int *n, int max)
+{
+	int shown = 0;
+
+	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
+		const struct site *s = ctx->model.ranked[i];
+		struct finding *f;
+
+		if (s->kind != SITE_GOROUTINE || s->runtime_leaked <= 0)
+			continue;
+		f = add(out, n, max, SEV_CRITICAL, "runtime_leaked");
+		if (!f)
+			return;
+		shown++;
+		snprintf(f->title, sizeof(f->title),
+			 "the Go runtime found %lld goroutines created by %s leaked",
+			 (long long)s->runtime_leaked, user_function(s));
+		snprintf(f->detail, sizeof(f->detail),
+			 "Its goroutine leak detection (the goroutineleak profile) proved them blocked in \"%s\" on something no other goroutine can reach: they can never run again. They hold their stacks and all they reference until the process exits.",
+			 s->wait_reason ? s->wait_reason : "?");
 	}
 }
 
@@ -251,6 +273,7 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 {
 	int n = 0;
 
+	runtime_leaked_finding(ctx, out, &n, max);
 	leak_findings(ctx, out, &n, max);
 	lazyfree_finding(ctx, out, &n, max);
 	thread_finding(ctx, out, &n, max);

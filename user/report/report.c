@@ -8,10 +8,13 @@
 #include "report/compare.h"
 #include "report/findings.h"
 #include "report/folded.h"
+#include "report/goroutines.h"
 #include "trace/go.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "report/unwind.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MAX_FINDINGS 16
@@ -135,6 +138,7 @@ static json_object *site_json(const struct site *s)
 		json_object_object_add(o, "wait_stack", frames_json(s->wait_frames, s->nwait));
 		json_object_object_add(o, "waiting", json_object_new_int64(s->waiting));
 		json_object_object_add(o, "parked_s", s->parked_s >= 0 ? jdouble(s->parked_s, 1) : NULL);
+		goroutine_site_json(s, o);
 	}
 	json_object_object_add(o, "oldest_s", s->oldest_s >= 0 ? jdouble(s->oldest_s, 1) : NULL);
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
@@ -179,9 +183,11 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
 	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
-	if (go_enabled(ctx))	/* exits whose events were dropped */
+	if (go_enabled(ctx)) {	/* exits are seen by reads */
 		json_object_object_add(root, "goroutine_exits_found_by_reads",
 				       json_object_new_int64(go_exits_reconciled(ctx)));
+		json_object_object_add(root, "goroutine_sampling", go_sampling_json(ctx));
+	}
 
 	o = json_object_new_object();
 	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));
@@ -243,7 +249,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
-	json_object_object_add(root, "unwind", mem_unwind_json(ctx));
+	json_object_object_add(root, "unwind", report_unwind_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;
@@ -366,7 +372,9 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 	if (go_enabled(ctx))
 		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
 			(long long)go_count_end(ctx));
-	fprintf(out, "\n\n");
+	fprintf(out, "\n");
+	go_sampling_text(ctx, out);
+	fprintf(out, "\n");
 	fprintf(out, "SITES, most suspect first (growth per minute)\n");
 	table_header(out, false);
 	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
@@ -382,7 +390,7 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 				const char *fn = s->wait_frames[k].function;
 
 				/* the first frame outside the runtime */
-				if (fn && strncmp(fn, "runtime.", 8)) {
+				if (fn && !fn_is_go_runtime(fn)) {
 					frame_text(&s->wait_frames[k], fr, sizeof(fr));
 					fprintf(out, " at %s", fr);
 					break;
@@ -400,6 +408,7 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 		}
 		if (first > 0)
 			fprintf(out, "%40s(%d frames inside it: runtime/libc, see JSON)\n", "", first);
+		goroutine_site_text(s, out, 40);
 		if (s->truncated)
 			fprintf(out, "%40s(stack ends early: no frame pointers)\n", "");
 	}
@@ -485,4 +494,14 @@ void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
 			table_row(out, ++shown, s, true);
 	}
 	fflush(out);
+}
+
+json_object *report_frames_json(const struct frame *f, int n)
+{
+	return frames_json(f, n);
+}
+
+void report_frame_text(const struct frame *f, char *buf, size_t len)
+{
+	frame_text(f, buf, len);
 }
