@@ -236,6 +236,13 @@ def test_image_recipe():
     missing = {p for p in needed_packages() if p not in run and p not in ("libc6",)}
     assert not missing, f"runtime stage lacks {missing} (installs {sorted(run)})"
     assert "COPY --from=build /out/leaktrace" in text
+    # data files the build reads from Debian packages (`VAR ?= /usr/share/...`)
+    mk = (REPO / "Makefile").read_text()
+    for path in re.findall(r"^\w+ \?= (/usr/(?:share|lib)/\S+)", mk, flags=re.M):
+        r = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+        assert r.returncode == 0, f"the build reads {path}, which no package owns"
+        pkg = r.stdout.split(":")[0]
+        assert pkg in build, f"the build reads {path} from {pkg}: not in the build stage"
 
 
 def verify_unit(src: Path, name: str, tmp_path: Path) -> str:
