@@ -27,7 +27,7 @@ endif
 CFLAGS := -g $(OPT) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lprotobuf-c -lstdc++ -lm
+LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lprotobuf-c -lstdc++ -lmicrohttpd -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(VMLINUX_DIR) -Ibpf -I$(OUTPUT)
 

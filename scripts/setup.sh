@@ -69,8 +69,12 @@ fi
 # Build and run.
 apt_install make gcc clang llvm pkg-config libelf-dev libdw-dev zlib1g-dev \
 	libzstd-dev libcapstone-dev libjson-c-dev libprotobuf-c-dev \
-	protobuf-c-compiler libcmocka-dev python3 python3-pytest procps \
+	protobuf-c-compiler libcmocka-dev libmicrohttpd-dev python3 python3-pytest \
+	python3-yaml procps prometheus \
 	ca-certificates
+# Tests of scripts/deploy: systemd-analyze verify, setpriv (capability
+# sets), readelf (the libraries the image needs).
+apt_install systemd util-linux binutils
 apt_install -t bookworm-backports libbpf-dev bpftool
 
 # Go toolchains for the test programs: 1.19 (bookworm), 1.21-1.23

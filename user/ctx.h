@@ -10,6 +10,7 @@
 #include "stack/stacks.h"
 #include "proc/target.h"
 #include "trace/loader.h"
+#include "export/export.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 
@@ -33,6 +34,7 @@ struct lt_opts {
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
 	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
+	struct export_opts metrics;	/* --metrics-* */
 };
 
 struct mem;
@@ -41,6 +43,7 @@ struct go_state;
 struct ring_buffer;
 struct lt_base;
 struct capture;
+struct lt_export;
 
 struct lt_ctx {
 	struct lt_opts opts;
@@ -67,6 +70,7 @@ struct lt_ctx {
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
 	struct capture *capture;	/* leaktrace capture, or NULL */
+	struct lt_export *export;	/* --metrics-addr endpoint, or NULL */
 };
 
 /* Seconds since attach. */

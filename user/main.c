@@ -209,6 +209,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid Go probe budget: %s (0 to 100 percent of a core)", arg);
 		break;
 	}
+	case ARGP_KEY_INIT:	/* export/options.c parses --metrics-* */
+		state->child_inputs[0] = &o->metrics;
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -332,6 +335,9 @@ static int setup(struct lt_ctx *ctx)
 	char exe[PATH_MAX];
 	int err;
 
+	err = export_open(ctx);	/* a bad --metrics-addr fails first */
+	if (err)
+		return err;
 	if (o->cmd) {
 		/* A command that cannot run is a bad target: say so first. */
 		ctx->target.spawned = true;
@@ -389,6 +395,7 @@ static void run(struct lt_ctx *ctx)
 
 	go_scan_existing(ctx);
 	collect(ctx, false);
+	export_publish(ctx);
 	while (!exiting) {
 		/* Records arrive without wakeups (lt_submit): drain on a tick,
 		 * for at most DRAIN_BUDGET_S. */
@@ -405,6 +412,7 @@ static void run(struct lt_ctx *ctx)
 		go_tick(ctx);
 		if (lt_elapsed(ctx) >= next) {
 			collect(ctx, false);
+			export_publish(ctx);
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
@@ -455,6 +463,7 @@ static int finish(struct lt_ctx *ctx)
 
 static void teardown(struct lt_ctx *ctx)
 {
+	export_close(ctx);
 	ring_buffer__free(ctx->rb);
 	go_close(ctx);
 	task_close(ctx);
@@ -470,7 +479,9 @@ static void teardown(struct lt_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc };
+	static const struct argp_child children[] = { { &export_argp }, {} };
+	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc,
+					  children };
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,

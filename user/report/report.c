@@ -35,6 +35,11 @@ static const char *const drop_names[LT_DROP_MAX] = {
 	[LT_DROP_GO_MAP] = "goroutine_map_full",
 };
 
+const char *report_drop_name(int cause)
+{
+	return cause >= 0 && cause < LT_DROP_MAX ? drop_names[cause] : "unknown";
+}
+
 const char *report_bytes(double b, char *buf, size_t len)
 {
 	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };

@@ -20,4 +20,6 @@ struct json_object *report_frames_json(const struct frame *f, int n);
 void report_frame_text(const struct frame *f, char *buf, size_t len);
 /* Human-readable bytes ("12.3 MiB"). */
 const char *report_bytes(double b, char *buf, size_t len);
+/* The name of drop cause LT_DROP_* as reports show it. */
+const char *report_drop_name(int cause);
 #endif
