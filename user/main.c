@@ -17,6 +17,7 @@
 #include "leaktrace.h"
 #include "util/log.h"
 #include "trace/go.h"
+#include "trace/goheap.h"
 #include "trace/mem.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
@@ -283,6 +284,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 	mem_collect(ctx);
 	task_collect(ctx);
 	go_collect(ctx, full);
+	goheap_collect(ctx);
 	/* A zombie's status has no VmRSS, nor has that of a process whose
 	 * exit is releasing its memory: keep the last real sample. */
 	if (!procstat_sample(ctx->target.pid, &t) && t.rss > 0 &&
@@ -351,7 +353,8 @@ static int setup(struct lt_ctx *ctx)
 		return 1;
 	if (!o->no_go) {
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+		    go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)) ||
+		    goheap_open(ctx, exe))
 			return 1;
 	}
 	ctx->rb = ring_buffer__new(mem_events_fd(ctx), handle_event, ctx, NULL);
@@ -397,6 +400,7 @@ static void run(struct lt_ctx *ctx)
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
+				goheap_explain(&ctx->model);
 				report_live(ctx, tty ? stdout : stderr, tty);
 			}
 		}
@@ -423,6 +427,7 @@ static int finish(struct lt_ctx *ctx)
 
 	sum_drops(ctx);
 	model_rank(&ctx->model, rss_rise(ctx));
+	goheap_explain(&ctx->model);
 	if (ctx->opts.output) {
 		out = fopen(ctx->opts.output, "w");
 		if (!out) {
@@ -443,6 +448,7 @@ static int finish(struct lt_ctx *ctx)
 static void teardown(struct lt_ctx *ctx)
 {
 	ring_buffer__free(ctx->rb);
+	goheap_close(ctx);
 	go_close(ctx);
 	task_close(ctx);
 	mem_close(ctx);

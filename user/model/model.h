@@ -51,6 +51,16 @@ struct site {
 	int nwait;
 	uint64_t waiting;		/* goroutines parked there */
 	double parked_s;		/* longest current park; <0 unknown */
+	/* heap sites (the Go runtime's heap profile, scaled as pprof does):
+	 * live/bytes are in use; these are allocated since the process
+	 * started, and allocated bytes per second over the trace (<0:
+	 * fewer than two GC cycles seen). */
+	uint64_t alloc_objects;
+	uint64_t alloc_bytes;
+	double alloc_bytes_per_s;
+	/* A runtime fault/mmap site whose growth is the heap growth of
+	 * heap site heap_cause - 1 (0: not a consequence). */
+	uint32_t heap_cause;
 	/* series */
 	struct sample *samples;
 	size_t nsamples, cap;

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The `heap` site kind: Go heap in use per allocation stack, read every
+ * interval from the runtime's own heap profile (go/goheap.h), and the
+ * rule that makes runtime fault/mmap growth a consequence of it. */
+#ifndef LT_TRACE_GOHEAP_H
+#define LT_TRACE_GOHEAP_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "ctx.h"
+
+enum goheap_state {
+	GOHEAP_NOT_GO,		/* not a Go target (or --no-go) */
+	GOHEAP_ON,
+	GOHEAP_OFF_LINKER,	/* profiling off in the binary */
+	GOHEAP_RATE_ZERO,	/* the program set MemProfileRate = 0 */
+	GOHEAP_UNSUPPORTED,	/* layout or variables not found */
+	GOHEAP_UNREADABLE,	/* reads failed */
+};
+
+struct goheap_info {
+	enum goheap_state state;
+	const char *state_name;	/* "on", "off_by_linker", ... */
+	const char *message;	/* one plain line for the report, or NULL */
+	int64_t rate;		/* MemProfileRate */
+	uint32_t cycle;		/* GC cycle of the counts */
+	double cycle_seen_s;	/* when we first saw it (s since attach) */
+	double data_age_s;	/* now - cycle_seen_s: at least this old */
+	uint64_t cycles_seen;	/* distinct cycles read */
+	uint64_t reads;		/* profile reads */
+	uint64_t buckets;	/* in the last read */
+	uint64_t bytes_read;	/* last read */
+	uint64_t syscalls;	/* last read */
+	double read_ms;		/* last read */
+	double max_read_ms;
+	bool truncated;		/* a cap cut the last read */
+	uint64_t bad;		/* buckets that failed checks, last read */
+	bool before_gc;		/* no GC cycle published yet */
+	const char *how;	/* "symtab" / "code" */
+};
+
+/* Opens the heap profile of a Go target (exe as seen from here). Never
+ * fails the run: a target without a readable profile gets a state and a
+ * message. -ENOMEM only. */
+int goheap_open(struct lt_ctx *ctx, const char *exe);
+void goheap_close(struct lt_ctx *ctx);
+/* Per interval: reads the profile; sites change only when the runtime
+ * published a new GC cycle (the same cycle is never counted twice). */
+void goheap_collect(struct lt_ctx *ctx);
+void goheap_get_info(const struct lt_ctx *ctx, struct goheap_info *out);
+
+/* Heap as the cause (call after model_rank): a fault or mmap site whose
+ * frames are all Go runtime (heap arena growth, runtime.sysMmap, ...),
+ * or whose user frame is a heap site's user frame, grows because the
+ * heap grows: when heap sites that grow account for at least half of its
+ * growth, it gets heap_cause = id + 1 of the heap site that explains it
+ * best, loses its leak verdict, and is ranked right after that heap
+ * site. Returns how many sites were marked. */
+int goheap_explain(struct model *m);
+#endif
