@@ -185,6 +185,8 @@ int go_heap_open(const struct go_runtime *rt, struct go_heap *h, char *msg,
 		if (go_elf_read(rt->elf, flag, &v, 1) == 0 && v)
 			h->off_by_linker = true;
 	}
+	if (h->off_by_linker)
+		return 0;	/* nothing to read: no need to find it */
 	if (go_elf_symbol(rt->elf, "runtime.mbuckets", &h->mbuckets, &sz) == 0 &&
 	    go_elf_symbol(rt->elf, "runtime.MemProfileRate", &h->rate, &sz) == 0 &&
 	    go_elf_symbol(rt->elf, "runtime.mProfCycle", &h->cycle, &sz) == 0) {

@@ -117,6 +117,7 @@ static struct hsite *hsite_of(struct goheap *g, uint32_t id)
 static bool is_runtime(const char *fn)
 {
 	return fn && (!strncmp(fn, "runtime.", 8) ||
+		      !strncmp(fn, "runtime/internal/", 17) ||
 		      !strncmp(fn, "internal/runtime/", 17));
 }
 
@@ -386,15 +387,15 @@ int goheap_explain(struct model *m)
 			if (better(h, any))
 				any = h;
 			hf = user_function(h);
-			if (fn && hf && !strcmp(hf, fn)) {
+			if (fn && hf && !strcmp(hf, fn) && h->growth.leak) {
 				grow_same += h->growth.slope_per_min;
 				if (better(h, same))
 					same = h;
 			}
 		}
-		/* The heap sites of the same function when their growth
-		 * explains it, else the whole heap's growth: pages freed by
-		 * one function's garbage are first touched again by
+		/* The leaking heap sites of the same function when their
+		 * growth explains it, else the whole heap's growth: pages
+		 * freed by one function's garbage are first touched again by
 		 * another's allocations. */
 		if (same && grow_same >= EXPLAIN_FRACTION * s->growth.slope_per_min) {
 			best = same;

@@ -48,12 +48,16 @@ void goheap_close(struct lt_ctx *ctx);
 void goheap_collect(struct lt_ctx *ctx);
 void goheap_get_info(const struct lt_ctx *ctx, struct goheap_info *out);
 
-/* Heap as the cause (call after model_rank): a fault or mmap site whose
- * frames are all Go runtime (heap arena growth, runtime.sysMmap, ...),
- * or whose user frame is a heap site's user frame, grows because the
- * heap grows: when heap sites that grow account for at least half of its
- * growth, it gets heap_cause = id + 1 of the heap site that explains it
- * best, loses its leak verdict, and is ranked right after that heap
- * site. Returns how many sites were marked. */
+/* Heap as the cause (call after model_rank). A growing fault or mmap
+ * site of Go heap memory (first touched by Go code, or mapped through
+ * the runtime's heap growth: runtime.sysMap, (*mheap).grow, mallocgc,
+ * runtime.mmap, ...) grows because the heap grows when
+ *  - leaking heap sites of its own user function grow by at least a
+ *    quarter of its growth (cause: the first of them), or else
+ *  - all growing heap sites together do (cause: the leaking one, else
+ *    the fastest growing): pages one function's garbage gave back are
+ *    first touched again by another's allocations.
+ * It then gets heap_cause = cause id + 1, loses its leak verdict, and is
+ * ranked right after its cause. Returns how many sites were marked. */
 int goheap_explain(struct model *m);
 #endif
