@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import (MEMORY_KINDS, GoBuild, assert_valid_report, find_sites, functions,
+from conftest import (BUILD, MEMORY_KINDS, GoBuild, assert_valid_report, find_sites, functions,
                       middle_go, newest_go, oldest_go, prog_path, trace_program)
 
 RATE, D = 20, 12                       # ticks/s, seconds traced
@@ -114,11 +114,13 @@ def test_pprof_reads_it_as_a_heap_profile(tmp_path):
     assert run.returncode == 0, run.describe()
     prof = tmp_path / "pprof.txt"
     gobin = f"/usr/lib/go-{b.version}/bin/go"
-    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "GOTOOLCHAIN": "local"}
+    # The build's Go cache: `go tool pprof` is built once, not per run.
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "GOTOOLCHAIN": "local",
+           "GOCACHE": str(BUILD / "gocache"), "GOFLAGS": "-buildvcs=false"}
     tops = {}
     for si in ("inuse_space", "inuse_objects", "alloc_space", "alloc_objects"):
         out = subprocess.run([gobin, "tool", "pprof", "-sample_index=" + si, "-top", str(prof)],
-                             capture_output=True, text=True, env=env, timeout=60)
+                             capture_output=True, text=True, env=env, timeout=300)
         assert out.returncode == 0, out.stderr
         rows = [l.split() for l in out.stdout.splitlines()
                 if l.strip() and l.split()[-1].startswith("main.")]
