@@ -373,6 +373,15 @@ static void test_scale(void **state)
 	assert_true(o == 0 && b == 0);
 }
 
+#define NREADS 21
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* 10k distinct stacks; the caps stop the walk and say so. */
 static void test_10k_buckets_and_caps(void **state)
 {
@@ -385,6 +394,7 @@ static void test_10k_buckets_and_caps(void **state)
 	struct go_runtime *rt;
 	struct go_heap h;
 	struct timespec a, b;
+	double ms[NREADS];
 	int nin = 0;
 	long rate = 0;
 	pid_t pid;
@@ -393,15 +403,24 @@ static void test_10k_buckets_and_caps(void **state)
 	rt = open_rt(p);
 	assert_int_equal(go_heap_open(rt, &h, msg, sizeof(msg)), 0);
 	pid = start(p, argv, in, &nin, &rate);
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	assert_int_equal(go_heap_read(pid, rt, &h, NULL, &prof), 0);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	assert_true(prof.n >= 10000);
-	assert_false(prof.truncated);
-	printf("  go1.%d: %zu buckets in %.2f ms, %zu reads, %zu bytes "
-	       "(shared machine: not a benchmark)\n", minor, prof.n,
-	       (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
-	       prof.syscalls, prof.bytes_read);
+	/* 21 reads: the median and the fastest (the machine may be shared:
+	 * benchmark on a quiet one). */
+	for (int k = 0; k < NREADS; k++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		assert_int_equal(go_heap_read(pid, rt, &h, NULL, &prof), 0);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms[k] = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+		assert_true(prof.n >= 10000);
+		assert_false(prof.truncated);
+		assert_int_equal(prof.bad, 0);
+		if (k < NREADS - 1)
+			go_heap_profile_free(&prof);
+	}
+	qsort(ms, NREADS, sizeof(ms[0]), cmp_double);
+	printf("  go1.%d: %zu buckets, %zu stack PCs: median %.2f ms, min %.2f "
+	       "ms per read, %zu process_vm_readv calls, %zu bytes read\n",
+	       minor, prof.n, prof.npcs, ms[NREADS / 2], ms[0], prof.syscalls,
+	       prof.bytes_read);
 	go_heap_profile_free(&prof);
 	assert_int_equal(go_heap_read(pid, rt, &h, &o, &prof), 0);
 	assert_int_equal(prof.n, 100);

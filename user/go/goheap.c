@@ -15,7 +15,7 @@
  * are sampled: pprof scales them by 1/(1 - e^(-size/rate)).
  *
  * Buckets come from persistentalloc chunks, newest first in the list, so
- * the list mostly walks down through memory: we read 64 KiB windows
+ * the list mostly walks down through memory: we read 16 KiB windows
  * ending at the bucket we need, and fall back to exact reads where a
  * window would cross an unmapped page.
  */
@@ -35,7 +35,7 @@
 #include "go/goruntime.h"
 
 #define MEM_PROFILE 1		/* bucketType memProfile */
-#define WINDOW (64u << 10)
+#define WINDOW (16u << 10)
 #define DEF_MAX_BUCKETS 1000000
 #define DEF_MAX_BYTES (256u << 20)
 

@@ -201,6 +201,8 @@ static json_object *heap_profile_json(struct lt_ctx *ctx)
 	json_object_object_add(o, "read_calls", json_object_new_int64(hi.syscalls));
 	json_object_object_add(o, "read_ms", jdouble(hi.read_ms, 3));
 	json_object_object_add(o, "max_read_ms", jdouble(hi.max_read_ms, 3));
+	json_object_object_add(o, "apply_ms", jdouble(hi.apply_ms, 3));
+	json_object_object_add(o, "max_apply_ms", jdouble(hi.max_apply_ms, 3));
 	json_object_object_add(o, "truncated", json_object_new_boolean(hi.truncated));
 	json_object_object_add(o, "bad_buckets", json_object_new_int64(hi.bad));
 	json_object_object_add(o, "located_by", jstr(hi.how));

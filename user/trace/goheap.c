@@ -280,6 +280,11 @@ void goheap_collect(struct lt_ctx *ctx)
 	g->info.cycle = p.cycle;
 	apply(ctx, g, &p);
 	go_heap_profile_free(&p);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	ms = (a.tv_sec - b.tv_sec) * 1e3 + (a.tv_nsec - b.tv_nsec) / 1e6;
+	g->info.apply_ms = ms;
+	if (ms > g->info.max_apply_ms)
+		g->info.max_apply_ms = ms;
 }
 
 void goheap_get_info(const struct lt_ctx *ctx, struct goheap_info *out)

@@ -32,6 +32,8 @@ struct goheap_info {
 	uint64_t syscalls;	/* last read */
 	double read_ms;		/* last read */
 	double max_read_ms;
+	double apply_ms;	/* last new cycle: summing and symbolizing */
+	double max_apply_ms;	/* (the first one symbolizes every stack) */
 	bool truncated;		/* a cap cut the last read */
 	uint64_t bad;		/* buckets that failed checks, last read */
 	bool before_gc;		/* no GC cycle published yet */
