@@ -122,7 +122,8 @@ static const char *heap_cause_function(const struct model *m,
 	return c->frames[site_user_frame(c)].function;
 }
 
-static json_object *site_json(const struct model *m, const struct site *s)
+static json_object *site_json(const struct model *m, const struct site *s,
+			      double heap_age_s)
 {
 	json_object *o = json_object_new_object();
 
@@ -156,6 +157,9 @@ static json_object *site_json(const struct model *m, const struct site *s)
 		json_object_object_add(o, "alloc_bytes", json_object_new_int64(s->alloc_bytes));
 		json_object_object_add(o, "alloc_bytes_per_s", s->alloc_bytes_per_s >= 0 ?
 				       jdouble(s->alloc_bytes_per_s, 1) : NULL);
+		/* the counts are as of a GC at least this long ago */
+		json_object_object_add(o, "profile_age_s", heap_age_s >= 0 ?
+				       jdouble(heap_age_s, 2) : NULL);
 	}
 	if (s->heap_cause) {
 		json_object *c = json_object_new_object();
@@ -215,9 +219,11 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	const struct mem_stats *ms = mem_stats(ctx);
 	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
 	uint64_t events = 0, stacks = 0;
+	struct goheap_info hi;
 	char ts[64];
 	int shown = 0;
 
+	goheap_get_info(ctx, &hi);
 	json_object_object_add(root, "schema", json_object_new_string("leaktrace/v1"));
 	json_object_object_add(root, "version", json_object_new_string(LT_VERSION));
 	o = json_object_new_object();
@@ -265,7 +271,8 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	for (size_t i = 0; i < ctx->model.n && shown < MAX_JSON_SITES; i++) {
 		if (!site_shown(ctx->model.ranked[i]))
 			continue;
-		json_object_array_add(arr, site_json(&ctx->model, ctx->model.ranked[i]));
+		json_object_array_add(arr, site_json(&ctx->model, ctx->model.ranked[i],
+						       hi.data_age_s));
 		shown++;
 	}
 	json_object_object_add(root, "sites", arr);
