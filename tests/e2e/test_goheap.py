@@ -59,6 +59,8 @@ def test_top_memory_site_is_the_retaining_function(leak_run):
     assert 0.25 * kept <= top["bytes"] <= 4 * (kept + KEPT_PER_S * 60), \
         f"main.retain holds {top['bytes']} B, about {kept} B expected\n" + leak_run.describe()
     assert top["alloc_bytes_per_s"] is not None and top["alloc_bytes_per_s"] > 0, top
+    # A GC every few ticks: the counts are recent, and the age is said.
+    assert top["profile_age_s"] is not None and 0 <= top["profile_age_s"] <= 5, top
 
 
 def test_churner_has_no_leak_verdict(leak_run):
