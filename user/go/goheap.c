@@ -36,6 +36,7 @@
 
 #define MEM_PROFILE 1		/* bucketType memProfile */
 #define WINDOW (16u << 10)
+#define AHEAD 1024		/* bytes past a bucket header read with it */
 #define DEF_MAX_BUCKETS 1000000
 #define DEF_MAX_BYTES (256u << 20)
 
@@ -249,7 +250,12 @@ static const uint8_t *need(struct reader *r, uint64_t addr, size_t len,
 	if (covers(r, addr, len))
 		return r->buf + (addr - r->start);
 	if (down && end >= WINDOW) {
-		*err = fill(r, end - WINDOW, WINDOW);
+		/* End past this bucket: its stack and record (read next)
+		 * are in the same window. A read cut short by an unmapped
+		 * page above still covers what is below it. */
+		uint64_t top = end + AHEAD;
+
+		*err = fill(r, top - WINDOW, WINDOW);
 		if (!*err && covers(r, addr, len))
 			return r->buf + (addr - r->start);
 	}

@@ -2,10 +2,11 @@
 /* The `heap` site kind (goheap.h).
  *
  * Every interval the runtime's heap profile is read (go/goheap.c); its
- * counts change only when a GC cycle is published, so sites are updated
- * only for a new cycle (or, before the first GC, for new pending counts)
- * and the time we first saw a cycle is kept: the counts are at least
- * that old. In-use and allocated objects and bytes are scaled as pprof
+ * counts change only when the runtime publishes them (a GC cycle's mark
+ * termination, then the end of its sweep), so sites are updated only
+ * when they changed, and the time we first saw them is kept: the counts
+ * are at least that old. Values are absolute (since the process
+ * started), so nothing is ever counted twice. In-use and allocated objects and bytes are scaled as pprof
  * scales them. Buckets of the same stack (one per object size) add up to
  * one site; a stack is symbolized once (cached by the hash of its PCs).
  */
@@ -42,6 +43,7 @@ struct goheap {
 	size_t nhs;
 	struct goheap_info info;
 	bool have_cycle;
+	uint64_t sum;		/* hash of the counts last applied */
 };
 
 static const char *const state_names[] = {
@@ -224,11 +226,23 @@ static void apply(struct lt_ctx *ctx, struct goheap *g,
 	}
 }
 
+static uint64_t counts_hash(const struct go_heap_profile *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < p->n; i++) {
+		h = (h ^ p->recs[i].allocs) * 0x100000001b3ULL;
+		h = (h ^ p->recs[i].frees) * 0x100000001b3ULL;
+	}
+	return (h ^ p->n) * 0x100000001b3ULL;
+}
+
 void goheap_collect(struct lt_ctx *ctx)
 {
 	struct goheap *g = ctx->heap;
 	struct go_heap_profile p;
 	struct timespec a, b;
+	uint64_t sum;
 	double ms;
 	int err;
 
@@ -268,14 +282,18 @@ void goheap_collect(struct lt_ctx *ctx)
 	}
 	g->state = GOHEAP_ON;
 	g->msg[0] = '\0';
-	if (g->have_cycle && p.cycle == g->info.cycle && !p.before_gc) {
+	/* The counts move only when the runtime publishes: at a cycle's
+	 * mark termination, and once more within it when sweeping ends
+	 * (mProf_PostSweep adds the sweep frees without a new cycle). */
+	sum = counts_hash(&p);
+	if (g->have_cycle && p.cycle == g->info.cycle && sum == g->sum) {
 		go_heap_profile_free(&p);	/* nothing published since */
 		return;
 	}
-	if (!g->have_cycle || p.cycle != g->info.cycle) {
+	if (!g->have_cycle || p.cycle != g->info.cycle)
 		g->info.cycles_seen++;
-		g->info.cycle_seen_s = ctx->now_s;
-	}
+	g->info.cycle_seen_s = ctx->now_s;
+	g->sum = sum;
 	g->have_cycle = true;
 	g->info.cycle = p.cycle;
 	apply(ctx, g, &p);

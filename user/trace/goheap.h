@@ -23,7 +23,8 @@ struct goheap_info {
 	const char *message;	/* one plain line for the report, or NULL */
 	int64_t rate;		/* MemProfileRate */
 	uint32_t cycle;		/* GC cycle of the counts */
-	double cycle_seen_s;	/* when we first saw it (s since attach) */
+	double cycle_seen_s;	/* when we first saw these counts (s since
+				 * attach) */
 	double data_age_s;	/* now - cycle_seen_s: at least this old */
 	uint64_t cycles_seen;	/* distinct cycles read */
 	uint64_t reads;		/* profile reads */
@@ -46,7 +47,7 @@ struct goheap_info {
 int goheap_open(struct lt_ctx *ctx, const char *exe);
 void goheap_close(struct lt_ctx *ctx);
 /* Per interval: reads the profile; sites change only when the runtime
- * published a new GC cycle (the same cycle is never counted twice). */
+ * published new counts (a new GC cycle, or the end of its sweep). */
 void goheap_collect(struct lt_ctx *ctx);
 void goheap_get_info(const struct lt_ctx *ctx, struct goheap_info *out);
 
