@@ -13,7 +13,7 @@ import pytest
 from conftest import (BUILD, MEMORY_KINDS, GoBuild, assert_valid_report, find_sites, functions,
                       middle_go, newest_go, oldest_go, prog_path, trace_program)
 
-RATE, D = 20, 12                       # ticks/s, seconds traced
+RATE, D = 40, 12                       # ticks/s, seconds traced (more samples)
 KEPT_PER_S = RATE * 32 * 1024           # main.retain
 BUILDS = [GoBuild(oldest_go()), GoBuild(middle_go(), stripped=True), GoBuild(newest_go())]
 PARAMS = [pytest.param(b, id=b.id) for b in BUILDS]
