@@ -461,8 +461,8 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 			continue;
 		table_row(out, ++shown, s, false);
 		if (s->heap_cause)
-			fprintf(out, "%40s(consequence of the heap growth at %s: the "
-				"runtime maps and touches pages for it)\n", "",
+			fprintf(out, "%40s(consequence of the heap growth at %s: "
+				"pages the Go heap grew into for it)\n", "",
 				heap_cause_function(&ctx->model, s) ?
 				heap_cause_function(&ctx->model, s) : "a heap site");
 		if (s->wait_reason) {
