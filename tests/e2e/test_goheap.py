@@ -131,3 +131,14 @@ def test_pprof_reads_it_as_a_heap_profile(tmp_path):
         assert f"Type: {si}" in out.stdout, out.stdout
     assert tops["inuse_space"] == "main.retain", tops
     assert tops["alloc_space"] == "main.churn", tops
+
+
+def test_rate_set_to_zero_by_the_program_is_said(tmp_path):
+    """heapprof -rate -1 sets runtime.MemProfileRate = 0 itself: profiling
+    is on in the binary but stopped; leaktrace says so and only reads."""
+    run = trace_program([prog_path("heapprof", go=GoBuild(newest_go())), "-rate", "-1", "-quiet"], 3,
+                        tmp_path, name="ratezero")
+    r = run.ok()
+    hp = r.get("go_heap_profile") or {}
+    assert hp.get("state") == "rate_zero" and hp["mem_profile_rate"] == 0, run.describe()
+    assert "set runtime.MemProfileRate to 0" in hp["message"], hp

@@ -274,14 +274,19 @@ void goheap_collect(struct lt_ctx *ctx)
 	g->info.bad = p.bad;
 	g->info.rate = p.rate;
 	g->info.before_gc = p.before_gc;
-	if (p.rate <= 0 && !p.n) {
+	if (p.rate <= 0) {
+		/* What was sampled before stays; nothing new is. */
 		set_off(g, GOHEAP_RATE_ZERO, "heap profile off: the program set "
-			"runtime.MemProfileRate to 0; fault/mmap sites only");
-		go_heap_profile_free(&p);
-		return;
+			"runtime.MemProfileRate to 0 (heap sites, if any, stopped "
+			"changing then); fault/mmap sites only");
+		if (!p.n) {
+			go_heap_profile_free(&p);
+			return;
+		}
+	} else {
+		g->state = GOHEAP_ON;
+		g->msg[0] = '\0';
 	}
-	g->state = GOHEAP_ON;
-	g->msg[0] = '\0';
 	/* The counts move only when the runtime publishes: at a cycle's
 	 * mark termination, and once more within it when sweeping ends
 	 * (mProf_PostSweep adds the sweep frees without a new cycle). */

@@ -16,9 +16,11 @@
 //
 // Flags:
 //
-//	-rate N       runtime.MemProfileRate (default 1; 0 keeps the default)
+//	-rate N       runtime.MemProfileRate (default 1; 0 keeps the default;
+//	              -1 sets it to 0: profiling off)
 //	-stacks N     also make N distinct allocation stacks in main.fanout*
 //	-duration S   exit 0 after S seconds (default 0: run until killed)
+//	-quiet        print only the ready line
 package main
 
 import (
@@ -108,9 +110,12 @@ func main() {
 	rate := flag.Int("rate", 1, "runtime.MemProfileRate (0: keep the default)")
 	stacks := flag.Int("stacks", 0, "distinct allocation stacks to make")
 	duration := flag.Float64("duration", 0, "seconds to run (0: forever)")
+	quiet := flag.Bool("quiet", false, "print only the ready line")
 	flag.Parse()
 	if *rate > 0 {
 		runtime.MemProfileRate = *rate
+	} else if *rate < 0 {
+		runtime.MemProfileRate = 0 // profiling off from here on
 	}
 	keepPages(300)
 	keepSmall(2000)
@@ -159,11 +164,16 @@ func main() {
 	}
 	sort.Strings(names)
 	for _, fn := range names {
+		if *quiet {
+			break
+		}
 		t := by[fn]
 		fmt.Printf("memprofile %s inuse_objects %d inuse_bytes %d alloc_objects %d alloc_bytes %d\n",
 			fn, t.inuseObj, t.inuseBytes, t.allocObj, t.allocBytes)
 	}
-	fmt.Printf("memprofile_rate %d records %d\n", runtime.MemProfileRate, len(recs))
+	if !*quiet {
+		fmt.Printf("memprofile_rate %d records %d\n", runtime.MemProfileRate, len(recs))
+	}
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	if *duration > 0 {
 		time.Sleep(time.Duration(*duration * float64(time.Second)))
