@@ -333,6 +333,18 @@ static int push(struct go_heap_profile *p, const struct go_heap_rec *rec,
 	return 0;
 }
 
+/* A bucket that could not be read ends the walk: a read cap (truncated),
+ * an unreadable address (bad), or a process that cannot be read (err). */
+static void cut(struct go_heap_profile *p, int *err)
+{
+	if (*err == -E2BIG) {
+		p->truncated = true;
+		*err = 0;
+	} else if (!*err) {
+		p->bad++;
+	}
+}
+
 /* Walks the list once. pend[i]: future[cycle%3] of recs[i]; all[i]: the
  * sum of every future, for the no-cycle-yet case. */
 static int walk(struct reader *r, const struct go_heap_layout *l,
@@ -362,10 +374,7 @@ static int walk(struct reader *r, const struct go_heap_layout *l,
 		}
 		hdr = need(r, b, l->bucket_size, prev > b, &err);
 		if (!hdr) {
-			if (err == -E2BIG)
-				p->truncated = true, err = 0;
-			else if (!err)
-				p->bad++;
+			cut(p, &err);
 			break;
 		}
 		typ = rd(hdr, l->off_typ);
@@ -377,10 +386,7 @@ static int walk(struct reader *r, const struct go_heap_layout *l,
 		total = l->bucket_size + nstk * 8 + l->record_size;
 		full = need(r, b, total, prev > b, &err);
 		if (!full) {
-			if (err == -E2BIG)
-				p->truncated = true, err = 0;
-			else if (!err)
-				p->bad++;
+			cut(p, &err);
 			break;
 		}
 		out.size = rd(full, l->off_size);

@@ -6,9 +6,10 @@
  * termination, then the end of its sweep), so sites are updated only
  * when they changed, and the time we first saw them is kept: the counts
  * are at least that old. Values are absolute (since the process
- * started), so nothing is ever counted twice. In-use and allocated objects and bytes are scaled as pprof
- * scales them. Buckets of the same stack (one per object size) add up to
- * one site; a stack is symbolized once (cached by the hash of its PCs).
+ * started), so nothing is ever counted twice. In-use and allocated
+ * objects and bytes are scaled as pprof scales them. Buckets of the same
+ * stack (one per object size) add up to one site; a stack is symbolized
+ * once (cached by the hash of its PCs).
  */
 #include <errno.h>
 #include <stdio.h>
