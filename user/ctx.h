@@ -40,6 +40,7 @@ struct lt_opts {
 struct mem;
 struct threads;
 struct go_state;
+struct goheap;
 struct ring_buffer;
 struct lt_base;
 struct capture;
@@ -55,6 +56,7 @@ struct lt_ctx {
 	struct mem *mem;
 	struct threads *threads;
 	struct go_state *go;
+	struct goheap *heap;		/* Go heap profile (trace/goheap.h) */
 	struct ring_buffer *rb;
 	struct proc_totals first, last;
 	bool have_totals;

@@ -18,6 +18,7 @@
 #include "leaktrace.h"
 #include "util/log.h"
 #include "trace/go.h"
+#include "trace/goheap.h"
 #include "trace/mem.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
@@ -297,6 +298,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 	mem_collect(ctx);
 	task_collect(ctx);
 	go_collect(ctx, full);
+	goheap_collect(ctx);
 	/* A zombie's status has no VmRSS, nor has that of a process whose
 	 * exit is releasing its memory: keep the last real sample. */
 	if (!procstat_sample(ctx->target.pid, &t) && t.rss > 0 &&
@@ -371,7 +373,8 @@ static int setup(struct lt_ctx *ctx)
 		return 1;
 	if (!o->no_go) {
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
+		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd) ||
+		    goheap_open(ctx, exe))
 			return 1;
 	}
 	ctx->rb = ring_buffer__new(ctx->maps.events_fd, handle_event, ctx, NULL);
@@ -416,6 +419,7 @@ static void run(struct lt_ctx *ctx)
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
+				goheap_explain(&ctx->model);
 				report_live(ctx, tty ? stdout : stderr, tty);
 			}
 		}
@@ -442,6 +446,7 @@ static int finish(struct lt_ctx *ctx)
 
 	sum_drops(ctx);
 	model_rank(&ctx->model, rss_rise(ctx));
+	goheap_explain(&ctx->model);
 	if (ctx->capture)
 		return capture_write(ctx);
 	if (ctx->opts.output) {
@@ -465,6 +470,7 @@ static void teardown(struct lt_ctx *ctx)
 {
 	export_close(ctx);
 	ring_buffer__free(ctx->rb);
+	goheap_close(ctx);
 	go_close(ctx);
 	task_close(ctx);
 	mem_close(ctx);

@@ -19,16 +19,17 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <elf.h>
 #include <sys/uio.h>
-#include <capstone/capstone.h>
 #include "go/gopclntab.h"
 #include "go/goallgs.h"
 #include "go/goprobes.h"
 #include "go/goruntime.h"
+#include "go/gorip.h"
 
 #define BATCH_IOV 1024		/* IOV_MAX */
 #define STACK_WINDOW 4096	/* bytes of stack read per g up front */
@@ -39,31 +40,7 @@
 struct rip_refs {
 	uint64_t addr[256];
 	int n;
-	bool loads_only;
 };
-
-static int collect_rip(const struct cs_insn *insn, void *ctx)
-{
-	struct rip_refs *r = ctx;
-	const cs_x86 *x = &insn->detail->x86;
-
-	if (r->loads_only && insn->id != X86_INS_MOV)
-		return 0;
-	for (int i = 0; i < x->op_count; i++) {
-		const cs_x86_op *op = &x->operands[i];
-
-		if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP ||
-		    op->mem.index != X86_REG_INVALID || op->size != 8)
-			continue;
-		/* A load: memory is the source (second) operand. */
-		if (r->loads_only && (i != 1 || x->operands[0].type != X86_OP_REG))
-			continue;
-		if (r->n < (int)(sizeof(r->addr) / sizeof(r->addr[0])))
-			r->addr[r->n++] = insn->address + insn->size +
-					  op->mem.disp;
-	}
-	return 0;
-}
 
 static bool has_addr(const struct rip_refs *r, uint64_t a)
 {
@@ -73,60 +50,20 @@ static bool has_addr(const struct rip_refs *r, uint64_t a)
 	return false;
 }
 
-/* In a writable PT_LOAD (data or bss)? */
-static bool is_data_addr(Elf *elf, uint64_t a)
-{
-	size_t n;
-
-	if (elf_getphdrnum(elf, &n) != 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (a >= ph.p_vaddr && a < ph.p_vaddr + ph.p_memsz)
-			return (ph.p_flags & PF_W) && !(ph.p_flags & PF_X);
-	}
-	return false;
-}
-
-static int func_range(Elf *elf, const struct gopcln *t, const char *name,
-		      uint64_t *entry, uint64_t *end)
-{
-	struct gopcln_func f;
-	uint64_t size;
-
-	if (t && gopcln_find_func(t, name, true, &f) == 0) {
-		*entry = f.entry;
-		*end = f.end;
-		return 0;
-	}
-	if (go_elf_symbol(elf, name, entry, &size) == 0 && size) {
-		*end = *entry + size;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* Lowest data address A referenced with A+8 (and A+16 when need_cap). */
 static int find_slice(Elf *elf, const struct gopcln *t, const char *func,
 		      bool loads_only, bool need_cap, uint64_t *addr)
 {
-	struct rip_refs r = { .loads_only = loads_only };
-	uint64_t entry, end, best = 0;
-	int err;
+	struct rip_refs r;
+	uint64_t best = 0;
 
-	err = func_range(elf, t, func, &entry, &end);
-	if (err)
-		return err;
-	err = go_disasm(elf, entry, end, true, collect_rip, &r, NULL);
-	if (err)
-		return err;
+	r.n = go_rip_refs(elf, t, func, 8, loads_only, r.addr, 256);
+	if (r.n < 0)
+		return r.n;
 	for (int i = 0; i < r.n; i++) {
 		uint64_t a = r.addr[i];
 
-		if (!is_data_addr(elf, a) || !has_addr(&r, a + 8) ||
+		if (!go_is_data_addr(elf, a) || !has_addr(&r, a + 8) ||
 		    (need_cap && !has_addr(&r, a + 16)))
 			continue;
 		if (!best || a < best)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <elfutils/libdw.h>
 #include <dwarf.h>
+#include "go/godwarf.h"
 #include "go/goruntime.h"
 
 struct go_table_row {
@@ -76,13 +77,7 @@ int go_offsets_from_table(int minor, struct go_offsets *o)
 
 /* DWARF */
 
-struct dw_want {
-	const char *name;
-	Dwarf_Die die;
-	bool found;
-};
-
-static int dw_member_offset(Dwarf_Die *st, const char *member)
+int go_dw_member_offset(Dwarf_Die *st, const char *member)
 {
 	Dwarf_Die child;
 	Dwarf_Attribute attr;
@@ -109,7 +104,7 @@ static int dw_member_offset(Dwarf_Die *st, const char *member)
 
 /* Finds top-level structure types by name in every CU; stops once all
  * are found. */
-static void dw_find_structs(Dwarf *dw, struct dw_want *want, int n)
+void go_dw_find_structs(Dwarf *dw, struct go_dw_want *want, int n)
 {
 	Dwarf_Off off = 0, next;
 	size_t hsize;
@@ -147,7 +142,7 @@ static void dw_find_structs(Dwarf *dw, struct dw_want *want, int n)
 
 int go_offsets_from_dwarf(Elf *elf, struct go_offsets *o)
 {
-	struct dw_want want[] = {
+	struct go_dw_want want[] = {
 		{ .name = "runtime.g" },
 		{ .name = "runtime.gobuf" },
 		{ .name = "runtime.m" },
@@ -162,7 +157,7 @@ int go_offsets_from_dwarf(Elf *elf, struct go_offsets *o)
 	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!dw)
 		return -ENOENT;
-	dw_find_structs(dw, want, 4);
+	go_dw_find_structs(dw, want, 4);
 	for (int i = 0; i < 4; i++)
 		if (!want[i].found) {
 			err = -ENOENT;
@@ -171,7 +166,7 @@ int go_offsets_from_dwarf(Elf *elf, struct go_offsets *o)
 
 #define DW_FIELD(dst, die, name)                                               \
 	do {                                                                   \
-		int _v = dw_member_offset(die, name);                          \
+		int _v = go_dw_member_offset(die, name);                       \
 		if (_v < 0) {                                                  \
 			err = _v;                                              \
 			goto out;                                              \
@@ -201,7 +196,7 @@ int go_offsets_from_dwarf(Elf *elf, struct go_offsets *o)
 	DW_FIELD(r.m_procid, m, "procid");
 	DW_FIELD(r.m_curg, m, "curg");
 #undef DW_FIELD
-	r.parent_goid = dw_member_offset(g, "parentGoid");
+	r.parent_goid = go_dw_member_offset(g, "parentGoid");
 	if (r.parent_goid < 0)
 		r.parent_goid = -1;
 	r.from_dwarf = true;

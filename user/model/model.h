@@ -55,6 +55,16 @@ struct site {
 					 * go statement itself */
 	bool stmt_only;			/* creation stack never sampled: the
 					 * go statement alone */
+	/* heap sites (the Go runtime's heap profile, scaled as pprof does):
+	 * live/bytes are in use; these are allocated since the process
+	 * started, and allocated bytes per second over the trace (<0:
+	 * fewer than two GC cycles seen). */
+	uint64_t alloc_objects;
+	uint64_t alloc_bytes;
+	double alloc_bytes_per_s;
+	/* A runtime fault/mmap site whose growth is the heap growth of
+	 * heap site heap_cause - 1 (0: not a consequence). */
+	uint32_t heap_cause;
 	/* series */
 	struct sample *samples;
 	size_t nsamples, cap;

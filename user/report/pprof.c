@@ -8,6 +8,7 @@
 #include "report/pprof.h"
 #include "profile.pb-c.h"
 #include "report/report.h"
+#include "trace/goheap.h"
 
 typedef Perftools__Profiles__Sample PSample;
 typedef Perftools__Profiles__Label PLabel;
@@ -16,14 +17,20 @@ typedef Perftools__Profiles__Location PLocation;
 typedef Perftools__Profiles__Line PLine;
 typedef Perftools__Profiles__Function PFunction;
 
-enum { T_GOROUTINES, T_THREADS, T_MAPPED, T_RESIDENT, T_HEAP, T_MALLOC, T_MAX };
+/* Heap sites carry a Go heap profile's four sample types (T_HEAP is
+ * inuse_space; the other three follow it). */
+enum { T_GOROUTINES, T_THREADS, T_MAPPED, T_RESIDENT, T_HEAP, T_INUSE_OBJECTS,
+       T_ALLOC_SPACE, T_ALLOC_OBJECTS, T_MALLOC, T_MAX };
 
 static const char *const type_names[T_MAX][2] = {
 	[T_GOROUTINES] = { "goroutines", "count" },
 	[T_THREADS] = { "threads", "count" },
 	[T_MAPPED] = { "mapped_bytes", "bytes" },
 	[T_RESIDENT] = { "resident_bytes", "bytes" },
-	[T_HEAP] = { "heap_bytes", "bytes" },
+	[T_HEAP] = { "inuse_space", "bytes" },
+	[T_INUSE_OBJECTS] = { "inuse_objects", "count" },
+	[T_ALLOC_SPACE] = { "alloc_space", "bytes" },
+	[T_ALLOC_OBJECTS] = { "alloc_objects", "count" },
 	[T_MALLOC] = { "malloc_bytes", "bytes" },
 };
 
@@ -262,7 +269,14 @@ static void add_sample(struct pp *p, const struct site *st, const int *col,
 	if (p->err)
 		return;
 	s->n_value = ncol;
-	s->value[col[kind_types[st->kind]]] = folded_site_value(st);
+	if (st->kind == SITE_HEAP) {
+		s->value[col[T_HEAP]] = st->bytes > 0 ? st->bytes : 0;
+		s->value[col[T_INUSE_OBJECTS]] = st->live > 0 ? st->live : 0;
+		s->value[col[T_ALLOC_SPACE]] = (int64_t)st->alloc_bytes;
+		s->value[col[T_ALLOC_OBJECTS]] = (int64_t)st->alloc_objects;
+	} else {
+		s->value[col[kind_types[st->kind]]] = folded_site_value(st);
+	}
 	for (int i = 0; i < st->nframes; i = n) {
 		/* A run of inlined frames ends with the frame they live in. */
 		for (n = i; n < st->nframes - 1 && st->frames[n].inlined; n++)
@@ -276,6 +290,16 @@ static void add_sample(struct pp *p, const struct site *st, const int *col,
 	add_label(p, s, "leak", st->growth.leak ? "true" : "false");
 	if (st->kind == SITE_GOROUTINE && st->wait_reason)
 		add_label(p, s, "wait_reason", st->wait_reason);
+	else if (st->heap_cause)
+		add_label(p, s, "consequence_of", "heap");
+}
+
+/* In the profile: something outstanding, or heap allocated (alloc_space
+ * of a heap site whose objects were all freed). */
+static bool in_profile(const struct site *s)
+{
+	return folded_site_value(s) > 0 ||
+	       (s->kind == SITE_HEAP && s->alloc_bytes > 0);
 }
 
 static void pp_free(struct pp *p)
@@ -329,7 +353,7 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 	const struct model *m = &ctx->model;
 	struct pp p = {};	/* zeroed u64maps are initialized, empty */
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
-	Perftools__Profiles__ValueType types[T_MAX], *tp[T_MAX];
+	Perftools__Profiles__ValueType types[T_MAX], *tp[T_MAX], period;
 	int col[T_MAX], top = -1;
 	bool used[T_MAX] = {};
 	size_t ncol = 0, len;
@@ -344,9 +368,12 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct site *s = m->ranked[i];
 
-		if (folded_site_value(s) <= 0)
+		if (!in_profile(s))
 			continue;
 		used[kind_types[s->kind]] = true;
+		if (s->kind == SITE_HEAP)
+			used[T_INUSE_OBJECTS] = used[T_ALLOC_SPACE] =
+				used[T_ALLOC_OBJECTS] = true;
 		if (top < 0)
 			top = kind_types[s->kind];
 	}
@@ -363,7 +390,7 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 	/* The target's binary is the first mapping (pprof's main binary). */
 	map_id(&p, ctx->target.exe, 0);
 	for (size_t i = 0; i < m->n && !p.err; i++)
-		if (folded_site_value(m->ranked[i]) > 0)
+		if (in_profile(m->ranked[i]))
 			add_sample(&p, m->ranked[i], col, ncol);
 
 	snprintf(buf, sizeof(buf), "%s: pid %d (%s), %.1f s", LT_VERSION,
@@ -374,6 +401,16 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 	prof.default_sample_type = top >= 0 ? str_id(&p, type_names[top][0]) : 0;
 	prof.n_comment = 1;
 	prof.comment = &comment;
+	if (used[T_HEAP]) {	/* as a Go heap profile: one sample per rate */
+		struct goheap_info hi;
+
+		goheap_get_info(ctx, &hi);
+		perftools__profiles__value_type__init(&period);
+		period.type = str_id(&p, "space");
+		period.unit = str_id(&p, "bytes");
+		prof.period_type = &period;
+		prof.period = hi.rate;
+	}
 	prof.time_nanos = (int64_t)ctx->started_at * 1000000000LL;
 	prof.duration_nanos = (int64_t)(ctx->now_s * 1e9);
 	prof.n_sample = p.samples.n;

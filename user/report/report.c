@@ -10,6 +10,7 @@
 #include "report/folded.h"
 #include "report/goroutines.h"
 #include "trace/go.h"
+#include "trace/goheap.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
@@ -117,7 +118,20 @@ static json_object *series_json(const struct site *s)
 	return arr;
 }
 
-static json_object *site_json(const struct site *s)
+/* The function a heap site names (its first frame outside the runtime). */
+static const char *heap_cause_function(const struct model *m,
+				       const struct site *s)
+{
+	const struct site *c = s->heap_cause ?
+		m->sites[s->heap_cause - 1] : NULL;
+
+	if (!c || !c->nframes)
+		return NULL;
+	return c->frames[site_user_frame(c)].function;
+}
+
+static json_object *site_json(const struct model *m, const struct site *s,
+			      double heap_age_s)
 {
 	json_object *o = json_object_new_object();
 
@@ -147,6 +161,22 @@ static json_object *site_json(const struct site *s)
 		if (s->kind == SITE_FAULT)
 			json_object_object_add(o, "lazyfree_bytes", json_object_new_int64(s->lazyfree));
 	}
+	if (s->kind == SITE_HEAP) {
+		json_object_object_add(o, "alloc_objects", json_object_new_int64(s->alloc_objects));
+		json_object_object_add(o, "alloc_bytes", json_object_new_int64(s->alloc_bytes));
+		json_object_object_add(o, "alloc_bytes_per_s", s->alloc_bytes_per_s >= 0 ?
+				       jdouble(s->alloc_bytes_per_s, 1) : NULL);
+		/* the counts are as of a GC at least this long ago */
+		json_object_object_add(o, "profile_age_s", heap_age_s >= 0 ?
+				       jdouble(heap_age_s, 2) : NULL);
+	}
+	if (s->heap_cause) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "kind", json_object_new_string("heap"));
+		json_object_object_add(c, "function", jstr(heap_cause_function(m, s)));
+		json_object_object_add(o, "consequence_of", c);
+	}
 	json_object_object_add(o, "samples", json_object_new_int64(s->nsamples));
 	json_object_object_add(o, "series", series_json(s));
 	return o;
@@ -161,15 +191,48 @@ static json_object *start_end(uint64_t a, uint64_t b)
 	return o;
 }
 
+/* The Go heap profile: state, and how old and how costly its data is. */
+static json_object *heap_profile_json(struct lt_ctx *ctx)
+{
+	struct goheap_info hi;
+	json_object *o;
+
+	goheap_get_info(ctx, &hi);
+	if (hi.state == GOHEAP_NOT_GO)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "state", json_object_new_string(hi.state_name));
+	json_object_object_add(o, "message", jstr(hi.message));
+	json_object_object_add(o, "mem_profile_rate", json_object_new_int64(hi.rate));
+	json_object_object_add(o, "gc_cycle", json_object_new_int64(hi.cycle));
+	json_object_object_add(o, "cycles_seen", json_object_new_int64(hi.cycles_seen));
+	json_object_object_add(o, "data_age_s", hi.data_age_s >= 0 ? jdouble(hi.data_age_s, 2) : NULL);
+	json_object_object_add(o, "before_first_gc", json_object_new_boolean(hi.before_gc));
+	json_object_object_add(o, "reads", json_object_new_int64(hi.reads));
+	json_object_object_add(o, "buckets", json_object_new_int64(hi.buckets));
+	json_object_object_add(o, "bytes_read", json_object_new_int64(hi.bytes_read));
+	json_object_object_add(o, "read_calls", json_object_new_int64(hi.syscalls));
+	json_object_object_add(o, "read_ms", jdouble(hi.read_ms, 3));
+	json_object_object_add(o, "max_read_ms", jdouble(hi.max_read_ms, 3));
+	json_object_object_add(o, "apply_ms", jdouble(hi.apply_ms, 3));
+	json_object_object_add(o, "max_apply_ms", jdouble(hi.max_apply_ms, 3));
+	json_object_object_add(o, "truncated", json_object_new_boolean(hi.truncated));
+	json_object_object_add(o, "bad_buckets", json_object_new_int64(hi.bad));
+	json_object_object_add(o, "located_by", jstr(hi.how));
+	return o;
+}
+
 static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, int nf)
 {
 	json_object *root = json_object_new_object(), *o, *arr;
 	const struct mem_stats *ms = mem_stats(ctx);
 	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
 	uint64_t events = 0, stacks = 0;
+	struct goheap_info hi;
 	char ts[64];
 	int shown = 0;
 
+	goheap_get_info(ctx, &hi);
 	json_object_object_add(root, "schema", json_object_new_string("leaktrace/v1"));
 	json_object_object_add(root, "version", json_object_new_string(LT_VERSION));
 	o = json_object_new_object();
@@ -213,12 +276,14 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 				       json_object_new_int64(ms->madvise_bytes[a]));
 	}
 	json_object_object_add(root, "madvise_bytes", o);
+	json_object_object_add(root, "go_heap_profile", heap_profile_json(ctx));
 
 	arr = json_object_new_array();
 	for (size_t i = 0; i < ctx->model.n && shown < MAX_JSON_SITES; i++) {
 		if (!site_shown(ctx->model.ranked[i]))
 			continue;
-		json_object_array_add(arr, site_json(ctx->model.ranked[i]));
+		json_object_array_add(arr, site_json(&ctx->model, ctx->model.ranked[i],
+						       hi.data_age_s));
 		shown++;
 	}
 	json_object_object_add(root, "sites", arr);
@@ -353,6 +418,29 @@ static void table_row(FILE *out, int idx, const struct site *s, bool live)
 		s->growth.leak ? "LEAK" : "-", fr);
 }
 
+/* One line on the Go heap profile: off (and why), or how old it is. */
+static void heap_profile_text(struct lt_ctx *ctx, FILE *out)
+{
+	struct goheap_info hi;
+	char r[32];
+
+	goheap_get_info(ctx, &hi);
+	if (hi.state == GOHEAP_NOT_GO)
+		return;
+	if (hi.message) {
+		fprintf(out, "%s\n", hi.message);
+		return;
+	}
+	if (hi.state != GOHEAP_ON || !hi.reads)
+		return;
+	fprintf(out, "heap profile: 1 sample per %s allocated, %llu stacks, "
+		"GC cycle %u seen %.1f s ago%s%s\n",
+		report_bytes((double)hi.rate, r, sizeof(r)),
+		(unsigned long long)hi.buckets, hi.cycle, hi.data_age_s,
+		hi.before_gc ? " (no GC yet: counts since start)" : "",
+		hi.truncated ? " (list cut at the read caps)" : "");
+}
+
 static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf)
 {
 	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
@@ -374,6 +462,7 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 			(long long)go_count_end(ctx));
 	fprintf(out, "\n");
 	go_sampling_text(ctx, out);
+	heap_profile_text(ctx, out);
 	fprintf(out, "\n");
 	fprintf(out, "SITES, most suspect first (growth per minute)\n");
 	table_header(out, false);
@@ -383,6 +472,11 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 		if (!site_shown(s))
 			continue;
 		table_row(out, ++shown, s, false);
+		if (s->heap_cause)
+			fprintf(out, "%40s(consequence of the heap growth at %s: "
+				"pages the Go heap grew into for it)\n", "",
+				heap_cause_function(&ctx->model, s) ?
+				heap_cause_function(&ctx->model, s) : "a heap site");
 		if (s->wait_reason) {
 			fprintf(out, "%40sparked: %llu in \"%s\"", "",
 				(unsigned long long)s->waiting, s->wait_reason);

@@ -1,0 +1,1 @@
+../heapleak/main.go
