@@ -68,22 +68,24 @@ GO_MIDDLE := $(if $(filter go1.22,$(GO_VERSIONS)),go1.22,$(word \
 GO_PROG_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/progs/go/*/main.go))))
 # On every Go: test_goroutines (chansend churn heapgrow preleak redial
 # slowleak), test_safety (safety), test_gopclntab (symtest), test_goruntime
-# (parked), test_symbolize (chansend).
-GO_USED_ALL := chansend churn heapgrow parked preleak redial safety slowleak symtest
+# (parked), test_symbolize (chansend), test_goheap (heapprof).
+GO_USED_ALL := chansend churn heapgrow heapprof parked preleak redial safety slowleak \
+	symtest
 # ... and stripped on every Go: test_gopclntab, test_goruntime, test_symbolize.
-GO_USED_ALL_STRIPPED := chansend parked symtest
+GO_USED_ALL_STRIPPED := chansend heapprof parked symtest
 # Oldest Go: test_mem and test_schema (flat), test_native (cgoleak),
 # test_analysis (lazyfree), test_gocost (bodyleak).
-GO_USED_OLDEST := bodyleak cgoleak flat lazyfree
+GO_USED_OLDEST := bodyleak cgoleak flat heapleak heapnoprof lazyfree
 # Middle Go: test_analysis (cache, pool; slowleak is in the list above);
-# stripped: test_mem (heapgrow).
+# stripped: test_mem (heapgrow), test_goheap (heapleak heapnoprof).
 GO_USED_MIDDLE := cache pool
-GO_USED_MIDDLE_STRIPPED := heapgrow
+GO_USED_MIDDLE_STRIPPED := heapgrow heapleak heapnoprof
 # Newest Go: test_mem (flat), test_native (cgoleak), test_capture (demo),
-# test_gocost (bodyleak churnleak gcleak wave); stripped: the
+# test_gocost (bodyleak churnleak gcleak wave), test_goheap (heapleak
+# heapnoprof); stripped: the
 # test_goroutines and test_safety programs, test_schema (flat),
 # test_analysis (lazyfree), test_gocost (bodyleak).
-GO_USED_NEWEST := bodyleak cgoleak churnleak demo flat gcleak wave
+GO_USED_NEWEST := bodyleak cgoleak churnleak demo flat gcleak heapleak heapnoprof wave
 GO_USED_NEWEST_STRIPPED := bodyleak chansend churn flat heapgrow lazyfree preleak \
 	redial safety slowleak
 # Go 1.21 (no NOP before the probed call: a trapping probe): test_gocost.
