@@ -80,6 +80,10 @@ apt_install -t bookworm-backports golang-1.21-go golang-1.22-go golang-1.23-go
 apt_install -t trixie golang-1.24-go
 apt_install -t trixie-backports golang-1.25-go golang-1.26-go golang-1.27-go
 
+# Real services for the acceptance tests (tests/e2e/test_real_services.py):
+# a C key-value store, a C cache and a Go server, as Debian ships them.
+apt_install redis-server redis-tools memcached prometheus
+
 # tracefs for uprobes (needed by libbpf's legacy attach on old kernels).
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

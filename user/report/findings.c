@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/entries.h"
+#include "model/verdict.h"
 #include "report/findings.h"
+#include "report/report.h"
+#include "report/text.h"
 #include "trace/mem.h"
 #include "sym/symbolize.h"
 
@@ -32,62 +37,125 @@ static struct finding *add(struct finding *out, int *n, int max,
 	return &out[(*n)++];
 }
 
-static const char *top_function(const struct site *s)
+/* The culprit of an entry as users read it: "function (file:line)". */
+static void culprit_text(const struct entry *e, char *buf, size_t len)
 {
-	for (int i = 0; i < s->nframes; i++)
-		if (s->frames[i].function)
-			return s->frames[i].function;
-	return "an unknown function";
+	if (e->culprit >= 0 && e->lead->nframes)
+		text_frame(&e->lead->frames[e->culprit], buf, len);
+	else
+		snprintf(buf, len, "%s", e->symptom ? "no application frame" :
+			 e->lead->preexisting ? "goroutines alive before attach" :
+			 "an unknown stack");
 }
 
-/* The frame users look at (see site_user_frame). */
-static const char *user_function(const struct site *s)
+static void memory_leak(const struct entry *e, struct finding *f)
 {
-	int i = site_user_frame(s);
+	const struct entry_column *c = &e->col[entry_col_of(e->lead->kind)];
+	char where[512], cols[256] = "", a[32];
+	size_t off = 0;
 
-	return i < s->nframes && s->frames[i].function ? s->frames[i].function
-						      : top_function(s);
+	culprit_text(e, where, sizeof(where));
+	for (int k = 0; k < COL_MAX; k++)
+		if (e->col[k].nsites && off < sizeof(cols))
+			off += snprintf(cols + off, sizeof(cols) - off, "%s%s %s",
+					off ? ", " : "", entry_col_name(k),
+					report_bytes((double)e->col[k].bytes, a, sizeof(a)));
+	if (e->symptom) {
+		/* never advice about a runtime or allocator function */
+		snprintf(f->title, sizeof(f->title),
+			 "runtime/allocator memory grows by %.1f MiB/min with no application frame on its stacks",
+			 c->slope_per_min / MIB);
+		snprintf(f->detail, sizeof(f->detail),
+			 "%s now. This is growth of the Go runtime's or the allocator's own structures (heap arenas, stack pools, allocator refills); it follows allocations made elsewhere, which leaktrace did not see grow. Trace the heap kind (Go) or malloc to see who allocates.",
+			 cols);
+		return;
+	}
+	snprintf(f->title, sizeof(f->title),
+		 "memory kept by %.200s grows by %.1f MiB/min and is not given back",
+		 where, c->slope_per_min / MIB);
+	snprintf(f->detail, sizeof(f->detail),
+		 "%s now (%zu site%s merged: lines and allocator paths of one culprit); %.1f MiB/min in the last quarter of the window. Look at what %s keeps and who should release it.",
+		 cols, e->nsites, e->nsites == 1 ? "" : "s", c->recent_per_min / MIB,
+		 e->culprit >= 0 ? e->lead->frames[e->culprit].function ? e->lead->frames[e->culprit].function : where : where);
+}
+
+static void count_leak(const struct entry *e, struct finding *f)
+{
+	char where[512], before[96] = "";
+	const struct site *w = NULL;
+
+	culprit_text(e, where, sizeof(where));
+	for (size_t i = 0; i < e->nsites && !w; i++)
+		if (e->sites[i]->wait_reason)
+			w = e->sites[i];
+	if (e->before_attach)
+		snprintf(before, sizeof(before), " (%lld before attach + %lld since)",
+			 (long long)e->before_attach, (long long)e->since);
+	snprintf(f->title, sizeof(f->title), "live %ss started at %.200s climb by %.1f/min",
+		 e->cls == ENTRY_GOROUTINE ? "goroutine" : "thread", where,
+		 e->rate_per_min);
+	snprintf(f->detail, sizeof(f->detail),
+		 "%lld live now%s, %llu created while traced%s%s. They are started and never finish.",
+		 (long long)e->live, before, (unsigned long long)e->created,
+		 w ? "; most are parked in " : "", w ? w->wait_reason : "");
 }
 
 static void leak_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 			  int max)
 {
+	const struct model *m = &ctx->model;
 	int shown = 0;
 
-	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	for (size_t i = 0; i < m->nentries && shown < 3; i++) {
+		const struct entry *e = &m->entries[i];
 		struct finding *f;
 
-		if (!s->growth.leak)
+		/* a symptom with a cause is told under its cause */
+		if (e->verdict != VERDICT_LEAK || (e->symptom && e->cause >= 0))
 			continue;
 		f = add(out, n, max, SEV_CRITICAL, "leak");
 		if (!f)
 			return;
 		shown++;
-		if (site_kind_is_bytes(s->kind)) {
-			snprintf(f->title, sizeof(f->title),
-				 "%s memory from %s grows by %.1f MiB/min and is not given back",
-				 site_kind_name(s->kind), user_function(s),
-				 s->growth.slope_per_min / MIB);
-			snprintf(f->detail, sizeof(f->detail),
-				 "%.1f MiB outstanding now (%s), %.1f MiB given back while traced; the series fits a steady rise (r2 %.2f). Look at what %s keeps and who should release it.",
-				 (double)s->bytes / MIB,
-				 s->kind == SITE_FAULT ? "resident, first touched there"
-						       : "mapped there",
-				 (double)s->freed / MIB, s->growth.r2,
-				 user_function(s));
-		} else {
-			snprintf(f->title, sizeof(f->title),
-				 "live %ss created from %s climb by %.1f/min",
-				 site_kind_name(s->kind), user_function(s),
-				 s->growth.slope_per_min);
-			snprintf(f->detail, sizeof(f->detail),
-				 "%lld live now, %llu created while traced%s%s. They are started and never finish.",
-				 (long long)s->live,
-				 (unsigned long long)s->created,
-				 s->wait_reason ? "; most are parked in " : "",
-				 s->wait_reason ? s->wait_reason : "");
-		}
+		if (e->cls == ENTRY_MEMORY)
+			memory_leak(e, f);
+		else
+			count_leak(e, f);
+	}
+}
+
+/* Grew, then flat: say so, so nobody reads the size as a leak. */
+static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
+			     int max)
+{
+	const struct model *m = &ctx->model;
+	int shown = 0;
+
+	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
+		const struct entry *e = &m->entries[i];
+		char where[512], a[32];
+		struct finding *f;
+
+		if (e->verdict != VERDICT_STOPPED || !isfinite(e->grew_until_s) ||
+		    (e->symptom && e->cause >= 0))
+			continue;
+		f = add(out, n, max, SEV_INFO, "stopped");
+		if (!f)
+			return;
+		shown++;
+		culprit_text(e, where, sizeof(where));
+		if (e->cls == ENTRY_MEMORY)
+			report_bytes((double)e->col[entry_col_of(e->lead->kind)].bytes, a, sizeof(a));
+		else
+			snprintf(a, sizeof(a), "%lld live", (long long)e->live);
+		snprintf(f->title, sizeof(f->title),
+			 "%.200s grew until t=%.0f s, flat since: not a current leak",
+			 where, e->grew_until_s);
+		snprintf(f->detail, sizeof(f->detail),
+			 "%s now. It rose by %.1f %s/min, then held for the rest of the window (a two-segment fit finds the change; the later segment is flat). A cache or pool filling to its size looks like this; trace again later to see whether it grows again.",
+			 a, e->lead->growth.before_per_min /
+				    (e->cls == ENTRY_MEMORY ? MIB : 1),
+			 e->cls == ENTRY_MEMORY ? "MiB" : "objects");
 	}
 }
 
@@ -129,20 +197,34 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		    : "Remedy: if RSS-based limits matter, make the allocator return memory with MADV_DONTNEED instead of MADV_FREE (jemalloc: muzzy_decay_ms:0; Go: GODEBUG=madvdontneed=1).");
 }
 
+/* Thread growth now: the thread count's slope over the recent part of
+ * the window, in threads over that part. Start-up threads (a runtime
+ * starting its workers right after `-- CMD`) are flat by then. */
+static double threads_rising_now(const struct model *m)
+{
+	double from = 0, rate;
+
+	if (m->ntotals < 2)
+		return 0;
+	rate = analyze_recent_per_min(m->threads, m->ntotals, &from);
+	return rate * (m->threads[m->ntotals - 1].t - from) / 60;
+}
+
 static void thread_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			   int max)
 {
 	struct finding *f;
 
-	if (ctx->threads_end <= ctx->threads_start + 4 || ctx->now_s <= 0)
+	if (ctx->threads_end <= ctx->threads_start + 4 || ctx->now_s <= 0 ||
+	    threads_rising_now(&ctx->model) < 1)
 		return;
 	f = add(out, n, max, SEV_WARNING, "threads");
 	if (!f)
 		return;
-	snprintf(f->title, sizeof(f->title), "OS threads grew from %u to %u",
+	snprintf(f->title, sizeof(f->title), "OS threads grew from %u to %u and still grow",
 		 ctx->threads_start, ctx->threads_end);
 	snprintf(f->detail, sizeof(f->detail),
-		 "%.1f threads a minute over %.0f s. Each thread holds a stack (8 MiB reserved by default) and kernel state; see the thread sites for where they are created.",
+		 "%.1f threads a minute over %.0f s, and more in the last quarter of the window. Each thread holds a stack (8 MiB reserved by default) and kernel state; see the thread entries for where they are created.",
 		 (ctx->threads_end - ctx->threads_start) * 60.0 / ctx->now_s,
 		 ctx->now_s);
 }
@@ -151,45 +233,65 @@ static void thread_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			   int max)
 {
+	const struct model *m = &ctx->model;
 	int shown = 0;
 
-	for (size_t i = 0; i < ctx->model.n && shown < 2; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
+		const struct entry *e = &m->entries[i];
+		const struct site *w = NULL;
 		const char *at = NULL;
+		char where[512];
+		double longest = -1;
 		struct finding *f;
 
-		if (s->kind != SITE_GOROUTINE || s->waiting < PARKED_MIN_GOROUTINES ||
-		    s->parked_s < PARKED_MIN_S || s->growth.leak)
+		if (e->cls != ENTRY_GOROUTINE || e->waiting < PARKED_MIN_GOROUTINES ||
+		    e->verdict == VERDICT_LEAK)
 			continue;
-		for (int k = 0; k < s->nwait && !at; k++)
-			if (s->wait_frames[k].function &&
-			    strncmp(s->wait_frames[k].function, "runtime.", 8))
-				at = s->wait_frames[k].function;
+		for (size_t k = 0; k < e->nsites; k++) {
+			longest = fmax(longest, e->sites[k]->parked_s);
+			if (!w && e->sites[k]->wait_reason)
+				w = e->sites[k];
+		}
+		if (longest < PARKED_MIN_S || !w)
+			continue;
+		for (int k = 0; k < w->nwait && !at; k++)
+			if (w->wait_frames[k].function &&
+			    strncmp(w->wait_frames[k].function, "runtime.", 8))
+				at = w->wait_frames[k].function;
 		f = add(out, n, max, SEV_WARNING, "parked");
 		if (!f)
 			return;
 		shown++;
+		culprit_text(e, where, sizeof(where));
 		snprintf(f->title, sizeof(f->title),
-			 "%llu goroutines created by %s are parked in \"%s\", the longest for %.0f min",
-			 (unsigned long long)s->waiting, user_function(s),
-			 s->wait_reason ? s->wait_reason : "?", s->parked_s / 60);
+			 "%llu goroutines started at %.160s are parked in \"%.40s\", the longest for %.0f min",
+			 (unsigned long long)e->waiting, where, w->wait_reason, longest / 60);
 		snprintf(f->detail, sizeof(f->detail),
-			 "They wait in %s. Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
-			 at ? at : "the runtime");
+			 "They wait in %s (%lld live: %llu parked, the others running or runnable). Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
+			 at ? at : "the runtime", (long long)e->live,
+			 (unsigned long long)e->waiting);
 	}
 }
 
+/* Native stacks that end early. Never for Go targets: Go keeps frame
+ * pointers, and a Go stack that ends early is a cgo or signal switch that
+ * rebuilding would not change. */
 static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			      int max)
 {
 	size_t cut = 0, with = 0;
 	struct finding *f;
 
+	if (symbolizer_go_version(ctx->sym))
+		return;
 	for (size_t i = 0; i < ctx->model.n; i++) {
-		if (ctx->model.sites[i]->truncated)
+		const struct site *s = ctx->model.sites[i];
+
+		if (!s->nframes || s->kind == SITE_GOROUTINE)
+			continue;
+		with++;
+		if (s->truncated)
 			cut++;
-		if (ctx->model.sites[i]->nframes)
-			with++;
 	}
 	if (!cut)
 		return;
@@ -197,9 +299,10 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	if (!f)
 		return;
 	snprintf(f->title, sizeof(f->title),
-		 "%zu of %zu sites have stacks that end early", cut, with);
+		 "%zu of %zu native stacks end early", cut, with);
 	snprintf(f->detail, sizeof(f->detail),
-		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++), so the callers above such a frame are unknown. Rebuilding the target with -fno-omit-frame-pointer gives full stacks.");
+		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++)%s, so the callers above such a frame are unknown. Rebuilding the target with -fno-omit-frame-pointer gives full stacks.",
+		 ctx->opts.stack_copy_kb ? " and CFI unwinding of the copied stack did not reach the thread's root either" : "");
 }
 
 static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
@@ -208,6 +311,8 @@ static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	uint64_t total = 0;
 	struct finding *f;
 
+	/* the same total as the report's DROPS line */
+	total = ctx->stacks.missing;
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		total += ctx->drops[i];
 	if (!total)
@@ -219,30 +324,35 @@ static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 "%llu events or stacks could not be recorded",
 		 (unsigned long long)total);
 	snprintf(f->detail, sizeof(f->detail),
-		 "See \"drops\" for the causes. Ring buffer full: raise --ringbuf-mb; stacks map full: raise --max-stacks; pages map full: raise --max-pages; fault stacks full: raise --max-fault-stacks.");
+		 "See DROPS (JSON \"drops\") for the causes; each is counted once there. Stack gone before read: the stack map was reused before leaktrace read it, raise --max-stacks. Ring buffer full: raise --ringbuf-mb; stacks map full: raise --max-stacks; pages map full: raise --max-pages; fault stacks full: raise --max-fault-stacks.");
 }
 
 static void address_space_finding(struct lt_ctx *ctx, struct finding *out,
 				  int *n, int max)
 {
-	for (size_t i = 0; i < ctx->model.n; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	const struct model *m = &ctx->model;
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct entry *e = &m->entries[i];
+		const struct entry_column *mc = &e->col[COL_MAPPED];
+		char where[512];
 		struct finding *f;
 
-		if (s->kind != SITE_MMAP || !s->growth.leak)
+		if (e->cls != ENTRY_MEMORY || e->symptom || e->verdict != VERDICT_LEAK ||
+		    !mc->nsites || !(mc->slope_per_min > 0))
 			continue;
 		if ((double)ctx->last.rss - (double)ctx->first.rss >
-		    s->growth.slope_per_min * ctx->now_s / 60 / 4)
+		    mc->slope_per_min * ctx->now_s / 60 / 4)
 			return;	/* resident memory follows */
 		f = add(out, n, max, SEV_INFO, "address-space");
 		if (!f)
 			return;
+		culprit_text(e, where, sizeof(where));
 		snprintf(f->title, sizeof(f->title),
-			 "address space mapped by %s grows without resident memory",
-			 user_function(s));
+			 "address space mapped by %.200s grows without resident memory", where);
 		snprintf(f->detail, sizeof(f->detail),
 			 "Mappings grow by %.1f MiB/min while RSS grows much less: untouched mappings cost address space and page tables, not RAM, until they are written.",
-			 s->growth.slope_per_min / MIB);
+			 mc->slope_per_min / MIB);
 		return;
 	}
 }
@@ -252,6 +362,7 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 	int n = 0;
 
 	leak_findings(ctx, out, &n, max);
+	stopped_findings(ctx, out, &n, max);
 	lazyfree_finding(ctx, out, &n, max);
 	thread_finding(ctx, out, &n, max);
 	parked_finding(ctx, out, &n, max);
