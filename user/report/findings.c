@@ -14,6 +14,7 @@
 #define MIB (1024.0 * 1024.0)
 #define PARKED_MIN_GOROUTINES 10
 #define PARKED_MIN_S 60.0
+#define PARKED_MANY 1000
 #ifndef MADV_FREE
 #define MADV_FREE 8
 #endif
@@ -229,7 +230,26 @@ static void thread_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 ctx->now_s);
 }
 
-/* Goroutines parked at one place for minutes: blocked for good, usually. */
+/* Workers wait for work in a receive, a select, on I/O, a timer or a
+ * condition: a fixed number of them parked there for minutes is a pool.
+ * Parked on a send or a lock for minutes, nobody serves them. */
+static bool blocked_wait(const char *reason)
+{
+	static const char *const blocked[] = {
+		"chan send", "chan receive (nil chan)", "select (no cases)",
+		"sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock",
+		"semacquire",
+	};
+
+	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
+		if (!strncmp(reason, blocked[i], strlen(blocked[i])))
+			return true;
+	return false;
+}
+
+/* Goroutines parked at one place for minutes: blocked for good when they
+ * wait on a send or a lock, when more of them came while traced, or when
+ * there are more than any pool would hold. */
 static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			   int max)
 {
@@ -252,7 +272,9 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			if (!w && e->sites[k]->wait_reason)
 				w = e->sites[k];
 		}
-		if (longest < PARKED_MIN_S || !w)
+		if (longest < PARKED_MIN_S || !w ||
+		    !(blocked_wait(w->wait_reason) || e->since > 0 ||
+		      e->waiting >= PARKED_MANY))
 			continue;
 		for (int k = 0; k < w->nwait && !at; k++)
 			if (w->wait_frames[k].function &&

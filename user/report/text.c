@@ -173,8 +173,7 @@ static void entry_where(const struct entry *e, char *buf, size_t len)
 	const struct site *s = e->lead;
 
 	if (e->symptom)
-		snprintf(buf, len, "(runtime/allocator growth, no application frame; innermost %s)",
-			 s->frames[0].function ? s->frames[0].function : "unknown");
+		snprintf(buf, len, "(runtime/allocator's own growth: no application frame on its stacks)");
 	else if (s->nframes && e->culprit >= 0)
 		text_frame(&s->frames[e->culprit], buf, len);
 	else if (s->nframes && e->cls != ENTRY_MEMORY)
