@@ -98,8 +98,11 @@ int site_culprit_frame(const struct site *s)
 	/* A goroutine's culprit is its go statement, the first frame: one
 	 * in the runtime makes it the runtime's own (GC workers started
 	 * from whatever allocation triggered them). */
-	if (s->kind == SITE_GOROUTINE)
-		return !runtime_wait(s->wait_reason) && s->nframes && frame_plumbing(&s->frames[0]) == PLUMB_NONE ? 0 : -1;
+	if (s->kind == SITE_GOROUTINE) {
+		if (!s->nframes || runtime_wait(s->wait_reason))
+			return -1;
+		return frame_plumbing(&s->frames[0]) == PLUMB_NONE ? 0 : -1;
+	}
 	for (int i = 0; i < s->nframes; i++)
 		if (frame_plumbing(&s->frames[i]) == PLUMB_NONE)
 			return i;

@@ -53,9 +53,12 @@ static void memory_leak(const struct entry *e, struct finding *f)
 {
 	const struct entry_column *c = &e->col[entry_col_of(e->lead->kind)];
 	char where[512], cols[256] = "", a[32];
+	const char *fn = NULL;
 	size_t off = 0;
 
 	culprit_text(e, where, sizeof(where));
+	if (e->culprit >= 0)
+		fn = e->lead->frames[e->culprit].function;
 	for (int k = 0; k < COL_MAX; k++)
 		if (e->col[k].nsites && off < sizeof(cols))
 			off += snprintf(cols + off, sizeof(cols) - off, "%s%s %s",
@@ -77,7 +80,7 @@ static void memory_leak(const struct entry *e, struct finding *f)
 	snprintf(f->detail, sizeof(f->detail),
 		 "%s now (%zu site%s merged: lines and allocator paths of one culprit); %.1f MiB/min in the last quarter of the window. Look at what %s keeps and who should release it.",
 		 cols, e->nsites, e->nsites == 1 ? "" : "s", c->recent_per_min / MIB,
-		 e->culprit >= 0 ? e->lead->frames[e->culprit].function ? e->lead->frames[e->culprit].function : where : where);
+		 fn ? fn : where);
 }
 
 static void count_leak(const struct entry *e, struct finding *f)

@@ -148,6 +148,12 @@ static void rate_text(bool bytes, double v, char *buf, size_t len)
 		snprintf(buf, len, "%+.1f", v);
 }
 
+static const char *col_rate(const struct entry_column *c, char *buf, size_t len)
+{
+	rate_text(true, c->slope_per_min, buf, len);
+	return buf;
+}
+
 /* NOW, GROWTH and RECENT of an entry: the lead's column for memory. */
 static void entry_amounts(const struct entry *e, const char **kind, char *now,
 			  size_t nl, char *growth, size_t gl, char *recent,
@@ -173,7 +179,8 @@ static void entry_where(const struct entry *e, char *buf, size_t len)
 	const struct site *s = e->lead;
 
 	if (e->symptom)
-		snprintf(buf, len, "(runtime/allocator's own growth: no application frame on its stacks)");
+		snprintf(buf, len,
+			 "(runtime/allocator's own growth: no application frame on its stacks)");
 	else if (s->nframes && e->culprit >= 0)
 		text_frame(&s->frames[e->culprit], buf, len);
 	else if (s->nframes && e->cls != ENTRY_MEMORY)
@@ -251,7 +258,7 @@ static void entry_state(FILE *out, const struct entry *e)
 		off += snprintf(line + off, sizeof(line) - off, "%s%s %s (%s/min)",
 				off ? ", " : "", entry_col_name(c),
 				report_bytes((double)e->col[c].bytes, a, sizeof(a)),
-				(rate_text(true, e->col[c].slope_per_min, b, sizeof(b)), b));
+				col_rate(&e->col[c], b, sizeof(b)));
 		if (off >= sizeof(line))
 			break;
 	}
@@ -317,7 +324,7 @@ static void consequences(FILE *out, const struct model *m, size_t cause)
 			if (e->col[c].nsites)
 				fprintf(out, " %s %s (%s/min)", entry_col_name(c),
 					report_bytes((double)e->col[c].bytes, a, sizeof(a)),
-					(rate_text(true, e->col[c].slope_per_min, b, sizeof(b)), b));
+					col_rate(&e->col[c], b, sizeof(b)));
 		fprintf(out, " (%zu sites, JSON)\n", e->nsites);
 	}
 }
@@ -367,7 +374,8 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 	if (go_enabled(ctx))
 		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
 			(long long)go_count_end(ctx));
-	fprintf(out, "\n\nONE ENTRY PER CULPRIT, most suspect first (GROWTH: whole window; NOW: its last quarter)\n");
+	fprintf(out, "\n\nONE ENTRY PER CULPRIT, most suspect first "
+		"(GROWTH: whole window; NOW: its last quarter)\n");
 	header_row(out, false);
 	for (size_t i = 0; i < m->nentries && shown < TEXT_ENTRIES; i++) {
 		const struct entry *e = &m->entries[i];
@@ -397,6 +405,10 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 	if (ctx->stacks.missing)
 		fprintf(out, "  stack_gone_before_read=%llu",
 			(unsigned long long)ctx->stacks.missing);
+	/* not drops: exits no event told of, found by reading allgs */
+	if (go_enabled(ctx) && go_exits_reconciled(ctx))
+		fprintf(out, "   (%llu goroutine exits seen by reads, not by events)",
+			(unsigned long long)go_exits_reconciled(ctx));
 	fprintf(out, "\n");
 	if (ctx->base)
 		compare_text(ctx->base, &ctx->model, out);
