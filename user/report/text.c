@@ -183,9 +183,10 @@ static void entry_where(const struct entry *e, char *buf, size_t len)
 			 "(runtime/allocator's own growth: no application frame on its stacks)");
 	else if (s->nframes && e->culprit >= 0)
 		text_frame(&s->frames[e->culprit], buf, len);
-	else if (s->nframes && e->cls != ENTRY_MEMORY)
-		snprintf(buf, len, "(the runtime's own; innermost %s)",
-			 s->frames[0].function ? s->frames[0].function : "unknown");
+	else if (s->nframes && e->cls == ENTRY_GOROUTINE)
+		snprintf(buf, len, "(the Go runtime's own goroutines)");
+	else if (s->nframes && e->cls == ENTRY_THREAD)
+		snprintf(buf, len, "(threads the runtime or libc started)");
 	else if (s->nframes)
 		text_frame(&s->frames[0], buf, len);
 	else
@@ -275,12 +276,22 @@ static void goroutine_state(FILE *out, const struct entry *e)
 	const struct site *w = NULL;
 	char fr[512] = "";
 	int64_t other;
+	bool mixed = false;
 
 	if (e->cls != ENTRY_GOROUTINE)
 		return;
-	for (size_t i = 0; i < e->nsites && !w; i++)
-		if (e->sites[i]->wait_reason)
-			w = e->sites[i];
+
+	/* the reason most of them wait for */
+	for (size_t i = 0; i < e->nsites; i++) {
+		const struct site *s = e->sites[i];
+
+		if (!s->wait_reason)
+			continue;
+		if (w && strcmp(w->wait_reason, s->wait_reason))
+			mixed = true;
+		if (!w || s->waiting > w->waiting)
+			w = s;
+	}
 	fprintf(out, "%*s%lld live", INDENT, "", (long long)e->live);
 	if (e->before_attach && e->since)
 		fprintf(out, ": %lld before attach + %lld since", (long long)e->before_attach,
@@ -296,8 +307,8 @@ static void goroutine_state(FILE *out, const struct entry *e)
 				break;
 			}
 		}
-		fprintf(out, "; %llu parked in \"%s\"%s%s", (unsigned long long)e->waiting,
-			w->wait_reason, fr[0] ? " at " : "", fr);
+		fprintf(out, "; %llu parked%s \"%s\"%s%s", (unsigned long long)e->waiting,
+			mixed ? ", most in" : " in", w->wait_reason, fr[0] ? " at " : "", fr);
 	}
 	other = e->live - (int64_t)e->waiting;
 	if (e->running >= 0 || e->runnable >= 0)
@@ -320,9 +331,10 @@ static void consequences(FILE *out, const struct model *m, size_t cause)
 		if (!e->symptom || e->cause != (int)cause || !entry_shown(e))
 			continue;
 		fprintf(out, "%*sdrives runtime/allocator growth:", INDENT, "");
-		for (int c = 0; c < COL_MAX; c++)
+		for (int c = 0, k = 0; c < COL_MAX; c++)
 			if (e->col[c].nsites)
-				fprintf(out, " %s %s (%s/min)", entry_col_name(c),
+				fprintf(out, "%s %s %s (%s/min)", k++ ? "," : "",
+					entry_col_name(c),
 					report_bytes((double)e->col[c].bytes, a, sizeof(a)),
 					col_rate(&e->col[c], b, sizeof(b)));
 		fprintf(out, " (%zu sites, JSON)\n", e->nsites);
@@ -335,7 +347,7 @@ static void entry_callers(FILE *out, const struct entry *e)
 	int first = e->culprit >= 0 ? e->culprit : 0;
 	char fr[512];
 
-	if (e->symptom)
+	if (e->symptom || (e->culprit < 0 && e->cls != ENTRY_MEMORY))
 		return;
 	for (int k = first + 1; k < s->nframes && k <= first + TEXT_FRAMES; k++) {
 		text_frame(&s->frames[k], fr, sizeof(fr));
