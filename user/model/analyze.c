@@ -29,6 +29,7 @@
  * change is "stopped": grew until then, not growing now.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/analyze.h"
@@ -477,8 +478,9 @@ static double seg_sse(const struct prefix *p, size_t a, size_t b,
 bool analyze_change_point(const struct sample *s, size_t n,
 			  struct change_point *cp)
 {
-	struct prefix p[n + 1];
-	size_t idx[n + 1], k = 0, best = 0;
+	struct prefix *p;
+	size_t *idx, k = 0, best = 0;
+	bool found = false;
 	double t0 = NAN, t1 = 0, lo = INFINITY, hi = -INFINITY, peak = 0;
 	double tspan, vspan, floor2, sse1, best_sse = INFINITY, slope;
 	double bs = 0, as = 0, bic1, bic2;
@@ -497,7 +499,10 @@ bool analyze_change_point(const struct sample *s, size_t n,
 	vspan = hi - lo;
 	if (!(tspan > 0) || !(vspan > 0) || !isfinite(vspan))
 		return false;
-	memset(&p[0], 0, sizeof(p[0]));
+	p = calloc(n + 1, sizeof(*p));
+	idx = calloc(n + 1, sizeof(*idx));
+	if (!p || !idx)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		double t, v;
 
@@ -514,7 +519,7 @@ bool analyze_change_point(const struct sample *s, size_t n,
 		idx[k++] = i;
 	}
 	if (k < 2 * CHANGE_MIN_SEG)
-		return false;
+		goto out;
 	/* residual variance below the floor is rounding */
 	floor2 = CHANGE_NOISE_FLOOR * peak / vspan;
 	floor2 *= floor2;
@@ -530,20 +535,24 @@ bool analyze_change_point(const struct sample *s, size_t n,
 		}
 	}
 	if (!best)
-		return false;
+		goto out;
 	best_sse = fmax(best_sse, k * floor2);
 	/* BIC = k ln(SSE / k) + params ln(k): one line has 2 parameters,
 	 * two segments 5 (two lines and where they meet). */
 	bic1 = k * log(sse1 / k) + 2 * log(k);
 	bic2 = k * log(best_sse / k) + 5 * log(k);
 	if (!(bic2 < bic1))
-		return false;
+		goto out;
 	cp->at = idx[best];
 	cp->t = (s[idx[best - 1]].t + s[idx[best]].t) / 2;
 	cp->before = bs * vspan / tspan;
 	cp->after = as * vspan / tspan;
 	cp->gain = bic1 - bic2;
-	return true;
+	found = true;
+out:
+	free(p);
+	free(idx);
+	return found;
 }
 
 /* Longest pause (run of samples within band of the run's first value)
