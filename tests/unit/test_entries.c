@@ -53,6 +53,10 @@ static const struct frame publish_new[] = {
 };
 static const struct frame publish_go_stmt[] = { F("main.(*Notifier).Publish", 47) };
 static const struct frame runtime_go_stmt[] = { F("runtime.gcenable", 214) };
+/* redial: one dial starts a reader, a writer and a keepalive goroutine */
+static const struct frame dial111[] = { F("main.dial", 111), F("main.callWithRetry", 80) };
+static const struct frame dial112[] = { F("main.dial", 112), F("main.callWithRetry", 80) };
+static const struct frame dial113_pre[] = { F("main.dial", 113) };
 
 static struct site *add(struct model *m, enum site_kind kind, const struct frame *f,
 			int n, unsigned int flags, double v0, double per_s)
@@ -130,6 +134,34 @@ static void test_culprit_frames(void **state)
 	assert_int_equal(frame_plumbing(&plumbing[2]), PLUMB_RUNTIME);
 	assert_int_equal(frame_plumbing(&plumbing[8]), PLUMB_ALLOCATOR);
 	assert_int_equal(frame_plumbing(&plumbing[12]), PLUMB_DISPATCH);
+	/* Go's standard library: a culprit only when no application frame
+	 * calls it (redial: bufio.NewReaderSize called by main.dial) */
+	{
+		const struct frame bufio[] = {
+			F("runtime.mallocgc", 1), F("bufio.NewReaderSize", 57),
+			F("main.dial", 109), F("main.callWithRetry", 139),
+		};
+		const struct frame http[] = {
+			F("runtime.mallocgc", 1), F("net/http.(*conn).serve", 2),
+			F("net/http.(*Server).Serve", 3),
+		};
+		const struct frame cfun = F("leak_record.part.0", 41);
+		struct site s = { .kind = SITE_FAULT, .frames = (struct frame *)bufio,
+				  .nframes = 4 };
+
+		assert_int_equal(frame_plumbing(&bufio[1]), PLUMB_LIBRARY);
+		assert_int_equal(frame_plumbing(&cfun), PLUMB_NONE);
+		assert_int_equal(site_culprit_frame(&s), 2);
+		s.frames = (struct frame *)http;
+		s.nframes = 3;
+		assert_int_equal(site_culprit_frame(&s), 1);
+		/* a go statement in the library is still the statement */
+		s.kind = SITE_GOROUTINE;
+		assert_int_equal(site_culprit_frame(&s), -1);	/* mallocgc first */
+		s.frames = (struct frame *)&http[1];
+		s.nframes = 2;
+		assert_int_equal(site_culprit_frame(&s), 0);
+	}
 }
 
 /* Lines, hidden leaves and kinds of one culprit are one entry; other
@@ -190,6 +222,24 @@ static void test_merge_goroutines(void **state)
 	/* the runtime's own goroutines: apart, no culprit */
 	assert_ptr_not_equal(entry_of(&m, rt), x);
 	assert_int_equal(entry_of(&m, rt)->culprit, -1);
+	model_free(&m);
+}
+
+/* The go statements of one function are one culprit. */
+static void test_merge_go_statements_of_a_function(void **state)
+{
+	struct model m;
+	struct site *a, *b, *c;
+
+	model_init(&m);
+	a = add(&m, SITE_GOROUTINE, dial111, 2, 0, 0, 1);
+	b = add(&m, SITE_GOROUTINE, dial112, 2, 0, 0, 1);
+	c = add(&m, SITE_GOROUTINE, dial113_pre, 1, SITE_F_PREEXISTING, 4, 0);
+	feed(&m);
+	assert_ptr_equal(entry_of(&m, a), entry_of(&m, b));
+	assert_ptr_equal(entry_of(&m, a), entry_of(&m, c));
+	assert_int_equal(entry_of(&m, a)->before_attach, 4);
+	assert_int_equal(entry_of(&m, a)->since, 58);
 	model_free(&m);
 }
 
@@ -265,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_culprit_frames),
 		cmocka_unit_test(test_merge_memory),
 		cmocka_unit_test(test_merge_goroutines),
+		cmocka_unit_test(test_merge_go_statements_of_a_function),
 		cmocka_unit_test(test_gc_workers_are_runtime),
 		cmocka_unit_test(test_symptom_cause),
 		cmocka_unit_test(test_stopped_entry),

@@ -47,6 +47,20 @@ static const struct prefix_class names[] = {
 	{ "g_main_context_dispatch", PLUMB_DISPATCH },
 };
 
+/* Go's standard library packages (a finite set; "main." and module paths
+ * with a dot in their first element are application code). */
+static const char *const go_std[] = {
+	"archive/", "bufio.", "bytes.", "cmp.", "compress/", "container/",
+	"context.", "crypto/", "crypto.", "database/", "debug/", "embed.",
+	"encoding/", "encoding.", "errors.", "expvar.", "flag.", "fmt.", "go/",
+	"hash/", "hash.", "html/", "html.", "image/", "image.", "io/", "io.",
+	"iter.", "log/", "log.", "maps.", "math/", "math.", "mime/", "mime.",
+	"net/", "net.", "os/", "os.", "path/", "path.", "reflect.", "regexp/",
+	"regexp.", "slices.", "sort.", "strconv.", "strings.", "sync/", "sync.",
+	"testing/", "testing.", "text/", "time.", "unicode/", "unicode.",
+	"unique.", "vendor/", "weak.",
+};
+
 /* Modules whose unnamed frames are plumbing (basename prefixes). */
 static const char *const system_modules[] = {
 	"libc.so", "libc-", "ld-linux", "ld64.so", "libpthread", "libjemalloc",
@@ -61,6 +75,9 @@ enum plumbing frame_plumbing(const struct frame *f)
 			if (!strncmp(f->function, names[i].prefix,
 				     strlen(names[i].prefix)))
 				return names[i].what;
+		for (size_t i = 0; i < sizeof(go_std) / sizeof(go_std[0]); i++)
+			if (!strncmp(f->function, go_std[i], strlen(go_std[i])))
+				return PLUMB_LIBRARY;
 		return PLUMB_NONE;
 	}
 	if (f->module) {
@@ -95,16 +112,25 @@ static bool runtime_wait(const char *reason)
 
 int site_culprit_frame(const struct site *s)
 {
+	enum plumbing p0;
+	int lib = -1;
+
 	/* A goroutine's culprit is its go statement, the first frame: one
 	 * in the runtime makes it the runtime's own (GC workers started
 	 * from whatever allocation triggered them). */
 	if (s->kind == SITE_GOROUTINE) {
 		if (!s->nframes || runtime_wait(s->wait_reason))
 			return -1;
-		return frame_plumbing(&s->frames[0]) == PLUMB_NONE ? 0 : -1;
+		p0 = frame_plumbing(&s->frames[0]);
+		return p0 == PLUMB_NONE || p0 == PLUMB_LIBRARY ? 0 : -1;
 	}
-	for (int i = 0; i < s->nframes; i++)
-		if (frame_plumbing(&s->frames[i]) == PLUMB_NONE)
+	for (int i = 0; i < s->nframes; i++) {
+		enum plumbing p = frame_plumbing(&s->frames[i]);
+
+		if (p == PLUMB_NONE)
 			return i;
-	return -1;
+		if (p == PLUMB_LIBRARY && lib < 0)
+			lib = i;
+	}
+	return lib;
 }

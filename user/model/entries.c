@@ -70,8 +70,11 @@ static uint64_t entry_key(const struct site *s, int *culprit, bool *symptom)
 		*symptom = cls == ENTRY_MEMORY;
 		return mix(h, 0x5e1f);
 	}
-	if (cls == ENTRY_GOROUTINE)	/* the go statement */
-		return mix_frame(h, &s->frames[c], true);
+	/* goroutines: the function of the go statement, whatever the line
+	 * (net/http's dialConn starts readLoop and writeLoop: one culprit)
+	 * or the callers (unknown for those alive before attach) */
+	if (cls == ENTRY_GOROUTINE)
+		return mix_frame(h, &s->frames[c], false);
 	for (int i = c; i < s->nframes; i++)
 		h = mix_frame(h, &s->frames[i], false);
 	return h;

@@ -7,8 +7,10 @@
  *     same functions, are one entry, whatever the lines or the plumbing
  *     frames inside (which store in memcpy faulted); its mapped (mmap +
  *     brk), resident (fault) and heap (heap + malloc) views are columns;
- *   - goroutine sites of one go statement (culprit function, file and
- *     line) are one entry, those alive before attach included;
+ *   - goroutine sites whose go statements are in one function are one
+ *     entry, those alive before attach (go statement only) included: the
+ *     go statements of a function that starts a group of goroutines
+ *     (reader, writer, keepalive) are one culprit;
  *   - thread sites like memory sites, by culprit and callers;
  *   - sites without a stack are one entry per kind;
  *   - memory sites with no application frame at all (Go runtime, libc,

@@ -15,6 +15,7 @@
 #define PARKED_MIN_GOROUTINES 10
 #define PARKED_MIN_S 60.0
 #define PARKED_MANY 1000
+#define MAX_LEAK_FINDINGS 5
 #ifndef MADV_FREE
 #define MADV_FREE 8
 #endif
@@ -42,7 +43,7 @@ static struct finding *add(struct finding *out, int *n, int max,
 static void culprit_text(const struct entry *e, char *buf, size_t len)
 {
 	if (e->culprit >= 0 && e->lead->nframes)
-		text_frame(&e->lead->frames[e->culprit], buf, len);
+		text_culprit(e, buf, len);
 	else
 		snprintf(buf, len, "%s", e->symptom ? "no application frame" :
 			 e->lead->preexisting ? "goroutines alive before attach" :
@@ -110,7 +111,7 @@ static void leak_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 	const struct model *m = &ctx->model;
 	int shown = 0;
 
-	for (size_t i = 0; i < m->nentries && shown < 3; i++) {
+	for (size_t i = 0; i < m->nentries && shown < MAX_LEAK_FINDINGS; i++) {
 		const struct entry *e = &m->entries[i];
 		struct finding *f;
 

@@ -173,7 +173,7 @@ static json_object *entries_json(struct lt_ctx *ctx, const int *json_at)
 			e->cls == ENTRY_MEMORY ? "memory" :
 			e->cls == ENTRY_GOROUTINE ? "goroutine" : "thread"));
 		if (e->culprit >= 0 && e->lead->nframes) {
-			text_frame(&e->lead->frames[e->culprit], where, sizeof(where));
+			text_culprit(e, where, sizeof(where));
 			json_object_object_add(o, "culprit", json_object_new_string(where));
 		} else {
 			json_object_object_add(o, "culprit", NULL);

@@ -16,6 +16,7 @@
 #define TEXT_FRAMES 8
 #define SPARK_POINTS 20
 #define INDENT 40
+#define TEXT_LINES 6	/* lines of a culprit listed */
 
 static const char *const drop_text[LT_DROP_MAX] = {
 	[LT_DROP_RINGBUF] = "ringbuf_full",
@@ -40,6 +41,44 @@ void text_frame(const struct frame *f, char *buf, size_t len)
 	else
 		snprintf(buf, len, "0x%llx in %s", (unsigned long long)f->addr,
 			 f->module ? f->module : "?");
+}
+
+void text_culprit(const struct entry *e, char *buf, size_t len)
+{
+	const struct frame *f;
+	const char *file;
+	int lines[TEXT_LINES], nl = 0;
+	size_t off;
+
+	if (e->culprit < 0 || !e->lead->nframes) {
+		buf[0] = '\0';
+		return;
+	}
+	f = &e->lead->frames[e->culprit];
+	if (!f->function || !f->file) {
+		text_frame(f, buf, len);
+		return;
+	}
+	/* the lines of the culprit function its sites were merged from */
+	for (size_t i = 0; i < e->nsites && nl < TEXT_LINES; i++) {
+		const struct site *s = e->sites[i];
+		int c = site_user_frame(s), k;
+
+		if (c >= s->nframes || !s->frames[c].function ||
+		    strcmp(s->frames[c].function, f->function))
+			continue;
+		for (k = 0; k < nl && lines[k] != s->frames[c].line; k++)
+			;
+		if (k == nl)
+			lines[nl++] = s->frames[c].line;
+	}
+	file = strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file;
+	off = snprintf(buf, len, "%s (%s:%d", f->function, file, f->line);
+	for (int k = 0; k < nl && off < len; k++)
+		if (lines[k] != f->line)
+			off += snprintf(buf + off, len - off, ", %d", lines[k]);
+	if (off < len)
+		snprintf(buf + off, len - off, ")");
 }
 
 void text_exe(const struct lt_ctx *ctx, char *buf, size_t len)
@@ -182,7 +221,7 @@ static void entry_where(const struct entry *e, char *buf, size_t len)
 		snprintf(buf, len,
 			 "(runtime/allocator's own growth: no application frame on its stacks)");
 	else if (s->nframes && e->culprit >= 0)
-		text_frame(&s->frames[e->culprit], buf, len);
+		text_culprit(e, buf, len);
 	else if (s->nframes && e->cls == ENTRY_GOROUTINE)
 		snprintf(buf, len, "(the Go runtime's own goroutines)");
 	else if (s->nframes && e->cls == ENTRY_THREAD)

@@ -9,6 +9,10 @@
 
 /* "function (file:line)", or "0xADDR in module". */
 void text_frame(const struct frame *f, char *buf, size_t len);
+/* The culprit of an entry: "function (file:line, line...)" with the
+ * lines its sites were merged from; "" when it has none. */
+struct entry;
+void text_culprit(const struct entry *e, char *buf, size_t len);
 /* Writes the text report. */
 void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf);
 
