@@ -112,6 +112,7 @@
  * rounding, not signal. */
 #define CHANGE_MIN_SEG		3
 #define CHANGE_NOISE_FLOOR	1e-3
+#define CHANGE_COARSE_SPLITS	128
 
 /* Stopped: after the change the series grows at no more than a tenth of
  * its earlier pace, moves within a fifth of the range, holds for at least
@@ -479,7 +480,7 @@ bool analyze_change_point(const struct sample *s, size_t n,
 			  struct change_point *cp)
 {
 	struct prefix *p;
-	size_t *idx, k = 0, best = 0;
+	size_t *idx, k = 0, best = 0, stride, lo_j, hi_j;
 	bool found = false;
 	double t0 = NAN, t1 = 0, lo = INFINITY, hi = -INFINITY, peak = 0;
 	double tspan, vspan, floor2, sse1, best_sse = INFINITY, slope;
@@ -491,9 +492,10 @@ bool analyze_change_point(const struct sample *s, size_t n,
 		if (isnan(t0))
 			t0 = s[i].t;
 		t1 = s[i].t;
-		lo = fmin(lo, s[i].v);
-		hi = fmax(hi, s[i].v);
-		peak = fmax(peak, fabs(s[i].v));
+		/* comparisons, not fmin/fmax: this runs per sample per site */
+		lo = s[i].v < lo ? s[i].v : lo;
+		hi = s[i].v > hi ? s[i].v : hi;
+		peak = fabs(s[i].v) > peak ? fabs(s[i].v) : peak;
 	}
 	tspan = t1 - t0;
 	vspan = hi - lo;
@@ -524,15 +526,28 @@ bool analyze_change_point(const struct sample *s, size_t n,
 	floor2 = CHANGE_NOISE_FLOOR * peak / vspan;
 	floor2 *= floor2;
 	sse1 = fmax(seg_sse(p, 0, k, &slope), k * floor2);
-	for (size_t j = CHANGE_MIN_SEG; j + CHANGE_MIN_SEG <= k; j++) {
-		double a, b, e = seg_sse(p, 0, j, &a) + seg_sse(p, j, k, &b);
+	/* Long series: every stride-th split first, then every split
+	 * around the best of those (the error is smooth between samples of
+	 * one trend, so the minimum lies within a stride of the coarse one). */
+	stride = k / CHANGE_COARSE_SPLITS > 1 ? k / CHANGE_COARSE_SPLITS : 1;
+	lo_j = CHANGE_MIN_SEG;
+	hi_j = k - CHANGE_MIN_SEG;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t j = lo_j; j <= hi_j; j += stride) {
+			double a, b, e = seg_sse(p, 0, j, &a) + seg_sse(p, j, k, &b);
 
-		if (e < best_sse) {
-			best_sse = e;
-			best = j;
-			bs = a;
-			as = b;
+			if (e < best_sse) {
+				best_sse = e;
+				best = j;
+				bs = a;
+				as = b;
+			}
 		}
+		if (stride == 1 || !best)
+			break;
+		lo_j = best > lo_j + stride ? best - stride : lo_j;
+		hi_j = best + stride < hi_j ? best + stride : hi_j;
+		stride = 1;
 	}
 	if (!best)
 		goto out;
@@ -600,8 +615,8 @@ static void find_stop(const struct sample *s, size_t n, double range,
 		if (isnan(t_after))
 			t_after = s[i].t;
 		t_end = s[i].t;
-		lo = fmin(lo, s[i].v);
-		hi = fmax(hi, s[i].v);
+		lo = s[i].v < lo ? s[i].v : lo;
+		hi = s[i].v > hi ? s[i].v : hi;
 		after++;
 	}
 	if (after < STOP_MIN_AFTER || hi - lo > STOP_BAND * range)

@@ -53,8 +53,8 @@ static double peak_of(const struct site *s)
 	double p = 0;
 
 	for (size_t i = 0; i < s->nsamples; i++)
-		if (isfinite(s->samples[i].v))
-			p = fmax(p, fabs(s->samples[i].v));
+		if (isfinite(s->samples[i].v) && fabs(s->samples[i].v) > p)
+			p = fabs(s->samples[i].v);
 	return p;
 }
 
