@@ -64,6 +64,27 @@ def test_demo_three_leaks_three_entries(demo):
     assert re.search(r"\d+ live: \d+ before attach \+ \d+ since", text), text
 
 
+def test_json_entries_and_sites_agree(demo):
+    """Variants are kept: every site names its entry, every entry lists
+    its sites, and the columns add up to the sites' bytes."""
+    report = demo[0].ok()
+    entries, sites = report["entries"], report["sites"]
+    for i, s in enumerate(sites):
+        assert s["entry"] is not None and 0 <= s["entry"] < len(entries), s
+        assert i in entries[s["entry"]]["sites"], (i, entries[s["entry"]])
+        assert s["verdict"] in ("leak", "growing", "stopped", "recycled", "none"), s
+        assert s["leak"] == (s["verdict"] == "leak"), s
+    col = {"mmap": "mapped", "brk": "mapped", "fault": "resident", "heap": "heap",
+           "malloc": "heap"}
+    for k, e in enumerate(entries):
+        listed = [sites[j] for j in e["sites"] if j >= 0]
+        assert all(x["entry"] == k for x in listed), e
+        if e["class"] == "memory" and len(listed) == len(e["sites"]):
+            for name, c in e["columns"].items():
+                total = sum(x["bytes"] for x in listed if col[x["kind"]] == name)
+                assert c["bytes"] == total, (name, c, e)
+
+
 def test_go_target_no_frame_pointer_advice(demo):
     report = demo[0].ok()
     assert not [f for f in report["findings"] if f["kind"] == "truncated"], report["findings"]
