@@ -139,6 +139,7 @@ static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
 		const struct entry *e = &m->entries[i];
 		char where[512], a[32];
+		double before = 0;
 		struct finding *f;
 
 		if (e->verdict != VERDICT_STOPPED || !isfinite(e->grew_until_s) ||
@@ -149,6 +150,11 @@ static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 			return;
 		shown++;
 		culprit_text(e, where, sizeof(where));
+		/* the pace of its fastest stopped site (the lead may be another) */
+		for (size_t k = 0; k < e->nsites; k++)
+			if (e->sites[k]->verdict == VERDICT_STOPPED &&
+			    e->sites[k]->growth.before_per_min > before)
+				before = e->sites[k]->growth.before_per_min;
 		if (e->cls == ENTRY_MEMORY)
 			report_bytes((double)e->col[entry_col_of(e->lead->kind)].bytes, a, sizeof(a));
 		else
@@ -158,8 +164,7 @@ static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 			 where, e->grew_until_s);
 		snprintf(f->detail, sizeof(f->detail),
 			 "%s now. It rose by %.1f %s/min, then held for the rest of the window (a two-segment fit finds the change; the later segment is flat). A cache or pool filling to its size looks like this; trace again later to see whether it grows again.",
-			 a, e->lead->growth.before_per_min /
-				    (e->cls == ENTRY_MEMORY ? MIB : 1),
+			 a, before / (e->cls == ENTRY_MEMORY ? MIB : 1),
 			 e->cls == ENTRY_MEMORY ? "MiB" : "objects");
 	}
 }
