@@ -311,6 +311,7 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			      int max)
 {
 	size_t cut = 0, with = 0;
+	char cfi[256] = "";
 	struct finding *f;
 
 	if (symbolizer_go_version(ctx->sym))
@@ -331,9 +332,14 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		return;
 	snprintf(f->title, sizeof(f->title),
 		 "%zu of %zu native stacks end early", cut, with);
+	if (ctx->stacks.uw.copies)
+		snprintf(cfi, sizeof(cfi),
+			 " CFI unwinding from copied stacks (--stack-copy-kb) ran for %llu events and went further for %llu; these stacks were not among them or CFI stopped too.",
+			 (unsigned long long)ctx->stacks.uw.copies,
+			 (unsigned long long)ctx->stacks.uw.unwound);
 	snprintf(f->detail, sizeof(f->detail),
-		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++)%s, so the callers above such a frame are unknown. Rebuilding the target with -fno-omit-frame-pointer gives full stacks.",
-		 ctx->opts.stack_copy_kb ? " and CFI unwinding of the copied stack did not reach the thread's root either" : "");
+		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++), so the callers above such a frame are unknown.%s Rebuilding the target with -fno-omit-frame-pointer gives full stacks.",
+		 cfi);
 }
 
 static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
