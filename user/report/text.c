@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "model/entries.h"
 #include "model/verdict.h"
 #include "report/compare.h"
@@ -98,9 +99,10 @@ void text_exe(const struct lt_ctx *ctx, char *buf, size_t len)
 	cmd[n] = '\0';
 	if (!cmd[0])
 		return;
-	/* a process title (redis: "redis-server 127.0.0.1:6379") is one
-	 * string: its first word is the name it was run as */
-	if (strlen(cmd) + 1 >= n || !cmd[strlen(cmd) + 1])
+	/* a process title (redis: "redis-server 127.0.0.1:6379" or
+	 * "redis-server /etc/redis.conf") replaces argv[0]: its first word is
+	 * the name it was run as, unless a file has the whole name */
+	if (strchr(cmd, ' ') && access(cmd, F_OK))
 		cmd[strcspn(cmd, " ")] = '\0';
 	name = strrchr(cmd, '/') ? strrchr(cmd, '/') + 1 : cmd;
 	slash = strrchr(exe, '/');
