@@ -198,6 +198,10 @@ int entries_build(struct model *m)
 		}
 		add_site(e, m->ranked[i]);
 	}
+	/* "grew until" only for an entry that has stopped as a whole */
+	for (size_t k = 0; k < ne; k++)
+		if (m->entries[k].verdict != VERDICT_STOPPED)
+			m->entries[k].grew_until_s = NAN;
 	find_causes(m);
 	err = 0;
 out:

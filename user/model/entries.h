@@ -44,7 +44,8 @@ struct entry {
 	int cause;		/* symptoms: index of the driving entry, or -1 */
 	enum verdict verdict;	/* the strongest of its sites */
 	double score;		/* the highest of its sites */
-	double grew_until_s;	/* stopped: latest change point; else NAN */
+	double grew_until_s;	/* verdict STOPPED: the latest change point of
+				 * its stopped sites; else NAN */
 	struct entry_column col[COL_MAX];	/* memory */
 	/* goroutines and threads */
 	int64_t live, before_attach, since;
