@@ -243,6 +243,48 @@ static void test_merge_go_statements_of_a_function(void **state)
 	model_free(&m);
 }
 
+/* cgo: the C stack ends at runtime.asmcgocall (truncated) for one site,
+ * continues on the goroutine's stack for another. They agree as far as the
+ * truncated one goes: one entry -- unless it could be either of two. */
+static void test_merge_truncated_stack(void **state)
+{
+	const struct frame cut[] = {
+		F("sysmalloc", 1), F("malloc", 1), F("leak_buffer", 13),
+		F("_cgo_7de6_Cfunc_leak_buffer", 1), F("runtime.asmcgocall", 1),
+	};
+	const struct frame full[] = {
+		F("__memset_avx512_unaligned_erms", 1), F("leak_buffer", 16),
+		F("runtime.cgocall", 1), F("main._Cfunc_leak_buffer", 1),
+		F("main.leakBuffers", 34), F("main.main", 50),
+	};
+	const struct frame other[] = {
+		F("leak_buffer", 16), F("main._Cfunc_leak_buffer", 1),
+		F("main.warmup", 20), F("main.main", 49),
+	};
+	struct model m;
+	struct site *a, *b, *c;
+
+	model_init(&m);
+	a = add(&m, SITE_MMAP, cut, 5, SITE_F_TRUNCATED, 0, 5e6);
+	b = add(&m, SITE_FAULT, full, 6, 0, 0, 5e6);
+	feed(&m);
+	assert_ptr_equal(entry_of(&m, a), entry_of(&m, b));
+	assert_int_equal(m.nentries, 1);
+	assert_int_equal(entry_of(&m, a)->col[COL_MAPPED].nsites, 1);
+	assert_int_equal(entry_of(&m, a)->col[COL_RESIDENT].nsites, 1);
+	model_free(&m);
+
+	model_init(&m);
+	a = add(&m, SITE_MMAP, cut, 5, SITE_F_TRUNCATED, 0, 5e6);
+	b = add(&m, SITE_FAULT, full, 6, 0, 0, 5e6);
+	c = add(&m, SITE_FAULT, other, 4, 0, 0, 1e6);
+	feed(&m);
+	assert_ptr_not_equal(entry_of(&m, a), entry_of(&m, b));
+	assert_ptr_not_equal(entry_of(&m, a), entry_of(&m, c));
+	assert_int_equal(m.nentries, 3);
+	model_free(&m);
+}
+
 /* GC workers started from an allocation in Save are the runtime's. */
 static void test_gc_workers_are_runtime(void **state)
 {
@@ -316,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_merge_memory),
 		cmocka_unit_test(test_merge_goroutines),
 		cmocka_unit_test(test_merge_go_statements_of_a_function),
+		cmocka_unit_test(test_merge_truncated_stack),
 		cmocka_unit_test(test_gc_workers_are_runtime),
 		cmocka_unit_test(test_symptom_cause),
 		cmocka_unit_test(test_stopped_entry),

@@ -71,6 +71,9 @@ static const char *const system_modules[] = {
 enum plumbing frame_plumbing(const struct frame *f)
 {
 	if (f->function) {
+		/* cgo's generated stubs (main._Cfunc_f, _cgo_..._Cfunc_f) */
+		if (strstr(f->function, "._Cfunc_") || strstr(f->function, "_Cfunc_"))
+			return PLUMB_RUNTIME;
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (!strncmp(f->function, names[i].prefix,
 				     strlen(names[i].prefix)))

@@ -53,6 +53,13 @@ static uint64_t mix_frame(uint64_t h, const struct frame *f, bool line)
 	return h;
 }
 
+static bool is_app(const struct frame *f)
+{
+	enum plumbing p = frame_plumbing(f);
+
+	return p == PLUMB_NONE || p == PLUMB_LIBRARY;
+}
+
 /* The identity of the entry a site belongs to; *culprit: its frame. */
 static uint64_t entry_key(const struct site *s, int *culprit, bool *symptom)
 {
@@ -75,9 +82,37 @@ static uint64_t entry_key(const struct site *s, int *culprit, bool *symptom)
 	 * or the callers (unknown for those alive before attach) */
 	if (cls == ENTRY_GOROUTINE)
 		return mix_frame(h, &s->frames[c], false);
-	for (int i = c; i < s->nframes; i++)
-		h = mix_frame(h, &s->frames[i], false);
+	/* the culprit and its application callers: runtime, libc and cgo
+	 * frames between them differ with how the stack was unwound */
+	h = mix_frame(h, &s->frames[c], false);
+	for (int i = c + 1; i < s->nframes; i++)
+		if (is_app(&s->frames[i]))
+			h = mix_frame(h, &s->frames[i], false);
 	return h;
+}
+
+/* A truncated stack that agrees with a complete one as far as it goes:
+ * same culprit function, its application callers a prefix of the other's. */
+static bool extends(const struct site *full, int fc, const struct site *cut, int cc)
+{
+	int i = fc + 1, j = cc + 1;
+
+	if (!full->frames[fc].function || !cut->frames[cc].function ||
+	    strcmp(full->frames[fc].function, cut->frames[cc].function))
+		return false;
+	for (;;) {
+		while (i < full->nframes && !is_app(&full->frames[i]))
+			i++;
+		while (j < cut->nframes && !is_app(&cut->frames[j]))
+			j++;
+		if (j >= cut->nframes)
+			return true;
+		if (i >= full->nframes ||
+		    mix_frame(0, &full->frames[i], false) != mix_frame(0, &cut->frames[j], false))
+			return false;
+		i++;
+		j++;
+	}
 }
 
 void entries_free(struct model *m)
@@ -121,6 +156,72 @@ static void add_site(struct entry *e, struct site *s)
 		e->runnable = (e->runnable > 0 ? e->runnable : 0) + s->runnable;
 	e->rate_per_min += s->growth.slope_per_min;
 	e->recent_per_min += s->growth.recent_per_min;
+}
+
+/* Memory entries whose lead stack ended early join the one complete
+ * entry they agree with, when there is exactly one. Entries stay in rank
+ * order (the merged one keeps its place; the other is removed). */
+static int merge_truncated(struct model *m)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		struct entry *e = &m->entries[i], *into = NULL;
+		int candidates = 0;
+
+		if (e->cls != ENTRY_MEMORY || e->symptom || e->culprit < 0 ||
+		    !e->lead->truncated)
+			continue;
+		for (size_t k = 0; k < m->nentries; k++) {
+			struct entry *f = &m->entries[k];
+
+			if (k == i || !f->nsites || f->cls != ENTRY_MEMORY ||
+			    f->symptom || f->culprit < 0 || f->lead->truncated)
+				continue;
+			if (extends(f->lead, f->culprit, e->lead, e->culprit)) {
+				into = f;
+				candidates++;
+			}
+		}
+		if (candidates != 1)
+			continue;
+		struct site **n = realloc(into->sites, (into->nsites + e->nsites) *
+						       sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		into->sites = n;
+		for (size_t j = 0; j < e->nsites; j++)
+			add_site(into, e->sites[j]);
+		/* keep members most suspect first */
+		for (size_t j = 1; j < into->nsites; j++)
+			for (size_t q = j; q > 0 && into->sites[q]->score >
+						    into->sites[q - 1]->score; q--) {
+				struct site *t = into->sites[q];
+
+				into->sites[q] = into->sites[q - 1];
+				into->sites[q - 1] = t;
+			}
+		into->lead = into->sites[0];
+		into->culprit = site_culprit_frame(into->lead);
+		free(e->sites);
+		e->sites = NULL;
+		e->nsites = 0;
+	}
+	for (size_t i = 0; i < m->nentries; i++)
+		if (m->entries[i].nsites)
+			m->entries[out++] = m->entries[i];
+	m->nentries = out;
+	/* a merged entry may now outrank the ones before it (stable) */
+	for (size_t j = 1; j < m->nentries; j++)
+		for (size_t q = j; q > 0 && m->entries[q].score >
+					    m->entries[q - 1].score; q--) {
+			struct entry t = m->entries[q];
+
+			m->entries[q] = m->entries[q - 1];
+			m->entries[q - 1] = t;
+		}
+	return 0;
 }
 
 /* Symptoms are driven by the top heap entry when the heap kind traced
@@ -198,6 +299,8 @@ int entries_build(struct model *m)
 		}
 		add_site(e, m->ranked[i]);
 	}
+	if (merge_truncated(m))
+		goto out;
 	/* "grew until" only for an entry that has stopped as a whole */
 	for (size_t k = 0; k < ne; k++)
 		if (m->entries[k].verdict != VERDICT_STOPPED)

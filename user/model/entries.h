@@ -3,10 +3,13 @@
  *
  * Merge rules (tests/unit/test_entries.c):
  *   - memory sites (mmap, brk, fault, heap, malloc) whose culprit frame
- *     (model/culprit.h) has the same function, and whose callers have the
- *     same functions, are one entry, whatever the lines or the plumbing
- *     frames inside (which store in memcpy faulted); its mapped (mmap +
- *     brk), resident (fault) and heap (heap + malloc) views are columns;
+ *     (model/culprit.h) has the same function, and whose application
+ *     callers have the same functions, are one entry, whatever the lines
+ *     or the plumbing frames inside (which store in memcpy faulted) or
+ *     between them (cgo glue); its mapped (mmap + brk), resident (fault)
+ *     and heap (heap + malloc) views are columns; an entry whose stack
+ *     ended early joins the one complete entry it agrees with as far as it
+ *     goes (cgo's C stack cut at runtime.asmcgocall), when only one does;
  *   - goroutine sites whose go statements are in one function are one
  *     entry, those alive before attach (go statement only) included: the
  *     go statements of a function that starts a group of goroutines
