@@ -167,6 +167,7 @@ static int merge_truncated(struct model *m)
 
 	for (size_t i = 0; i < m->nentries; i++) {
 		struct entry *e = &m->entries[i], *into = NULL;
+		struct site **n;
 		int candidates = 0;
 
 		if (e->cls != ENTRY_MEMORY || e->symptom || e->culprit < 0 ||
@@ -185,8 +186,7 @@ static int merge_truncated(struct model *m)
 		}
 		if (candidates != 1)
 			continue;
-		struct site **n = realloc(into->sites, (into->nsites + e->nsites) *
-						       sizeof(*n));
+		n = realloc(into->sites, (into->nsites + e->nsites) * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
