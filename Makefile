@@ -27,7 +27,7 @@ endif
 CFLAGS := -g $(OPT) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser
-LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lprotobuf-c -lstdc++ -lm
+LIBS := -l:libbpf.a -lelf -ldw -lz -lzstd -lcapstone -ljson-c -lprotobuf-c -lstdc++ -lmicrohttpd -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(VMLINUX_DIR) -Ibpf -I$(OUTPUT)
 
@@ -39,6 +39,11 @@ USER_SRCS := $(wildcard user/*.c user/*/*.c)
 PROTO_GEN := $(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) \
 	$(OUTPUT)/user/profile.pb-c.o
+# leaktrace capture's report.html embeds d3 (Debian's libjs-d3) and its own
+# script and style, assembled in by .incbin: the page needs nothing else.
+D3_JS ?= /usr/share/javascript/d3/d3.min.js
+CAPTURE_ASSETS := $(D3_JS) user/capture/report.js user/capture/report.css
+USER_OBJS += $(OUTPUT)/user/capture/assets.o
 LIB_OBJS := $(filter-out $(OUTPUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -47,13 +52,52 @@ C_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(C_PROG_SRCS))
 CXX_PROG_SRCS := $(wildcard tests/progs/*.cc)
 CXX_PROGS := $(patsubst tests/progs/%.cc,$(OUTPUT)/progs/%,$(CXX_PROG_SRCS))
 
-# Go test programs: tests/progs/go/<name>/main.go, built with every installed
-# Go toolchain into $(OUTPUT)/progs/go1.NN/<name> (and <name>.stripped).
+# Go test programs: tests/progs/go/<name>/main.go, built into
+# $(OUTPUT)/progs/go1.NN/<name> (and <name>.stripped, linked with -s -w).
+# Every (version, program, stripped) has a rule; `make progs` builds only
+# those the tests run, listed here (the oldest, middle and newest Go are
+# conftest.py's oldest_go(), middle_go() (1.22 when installed) and
+# newest_go()). Another build: its own target, e.g.
+# `make build/progs/go1.21/cache.stripped`.
 GO_DIRS := $(sort $(wildcard /usr/lib/go-1.*))
 GO_VERSIONS := $(notdir $(GO_DIRS:/usr/lib/go-%=go%))
+GO_OLDEST := $(firstword $(GO_VERSIONS))
+GO_NEWEST := $(lastword $(GO_VERSIONS))
+GO_MIDDLE := $(if $(filter go1.22,$(GO_VERSIONS)),go1.22,$(word \
+	$(shell echo $$(( $(words $(GO_VERSIONS)) / 2 + 1 ))),$(GO_VERSIONS)))
 GO_PROG_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/progs/go/*/main.go))))
-GO_PROGS := $(foreach v,$(GO_VERSIONS),$(foreach p,$(GO_PROG_NAMES),\
-	$(OUTPUT)/progs/$(v)/$(p) $(OUTPUT)/progs/$(v)/$(p).stripped))
+# On every Go: test_goroutines (chansend churn heapgrow preleak redial
+# slowleak), test_safety (safety), test_gopclntab (symtest), test_goruntime
+# (parked), test_symbolize (chansend).
+GO_USED_ALL := chansend churn heapgrow parked preleak redial safety slowleak symtest
+# ... and stripped on every Go: test_gopclntab, test_goruntime, test_symbolize.
+GO_USED_ALL_STRIPPED := chansend parked symtest
+# Oldest Go: test_mem and test_schema (flat), test_native (cgoleak),
+# test_analysis (lazyfree), test_gocost (bodyleak).
+GO_USED_OLDEST := bodyleak cgoleak flat lazyfree
+# Middle Go: test_analysis (cache, pool; slowleak is in the list above);
+# stripped: test_mem (heapgrow).
+GO_USED_MIDDLE := cache pool
+GO_USED_MIDDLE_STRIPPED := heapgrow
+# Newest Go: test_mem (flat), test_native (cgoleak), test_capture (demo),
+# test_gocost (bodyleak churnleak gcleak wave); stripped: the
+# test_goroutines and test_safety programs, test_schema (flat),
+# test_analysis (lazyfree), test_gocost (bodyleak).
+GO_USED_NEWEST := bodyleak cgoleak churnleak demo flat gcleak wave
+GO_USED_NEWEST_STRIPPED := bodyleak chansend churn flat heapgrow lazyfree preleak \
+	redial safety slowleak
+# Go 1.21 (no NOP before the probed call: a trapping probe): test_gocost.
+GO_USED_121 := churnleak
+go_used = $(foreach p,$(2),$(OUTPUT)/progs/$(1)/$(p)$(3))
+GO_PROGS := $(sort \
+	$(foreach v,$(GO_VERSIONS),$(call go_used,$(v),$(GO_USED_ALL),) \
+		$(call go_used,$(v),$(GO_USED_ALL_STRIPPED),.stripped)) \
+	$(call go_used,$(GO_OLDEST),$(GO_USED_OLDEST),) \
+	$(call go_used,$(GO_MIDDLE),$(GO_USED_MIDDLE),) \
+	$(call go_used,$(GO_MIDDLE),$(GO_USED_MIDDLE_STRIPPED),.stripped) \
+	$(call go_used,$(GO_NEWEST),$(GO_USED_NEWEST),) \
+	$(call go_used,$(GO_NEWEST),$(GO_USED_NEWEST_STRIPPED),.stripped) \
+	$(call go_used,$(filter go1.21,$(GO_VERSIONS)),$(GO_USED_121),))
 GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false GO111MODULE=off \
 	GOCACHE=$(abspath $(OUTPUT))/gocache GOPATH=$(abspath $(OUTPUT))/gopath
 
@@ -78,6 +122,15 @@ $(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user $(SKELS) $(PROTO_GEN)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/user/capture/assets.o: user/capture/assets.S $(CAPTURE_ASSETS) | $(OUTPUT)/user
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -c -DD3_JS='"$(D3_JS)"' -DREPORT_JS='"user/capture/report.js"' \
+		-DREPORT_CSS='"user/capture/report.css"' $< -o $@
+
+$(D3_JS):
+	@echo "missing $@: install Debian's libjs-d3 (scripts/setup.sh)" >&2; exit 1
 
 $(PROTO_GEN) &: user/report/profile.proto | $(OUTPUT)
 	$(call msg,PROTOC,$@)

@@ -7,6 +7,8 @@
  *   runtime.gopark entry    R14 = g, CL = wait reason: parked
  *   runtime.gopark RETs     R14 = g: woken
  *   goexit0's gdestroy call, or gdestroy/goexit0 entry  RAX = g: exited
+ *     (only with --go-parks: live goroutines come from reads of allgs)
+ *   a go statement's CALL runtime.newproc   R14 = creator: its stack
  */
 #include "common.bpf.h"
 
@@ -16,21 +18,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 off_goid = 152;
 const volatile __u32 off_parent_goid = 0;	/* 0: no such field */
 const volatile __u32 off_gopc = 280;
-const volatile __u32 off_startpc = 296;
+/* Go < 1.21 has no g.parentGoid: the creator is g0.m.curg (lt_go_new runs
+ * on the system stack, R14 = g0). 0: not needed. */
+const volatile __u32 off_g_m = 48;
+const volatile __u32 off_m_curg = 0;
 /* lt_go_new sits on the runqput call (new g in RBX), not on RETs (RAX). */
 const volatile bool newg_in_rbx = false;
 /* The parked map is used (--go-parks). */
 const volatile bool track_parks = false;
 
-/* Goroutines parked now: goid -> where and since when. The park site is
- * the caller of gopark (one word read at SP, no stack walk: gopark is hot). */
-struct lt_parked {
-	__u64 since_ns;
-	__u64 caller_pc;
-	__u32 reason;
-	__u32 pad;
-};
-
+/* Goroutines parked now (struct lt_parked in leaktrace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -38,6 +35,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct lt_parked);
 } parked SEC(".maps");
+
+/* Probe hits by enum lt_go_hit, and the time lt_go_new itself ran: user
+ * space keeps their cost in budget. */
+__u64 go_hits[LT_GO_HIT_MAX] = {};
+__u64 go_new_ns = 0;
+/* Duty-cycled: the creation probe's window ends then (ktime ns; 0 none).
+ * Past it, while user space is late to detach, the program does nothing. */
+__u64 go_new_until_ns = 0;
 
 static __always_inline __u64 g_read(__u64 g, __u32 off)
 {
@@ -47,11 +52,19 @@ static __always_inline __u64 g_read(__u64 g, __u32 off)
 	return v;
 }
 
+/* goid of the goroutine whose creation runs on g0 (R14) now. */
+static __always_inline __u64 creator_from_g0(__u64 g0)
+{
+	__u64 m = g_read(g0, off_g_m), curg = m ? g_read(m, off_m_curg) : 0;
+
+	return curg ? g_read(curg, off_goid) : 0;
+}
+
 SEC("uprobe")
 int lt_go_new(struct pt_regs *ctx)
 {
 	struct lt_go_event *e;
-	__u64 ax = ctx->ax, bx = ctx->bx, g;
+	__u64 ax = ctx->ax, bx = ctx->bx, g, t0;
 
 	/* Two fixed loads: a ctx offset chosen at run time is refused. */
 	barrier_var(ax);
@@ -60,24 +73,55 @@ int lt_go_new(struct pt_regs *ctx)
 
 	if (!lt_is_target() || !g)
 		return 0;
+	t0 = bpf_ktime_get_ns();
+	if (go_new_until_ns && t0 > go_new_until_ns)
+		return 0;
+	__sync_fetch_and_add(&go_hits[LT_GO_HIT_NEW], 1);
 	e = lt_reserve(sizeof(*e));
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_NEW;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = t0;
 	e->goid = g_read(g, off_goid);
 	if (off_parent_goid)
 		e->parent_goid = g_read(g, off_parent_goid);
+	else if (off_m_curg)
+		e->parent_goid = creator_from_g0(ctx->r14);
 	e->gopc = g_read(g, off_gopc);
-	e->startpc = g_read(g, off_startpc);
 	/* At a RET the frame is popped: SP holds the return address. At the
 	 * call site SP holds a local that differs per goroutine: leave it out,
 	 * or every creation would be a stack of its own. */
 	e->stack_id = lt_capture_stack(PT_REGS_IP(ctx),
 				       newg_in_rbx ? 0 : PT_REGS_SP(ctx),
 				       PT_REGS_FP(ctx));
+	lt_submit(e);
+	__sync_fetch_and_add(&go_new_ns, bpf_ktime_get_ns() - t0);
+	return 0;
+}
+
+/* On one go statement's CALL of runtime.newproc, in the creating
+ * function (R14 = the creating g): the full creator stack, for a go
+ * statement whose goroutines the reads found alive but whose creation the
+ * duty-cycled lt_go_new never saw. gopc carries the probe's address (the
+ * CALL, or the NOP Go pads it with): user space knows its go statement. */
+SEC("uprobe")
+int lt_go_stmt(struct pt_regs *ctx)
+{
+	struct lt_go_event *e;
+
+	if (!lt_is_target())
+		return 0;
+	__sync_fetch_and_add(&go_hits[LT_GO_HIT_STMT], 1);
+	e = lt_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = LT_EV_GO_STMT;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->parent_goid = g_read(ctx->r14, off_goid);
+	e->gopc = PT_REGS_IP(ctx);
+	e->stack_id = lt_capture_stack(PT_REGS_IP(ctx), 0, PT_REGS_FP(ctx));
 	lt_submit(e);
 	return 0;
 }
@@ -128,7 +172,6 @@ int lt_go_exit(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_EXIT;
-	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->goid = goid;
 	lt_submit(e);

@@ -45,6 +45,17 @@ struct lt_ucopy {
 	__u32 pad;
 };
 
+/* Per-CPU scratch where BPF builds a record with its copy ("ucopy_buf",
+ * created by user space with this value size): the event record ends at
+ * ev[LT_EV_ROOM], the copy follows. */
+#define LT_EV_ROOM 128		/* the largest event record that carries a copy */
+struct lt_ucopy_buf {
+	__u8 ev[LT_EV_ROOM];
+	struct lt_ucopy hdr;
+	__u8 data[LT_UCOPY_MAX];
+};
+#define LT_COPY_NEED_MAX 16384	/* "copy_need" entries (stack ids) */
+
 /* Stack-copy counters, BPF .bss (enum lt_ucopy_stat). */
 enum lt_ucopy_stat {
 	LT_UC_COPIED,		/* events sent with a stack copy */
@@ -64,30 +75,27 @@ enum lt_event_type {
 	LT_EV_THREAD_NEW,
 	LT_EV_THREAD_EXIT,
 	LT_EV_GO_NEW,
-	LT_EV_GO_PARK,
-	LT_EV_GO_WAKE,
 	LT_EV_GO_EXIT,
 	LT_EV_FAULT_SAMPLE,
+	LT_EV_GO_STMT,
 };
 
 /* Memory syscalls, emitted at syscall exit when the call succeeded. */
 struct lt_mem_event {
 	__u32 type;		/* LT_EV_MMAP .. LT_EV_MADVISE */
-	__u32 tid;
-	__u64 ts_ns;
+	__u32 bpf_released;	/* munmap/madvise: BPF already forgot the
+				 * range's pages (small ranges) */
 	__u64 stack_id;		/* key into "stacks"; 0 = not recorded */
 	__u64 addr;		/* mmap: result; munmap/madvise: addr;
 				 * mremap: old addr; brk: new break */
 	__u64 len;		/* mmap/munmap/madvise: length; mremap: old
-				 * length; brk: requested break */
+				 * length; brk: requested break (0: a query) */
 	__u64 new_addr;		/* mremap: result */
 	__u64 new_len;		/* mremap: new length */
-	__u32 flags;		/* mmap/mremap flags, madvise advice */
+	__u32 flags;		/* mmap flags, madvise advice */
 	__u32 prot;		/* mmap prot */
-	__s64 fd;		/* mmap fd (-1: anonymous) */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 bpf_released;	/* munmap/madvise: BPF already forgot the
-				 * range's pages (small ranges) */
+	__u32 pad;
 };
 
 /* A sampled first touch whose frame-pointer stack may stop early: carries
@@ -95,12 +103,8 @@ struct lt_mem_event {
  * stands for and splits its pages between them. */
 struct lt_fault_sample {
 	__u32 type;		/* LT_EV_FAULT_SAMPLE */
-	__u32 tid;
-	__u64 ts_ns;
-	__u64 stack_id;		/* the fault's frame-pointer stack */
-	__u64 addr;		/* faulting address */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 pad;
+	__u64 stack_id;		/* the fault's frame-pointer stack */
 };
 #define LT_FAULT_SAMPLE_DEF 64	/* one first touch in this many */
 
@@ -110,32 +114,48 @@ struct lt_task_event {
 	__u32 tid;		/* new thread / exiting thread */
 	__u64 ts_ns;
 	__u64 stack_id;		/* creator's user stack (NEW only) */
-	__u64 goid;		/* Go: goroutine running on the creator, 0 = unknown */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
 	__u32 pad;
 };
 
-/* Goroutine lifecycle (Go runtime uprobes). */
+/* Goroutine lifecycle (Go runtime uprobes). GO_STMT: a probe on one go
+ * statement's CALL of runtime.newproc (the new goroutine's id is not known
+ * there: goid 0, gopc the go statement's return address). */
 struct lt_go_event {
-	__u32 type;		/* LT_EV_GO_* */
-	__u32 tid;
+	__u32 type;		/* LT_EV_GO_NEW / LT_EV_GO_EXIT / LT_EV_GO_STMT */
+	__u32 pad;
 	__u64 ts_ns;
 	__u64 goid;
-	__u64 parent_goid;
-	__u64 stack_id;		/* NEW: creator stack; PARK: park stack */
-	__u64 gopc;		/* NEW: go statement PC */
-	__u64 startpc;		/* NEW: goroutine entry */
-	__u32 reason;		/* PARK: wait reason code */
+	__u64 parent_goid;	/* NEW, STMT: the creating goroutine; 0 unknown */
+	__u64 stack_id;		/* NEW, STMT: creator stack */
+	__u64 gopc;		/* NEW: go statement PC; STMT: the probe's PC */
+};
+
+/* Goroutines parked now (--go-parks), the "parked" map of the Go object:
+ * goid -> where and since when. The park site is the caller of gopark
+ * (one word read at SP, no stack walk: gopark is hot). */
+struct lt_parked {
+	__u64 since_ns;
+	__u64 caller_pc;
+	__u32 reason;		/* wait reason code */
 	__u32 pad;
 };
 
-/* madvise advice that drops pages (their next touch faults a fresh one):
- * MADV_DONTNEED, MADV_FREE (lazily), MADV_REMOVE, MADV_DONTNEED_LOCKED.
- * One definition for BPF (releases small ranges) and user space (the rest). */
-#define LT_MADV_FREE 8
+/* madvise advice (the kernel's uapi values; BPF includes no libc header).
+ * One definition for BPF (releases small ranges), the memory tracker (the
+ * rest, per-advice counters) and the findings. */
+#define LT_MADV_DONTNEED	4
+#define LT_MADV_FREE		8
+#define LT_MADV_REMOVE		9
+#define LT_MADV_DONTNEED_LOCKED	24
+#define LT_MADV_MAX		32	/* advice counted per value below this */
+
+/* Advice that drops pages (their next touch faults a fresh one); MADV_FREE
+ * lazily. */
 static inline int lt_madv_releases(__u64 advice)
 {
-	return advice == 4 || advice == LT_MADV_FREE || advice == 9 || advice == 24;
+	return advice == LT_MADV_DONTNEED || advice == LT_MADV_FREE ||
+	       advice == LT_MADV_REMOVE || advice == LT_MADV_DONTNEED_LOCKED;
 }
 
 /* Per-stack page-fault counters, aggregated in the kernel. */
@@ -161,6 +181,22 @@ struct lt_chunk {
 	__u64 sid[LT_CHUNK_PAGES];
 };
 
+/* Only BPF writes the "pages" map (with bpf_loop, 5.17+; before that user
+ * space edits it too: user/trace/pages.h). Releases of larger ranges (and brk
+ * shrinks, MAP_FIXED, mremap) that user space learns from the ring buffer
+ * are asked of the memory object's syscall programs, run by user space
+ * (BPF_PROG_RUN) with this context:
+ *   lt_pages_release  forget pages [first, last), counting them released
+ *                     (lazy: by MADV_FREE) on the stacks that touched them
+ *   lt_pages_move     move the first touches of pages [first, last) to
+ *                     the pages from dest on (mremap moved them) */
+struct lt_pages_req {
+	__u64 first, last;	/* page numbers */
+	__u64 dest;		/* move: destination of page first */
+	__u32 lazy;		/* release: by MADV_FREE */
+	__u32 pad;
+};
+
 /* Everything that could not be recorded, by cause. Counted in BPF .bss. */
 enum lt_drop {
 	LT_DROP_RINGBUF,	/* ring buffer full: event lost */
@@ -172,6 +208,13 @@ enum lt_drop {
 	LT_DROP_ARGS_MISS,	/* syscall exit without its entry */
 	LT_DROP_GO_MAP,		/* goroutine state map full */
 	LT_DROP_MAX,
+};
+
+/* Go probe hits, counted in BPF .bss: the cost budget's input. */
+enum lt_go_hit {
+	LT_GO_HIT_NEW,		/* creation probe (runqput call / newproc1 RETs) */
+	LT_GO_HIT_STMT,		/* probes on single go statements */
+	LT_GO_HIT_MAX,
 };
 
 #endif /* LEAKTRACE_H */

@@ -22,7 +22,7 @@ struct lt_sys_args {
 	__u32 type;
 	__u32 pad;
 	__u64 stack_id;
-	__u64 a[5];
+	__u64 a[4];
 };
 
 struct {
@@ -89,8 +89,6 @@ static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx,
 		a.a[2] = ctx->args[2];
 	if (nargs > 3)
 		a.a[3] = ctx->args[3];
-	if (nargs > 4)
-		a.a[4] = ctx->args[4];
 	if (want_stack)
 		a.stack_id = lt_capture_user_stack();
 	if (bpf_map_update_elem(&sys_args, &tid, &a, BPF_ANY))
@@ -160,6 +158,113 @@ static __always_inline bool release_range(__u64 addr, __u64 len, bool lazy)
 	return true;
 }
 
+/* The releases and moves user space learns of and BPF did not do at the
+ * syscall's exit (struct lt_pages_req in leaktrace.h): run by user space,
+ * in its own process, never in the target's path. They keep BPF the only
+ * writer of "pages". */
+SEC("syscall")
+int lt_pages_release(struct lt_pages_req *req)
+{
+	struct release_ctx r = { .lazy = req->lazy };
+
+	r.first = req->first;
+	r.last = req->last;
+	if (r.last <= r.first)
+		return 0;
+	r.key0 = r.first >> LT_CHUNK_SHIFT;
+	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1,
+			release_chunk, &r, 0) < 0;
+}
+
+/* Zeroed chunk to insert from, for the syscall programs only (the fault
+ * program's chunk_scratch may be in use on this CPU when we are
+ * preempted). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_chunk);
+} move_scratch SEC(".maps");
+
+struct move_ctx {
+	__u64 first, last;	/* source pages [first, last) */
+	__u64 dest;		/* destination of page first */
+	__u64 key0;		/* first source chunk */
+};
+
+/* Records sid as the first touch of page (its chunk made if needed). A
+ * global function, verified once: inlined in move_chunk's loop the paths
+ * multiply past the verifier's limit. */
+__noinline int set_touch(__u64 page, __u64 sid)
+{
+	__u64 key = page >> LT_CHUNK_SHIFT;
+	__u32 idx = page & (LT_CHUNK_PAGES - 1), zero = 0;
+	struct lt_chunk *c = bpf_map_lookup_elem(&pages, &key), *z;
+	long err;
+
+	if (c) {
+		c->sid[idx] = sid;
+		return 0;
+	}
+	z = bpf_map_lookup_elem(&move_scratch, &zero);
+	if (!z)
+		return 0;
+	z->sid[idx] = sid;
+	err = bpf_map_update_elem(&pages, &key, z, BPF_NOEXIST);
+	z->sid[idx] = 0;
+	if (err == -17) {	/* EEXIST: a fault made it meanwhile */
+		c = bpf_map_lookup_elem(&pages, &key);
+		if (c)
+			c->sid[idx] = sid;
+	} else if (err) {
+		lt_drop(LT_DROP_PAGES_MAP);
+	}
+	return 0;
+}
+
+/* bpf_loop callback: moves the touched pages of source chunk key0 + i. */
+static long move_chunk(__u32 i, void *data)
+{
+	struct move_ctx *r = data;
+	__u64 key = r->key0 + i, lo = key << LT_CHUNK_SHIFT, sid, page;
+	struct lt_chunk *c;
+
+	if (lo >= r->last)
+		return 1;
+	c = bpf_map_lookup_elem(&pages, &key);
+	if (!c)
+		return 0;
+	for (int j = 0; j < LT_CHUNK_PAGES; j++) {
+		sid = c->sid[j];
+		page = lo + j;
+		if (!sid || page < r->first || page >= r->last)
+			continue;
+		c->sid[j] = 0;
+		set_touch(page - r->first + r->dest, sid);
+	}
+	/* Deleted once empty (pages may have moved into it: look again). */
+	for (int j = 0; j < LT_CHUNK_PAGES; j++)
+		if (c->sid[j])
+			return 0;
+	bpf_map_delete_elem(&pages, &key);
+	return 0;
+}
+
+SEC("syscall")
+int lt_pages_move(struct lt_pages_req *req)
+{
+	struct move_ctx r = {};
+
+	r.first = req->first;
+	r.last = req->last;
+	r.dest = req->dest;
+	if (r.last <= r.first)
+		return 0;
+	r.key0 = r.first >> LT_CHUNK_SHIFT;
+	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1,
+			move_chunk, &r, 0) < 0;
+}
+
 static __always_inline int sys_exit(enum lt_event_type type, long ret,
 				    bool release)
 {
@@ -179,17 +284,13 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 	if (type != LT_EV_BRK && (ret < 0 && ret > -4096))
 		goto out;
 	e.type = type;
-	e.tid = tid;
-	e.ts_ns = bpf_ktime_get_ns();
 	e.stack_id = a->stack_id;
-	e.fd = -1;
 	switch (type) {
-	case LT_EV_MMAP:	/* addr, len, prot, flags, fd */
+	case LT_EV_MMAP:	/* addr, len, prot, flags */
 		e.addr = ret;
 		e.len = a->a[1];
 		e.prot = a->a[2];
 		e.flags = a->a[3];
-		e.fd = (int)a->a[4];
 		break;
 	case LT_EV_MUNMAP:	/* addr, len */
 		e.addr = a->a[0];
@@ -197,11 +298,10 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 		if (release)
 			e.bpf_released = release_range(e.addr, e.len, false);
 		break;
-	case LT_EV_MREMAP:	/* old, old_len, new_len, flags, new_addr */
+	case LT_EV_MREMAP:	/* old, old_len, new_len */
 		e.addr = a->a[0];
 		e.len = a->a[1];
 		e.new_len = a->a[2];
-		e.flags = a->a[3];
 		e.new_addr = ret;
 		break;
 	case LT_EV_BRK:		/* requested break */
@@ -231,7 +331,7 @@ out:
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int lt_mmap_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sys_enter(ctx, LT_EV_MMAP, 6, true);
+	return sys_enter(ctx, LT_EV_MMAP, 4, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
@@ -262,7 +362,7 @@ int lt_munmap_exit_rel(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_mremap")
 int lt_mremap_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sys_enter(ctx, LT_EV_MREMAP, 5, true);
+	return sys_enter(ctx, LT_EV_MREMAP, 3, true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
@@ -304,7 +404,7 @@ int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
 
 /* Sends every fault_sample-th first touch, when its stack is not known
  * complete, with a copy of the stack for user space to unwind with CFI. */
-static __always_inline void fault_copy(__u64 sid, __u64 addr)
+static __always_inline void fault_copy(__u64 sid)
 {
 	struct lt_fault_sample e = {};
 	__u32 zero = 0, *tick, *need;
@@ -321,10 +421,7 @@ static __always_inline void fault_copy(__u64 sid, __u64 addr)
 	if (need && !*need)
 		return;		/* frame pointers are enough */
 	e.type = LT_EV_FAULT_SAMPLE;
-	e.tid = (__u32)bpf_get_current_pid_tgid();
-	e.ts_ns = bpf_ktime_get_ns();
 	e.stack_id = sid;
-	e.addr = addr;
 	lt_output(&e, sizeof(e),
 		  __builtin_offsetof(struct lt_fault_sample, copy_bytes), sid);
 }
@@ -379,6 +476,6 @@ int lt_page_fault(struct lt_page_fault_args *ctx)
 		else
 			lt_drop(LT_DROP_FAULT_MAP);
 	}
-	fault_copy(sid, ctx->address);
+	fault_copy(sid);
 	return 0;
 }

@@ -39,7 +39,6 @@ int lt_task_exit(void *ctx)
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_ns();
 	e->stack_id = 0;
-	e->goid = 0;
 	e->copy_bytes = 0;
 	e->pad = 0;
 	lt_submit(e);

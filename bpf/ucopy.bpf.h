@@ -12,8 +12,6 @@
 
 #include "common.bpf.h"
 
-#define LT_EV_ROOM 128		/* the largest event record that carries a copy */
-
 /* Bytes of user stack to copy, 0 = off (--stack-copy-kb). */
 const volatile __u32 ucopy_bytes = LT_UCOPY_DEF_KB << 10;
 
@@ -23,18 +21,12 @@ __u64 ucopy_stats[LT_UC_MAX] = {};
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 16384);
+	__uint(max_entries, LT_COPY_NEED_MAX);
 	__type(key, __u64);
 	__type(value, __u32);
 } copy_need SEC(".maps");
 
-/* The record is built here: ev ends where hdr starts, data follows. */
-struct lt_ucopy_buf {
-	__u8 ev[LT_EV_ROOM];
-	struct lt_ucopy hdr;
-	__u8 data[LT_UCOPY_MAX];
-};
-
+/* The record is built here (struct lt_ucopy_buf in leaktrace.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

@@ -69,8 +69,12 @@ fi
 # Build and run.
 apt_install make gcc clang llvm pkg-config libelf-dev libdw-dev zlib1g-dev \
 	libzstd-dev libcapstone-dev libjson-c-dev libprotobuf-c-dev \
-	protobuf-c-compiler libcmocka-dev python3 python3-pytest procps \
+	protobuf-c-compiler libcmocka-dev libmicrohttpd-dev python3 python3-pytest \
+	python3-yaml procps prometheus \
 	ca-certificates
+# Tests of scripts/deploy: systemd-analyze verify, setpriv (capability
+# sets), readelf (the libraries the image needs).
+apt_install systemd util-linux binutils
 apt_install -t bookworm-backports libbpf-dev bpftool
 
 # Go toolchains for the test programs: 1.19 (bookworm), 1.21-1.23
@@ -80,9 +84,13 @@ apt_install -t bookworm-backports golang-1.21-go golang-1.22-go golang-1.23-go
 apt_install -t trixie golang-1.24-go
 apt_install -t trixie-backports golang-1.25-go golang-1.26-go golang-1.27-go
 
+# leaktrace capture: d3 is embedded into report.html at build time; headless
+# Chromium opens that report in the capture tests (screenshot, DOM, console).
+apt_install libjs-d3 chromium-headless-shell fonts-dejavu-core
+
 # Real services for the acceptance tests (tests/e2e/test_real_services.py):
-# a C key-value store, a C cache and a Go server, as Debian ships them.
-apt_install redis-server redis-tools memcached prometheus
+# a C key-value store and a C cache (prometheus is installed above).
+apt_install redis-server redis-tools memcached
 
 # tracefs for uprobes (needed by libbpf's legacy attach on old kernels).
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then

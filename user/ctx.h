@@ -9,6 +9,8 @@
 #include "proc/procstat.h"
 #include "stack/stacks.h"
 #include "proc/target.h"
+#include "trace/loader.h"
+#include "export/export.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 
@@ -31,6 +33,8 @@ struct lt_opts {
 	bool no_threads;
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
+	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
+	struct export_opts metrics;	/* --metrics-* */
 };
 
 struct mem;
@@ -38,12 +42,15 @@ struct threads;
 struct go_state;
 struct ring_buffer;
 struct lt_base;
+struct capture;
+struct lt_export;
 
 struct lt_ctx {
 	struct lt_opts opts;
 	struct target target;
 	struct model model;
 	struct symbolizer *sym;
+	struct lt_maps maps;		/* BPF maps every object shares */
 	struct stacks stacks;
 	struct mem *mem;
 	struct threads *threads;
@@ -62,6 +69,8 @@ struct lt_ctx {
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
+	struct capture *capture;	/* leaktrace capture, or NULL */
+	struct lt_export *export;	/* --metrics-addr endpoint, or NULL */
 };
 
 /* Seconds since attach. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "capture/capture.h"
 #include "report/compare.h"
 #include "ctx.h"
 #include <linux/types.h>
@@ -32,6 +33,7 @@ static const char doc[] =
 "USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [-o FILE] [--base FILE]\n"
 "                 [--format text|json|folded|pprof]\n"
 "       leaktrace [OPTIONS] -- CMD [ARGS...]\n"
+"       leaktrace capture -p PID [-d 60] [-o DIR]   # incident bundle: DIR/ + DIR.tar.gz\n"
 "\n"
 "EXAMPLES:\n"
 "    leaktrace -p 1234                  # trace until Ctrl-C, then report\n"
@@ -51,15 +53,13 @@ enum {
 	OPT_NO_THREADS,
 	OPT_NO_GO,
 	OPT_GO_PARKS,
+	OPT_GO_BUDGET,
 	OPT_MAX_GOROUTINES,
 	OPT_BASE,
 	OPT_STACK_COPY_KB,
 	OPT_FAULT_SAMPLE,
 };
 
-/* Full goroutine reads (every g's state and park stack) are paced: they
- * cost a read per goroutine. */
-#define GO_FULL_READ_S 10.0
 /* Ring buffer drain period. */
 #define DRAIN_MS 50
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
@@ -73,7 +73,7 @@ static const struct argp_option options[] = {
 	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
 	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
 	  "needs -o on a terminal)", 2 },
-	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout)", 2 },
+	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout); capture: the bundle's directory", 2 },
 	{ "base", OPT_BASE, "FILE", 0, "Compare with an earlier report (--format json) and "
 	  "list new, grown, shrunk and gone sites (text and json)", 2 },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
@@ -87,6 +87,7 @@ static const struct argp_option options[] = {
 	{ "fault-sample", OPT_FAULT_SAMPLE, "N", 0, "Also unwind one first page touch in N (if its frame-pointer stack stops early) and split that stack's pages between the callers found (64; 0 = off)", 3 },
 	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
 	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
+	{ "go-budget", OPT_GO_BUDGET, "PCT", 0, "CPU the Go creation probe may cost the target, in percent of one core (1; 0 = never probe: goroutines from reads only). Past it the probe is attached in duty cycles", 3 },
 	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
 	{},
@@ -198,6 +199,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_GO_PARKS:
 		o->go_parks = true;
 		break;
+	case OPT_GO_BUDGET: {
+		char *end;
+
+		errno = 0;
+		o->go_budget_pct = strtod(arg, &end);
+		if (errno || end == arg || *end || !(o->go_budget_pct >= 0) ||
+		    o->go_budget_pct > 100)
+			argp_error(state, "invalid Go probe budget: %s (0 to 100 percent of a core)", arg);
+		break;
+	}
+	case ARGP_KEY_INIT:	/* export/options.c parses --metrics-* */
+		state->child_inputs[0] = &o->metrics;
+		break;
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
@@ -263,8 +277,8 @@ static int handle_event(void *c, void *data, size_t size)
 	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
 		 size >= sizeof(struct lt_task_event) && ctx->threads)
 		task_handle(ctx, data);
-	else if (type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT &&
-		 size >= sizeof(struct lt_go_event))
+	else if (((type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT) ||
+		  type == LT_EV_GO_STMT) && size >= sizeof(struct lt_go_event))
 		go_handle(ctx, data);
 	else if (type == LT_EV_FAULT_SAMPLE &&
 		 size >= sizeof(struct lt_fault_sample))
@@ -273,7 +287,7 @@ static int handle_event(void *c, void *data, size_t size)
 }
 
 /* One sample of everything: kernel counters, /proc totals, series. full:
- * also read every goroutine's state from the target. */
+ * read every goroutine now (else reads come when their pacing allows). */
 static void collect(struct lt_ctx *ctx, bool full)
 {
 	struct proc_totals t;
@@ -297,6 +311,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 		model_totals(&ctx->model, ctx->now_s, (double)t.rss, t.threads);
 	}
 	model_sample(&ctx->model, ctx->now_s);
+	capture_sample(ctx);
 }
 
 /* RSS rise over the window, NAN before two samples. */
@@ -321,6 +336,9 @@ static int setup(struct lt_ctx *ctx)
 	char exe[PATH_MAX];
 	int err;
 
+	err = export_open(ctx);	/* a bad --metrics-addr fails first */
+	if (err)
+		return err;
 	if (o->cmd) {
 		/* A command that cannot run is a bad target: say so first. */
 		ctx->target.spawned = true;
@@ -343,19 +361,21 @@ static int setup(struct lt_ctx *ctx)
 	 * programs (elsewhere a jump is a garbage frame pointer). */
 	if (!target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
 		ctx->target.is_go = target_exe_is_go(exe);
-	if (mem_open(ctx))
+	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb))
 		return 1;
-	stacks_init(&ctx->stacks, mem_stacks_fd(ctx), ctx->sym);
+	ctx->wakeup_bytes = ctx->maps.wakeup_bytes;
+	if (mem_open(ctx, &ctx->maps))
+		return 1;
+	stacks_init(&ctx->stacks, ctx->maps.stacks_fd, ctx->sym);
 	ctx->stacks.copy_max = o->stack_copy_kb << 10;
-	if (!o->no_threads &&
-	    task_open(ctx, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+	if (!o->no_threads && task_open(ctx, &ctx->maps))
 		return 1;
 	if (!o->no_go) {
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
 			return 1;
 	}
-	ctx->rb = ring_buffer__new(mem_events_fd(ctx), handle_event, ctx, NULL);
+	ctx->rb = ring_buffer__new(ctx->maps.events_fd, handle_event, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
@@ -372,29 +392,28 @@ static void run(struct lt_ctx *ctx)
 {
 	bool tty = isatty(STDOUT_FILENO) && !ctx->opts.output &&
 		   ctx->opts.format == FMT_TEXT;
-	double next = ctx->opts.interval_s, next_full = GO_FULL_READ_S;
+	double next = ctx->opts.interval_s;
 
 	go_scan_existing(ctx);
 	collect(ctx, false);
+	export_publish(ctx);
 	while (!exiting) {
 		/* Records arrive without wakeups (lt_submit): drain on a tick,
 		 * for at most DRAIN_BUDGET_S. */
 		int err;
 
 		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
-		err = ring_buffer__poll(ctx->rb, DRAIN_MS);
+		err = ring_buffer__poll(ctx->rb, go_poll_ms(ctx, DRAIN_MS));
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
 		}
+		go_tick(ctx);
 		if (lt_elapsed(ctx) >= next) {
-			bool full = lt_elapsed(ctx) >= next_full;
-
-			if (full)
-				next_full = lt_elapsed(ctx) + GO_FULL_READ_S;
-			collect(ctx, full);
+			collect(ctx, false);
+			export_publish(ctx);
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
@@ -424,6 +443,8 @@ static int finish(struct lt_ctx *ctx)
 
 	sum_drops(ctx);
 	model_rank(&ctx->model, rss_rise(ctx));
+	if (ctx->capture)
+		return capture_write(ctx);
 	if (ctx->opts.output) {
 		out = fopen(ctx->opts.output, "w");
 		if (!out) {
@@ -443,20 +464,25 @@ static int finish(struct lt_ctx *ctx)
 
 static void teardown(struct lt_ctx *ctx)
 {
+	export_close(ctx);
 	ring_buffer__free(ctx->rb);
 	go_close(ctx);
 	task_close(ctx);
 	mem_close(ctx);
+	lt_maps_close(&ctx->maps);
 	stacks_free(&ctx->stacks);
 	model_free(&ctx->model);
 	symbolizer_free(ctx->sym);
 	target_abort(&ctx->target);
 	compare_free(ctx->base);
+	capture_free(ctx);
 }
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc };
+	static const struct argp_child children[] = { { &export_argp }, {} };
+	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc,
+					  children };
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,
@@ -467,14 +493,22 @@ int main(int argc, char **argv)
 			.stack_copy_kb = LT_UCOPY_DEF_KB,
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
+			.go_budget_pct = 1.0,
 		},
 	};
 	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
 	struct timespec start;
+	bool capture = argc > 1 && !strcmp(argv[1], "capture");
 	int err;
 
 	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &ctx.opts))
+	if (capture) {	/* leaktrace capture [OPTIONS]: -o names a directory */
+		ctx.opts.duration_s = CAPTURE_DEFAULT_S;
+		argv[1] = argv[0];	/* argp names the program after it */
+	}
+	if (argp_parse(&argp, argc - capture, argv + capture, ARGP_IN_ORDER, NULL, &ctx.opts))
+		return 2;
+	if (capture && capture_new(&ctx, argc - 2, argv + 2))
 		return 2;
 	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
 		lt_err("--format pprof is binary: write it to a file with -o FILE\n");

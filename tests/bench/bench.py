@@ -5,10 +5,14 @@ costs itself, each workload run untraced, with leaktrace's defaults and
 with every feature on (--go-parks), interleaved, RUNS times; medians with
 min and max, ratios against the untraced runs. Writes RESULTS.md.
 
-    tests/bench/bench.py [--runs N] [--smoke] [--out FILE]
+    tests/bench/bench.py [--runs N] [--smoke] [--out FILE] [--only REGEX]
+                         [--go 1.NN] [--no-extras]
 
 --smoke: one short run of the cheap workloads, to prove the harness works
-(part of make test); nothing is written unless --out is given."""
+(part of make test); nothing is written unless --out is given. --only runs
+the workloads whose name matches; --go builds the Go programs with that
+toolchain (default the newest); --no-extras skips the one-off measurements
+(attach times, pprof, bpftrace)."""
 import argparse
 import datetime
 import json
@@ -32,7 +36,12 @@ MODES = ["untraced", "default", "all"]
 MODE_ARGS = {"default": [], "all": ["--go-parks"]}
 
 
+GO_VERSION = None  # --go
+
+
 def newest_go():
+    if GO_VERSION:
+        return "/usr/lib/go-%s/bin/go" % GO_VERSION
     vs = sorted((d for d in os.listdir("/usr/lib") if d.startswith("go-1.")),
                 key=lambda d: int(d.split(".")[1]))
     return "/usr/lib/%s/bin/go" % vs[-1]
@@ -52,17 +61,19 @@ def build_go(src, out):
     return out
 
 
-def build_all(smoke):
+def build_all(smoke, extras=True):
     os.makedirs(BENCH, exist_ok=True)
+    gdir = os.path.join(BENCH, "go" + GO_VERSION) if GO_VERSION else BENCH
+    os.makedirs(gdir, exist_ok=True)
     progs = {
-        "gobench": build_go(os.path.join(HERE, "gobench"), os.path.join(BENCH, "gobench")),
+        "gobench": build_go(os.path.join(HERE, "gobench"), os.path.join(gdir, "gobench")),
         "httpserver": build_go(os.path.join(HERE, "httpserver"),
-                               os.path.join(BENCH, "httpserver")),
+                               os.path.join(gdir, "httpserver")),
     }
     pt = os.path.join(BENCH, "pagetouch")
     subprocess.run(["gcc", "-O2", "-o", pt, os.path.join(HERE, "pagetouch.c")], check=True)
     progs["pagetouch"] = pt
-    if not smoke:
+    if not smoke and extras:
         big = os.path.join(BENCH, "bigbin")
         if not os.path.exists(os.path.join(big, "bigbin")):
             subprocess.run([sys.executable, os.path.join(HERE, "gen_bigbin.py"), big, "200000"],
@@ -325,11 +336,16 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out")
+    ap.add_argument("--only", help="regex: workloads to run")
+    ap.add_argument("--go", help="Go toolchain version for the Go programs (1.NN)")
+    ap.add_argument("--no-extras", action="store_true")
     a = ap.parse_args()
+    global GO_VERSION
+    GO_VERSION = a.go
     runs, secs = (1, 1) if a.smoke else (a.runs, 5)
     if not a.smoke and not shutil.which("wrk"):
         sys.exit("wrk is missing: run scripts/setup-bench.sh")
-    progs = build_all(a.smoke)
+    progs = build_all(a.smoke, not a.no_extras)
     # BPF run-time statistics on for the run; the host's setting back after.
     stats_path = "/proc/sys/kernel/bpf_stats_enabled"
     with open(stats_path) as f:
@@ -343,6 +359,11 @@ def main():
     }
     if not a.smoke:
         workloads = {"Go net/http (wrk)": lambda m: w_http(progs, m, secs * 2), **workloads}
+    if a.only:
+        workloads = {w: f for w, f in workloads.items() if re.search(a.only, w)}
+    if a.go:
+        workloads = {(w + " [go%s]" % a.go if w.lower().startswith("go") else w): f
+                     for w, f in workloads.items()}
     results = {w: {m: [] for m in MODES} for w in workloads}
     cmd = " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
     try:
@@ -351,7 +372,7 @@ def main():
                 for m in MODES:  # interleaved, so drift hits every mode alike
                     results[w][m].append(fn(m))
                     print("run %d %s %s: %s" % (r + 1, w, m, results[w][m][-1]), flush=True)
-        extra = {} if a.smoke else run_extras(progs, secs)
+        extra = {} if a.smoke or a.no_extras else run_extras(progs, secs)
     finally:
         subprocess.run(["sysctl", "-q", "kernel.bpf_stats_enabled=" + stats_was], check=False)
     for w in results:  # the harness must produce numbers, or it has rotted

@@ -582,26 +582,57 @@ def is_libc_frame(frame: dict) -> bool:
     return bool(re.match(r"libc([.-]|\.so)", mod))
 
 
-def require_native_caller(site: dict, want: str, libc_innermost: str, run: Run):
+def require_native_caller(site: dict, want: str, run: Run):
     """The site's stack must name `want` (a C function that called into libc).
 
     C test programs are built like Debian builds them: without frame pointers,
-    and so is libc. Until leaktrace unwinds such code with CFI (issue 5), a
-    stack taken in a syscall may stop at the libc function that made it.
-    That case (innermost frame in libc and named like `libc_innermost`, or
-    unnamed) is an expected failure; any other stack without `want` fails.
-    """
-    if has_function(site, want):
-        return
-    st = site.get("stack") or []
-    assert st, f"site has an empty stack\n{run.describe()}"
-    inner = st[0]
-    fn = inner.get("function")
-    assert is_libc_frame(inner) and (fn is None or re.search(libc_innermost, fn)), (
-        f"stack lacks {want} and does not start in libc's {libc_innermost}: "
-        f"[{fmt_stack(site, n=12)}]\n{run.describe()}")
-    pytest.xfail(f"native unwinding without frame pointers is issue 5 "
-                 f"(stack stops in libc: [{fmt_stack(site)}])")
+    and so is libc; leaktrace unwinds such code with CFI from stack copies
+    (issue 5), so a stack that stops in libc is a failure, not a skip."""
+    assert has_function(site, want), (
+        f"stack lacks {want}: [{fmt_stack(site, n=16)}]\n{run.describe()}")
+
+
+def require_sites(found: list, what: str, run: Run) -> list:
+    """A check over every matching site must not pass because none matched."""
+    assert found, f"no site {what}: the check below would pass on nothing\n{run.describe()}"
+    return found
+
+
+# --------------------------------------------------------------------------
+# Shared traces: one leaktrace run serves every test that asks about the
+# same program traced with the same options (session-scoped; artifacts in
+# the fixture's own tmp directory).
+
+SHARED_D = 5
+# mmap_leak: 10 chunks/s of 1 MiB leaked, 20 chunks/s mapped and unmapped.
+MMAP_LEAK = dict(rate=10, churn=20, chunk_kb=1024)
+# malloc_leak: 10000 records/s of 200 bytes (~2 MB/s of brk heap).
+MALLOC_LEAK = dict(rate=10000, size=200)
+# pthread_leak: 5 threads/s never joined, 5/s joined.
+PTHREAD_LEAK = dict(rate=5, churn=5)
+
+
+@pytest.fixture(scope="session")
+def mmap_leak_run(tmp_path_factory) -> Run:
+    out = tmp_path_factory.mktemp("mmap_leak")
+    return trace_program([prog_path("mmap_leak"), "-rate", MMAP_LEAK["rate"],
+                          "-churn-rate", MMAP_LEAK["churn"], "-chunk-kb", MMAP_LEAK["chunk_kb"]],
+                         SHARED_D, out, name="mmap_leak")
+
+
+@pytest.fixture(scope="session")
+def malloc_leak_run(tmp_path_factory) -> Run:
+    out = tmp_path_factory.mktemp("malloc_leak")
+    return trace_program([prog_path("malloc_leak"), "-rate", MALLOC_LEAK["rate"],
+                          "-size", MALLOC_LEAK["size"]], SHARED_D, out, name="malloc_leak")
+
+
+@pytest.fixture(scope="session")
+def pthread_leak_run(tmp_path_factory) -> Run:
+    out = tmp_path_factory.mktemp("pthread_leak")
+    return trace_program([prog_path("pthread_leak"), "-rate", PTHREAD_LEAK["rate"],
+                          "-churn-rate", PTHREAD_LEAK["churn"]], SHARED_D, out,
+                         name="pthread_leak")
 
 
 # --------------------------------------------------------------------------

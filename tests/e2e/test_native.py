@@ -7,11 +7,13 @@ syscall stop inside libc. For mmap, mremap, brk and thread creation
 leaktrace copies a slice of the user stack and unwinds it with the
 binaries' .eh_frame, so the stacks reach the program's own callers up to
 _start. The report's "unwind" object counts copies and why unwinds ended.
+The default-option traces of mmap_leak, malloc_leak and pthread_leak are the
+session's shared runs (conftest), read by test_mem and test_threads too.
 """
 import pytest
 
 from conftest import (find_sites, fmt_stack, functions, go_build, has_function, newest_go,
-                      oldest_go, prog_path, trace_program)
+                      oldest_go, prog_path, require_sites, trace_program)
 
 D = 5
 
@@ -60,9 +62,8 @@ def test_cc_store_leak_site(cc_run):
     assert_unwound_cleanly(run, report)
 
 
-def test_mmap_site_has_all_callers(tmp_path):
-    run = trace_program([prog_path("mmap_leak"), "-rate", 10, "-churn-rate", 20], D, tmp_path,
-                        name="mmap_leak")
+def test_mmap_site_has_all_callers(mmap_leak_run):
+    run = mmap_leak_run
     report = run.ok()
     maps = find_sites(report, kind="mmap", function="leak_chunk")
     assert maps, "no mmap site through leak_chunk\n" + run.describe()
@@ -74,11 +75,10 @@ def test_mmap_site_has_all_callers(tmp_path):
     assert_unwound_cleanly(run, report)
 
 
-def test_brk_stacks_split_by_caller(tmp_path):
+def test_brk_stacks_split_by_caller(malloc_leak_run):
     """Every brk stops at `brk < __sbrk` with frame pointers: one stack id for
     all callers. The copies tell leak_record's growth from churn's."""
-    run = trace_program([prog_path("malloc_leak"), "-rate", 10000, "-size", 200], D, tmp_path,
-                        name="malloc_leak")
+    run = malloc_leak_run
     report = run.ok()
     leak = find_sites(report, kind="brk", function="leak_record")
     assert leak, "no brk site through leak_record\n" + run.describe()
@@ -87,13 +87,12 @@ def test_brk_stacks_split_by_caller(tmp_path):
     assert_unwound_cleanly(run, report)
 
 
-def test_fault_sites_split_by_caller(tmp_path):
+def test_fault_sites_split_by_caller(malloc_leak_run):
     """Page faults stay aggregated in the kernel, but one first touch in 64
     carries a stack copy, unwound with CFI. Faults inside malloc touch heap
     pages that whoever mallocs next fills, so (like brk) they go to the
     caller that touched most: leak_record, down to _start, never churn."""
-    run = trace_program([prog_path("malloc_leak"), "-rate", 10000, "-size", 200], D, tmp_path,
-                        name="malloc_fault")
+    run = malloc_leak_run
     report = run.ok()
     uw = report["unwind"]
     assert uw["fault_samples"] > 0 and uw["fault_stacks_split"] > 0, \
@@ -119,15 +118,15 @@ def test_fault_sample_off(tmp_path):
         "without samples no fault stack should reach main through malloc\n" + run.describe()
 
 
-def test_thread_creator_stack(tmp_path):
-    run = trace_program([prog_path("pthread_leak"), "-rate", 5, "-churn-rate", 5], D, tmp_path,
-                        name="pthread_leak")
+def test_thread_creator_stack(pthread_leak_run):
+    run = pthread_leak_run
     report = run.ok()
     ts = find_sites(report, kind="thread", function="spawn_worker")
     assert ts, "no thread site through spawn_worker\n" + run.describe()
     assert_callers(ts[0], run, "spawn_worker", "main")
     assert ts[0]["leak"] is True, run.describe()
-    joined = find_sites(report, kind="thread", function="spawn_joined")
+    joined = require_sites(find_sites(report, kind="thread", function="spawn_joined"),
+                           "of kind thread through spawn_joined", run)
     assert all(s["leak"] is False for s in joined), run.describe()
     assert_unwound_cleanly(run, report)
 

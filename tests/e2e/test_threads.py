@@ -2,19 +2,18 @@
 """Native thread leaks (issue 3): threads created and never joined."""
 import pytest
 
-from conftest import find_sites, prog_path, require_native_caller, site_index, sites, \
-    trace_program
+from conftest import PTHREAD_LEAK, SHARED_D, find_sites, require_native_caller, \
+    require_sites, site_index, sites
 
 pytestmark = pytest.mark.goroutines
 
-RATE, CHURN, D = 5, 5, 5
+RATE, CHURN, D = PTHREAD_LEAK["rate"], PTHREAD_LEAK["churn"], SHARED_D
 
 
-@pytest.fixture(scope="module")
-def pthread_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pthread_leak")
-    return trace_program([prog_path("pthread_leak"), "-rate", RATE, "-churn-rate", CHURN], D, out,
-                         name="pthread_leak")
+@pytest.fixture
+def pthread_run(pthread_leak_run):
+    """The session's shared pthread_leak trace (test_native reads it too)."""
+    return pthread_leak_run
 
 
 def test_thread_leak_site(pthread_run):
@@ -29,7 +28,7 @@ def test_thread_leak_site(pthread_run):
     # 5 threads/s = 300/min
     assert 150 <= top["growth_per_min"] <= 600, f"growth_per_min should be ~300\n{d}"
     assert not find_sites(report, kind="thread", function="spawn_joined", leak=True), d
-    require_native_caller(top, "spawn_worker", r"clone|pthread_create|create_thread", run)
+    require_native_caller(top, "spawn_worker", run)
 
 
 def test_thread_totals(pthread_run):
@@ -42,6 +41,7 @@ def test_thread_totals(pthread_run):
 def test_joined_threads_are_not_a_leak(pthread_run):
     run = pthread_run
     report = run.ok()
-    for s in find_sites(report, function=("spawn_joined", "worker_quick")):
+    for s in require_sites(find_sites(report, function=("spawn_joined", "worker_quick")),
+                           "through spawn_joined or worker_quick", run):
         assert s["leak"] is False, \
             f"joined threads are healthy: site #{site_index(report, s)}\n{run.describe()}"

@@ -1,5 +1,20 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Every BPF program passes the verifier on this kernel and attaches. */
+/* Every BPF program variant leaktrace can load passes the verifier on this
+ * kernel, loaded the way leaktrace loads it: through the one loader
+ * (trace/loader.h) with the shared maps it creates. A variant is a set of
+ * rodata and autoload choices that user space makes and that change the
+ * code the verifier sees:
+ *   every object   fp_jumps: frame pointers may jump between stacks (Go)
+ *   mem, task      ucopy_bytes: stack copies off, default 16 KiB, max 28 KiB
+ *   mem            fault_sample: sampled fault unwinding off / on; release
+ *                  in BPF (bpf_loop: *_exit_rel + the syscall programs
+ *                  lt_pages_release/lt_pages_move) or in user space
+ *                  (plain *_exit programs)
+ *   go             newg_in_rbx: creation probe on the runqput call (new g
+ *                  in RBX) or at newproc1's RETs (RAX); track_parks
+ *                  (--go-parks)
+ * mem and task variants are also attached (tracepoints); Go uprobes attach
+ * per binary, which the e2e tests do. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,6 +23,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "leaktrace.h"
+#include "trace/loader.h"
 #include "mem.skel.h"
 #include "task.skel.h"
 #include "go.skel.h"
@@ -20,78 +38,143 @@ static int capture(enum libbpf_print_level level, const char *fmt, va_list ap)
 	if (log_len < sizeof(verifier_log) - 1)
 		log_len += vsnprintf(verifier_log + log_len,
 				     sizeof(verifier_log) - log_len, fmt, ap);
+	if (log_len > sizeof(verifier_log) - 1)
+		log_len = sizeof(verifier_log) - 1;
 	return 0;
 }
 
 /* The verifier's verdict is at the end of the log. */
-static const char *log_tail(void)
+static void rejected(const char *what)
 {
-	return log_len > 4000 ? verifier_log + log_len - 4000 : verifier_log;
+	const char *tail = log_len > 4000 ? verifier_log + log_len - 4000 :
+					   verifier_log;
+
+	fprintf(stderr, "%s rejected; log tail:\n%s\n", what, tail);
+	fail_msg("%s rejected by the verifier", what);
 }
 
-static void check_programs(struct bpf_object *obj)
+static void check_programs(struct bpf_object *obj, int want)
 {
 	struct bpf_program *p;
 	int n = 0;
 
 	bpf_object__for_each_program(p, obj) {
+		if (!bpf_program__autoload(p))
+			continue;
 		assert_true(bpf_program__fd(p) >= 0);
 		n++;
 	}
-	assert_true(n > 0);
+	assert_int_equal(n, want);
 }
 
-static void test_mem_loads_and_attaches(void **state)
-{
-	struct mem_bpf *skel = mem_bpf__open();
+static const uint32_t ucopy_sizes[] = {
+	0, LT_UCOPY_DEF_KB << 10, LT_UCOPY_MAX_KB << 10,
+};
+#define NUCOPY (sizeof(ucopy_sizes) / sizeof(ucopy_sizes[0]))
 
-	assert_non_null(skel);
-	skel->rodata->targ_tgid = getpid();
-	log_len = 0;
-	if (mem_bpf__load(skel))
-		fail_msg("mem.bpf.o rejected:\n%s", log_tail());
-	check_programs(skel->obj);
-	assert_int_equal(mem_bpf__attach(skel), 0);
-	mem_bpf__destroy(skel);
+static struct lt_maps maps;
+
+static int open_maps(void **state)
+{
+	return lt_maps_open(&maps, 1024, 1) ? -1 : 0;
 }
 
-static void test_task_loads_and_attaches(void **state)
+static int close_maps(void **state)
 {
-	struct task_bpf *skel = task_bpf__open();
-
-	assert_non_null(skel);
-	skel->rodata->targ_tgid = getpid();
-	log_len = 0;
-	if (task_bpf__load(skel))
-		fail_msg("task.bpf.o rejected:\n%s", log_tail());
-	check_programs(skel->obj);
-	assert_int_equal(task_bpf__attach(skel), 0);
-	task_bpf__destroy(skel);
+	lt_maps_close(&maps);
+	return 0;
 }
 
-/* Uprobes attach per Go binary (e2e tests do that); the verifier is what
- * can fail here. */
-static void test_go_loads(void **state)
+static void test_mem_variants(void **state)
 {
-	struct go_bpf *skel = go_bpf__open();
+	int variants = 0;
 
-	assert_non_null(skel);
-	skel->rodata->targ_tgid = getpid();
-	log_len = 0;
-	if (go_bpf__load(skel))
-		fail_msg("go.bpf.o rejected:\n%s", log_tail());
-	check_programs(skel->obj);
-	go_bpf__destroy(skel);
+	for (int go = 0; go < 2; go++)
+	for (size_t uc = 0; uc < NUCOPY; uc++)
+	for (int sample = 0; sample < 2; sample++)
+	for (int bpf_release = 0; bpf_release < 2; bpf_release++) {
+		struct mem_bpf *skel = mem_bpf__open();
+		char what[128];
+
+		assert_non_null(skel);
+		snprintf(what, sizeof(what),
+			 "mem.bpf.o (fp_jumps %d, ucopy_bytes %u, fault_sample %d, release in %s)",
+			 go, ucopy_sizes[uc], sample ? LT_FAULT_SAMPLE_DEF : 0,
+			 bpf_release ? "BPF" : "user space");
+		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
+		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
+		skel->rodata->fault_sample = sample ? LT_FAULT_SAMPLE_DEF : 0;
+		bpf_program__set_autoload(skel->progs.lt_munmap_exit, !bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_madvise_exit, !bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_munmap_exit_rel, bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_madvise_exit_rel, bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_pages_release, bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_pages_move, bpf_release);
+		log_len = 0;
+		if (lt_bpf_load(skel->skeleton, &maps, "memory", LT_LOAD_ATTACH))
+			rejected(what);
+		/* 10 syscall tracepoints, the fault; + 2 syscall programs. */
+		check_programs(skel->obj, bpf_release ? 13 : 11);
+		mem_bpf__destroy(skel);
+		variants++;
+	}
+	assert_int_equal(variants, 24);
+}
+
+static void test_task_variants(void **state)
+{
+	for (int go = 0; go < 2; go++)
+	for (size_t uc = 0; uc < NUCOPY; uc++) {
+		struct task_bpf *skel = task_bpf__open();
+		char what[128];
+
+		assert_non_null(skel);
+		snprintf(what, sizeof(what), "task.bpf.o (fp_jumps %d, ucopy_bytes %u)",
+			 go, ucopy_sizes[uc]);
+		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
+		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
+		log_len = 0;
+		if (lt_bpf_load(skel->skeleton, &maps, "thread", LT_LOAD_ATTACH))
+			rejected(what);
+		check_programs(skel->obj, 2);
+		task_bpf__destroy(skel);
+	}
+}
+
+static void test_go_variants(void **state)
+{
+	/* creator: g.parentGoid (Go >= 1.21), or g0.m.curg (1.19, 1.20) */
+	for (int rbx = 0; rbx < 2; rbx++)
+	for (int parks = 0; parks < 2; parks++)
+	for (int curg = 0; curg < 2; curg++) {
+		struct go_bpf *skel = go_bpf__open();
+		char what[128];
+
+		assert_non_null(skel);
+		snprintf(what, sizeof(what), "go.bpf.o (newg_in_rbx %d, track_parks %d, m.curg %d)",
+			 rbx, parks, curg);
+		LT_BPF_COMMON_RODATA(skel, getpid(), true, &maps);
+		skel->rodata->newg_in_rbx = rbx;
+		skel->rodata->track_parks = parks;
+		skel->rodata->off_parent_goid = curg ? 0 : 272;
+		skel->rodata->off_m_curg = curg ? 192 : 0;
+		log_len = 0;
+		if (lt_bpf_load(skel->skeleton, &maps, "Go", 0))
+			rejected(what);
+		/* lt_go_new, lt_go_stmt, lt_go_gopark, lt_go_gopark_ret, lt_go_exit */
+		check_programs(skel->obj, 5);
+		go_bpf__destroy(skel);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mem_loads_and_attaches),
-		cmocka_unit_test(test_task_loads_and_attaches),
-		cmocka_unit_test(test_go_loads),
+		cmocka_unit_test(test_mem_variants),
+		cmocka_unit_test(test_task_variants),
+		cmocka_unit_test(test_go_variants),
 	};
 
 	libbpf_set_print(capture);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, open_maps, close_maps);
 }

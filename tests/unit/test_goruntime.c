@@ -132,6 +132,7 @@ static void assert_offsets_equal(const struct go_offsets *a,
 	EQ(sched_bp);
 	EQ(m);
 	EQ(m_procid);
+	EQ(m_curg);
 	EQ(g_size);
 #undef EQ
 }

@@ -228,7 +228,7 @@ static void fix_path(char *buf, size_t len, const char *name)
 static void expect1(struct symbolizer *s, uint64_t addr, bool ret,
 		    const char *func, const char *file, int line)
 {
-	struct sym_frame f[8];
+	struct frame f[8];
 	int n = symbolize(s, addr, ret, f, 8);
 
 	assert_true(n >= 1);
@@ -267,7 +267,7 @@ static int addr2line(const char *bin, uint64_t addr)
  * from sf_inl, inlined into sf_outer. */
 static void expect_inlined(struct symbolizer *s, uint64_t ra)
 {
-	struct sym_frame f[8];
+	struct frame f[8];
 	int n;
 
 	n = symbolize(s, ra, true, f, 8);
@@ -288,7 +288,7 @@ static void expect_inlined(struct symbolizer *s, uint64_t ra)
 
 static void expect_libc(struct symbolizer *s, uint64_t addr)
 {
-	struct sym_frame f[8];
+	struct frame f[8];
 
 	assert_true(symbolize(s, addr, false, f, 8) >= 1);
 	assert_non_null(f[0].module);
@@ -443,7 +443,7 @@ static void test_nopie_O0(void **state)
 	char bin[PATH_MAX];
 	struct symbolizer_stats st;
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	struct proc p;
 	uint64_t bias = 1, off;
 
@@ -512,7 +512,7 @@ static void test_pie_O2_dlopen(void **state)
 {
 	char bin[PATH_MAX], lib[PATH_MAX];
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	uint64_t bias = 0, dbias = 1;
 	struct proc p;
 
@@ -557,7 +557,7 @@ static void test_stripped(void **state)
 {
 	char bin[PATH_MAX];
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	struct proc p;
 
 	/* no .symtab, sf_* not exported: module only */
@@ -657,7 +657,7 @@ static void test_deleted_spaces(void **state)
 {
 	char dir[PATH_MAX], bin[PATH_MAX + 16], orig[PATH_MAX];
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	struct proc p;
 
 	fix_path(orig, sizeof(orig), "nopie");
@@ -685,7 +685,7 @@ static void test_late_dlopen(void **state)
 	char bin[PATH_MAX], lib[PATH_MAX];
 	struct symbolizer_stats st;
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	struct proc p;
 	uint64_t hits;
 
@@ -727,7 +727,7 @@ static void test_exec(void **state)
 {
 	char bin[PATH_MAX], prog[PATH_MAX];
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	uint64_t old_leaf;
 	struct proc p;
 
@@ -839,7 +839,7 @@ static void test_cost(void **state)
 	struct timespec t0, tn, t1, t2, t3;
 	struct symcache *c = symcache_new();
 	struct symbolizer *s;
-	struct sym_frame f[8];
+	struct frame f[8];
 	uint64_t addrs[4];
 	struct proc p;
 	long i, n = 2000000;
@@ -883,7 +883,7 @@ static void check_go(const char *bin, const char *ver)
 	struct gopcln_func fn;
 	struct symbolizer *s;
 	struct gopcln *t;
-	struct sym_frame f[8];
+	struct frame f[8];
 	struct proc p;
 	const char *v;
 	uint64_t bias;

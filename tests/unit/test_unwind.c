@@ -169,7 +169,7 @@ static int teardown(void **state)
 
 static const char *fn_of(struct symbolizer *s, uint64_t pc, bool ret)
 {
-	struct sym_frame f[8];
+	struct frame f[8];
 	int n = symbolize(s, pc, ret, f, 8);
 
 	return n > 0 ? f[n - 1].function : NULL;	/* physical function */

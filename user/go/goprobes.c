@@ -174,6 +174,80 @@ int go_call_probe_find(Elf *elf, const struct gopcln *t, const char *caller,
 	return err;
 }
 
+struct stmt_ctx {
+	uint64_t call_at, newproc;
+	struct go_call_probe *out;
+	uint64_t prev_addr;
+	uint8_t prev_bytes[16];
+	uint16_t prev_size;
+	bool passed;		/* the sweep went past call_at */
+};
+
+static int find_stmt_call(const struct cs_insn *insn, void *ctx)
+{
+	struct stmt_ctx *c = ctx;
+	const cs_x86 *x = &insn->detail->x86;
+	int ret = 0;
+
+	if (insn->address > c->call_at) {
+		c->passed = true;
+		return 1;
+	}
+	if (insn->address == c->call_at) {
+		if (insn->id == X86_INS_CALL && insn->size == 5 &&
+		    x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+		    (uint64_t)x->operands[0].imm == c->newproc) {
+			c->out->found = true;
+			c->out->vaddr = insn->address;
+			if (c->prev_size == sizeof(nop5) &&
+			    c->prev_addr + sizeof(nop5) == insn->address &&
+			    !memcmp(c->prev_bytes, nop5, sizeof(nop5))) {
+				c->out->nop5 = true;
+				c->out->vaddr = c->prev_addr;
+			}
+		}
+		return 1;
+	}
+	c->prev_addr = insn->address;
+	c->prev_size = insn->size;
+	memcpy(c->prev_bytes, insn->bytes,
+	       insn->size < sizeof(c->prev_bytes) ? insn->size
+						  : sizeof(c->prev_bytes));
+	return ret;
+}
+
+int go_stmt_probe_find(Elf *elf, const struct gopcln *t, uint64_t gopc,
+		       struct go_call_probe *out)
+{
+	struct stmt_ctx c = { .call_at = gopc - 5, .out = out };
+	struct gopcln_func f;
+	uint64_t end;
+	int err, bad = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!t || gopc < 5)
+		return -ENOENT;
+	if ((err = gopcln_func_for_pc(t, gopc - 1, &f)) ||
+	    (err = lookup_func(elf, t, "runtime.newproc", &c.newproc, &end)))
+		return err < 0 ? err : -ENOENT;
+	if (c.call_at < f.entry || gopc > f.end)
+		return -ENOENT;
+	/* A linear sweep from the entry must land on the CALL itself with
+	 * every byte before it decoded: the probe sits on an instruction
+	 * boundary, never inside one. */
+	err = go_disasm(elf, f.entry, gopc, true, find_stmt_call, &c, &bad);
+	if (err < 0)
+		return err;
+	if (!out->found || bad) {
+		memset(out, 0, sizeof(*out));
+		return -ENOENT;
+	}
+	err = go_elf_vaddr_to_offset(elf, out->vaddr, &out->offset);
+	if (err)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
 int go_probe_func_resolve(Elf *elf, const struct gopcln *t, const char *name,
 			  bool want_rets, struct go_probe_func *out)
 {

@@ -61,6 +61,14 @@ int go_call_probe_find(Elf *elf, const struct gopcln *t, const char *caller,
 		       const char *after, const char *callee,
 		       struct go_call_probe *out);
 
+/* The probe for one go statement: gopc is the runtime's g.gopc (link-time
+ * address), the return address of the statement's CALL runtime.newproc.
+ * Found only when a clean linear disassembly of the enclosing function
+ * from its entry has an instruction boundary at that CALL (the NOP before
+ * it when Go padded it). 0, -ENOENT, -errno. */
+int go_stmt_probe_find(Elf *elf, const struct gopcln *t, uint64_t gopc,
+		       struct go_call_probe *out);
+
 /* Resolves one function by name (non-wrapper, via .gopclntab when t is not
  * NULL, else .symtab), with its RETs when want_rets. 0, -ENOENT, -errno. */
 int go_probe_func_resolve(Elf *elf, const struct gopcln *t, const char *name,

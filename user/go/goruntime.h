@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* go/: the Go runtime read from outside: the binary (.gopclntab,
+ * .go.buildinfo), struct offsets and wait reasons per version, live reads of
+ * every goroutine (goallgs.h), where to probe (goprobes.h). */
 /* What leaktrace knows about a Go binary's runtime (amd64, Go 1.17+):
  * struct offsets (DWARF, else per-version tables), wait reason names
  * (runtime.waitReasonStrings, else per-version tables), and where
@@ -38,6 +41,7 @@ struct go_offsets {
 	int sched_sp, sched_pc, sched_bp;	/* g.sched + gobuf.{sp,pc,bp} */
 	int m;			/* g.m */
 	int m_procid;		/* m.procid: the OS thread id */
+	int m_curg;		/* m.curg: the user g the m runs */
 	int g_size;		/* bytes of g to read to cover all of the above */
 	int version_minor;	/* 22 for go1.22.x; 0 if unknown */
 	bool from_dwarf;

@@ -17,17 +17,17 @@
 struct go_table_row {
 	int min_minor, max_minor;
 	int atomicstatus, goid, waitsince, waitreason, parent_goid;
-	int gopc, startpc, sched_bp, m_procid;
+	int gopc, startpc, sched_bp, m_procid, m_curg;
 };
 
 /* Common to every row: stack.lo 0, stack.hi 8, g.m 48, g.sched 56,
  * gobuf.sp 0, gobuf.pc 8. */
 static const struct go_table_row go_table[] = {
-	{ 17, 20, 144, 152, 168, 176,  -1, 296, 312, 56 + 48, 72 },
-	{ 21, 22, 144, 152, 168, 176, 272, 280, 296, 56 + 48, 72 },
-	{ 23, 24, 152, 160, 176, 184, 280, 288, 304, 56 + 48, 72 },
-	{ 25, 25, 144, 152, 168, 176, 272, 280, 296, 56 + 40, 64 },
-	{ 26, 27, 144, 152, 168, 176, 280, 288, 304, 56 + 40, 64 },
+	{ 17, 20, 144, 152, 168, 176,  -1, 296, 312, 56 + 48, 72, 192 },
+	{ 21, 22, 144, 152, 168, 176, 272, 280, 296, 56 + 48, 72, 192 },
+	{ 23, 24, 152, 160, 176, 184, 280, 288, 304, 56 + 48, 72, 192 },
+	{ 25, 25, 144, 152, 168, 176, 272, 280, 296, 56 + 40, 64, 184 },
+	{ 26, 27, 144, 152, 168, 176, 280, 288, 304, 56 + 40, 64, 184 },
 };
 
 static void go_offsets_finish(struct go_offsets *o)
@@ -65,6 +65,7 @@ int go_offsets_from_table(int minor, struct go_offsets *o)
 		o->sched_bp = r->sched_bp;
 		o->m = 48;
 		o->m_procid = r->m_procid;
+		o->m_curg = r->m_curg;
 		o->version_minor = minor;
 		o->from_dwarf = false;
 		go_offsets_finish(o);
@@ -198,6 +199,7 @@ int go_offsets_from_dwarf(Elf *elf, struct go_offsets *o)
 	r.sched_pc += sched;
 	r.sched_bp += sched;
 	DW_FIELD(r.m_procid, m, "procid");
+	DW_FIELD(r.m_curg, m, "curg");
 #undef DW_FIELD
 	r.parent_goid = dw_member_offset(g, "parentGoid");
 	if (r.parent_goid < 0)

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* model/: sites (kind, frames) and their series, growth analysis
+ * (analyze.h), ranking and verdicts. Knows nothing of BPF. */
 /* Sites (kind, stack) and their time series. */
 #ifndef LT_MODEL_H
 #define LT_MODEL_H
@@ -6,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "model/analyze.h"
+#include "sym/frame.h"
 #include "util/hashmap.h"
 
 enum site_kind {
@@ -32,15 +35,6 @@ enum verdict {
 	VERDICT_LEAK,		/* grows now and keeps what it takes */
 };
 
-struct frame {
-	uint64_t addr;
-	const char *module;	/* strings owned by the symbolizer */
-	const char *function;
-	const char *file;
-	int line;
-	bool inlined;
-};
-
 struct site {
 	enum site_kind kind;
 	uint32_t id;
@@ -60,6 +54,16 @@ struct site {
 	int nwait;
 	uint64_t waiting;		/* goroutines parked there */
 	double parked_s;		/* longest current park; <0 unknown */
+	struct site *creator;		/* site of the goroutines that
+					 * created these; NULL unknown */
+	int64_t unsampled;		/* live ones whose creation no probe
+					 * saw, given to this site by their
+					 * go statement */
+	int64_t runtime_leaked;		/* marked leaked by the Go runtime */
+	uint64_t stmt_probed;		/* creations seen by a probe on the
+					 * go statement itself */
+	bool stmt_only;			/* creation stack never sampled: the
+					 * go statement alone */
 	/* series */
 	struct sample *samples;
 	size_t nsamples, cap;

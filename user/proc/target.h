@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* proc/: the traced process from /proc: starting or opening it (this file),
+ * its mappings (procmaps.h), status and memory totals (procstat.h). */
 /* The traced process: an existing pid, or a command started held until the
  * probes are attached. */
 #ifndef LT_TARGET_H

@@ -9,6 +9,7 @@
 #include "report/report.h"
 #include "report/text.h"
 #include "trace/mem.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -16,12 +17,6 @@
 #define PARKED_MIN_S 60.0
 #define PARKED_MANY 1000
 #define MAX_LEAK_FINDINGS 5
-#ifndef MADV_FREE
-#define MADV_FREE 8
-#endif
-#ifndef MADV_DONTNEED
-#define MADV_DONTNEED 4
-#endif
 
 const char *finding_severity_name(enum finding_severity s)
 {
@@ -179,7 +174,7 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	struct finding *f;
 	bool go = symbolizer_go_version(ctx->sym) != NULL;
 
-	if (ctx->last.lazyfree < (16u << 20) && !ms->madvise_bytes[MADV_FREE])
+	if (ctx->last.lazyfree < (16u << 20) && !ms->madvise_bytes[LT_MADV_FREE])
 		return;
 	if (ctx->last.lazyfree < (1u << 20))
 		return;
@@ -191,12 +186,12 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 lazy);
 	/* LazyFree alone is enough: the memory was often released before
 	 * leaktrace attached, and smaps still shows it. */
-	if (ms->madvise_calls[MADV_FREE])
+	if (ms->madvise_calls[LT_MADV_FREE])
 		snprintf(released, sizeof(released),
 			 "While traced the process released %.1f MiB with MADV_FREE (%llu calls) and %.1f MiB with MADV_DONTNEED.",
-			 (double)ms->madvise_bytes[MADV_FREE] / MIB,
-			 (unsigned long long)ms->madvise_calls[MADV_FREE],
-			 (double)ms->madvise_bytes[MADV_DONTNEED] / MIB);
+			 (double)ms->madvise_bytes[LT_MADV_FREE] / MIB,
+			 (unsigned long long)ms->madvise_calls[LT_MADV_FREE],
+			 (double)ms->madvise_bytes[LT_MADV_DONTNEED] / MIB);
 	else
 		snprintf(released, sizeof(released),
 			 "No MADV_FREE call was seen while traced: the memory was released before leaktrace attached.");
@@ -287,7 +282,7 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			continue;
 		for (int k = 0; k < w->nwait && !at; k++)
 			if (w->wait_frames[k].function &&
-			    strncmp(w->wait_frames[k].function, "runtime.", 8))
+			    !fn_is_go_runtime(w->wait_frames[k].function))
 				at = w->wait_frames[k].function;
 		f = add(out, n, max, SEV_WARNING, "parked");
 		if (!f)
@@ -301,6 +296,38 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			 "They wait in %s (%lld live: %llu parked, the others running or runnable). Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
 			 at ? at : "the runtime", (long long)e->live,
 			 (unsigned long long)e->waiting);
+	}
+}
+
+/* Goroutines the Go runtime itself proved leaked (Go 1.26+'s goroutine
+ * leak detection: blocked on something no live goroutine can reach; it
+ * runs when the service collects the goroutineleak profile). */
+static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
+				   int *n, int max)
+{
+	int shown = 0;
+
+	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
+		const struct site *s = ctx->model.ranked[i];
+		char where[512];
+		struct finding *f;
+
+		if (s->kind != SITE_GOROUTINE || s->runtime_leaked <= 0)
+			continue;
+		f = add(out, n, max, SEV_CRITICAL, "runtime_leaked");
+		if (!f)
+			return;
+		shown++;
+		if (s->nframes)
+			text_frame(&s->frames[site_user_frame(s)], where, sizeof(where));
+		else
+			snprintf(where, sizeof(where), "an unknown go statement");
+		snprintf(f->title, sizeof(f->title),
+			 "the Go runtime found %lld goroutines created by %.200s leaked",
+			 (long long)s->runtime_leaked, where);
+		snprintf(f->detail, sizeof(f->detail),
+			 "Its goroutine leak detection (the goroutineleak profile) proved them blocked in \"%s\" on something no other goroutine can reach: they can never run again. They hold their stacks and all they reference until the process exits.",
+			 s->wait_reason ? s->wait_reason : "?");
 	}
 }
 
@@ -398,6 +425,7 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 {
 	int n = 0;
 
+	runtime_leaked_finding(ctx, out, &n, max);
 	leak_findings(ctx, out, &n, max);
 	stopped_findings(ctx, out, &n, max);
 	lazyfree_finding(ctx, out, &n, max);

@@ -12,11 +12,14 @@
 #include "report/compare.h"
 #include "report/findings.h"
 #include "report/folded.h"
+#include "report/goroutines.h"
 #include "trace/go.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
 #include "report/text.h"
+#include "report/unwind.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MAX_FINDINGS 16
@@ -33,6 +36,11 @@ static const char *const drop_names[LT_DROP_MAX] = {
 	[LT_DROP_ARGS_MISS] = "syscall_exit_without_entry",
 	[LT_DROP_GO_MAP] = "goroutine_map_full",
 };
+
+const char *report_drop_name(int cause)
+{
+	return cause >= 0 && cause < LT_DROP_MAX ? drop_names[cause] : "unknown";
+}
 
 const char *report_bytes(double b, char *buf, size_t len)
 {
@@ -144,6 +152,7 @@ static json_object *site_json(const struct site *s, int entry)
 		json_object_object_add(o, "parked_s", s->parked_s >= 0 ? jdouble(s->parked_s, 1) : NULL);
 		json_object_object_add(o, "running", s->running >= 0 ? json_object_new_int64(s->running) : NULL);
 		json_object_object_add(o, "runnable", s->runnable >= 0 ? json_object_new_int64(s->runnable) : NULL);
+		goroutine_site_json(s, o);
 	}
 	json_object_object_add(o, "oldest_s", s->oldest_s >= 0 ? jdouble(s->oldest_s, 1) : NULL);
 	json_object_object_add(o, "created", json_object_new_int64(s->created));
@@ -276,9 +285,11 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
 	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
-	if (go_enabled(ctx))	/* exits whose events were dropped */
+	if (go_enabled(ctx)) {	/* exits are seen by reads */
 		json_object_object_add(root, "goroutine_exits_found_by_reads",
 				       json_object_new_int64(go_exits_reconciled(ctx)));
+		json_object_object_add(root, "goroutine_sampling", go_sampling_json(ctx));
+	}
 
 	o = json_object_new_object();
 	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));
@@ -355,7 +366,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
-	json_object_object_add(root, "unwind", mem_unwind_json(ctx));
+	json_object_object_add(root, "unwind", report_unwind_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;
@@ -382,4 +393,14 @@ int report_write(struct lt_ctx *ctx, FILE *out)
 		text_report(ctx, out, fs, nf);
 	}
 	return fflush(out) ? -errno : 0;
+}
+
+json_object *report_frames_json(const struct frame *f, int n)
+{
+	return frames_json(f, n);
+}
+
+void report_frame_text(const struct frame *f, char *buf, size_t len)
+{
+	text_frame(f, buf, len);
 }

@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* report/: every output from the model: text and live view, JSON
+ * leaktrace/v1 (with unwind.h), pprof, folded stacks, --base compare,
+ * findings. A new output goes here. */
 /* The final report (text or JSON schema leaktrace/v1) and the live view. */
 #ifndef LT_REPORT_H
 #define LT_REPORT_H
@@ -11,6 +14,12 @@
 int report_write(struct lt_ctx *ctx, FILE *out);
 /* One refresh of the live view: a table on a terminal, else one line. */
 void report_live(struct lt_ctx *ctx, FILE *out, bool tty);
+/* Frames as the report's JSON array, and one frame as text. */
+struct json_object;
+struct json_object *report_frames_json(const struct frame *f, int n);
+void report_frame_text(const struct frame *f, char *buf, size_t len);
 /* Human-readable bytes ("12.3 MiB"). */
 const char *report_bytes(double b, char *buf, size_t len);
+/* The name of drop cause LT_DROP_* as reports show it. */
+const char *report_drop_name(int cause);
 #endif

@@ -8,8 +8,10 @@
 #include "model/entries.h"
 #include "model/verdict.h"
 #include "report/compare.h"
+#include "report/goroutines.h"
 #include "report/report.h"
 #include "report/text.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 #include "trace/go.h"
 
@@ -343,7 +345,7 @@ static void goroutine_state(FILE *out, const struct entry *e)
 		for (int k = 0; k < w->nwait; k++) {
 			const char *fn = w->wait_frames[k].function;
 
-			if (fn && strncmp(fn, "runtime.", 8)) {
+			if (fn && !fn_is_go_runtime(fn)) {
 				text_frame(&w->wait_frames[k], fr, sizeof(fr));
 				break;
 			}
@@ -427,7 +429,9 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 	if (go_enabled(ctx))
 		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
 			(long long)go_count_end(ctx));
-	fprintf(out, "\n\nONE ENTRY PER CULPRIT, most suspect first "
+	fprintf(out, "\n");
+	go_sampling_text(ctx, out);
+	fprintf(out, "\nONE ENTRY PER CULPRIT, most suspect first "
 		"(GROWTH: whole window; NOW: its last quarter)\n");
 	header_row(out, false);
 	for (size_t i = 0; i < m->nentries && shown < TEXT_ENTRIES; i++) {
@@ -440,6 +444,8 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 		goroutine_state(out, e);
 		consequences(out, m, i);
 		entry_callers(out, e);
+		/* sampling, ancestry, runtime-marked leaks of its lead site */
+		goroutine_site_text(e->lead, out, INDENT);
 	}
 	if (!shown)
 		fprintf(out, "  (nothing mapped, touched or created while traced)\n");

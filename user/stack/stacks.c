@@ -4,11 +4,11 @@
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
-#include <json-c/json.h>
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "util/log.h"
 #include "stack/stacks.h"
+#include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MAX_INLINE 8
@@ -16,37 +16,6 @@
 #define MAX_UNWIND 128
 /* Ids of CFI-unwound stacks: a hash of their pcs with this bit set. */
 #define UNWOUND_ID (1ULL << 63)
-
-/* Outermost frames of complete stacks: a stack ending anywhere else was cut
- * short (code without frame pointers). */
-static const char *const roots[] = {
-	"_start", "__libc_start_main", "__libc_start_call_main",
-	"start_thread", "clone", "clone3", "__clone", "__clone3",
-	"thread_start", "runtime.goexit", "runtime.goexit.abi0",
-	"runtime.mstart", "runtime.mstart.abi0", "runtime.rt0_go",
-	"runtime.rt0_go.abi0", "runtime.main", "runtime.mcall",
-	"runtime.morestack", "runtime.morestack.abi0",
-	"runtime.systemstack", "runtime.systemstack.abi0",
-	"runtime.sigtramp", "runtime.sigreturn__sigaction",
-};
-
-/* Where code switches to the system stack to run C (cgo): frames beyond
- * it belong to another stack. */
-static bool is_stack_switch(const char *fn)
-{
-	return fn && (!strcmp(fn, "runtime.asmcgocall") ||
-		      !strcmp(fn, "runtime.asmcgocall.abi0"));
-}
-
-static bool is_root(const char *fn)
-{
-	if (!fn)
-		return false;
-	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
-		if (!strcmp(fn, roots[i]))
-			return true;
-	return false;
-}
 
 void stacks_init(struct stacks *s, int map_fd, struct symbolizer *sym)
 {
@@ -72,18 +41,10 @@ void stacks_free(struct stacks *s)
 int stacks_symbolize(struct symbolizer *sym, uint64_t addr, bool is_return,
 		     struct frame *out, int max)
 {
-	struct sym_frame sf[MAX_INLINE];
-	int k = symbolize(sym, addr, is_return, sf, MAX_INLINE), i;
-
-	for (i = 0; i < k && i < max; i++) {
-		out[i].addr = sf[i].addr;
-		out[i].module = sf[i].module;
-		out[i].function = sf[i].function;
-		out[i].file = sf[i].file;
-		out[i].line = sf[i].line;
-		out[i].inlined = sf[i].inlined;
-	}
-	return i;
+	if (max < 1)
+		return 0;
+	return symbolize(sym, addr, is_return, out,
+			 max < MAX_INLINE ? max : MAX_INLINE);
 }
 
 static int push_frames(struct stacks *s, struct frame *out, int n, int max,
@@ -96,7 +57,7 @@ static int push_frames(struct stacks *s, struct frame *out, int n, int max,
 static const char *function_of(struct stacks *s, uint64_t addr,
 			       const char **module)
 {
-	struct sym_frame sf[MAX_INLINE];
+	struct frame sf[MAX_INLINE];
 	int n = symbolize(s->sym, addr, false, sf, MAX_INLINE);
 
 	*module = n > 0 ? sf[n - 1].module : NULL;
@@ -150,7 +111,7 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 
 			/* Go starts goroutines with runtime.goexit as a return
 			 * address no call precedes: a root, not a cut. */
-			if (is_root(fn))
+			if (fn_is_stack_root(fn))
 				n = push_frames(s, f, n, max, ip, true);
 			else
 				cut = true;
@@ -169,7 +130,7 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 	r->frames = f;
 	r->n = n;
 	r->truncated = cut || (n > 0 && !(st->flags & LT_STACK_FULL) &&
-			       !is_root(f[n - 1].function));
+			       !fn_is_stack_root(f[n - 1].function));
 	if (r->truncated)
 		s->truncated++;
 	return 0;
@@ -254,7 +215,7 @@ static int resolve_pcs(struct stacks *s, const uint64_t *pcs, int npcs,
 		if (n > before && !f[before].module) {
 			n = before;	/* a data word, not code */
 			cut = true;
-		} else if (n > before && is_stack_switch(f[n - 1].function)) {
+		} else if (n > before && fn_is_stack_switch(f[n - 1].function)) {
 			/* cgo: the Go caller is on the goroutine's stack, not
 			 * in the copy of the system stack. Stop, say so. */
 			cut = true;
@@ -263,7 +224,7 @@ static int resolve_pcs(struct stacks *s, const uint64_t *pcs, int npcs,
 	r->frames = f;
 	r->n = n;
 	r->truncated = cut || (end != UNW_END_OUTERMOST &&
-			       !(n > 0 && is_root(f[n - 1].function)));
+			       !(n > 0 && fn_is_stack_root(f[n - 1].function)));
 	if (r->truncated)
 		s->truncated++;
 	return 0;
@@ -351,7 +312,7 @@ uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 	s->uw.frames += n;
 	s->uw.fp_frames += fpf;
 	if (lt_verbosity >= 2) {
-		struct sym_frame sf;
+		struct frame sf;
 
 		symbolize(s->sym, pcs[n - 1], n > 1, &sf, 1);
 		lt_debug("unwind: %d frames (frame pointers: %d), ended by %s at %#llx %s\n",
@@ -378,43 +339,6 @@ uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 	return h;
 }
 
-struct json_object *stacks_unwind_json(const struct stacks *s,
-				       const uint64_t *bpf)
-{
-	const struct unwind_stats *u = &s->uw;
-	struct json_object *o = json_object_new_object(), *e;
-	uint64_t tried = u->copies - u->fp_complete;
-
-	json_object_object_add(o, "copies", json_object_new_int64(u->copies));
-	json_object_object_add(o, "copies_skipped_complete",
-			       json_object_new_int64(bpf[LT_UC_SKIPPED]));
-	json_object_object_add(o, "copy_read_failed",
-			       json_object_new_int64(bpf[LT_UC_READ_FAILED]));
-	json_object_object_add(o, "copy_ringbuf_full",
-			       json_object_new_int64(bpf[LT_UC_RINGBUF]));
-	json_object_object_add(o, "fp_complete", json_object_new_int64(u->fp_complete));
-	json_object_object_add(o, "unwound", json_object_new_int64(u->unwound));
-	json_object_object_add(o, "not_longer_than_fp",
-			       json_object_new_int64(u->not_longer));
-	json_object_object_add(o, "bad_copy", json_object_new_int64(u->bad_copy));
-	json_object_object_add(o, "copy_bytes_mean",
-			       json_object_new_int64(u->copies ? u->copy_bytes / u->copies : 0));
-	json_object_object_add(o, "copies_grown", json_object_new_int64(u->copy_grown));
-	json_object_object_add(o, "frames", json_object_new_int64(u->frames));
-	json_object_object_add(o, "fp_fallback_frames",
-			       json_object_new_int64(u->fp_frames));
-	json_object_object_add(o, "avg_unwind_us",
-			       json_object_new_double(tried ? u->unwind_ns / 1e3 / tried : 0));
-	json_object_object_add(o, "max_unwind_us",
-			       json_object_new_double(u->max_unwind_ns / 1e3));
-	e = json_object_new_object();
-	for (int i = 0; i < UNW_END_MAX; i++)
-		json_object_object_add(e, unwind_end_name(i),
-				       json_object_new_int64(u->end[i]));
-	json_object_object_add(o, "ended_by", e);
-	return o;
-}
-
 struct site *stacks_site(struct stacks *s, struct model *m,
 			 enum site_kind kind, uint64_t id)
 {
@@ -428,8 +352,8 @@ struct site *stacks_site(struct stacks *s, struct model *m,
 	r = stacks_resolve(s, id);
 	/* A goroutine's creation stack starts inside the runtime (newproc1,
 	 * systemstack, newproc): users want the go statement first. */
-	while (kind == SITE_GOROUTINE && skip + 1 < r->n && r->frames[skip].function &&
-	       !strncmp(r->frames[skip].function, "runtime.", 8))
+	while (kind == SITE_GOROUTINE && skip + 1 < r->n &&
+	       fn_is_go_runtime(r->frames[skip].function))
 		skip++;
 	site = model_site(m, kind, r->frames + skip, r->n - skip,
 			  r->truncated ? SITE_F_TRUNCATED : 0);

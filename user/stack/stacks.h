@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* stack/: from a BPF stack id (and a copied user stack) to symbolized frames
+ * and the site of a kind: frame-pointer stacks checked, CFI unwinding
+ * (unwind.h). */
 /* BPF stack ids -> cleaned, symbolized frames -> sites. */
 #ifndef LT_STACKS_H
 #define LT_STACKS_H
@@ -63,10 +66,6 @@ const struct resolved_stack *stacks_resolve(struct stacks *s, uint64_t id);
  * unwinds read plus slack (grown again when a copy falls short). */
 uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 			 const void *copy, uint32_t copy_bytes);
-/* The "unwind" report object; bpf[LT_UC_MAX] are the BPF copy counters. */
-struct json_object;
-struct json_object *stacks_unwind_json(const struct stacks *s,
-				       const uint64_t *bpf);
 /* The site of kind for stack id; NULL only on ENOMEM. */
 struct site *stacks_site(struct stacks *s, struct model *m,
 			 enum site_kind kind, uint64_t id);

@@ -275,7 +275,7 @@ static void call_site(Dwarf_Die *cu, Dwarf_Die *die, const char **file,
 }
 
 int elfmod_dwarf_lookup(struct elfmod *m, uint64_t pc, struct esym *sym,
-			struct sym_frame *out, int max)
+			struct frame *out, int max)
 {
 	Dwarf_Die cu, *scopes = NULL;
 	const char *file = NULL;
@@ -296,7 +296,7 @@ int elfmod_dwarf_lookup(struct elfmod *m, uint64_t pc, struct esym *sym,
 	ns = dwarf_getscopes(&cu, pc, &scopes);
 	for (i = 0; i < ns && n < max; i++) {
 		Dwarf_Die *d = &scopes[i];
-		struct sym_frame *f;
+		struct frame *f;
 		int tag = dwarf_tag(d);
 
 		if (tag != DW_TAG_inlined_subroutine &&
@@ -321,7 +321,7 @@ int elfmod_dwarf_lookup(struct elfmod *m, uint64_t pc, struct esym *sym,
 	}
 	free(scopes);
 	if (!phys && n < max) {	/* no subprogram: use the symbol */
-		struct sym_frame *f = &out[n];
+		struct frame *f = &out[n];
 
 		if (!n && !sym && !file)
 			return 0;

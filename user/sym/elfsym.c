@@ -478,7 +478,7 @@ const char *elfmod_sym_name(struct elfmod *m, struct esym *s)
 
 /* ---- Go ---- */
 
-static int go_lookup(struct elfmod *m, uint64_t pc, struct sym_frame *out,
+static int go_lookup(struct elfmod *m, uint64_t pc, struct frame *out,
 		     int max)
 {
 	struct gopcln_frame gf[16];
@@ -517,7 +517,7 @@ const char *elfmod_go_version(struct elfmod *m)
 
 /* ---- lookup ---- */
 
-int elfmod_lookup(struct elfmod *m, uint64_t pc, struct sym_frame *out,
+int elfmod_lookup(struct elfmod *m, uint64_t pc, struct frame *out,
 		  int max)
 {
 	struct esym *sym;

@@ -47,7 +47,7 @@ int elfmod_find_debug(struct elfmod *m, const char *root, const char *path);
 /* Frames for link-time pc (already pc - 1 for return addresses),
  * innermost first; module and addr are left for the caller. Returns the
  * number written, 0 when nothing is known. */
-int elfmod_lookup(struct elfmod *m, uint64_t pc, struct sym_frame *out,
+int elfmod_lookup(struct elfmod *m, uint64_t pc, struct frame *out,
 		  int max);
 /* True if the instruction ending at file offset off is a call. */
 bool elfmod_call_before(const struct elfmod *m, uint64_t off);

@@ -82,5 +82,5 @@ const char *elfmod_sym_name(struct elfmod *m, struct esym *s);
 /* Frames for pc from DWARF (loaded on first use), innermost first; sym is
  * the ELF symbol covering pc or NULL. Number written, 0 if none. */
 int elfmod_dwarf_lookup(struct elfmod *m, uint64_t pc, struct esym *sym,
-			struct sym_frame *out, int max);
+			struct frame *out, int max);
 #endif

@@ -43,7 +43,7 @@ struct cached {
 	int n;
 	uint64_t gen;		/* s->gen when resolved without a module */
 	bool unmapped;		/* in no module: retry once maps grow */
-	struct sym_frame f[];
+	struct frame f[];
 };
 
 struct symbolizer {
@@ -540,7 +540,7 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 			      bool is_return)
 {
 	const struct amap *a = find_entry(s, addr);
-	struct sym_frame f[CACHE_FRAMES];
+	struct frame f[CACHE_FRAMES];
 	const char *module = NULL;
 	struct cached *c;
 	int n = 0, i;
@@ -576,7 +576,7 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 }
 
 int symbolize(struct symbolizer *s, uint64_t addr, bool is_return,
-	      struct sym_frame *out, int max)
+	      struct frame *out, int max)
 {
 	uint64_t key = addr << 1 | is_return, v;
 	struct cached *c;

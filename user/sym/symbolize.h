@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* sym/: addresses to frames (frame.h) for one process: ELF symbols, DWARF
+ * lines, .gopclntab, demangling, and what well-known function names mean
+ * (funcnames.h). */
 /* Address -> function, file, line for one target process. Modules from
  * /proc/PID/maps; binaries opened through /proc/PID/map_files or
  * /proc/PID/root so targets in other mount namespaces work; PIE and non-PIE;
@@ -11,17 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "sym/frame.h"
 
 struct symbolizer;
-
-struct sym_frame {
-	uint64_t addr;		/* runtime address asked about */
-	const char *module;	/* path as the target sees it; NULL if unknown */
-	const char *function;	/* NULL if unknown; C++ demangled */
-	const char *file;	/* NULL if unknown */
-	int line;		/* 0 if unknown */
-	bool inlined;		/* an inlined frame inside the next one */
-};
 
 struct symbolizer *symbolizer_new(int pid);
 void symbolizer_free(struct symbolizer *s);
@@ -34,7 +29,7 @@ int symbolizer_refresh(struct symbolizer *s);
  * live as long as the symbolizer.
  */
 int symbolize(struct symbolizer *s, uint64_t addr, bool is_return,
-	      struct sym_frame *out, int max);
+	      struct frame *out, int max);
 /* True if addr is in an executable mapping and the instruction that ends
  * just before it is a call (so addr is a plausible return address). */
 bool symbolizer_is_return_addr(struct symbolizer *s, uint64_t addr);

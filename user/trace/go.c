@@ -1,53 +1,50 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Goroutines, probe side. Reads of runtime.allgs are the source of truth
+ * for what is alive (trace/goreads.c); probes only add what reads cannot:
+ * the full creator stack. The creation probe runs under a cost budget
+ * (continuous while cheap, duty-cycled beyond); go statements whose
+ * goroutines the reads find alive with no sampled creation stack get a
+ * probe of their own. No exit probe unless --go-parks asks for exact park
+ * times.
+ */
 #include <errno.h>
-#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "trace/go.h"
+#include <json-c/json.h>
 #include "go.skel.h"
 #include "go/goallgs.h"
 #include "go/goprobes.h"
 #include "go/goruntime.h"
-#include "util/hashmap.h"
+#include "trace/go.h"
+#include "trace/go_int.h"
+#include "trace/uprobe_cost.h"
 #include "util/log.h"
-#include "sym/symbolize.h"
 
-#define MAX_WAIT_GROUPS 8	/* distinct park stacks tallied per site */
-#define PARK_FRAMES 32
+/* A go statement probe may spend this share of the budget. */
+#define STMT_SHARE 0.25
+#define STMT_CHECK_S 0.2
 
-struct wait_group {
-	uint64_t key;		/* hash of reason + park pcs */
-	uint64_t count;
-	const char *reason;
-	uint64_t pcs[PARK_FRAMES];
-	int npcs;
-};
+/* Seconds since attach (ctx->now_s is only updated per interval). */
+static double since_attach(const struct lt_ctx *ctx)
+{
+	struct timespec now;
 
-struct site_waits {
-	struct wait_group g[MAX_WAIT_GROUPS];
-	int n;
-};
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
+}
 
-struct go_state {
-	struct go_runtime *rt;
-	struct go_probe_plan plan;
-	bool have_plan;
-	struct go_bpf *skel;
-	struct bpf_link **links;
-	int nlinks;
-	struct u64map site_of;		/* goid -> site id + 1 */
-	struct u64map born;		/* goid -> ktime ns at creation */
-	struct site_waits *waits;	/* by site id, during a full read */
-	size_t nwaits;
-	int64_t count_start, count_end;
-	uint64_t exits_reconciled;	/* exits found by full reads, not events */
-	bool scanned;
-	uint64_t bias;
-};
+static uint64_t ktime_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
 
 bool go_enabled(const struct lt_ctx *ctx)
 {
@@ -60,9 +57,23 @@ const char *go_version(const struct lt_ctx *ctx)
 	       ctx->go->rt->version : NULL;
 }
 
+const struct go_runtime *go_runtime(const struct lt_ctx *ctx)
+{
+	return go_enabled(ctx) ? ctx->go->rt : NULL;
+}
+
+struct site *go_site_of(struct lt_ctx *ctx, uint64_t goid)
+{
+	uint64_t id;
+
+	if (!go_enabled(ctx) || !u64map_get(&ctx->go->site_of, goid, &id))
+		return NULL;
+	return model_get(&ctx->model, id - 1);
+}
+
 uint64_t go_exits_reconciled(const struct lt_ctx *ctx)
 {
-	return go_enabled(ctx) ? ctx->go->exits_reconciled : 0;
+	return go_enabled(ctx) ? ctx->go->exits_by_reads : 0;
 }
 
 int64_t go_count_start(const struct lt_ctx *ctx)
@@ -74,68 +85,174 @@ int64_t go_count_start(const struct lt_ctx *ctx)
 
 int64_t go_count_end(const struct lt_ctx *ctx)
 {
-	int64_t live = 0;
-
 	if (!go_enabled(ctx))
 		return -1;
-	if (!ctx->target.exited && ctx->go->count_end >= 0)
-		return ctx->go->count_end;
-	/* Gone before the last read: the probes' own count is what is left. */
-	for (size_t i = 0; i < ctx->model.n; i++)
-		if (ctx->model.sites[i]->kind == SITE_GOROUTINE)
-			live += ctx->model.sites[i]->live;
-	return live;
+	return ctx->go->count_end > 0 ? ctx->go->count_end : 0;
 }
 
-static int attach(struct go_state *g, struct bpf_program *prog, pid_t pid,
-		  const char *exe, uint64_t offset)
+struct go_site_info *go_info(struct go_state *g, uint32_t id)
 {
-	struct bpf_link *l, **n;
+	if (id >= g->ninfo) {
+		size_t n = id + 256;
+		struct go_site_info *v = realloc(g->info, n * sizeof(*v));
 
-	n = realloc(g->links, (g->nlinks + 1) * sizeof(*n));
-	if (!n)
+		if (!v)
+			return NULL;
+		memset(v + g->ninfo, 0, (n - g->ninfo) * sizeof(*v));
+		g->info = v;
+		g->ninfo = n;
+	}
+	return &g->info[id];
+}
+
+static int attach_one(struct go_state *g, struct bpf_program *prog,
+		      uint64_t offset, struct bpf_link **out)
+{
+	*out = bpf_program__attach_uprobe(prog, false, g->pid, g->rt->path,
+					  offset);
+	return *out ? 0 : -errno;
+}
+
+static int add_link(struct bpf_link ***v, int *n, struct bpf_link *l)
+{
+	struct bpf_link **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
 		return -ENOMEM;
-	g->links = n;
-	l = bpf_program__attach_uprobe(prog, false, pid, exe, offset);
-	if (!l)
-		return -errno;
-	g->links[g->nlinks++] = l;
+	*v = nv;
+	nv[(*n)++] = l;
 	return 0;
 }
 
-static int attach_all(struct lt_ctx *ctx, const char *exe)
+/* The creation probe: one probe on newproc's runqput call when the code is
+ * as expected (a CALL is emulated, its NOP padding not even trapped on
+ * 6.18+), else every RET of newproc1 (each single-stepped). */
+static int creation_attach(struct go_state *g)
 {
-	struct go_state *g = ctx->go;
 	struct go_probe_plan *p = &g->plan;
-	pid_t pid = ctx->target.pid;
+	struct bpf_program *prog = g->skel->progs.lt_go_new;
+	struct bpf_link *l;
 	int err = 0;
 
-	/* One probe on newproc's runqput call when the code is as expected
-	 * (a CALL is emulated, its NOP padding is not even trapped on 6.18+),
-	 * else every RET of newproc1 (each single-stepped: two traps). */
-	if (p->newg.found)
-		err = attach(g, g->skel->progs.lt_go_new, pid, exe,
-			     p->newg.offset);
-	for (int i = 0; !p->newg.found && i < p->newproc1.nrets && !err; i++)
-		err = attach(g, g->skel->progs.lt_go_new, pid, exe,
-			     p->newproc1.ret_offsets[i]);
-	/* gopark fires on every channel block and its RETs on every wake:
-	 * two uprobe hits per block (measured: ping-pong 3.5M -> 10k ops/s on
-	 * a VM), so only on request. Parked state comes from reading the
-	 * goroutines otherwise. */
-	if (!err && ctx->opts.go_parks)
-		err = attach(g, g->skel->progs.lt_go_gopark, pid, exe,
-			     p->gopark.entry_offset);
-	for (int i = 0; i < p->gopark.nrets && !err && ctx->opts.go_parks; i++)
-		err = attach(g, g->skel->progs.lt_go_gopark_ret, pid, exe,
-			     p->gopark.ret_offsets[i]);
-	if (!err)
-		err = attach(g, g->skel->progs.lt_go_exit, pid, exe,
-			     p->gexit_call.found ? p->gexit_call.offset
-						 : p->gexit.entry_offset);
-	if (err)
-		lt_err("cannot attach Go runtime uprobes to %s: %s\n", exe,
-		       strerror(-err));
+	if (g->new_attached)
+		return 0;
+	if (p->newg.found) {
+		err = attach_one(g, prog, p->newg.offset, &l);
+		if (!err && (err = add_link(&g->new_links, &g->nnew, l)))
+			bpf_link__destroy(l);
+	}
+	for (int i = 0; !p->newg.found && i < p->newproc1.nrets && !err; i++) {
+		err = attach_one(g, prog, p->newproc1.ret_offsets[i], &l);
+		if (!err && (err = add_link(&g->new_links, &g->nnew, l)))
+			bpf_link__destroy(l);
+	}
+	if (err) {
+		for (int i = 0; i < g->nnew; i++)
+			bpf_link__destroy(g->new_links[i]);
+		g->nnew = 0;
+		g->attach_errors++;
+		return err;
+	}
+	g->new_attached = true;
+	return 0;
+}
+
+static void creation_detach(struct go_state *g)
+{
+	for (int i = 0; i < g->nnew; i++)
+		bpf_link__destroy(g->new_links[i]);
+	g->nnew = 0;
+	g->new_attached = false;
+}
+
+/* gopark entry and RETs, and the exit probe: exact park times, at two
+ * uprobe hits per block (ping-pong 3.5M -> 10k ops/s on a VM): only on
+ * request. */
+static int parks_attach(struct go_state *g)
+{
+	struct go_probe_plan *p = &g->plan;
+	struct bpf_link *l;
+	int err;
+
+	err = attach_one(g, g->skel->progs.lt_go_gopark, p->gopark.entry_offset, &l);
+	if (!err && (err = add_link(&g->links, &g->nlinks, l)))
+		bpf_link__destroy(l);
+	for (int i = 0; i < p->gopark.nrets && !err; i++) {
+		err = attach_one(g, g->skel->progs.lt_go_gopark_ret,
+				 p->gopark.ret_offsets[i], &l);
+		if (!err && (err = add_link(&g->links, &g->nlinks, l)))
+			bpf_link__destroy(l);
+	}
+	if (!err) {
+		err = attach_one(g, g->skel->progs.lt_go_exit,
+				 p->gexit_call.found ? p->gexit_call.offset
+						     : p->gexit.entry_offset, &l);
+		if (!err && (err = add_link(&g->links, &g->nlinks, l)))
+			bpf_link__destroy(l);
+	}
+	return err;
+}
+
+/* The cost of one creation probe hit on this kernel, measured on the
+ * instruction the probe sits on. */
+static void measure_cost(struct go_state *g)
+{
+	enum uprobe_insn kind = UPROBE_ON_RET;
+	double c;
+
+	g->probe_insn = "ret";
+	if (g->plan.newg.found) {
+		kind = g->plan.newg.nop5 ? UPROBE_ON_NOP5 : UPROBE_ON_CALL;
+		g->probe_insn = g->plan.newg.nop5 ? "nop5" : "call";
+	}
+	c = uprobe_cost_measure(g->skel->progs.lt_go_new, kind);
+	if (c > 0) {
+		/* Our program's own work at a creation (stack walk, record)
+		 * comes on top of the mechanism: ~1 us until measured. */
+		g->mech_s = c;
+		g->cost_s = c + 1e-6;
+		g->cost_measured = true;
+	} else {
+		g->mech_s = 19e-6;
+		g->cost_s = 20e-6;	/* a trap on a VM, the worst we know */
+		lt_warn("cannot measure the uprobe cost here (%s): assuming 20 us a hit\n",
+			c < 0 ? strerror((int)-c) : "no difference");
+	}
+}
+
+static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
+		int events_fd)
+{
+	struct go_bpf *skel;
+	int err;
+
+	skel = g->skel = go_bpf__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->targ_tgid = ctx->target.pid;
+	skel->rodata->fp_jumps = true;
+	skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	skel->rodata->off_goid = g->rt->off.goid;
+	skel->rodata->off_parent_goid =
+		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
+	skel->rodata->off_g_m = g->rt->off.m;
+	skel->rodata->off_m_curg =
+		g->rt->off.parent_goid > 0 ? 0 : g->rt->off.m_curg;
+	skel->rodata->off_gopc = g->rt->off.gopc;
+	skel->rodata->newg_in_rbx = g->plan.newg.found;
+	skel->rodata->track_parks = ctx->opts.go_parks;
+	if ((err = bpf_map__reuse_fd(skel->maps.stacks, stacks_fd)) ||
+	    (err = bpf_map__reuse_fd(skel->maps.events, events_fd)) ||
+	    (err = bpf_map__set_max_entries(skel->maps.parked,
+					    ctx->opts.max_goroutines))) {
+		lt_err("cannot set up Go BPF maps: %s\n", strerror(-err));
+		return err;
+	}
+	err = go_bpf__load(skel);
+	if (err) {
+		err = -errno;
+		lt_err("cannot load the Go BPF programs: %s\n", strerror(-err));
+	}
 	return err;
 }
 
@@ -149,6 +266,7 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 	if (!g)
 		return -ENOMEM;
 	ctx->go = g;
+	g->pid = ctx->target.pid;
 	g->count_start = g->count_end = -1;
 	u64map_init(&g->site_of);
 	u64map_init(&g->born);
@@ -170,38 +288,28 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 		return 0;
 	}
 	g->have_plan = true;
-	lt_debug("go probes: creation %s, exit %s\n",
+	if ((err = load(ctx, g, stacks_fd, events_fd)))
+		return err;
+	lt_debug("go probes: creation %s\n",
 		 !g->plan.newg.found ? "at newproc1's RETs" :
-		 g->plan.newg.nop5 ? "at runqput's NOP padding" : "at the runqput call",
-		 !g->plan.gexit_call.found ? "at function entry" :
-		 g->plan.gexit_call.nop5 ? "at gdestroy's NOP padding" : "at the gdestroy call");
-	g->skel = go_bpf__open();
-	if (!g->skel)
-		return -errno;
-	g->skel->rodata->targ_tgid = ctx->target.pid;
-	g->skel->rodata->fp_jumps = true;
-	g->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
-	g->skel->rodata->off_goid = g->rt->off.goid;
-	g->skel->rodata->off_parent_goid =
-		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
-	g->skel->rodata->off_gopc = g->rt->off.gopc;
-	g->skel->rodata->off_startpc = g->rt->off.startpc;
-	g->skel->rodata->newg_in_rbx = g->plan.newg.found;
-	g->skel->rodata->track_parks = ctx->opts.go_parks;
-	if ((err = bpf_map__reuse_fd(g->skel->maps.stacks, stacks_fd)) ||
-	    (err = bpf_map__reuse_fd(g->skel->maps.events, events_fd)) ||
-	    (err = bpf_map__set_max_entries(g->skel->maps.parked,
-					    ctx->opts.max_goroutines))) {
-		lt_err("cannot set up Go BPF maps: %s\n", strerror(-err));
-		return err;
+		 g->plan.newg.nop5 ? "at runqput's NOP padding" : "at the runqput call");
+	if (ctx->opts.go_budget_pct > 0)
+		measure_cost(g);
+	/* On from now (goroutines created while we set up are seen), but
+	 * the budget's ticks begin with the run loop: until then BPF itself
+	 * ends the first window. */
+	pb_init(&g->pb, ctx->opts.go_budget_pct / 100.0, g->cost_s, 0);
+	if (g->pb.budget > 0) {
+		g->skel->bss->go_new_until_ns = ktime_ns() +
+			(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+		err = creation_attach(g);
 	}
-	err = go_bpf__load(g->skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot load the Go BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	return attach_all(ctx, exe);
+	if (!err && ctx->opts.go_parks)
+		err = parks_attach(g);
+	if (err)
+		lt_err("cannot attach Go runtime uprobes to %s: %s\n", exe,
+		       strerror(-err));
+	return err;
 }
 
 void go_close(struct lt_ctx *ctx)
@@ -210,15 +318,20 @@ void go_close(struct lt_ctx *ctx)
 
 	if (!g)
 		return;
+	creation_detach(g);
+	free(g->new_links);
 	for (int i = 0; i < g->nlinks; i++)
 		bpf_link__destroy(g->links[i]);
 	free(g->links);
+	for (int i = 0; i < g->nstmts; i++)
+		bpf_link__destroy(g->stmts[i].link);
 	go_bpf__destroy(g->skel);
 	if (g->have_plan)
 		go_probes_free(&g->plan);
 	go_runtime_close(g->rt);
 	u64map_free(&g->site_of);
 	u64map_free(&g->born);
+	free(g->info);
 	free(g->waits);
 	free(g);
 	ctx->go = NULL;
@@ -239,247 +352,201 @@ void go_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->go->skel->bss->drops[i];
 }
 
-static void forget_goroutine(struct lt_ctx *ctx, uint64_t goid)
+/* Go statement probes past their share of the budget are taken off: such
+ * a statement is hot, and the duty-cycled creation probe samples it. */
+static void stmt_check(struct lt_ctx *ctx, double now)
 {
 	struct go_state *g = ctx->go;
-	struct site *s;
-	uint64_t id;
+	double allowed = STMT_SHARE * g->pb.budget / g->cost_s;
 
-	if (!u64map_get(&g->site_of, goid, &id))
+	for (int i = 0; i < g->nstmts; i++) {
+		struct go_stmt_probe *sp = &g->stmts[i];
+		double len = now - sp->checked_at;
+
+		if (!sp->link || len < STMT_CHECK_S)
+			continue;
+		if ((double)(sp->hits - sp->hits_at) > allowed * len) {
+			bpf_link__destroy(sp->link);
+			sp->link = NULL;
+			sp->hot = true;
+			lt_info("go statement probe at %#llx taken off: %.0f hits/s is over its budget\n",
+				(unsigned long long)sp->gopc,
+				(sp->hits - sp->hits_at) / len);
+		}
+		sp->hits_at = sp->hits;
+		sp->checked_at = now;
+	}
+}
+
+void go_tick(struct lt_ctx *ctx)
+{
+	struct go_state *g = ctx->go;
+	uint64_t hits;
+	double now;
+
+	if (!go_enabled(ctx) || g->pb.budget <= 0)
 		return;
-	s = model_get(&ctx->model, id - 1);
-	if (s && s->live > 0)
-		s->live--;
-	u64map_del(&g->site_of, goid);
-	u64map_del(&g->born, goid);
+	now = since_attach(ctx);
+	/* The program's own time, measured in BPF, replaces the guess. */
+	hits = g->skel->bss->go_hits[LT_GO_HIT_NEW];
+	if (hits >= 1000)
+		g->pb.cost_s = g->cost_s = g->mech_s +
+			(double)g->skel->bss->go_new_ns / hits / 1e9;
+	if (pb_tick(&g->pb, now, hits)) {
+		/* A window's end is also kept in BPF, for when we are late;
+		 * it starts once the probe is in (attaching takes time). */
+		uint64_t len = g->pb.duty < 1 ? (uint64_t)(g->pb.on_len * 1e9) : 0;
+
+		if (g->pb.on) {
+			g->skel->bss->go_new_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
+			if (creation_attach(g)) {
+				g->pb.on = false;	/* counted; next window */
+			} else {
+				double t = since_attach(ctx);
+
+				g->pb.until += t - g->pb.since;
+				g->pb.since = t;
+				g->skel->bss->go_new_until_ns = len ? ktime_ns() + len : 0;
+			}
+		} else {
+			creation_detach(g);
+		}
+	}
+	stmt_check(ctx, now);
+}
+
+int go_poll_ms(const struct lt_ctx *ctx, int max_ms)
+{
+	double next;
+
+	if (!go_enabled(ctx) || ctx->go->pb.budget <= 0)
+		return max_ms;
+	next = pb_next(&ctx->go->pb, since_attach(ctx)) * 1000;
+	return next < max_ms ? (int)ceil(next) : max_ms;
+}
+
+void go_stmt_want(struct lt_ctx *ctx, uint64_t gopc)
+{
+	struct go_state *g = ctx->go;
+	struct go_stmt_probe *sp;
+	struct go_call_probe cp;
+	int err;
+
+	if (g->pb.budget <= 0 || !g->have_bias || !g->rt->pcln)
+		return;
+	for (int i = 0; i < g->nstmts; i++)
+		if (g->stmts[i].gopc == gopc)
+			return;
+	if (g->nstmts == MAX_STMT_PROBES)
+		return;
+	sp = &g->stmts[g->nstmts++];
+	memset(sp, 0, sizeof(*sp));
+	sp->gopc = gopc;
+	sp->checked_at = since_attach(ctx);
+	err = go_stmt_probe_find(g->rt->elf, g->rt->pcln, gopc - g->bias, &cp);
+	if (err) {
+		sp->unplaceable = true;
+		lt_info("go statement at %#llx: no proven place for a probe (%s)\n",
+			(unsigned long long)gopc, strerror(-err));
+		return;
+	}
+	sp->probe_addr = cp.vaddr + g->bias;
+	err = attach_one(g, g->skel->progs.lt_go_stmt, cp.offset, &sp->link);
+	if (err) {
+		sp->link = NULL;
+		sp->unplaceable = true;
+		g->attach_errors++;
+		lt_info("cannot probe the go statement at %#llx: %s\n",
+			(unsigned long long)gopc, strerror(-err));
+		return;
+	}
+	lt_debug("probing the go statement at %#llx on its own\n",
+		 (unsigned long long)gopc);
+}
+
+/* The creator's site becomes the site's creator (its ancestry). */
+static void link_creator(struct lt_ctx *ctx, struct site *s, uint64_t parent)
+{
+	uint64_t pid;
+	struct site *p;
+
+	if (!parent || s->creator ||
+	    !u64map_get(&ctx->go->site_of, parent, &pid))
+		return;
+	p = model_get(&ctx->model, pid - 1);
+	if (p && p != s)
+		s->creator = p;
+}
+
+static struct go_stmt_probe *stmt_by_addr(struct go_state *g, uint64_t addr)
+{
+	for (int i = 0; i < g->nstmts; i++)
+		if (g->stmts[i].probe_addr == addr)
+			return &g->stmts[i];
+	return NULL;
 }
 
 void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
 {
 	struct go_state *g = ctx->go;
+	struct go_site_info *in;
+	struct go_stmt_probe *sp;
 	struct site *s;
 
 	if (!go_enabled(ctx))
 		return;
-	if (e->type == LT_EV_GO_NEW) {
+	switch (e->type) {
+	case LT_EV_GO_NEW:
 		s = stacks_site(&ctx->stacks, &ctx->model, SITE_GOROUTINE,
 				e->stack_id);
 		if (!s)
 			return;
-		s->live++;
 		s->created++;
+		if ((in = go_info(g, s->id)))
+			in->gopc = e->gopc;
+		link_creator(ctx, s, e->parent_goid);
 		u64map_put(&g->site_of, e->goid, s->id + 1);
 		u64map_put(&g->born, e->goid, e->ts_ns);
 		return;
-	}
-	if (e->type == LT_EV_GO_EXIT)
-		forget_goroutine(ctx, e->goid);
-}
-
-/* Where a goroutine waits: its wait reason and park stack, hashed. */
-static uint64_t park_key(const struct go_g *gg)
-{
-	uint64_t key = 0xcbf29ce484222325ULL ^ gg->waitreason;
-	int n = gg->npcs < PARK_FRAMES ? gg->npcs : PARK_FRAMES;
-
-	if (gg->status != GO_G_WAITING)
-		return 0;
-	for (int i = 0; i < n; i++)
-		key = (key ^ gg->pcs[i]) * 0x100000001b3ULL;
-	return key;
-}
-
-/* Site of a goroutine the probes did not see created: its go statement is
- * all the runtime keeps. Such goroutines are grouped by where they wait. */
-static struct site *preexisting_site(struct lt_ctx *ctx, const struct go_g *gg)
-{
-	struct frame f[8];
-	int n = gg->gopc ? stacks_symbolize(ctx->sym, gg->gopc, true, f, 8) : 0;
-
-	return model_site_keyed(&ctx->model, SITE_GOROUTINE, f, n,
-				SITE_F_PREEXISTING, park_key(gg));
-}
-
-static struct site_waits *waits_of(struct go_state *g, uint32_t id)
-{
-	if (id >= g->nwaits) {
-		size_t n = id + 64;
-		struct site_waits *w = realloc(g->waits, n * sizeof(*w));
-
-		if (!w)
-			return NULL;
-		memset(w + g->nwaits, 0, (n - g->nwaits) * sizeof(*w));
-		g->waits = w;
-		g->nwaits = n;
-	}
-	return &g->waits[id];
-}
-
-static void tally_wait(struct go_state *g, struct site *s, const struct go_g *gg)
-{
-	struct site_waits *w = waits_of(g, s->id);
-	uint64_t key = park_key(gg);
-	int n = gg->npcs < PARK_FRAMES ? gg->npcs : PARK_FRAMES, i;
-
-	if (!w)
-		return;
-	for (i = 0; i < w->n; i++) {
-		if (w->g[i].key == key) {
-			w->g[i].count++;
+	case LT_EV_GO_STMT:
+		g->stmt_hits++;
+		sp = stmt_by_addr(g, e->gopc);
+		if (!sp)
 			return;
-		}
-	}
-	if (w->n == MAX_WAIT_GROUPS)
+		sp->hits++;
+		s = stacks_site(&ctx->stacks, &ctx->model, SITE_GOROUTINE,
+				e->stack_id);
+		if (!s)
+			return;
+		/* While the creation probe is on it sees these too. */
+		if (!g->new_attached)
+			s->created++;
+		s->stmt_probed++;
+		if ((in = go_info(g, s->id)))
+			in->gopc = sp->gopc;
+		link_creator(ctx, s, e->parent_goid);
 		return;
-	w->g[w->n].key = key;
-	w->g[w->n].count = 1;
-	w->g[w->n].reason = gg->waitreason_name;
-	memcpy(w->g[w->n].pcs, gg->pcs, n * sizeof(uint64_t));
-	w->g[w->n].npcs = n;
-	w->n++;
-}
-
-struct scan {
-	struct lt_ctx *ctx;
-	bool initial;
-	int64_t count;
-	uint64_t now_ns;	/* CLOCK_MONOTONIC, the runtime's nanotime */
-	struct u64map seen;	/* tracked goids found alive */
-};
-
-static int on_g(const struct go_g *gg, void *arg)
-{
-	struct scan *sc = arg;
-	struct go_state *g = sc->ctx->go;
-	struct site *s = NULL;
-	uint64_t id;
-
-	if (gg->status == GO_G_DEAD || gg->status == GO_G_IDLE)
-		return 0;
-	sc->count++;
-	g->bias = gg->bias;
-	if (u64map_get(&g->site_of, gg->goid, &id)) {
-		s = model_get(&sc->ctx->model, id - 1);
-		u64map_put(&sc->seen, gg->goid, 1);
-	} else if (sc->initial) {
-		s = preexisting_site(sc->ctx, gg);
-		if (s) {
-			s->live++;
-			u64map_put(&g->site_of, gg->goid, s->id + 1);
+	case LT_EV_GO_EXIT:	/* --go-parks only: reads do the rest */
+		if (u64map_get(&g->site_of, e->goid, NULL)) {
+			u64map_del(&g->site_of, e->goid);
+			u64map_del(&g->born, e->goid);
 		}
-	}
-	if (s && gg->status == GO_G_WAITING) {
-		tally_wait(g, s, gg);
-		/* waitsince is stamped by the GC; it ages goroutines parked
-		 * before attach too. */
-		if (gg->waitsince > 0 && sc->now_ns > (uint64_t)gg->waitsince) {
-			double age = (double)(sc->now_ns - gg->waitsince) / 1e9;
-
-			if (age > s->parked_s)
-				s->parked_s = age;
-		}
-	}
-	return 0;
-}
-
-static void apply_waits(struct lt_ctx *ctx)
-{
-	struct go_state *g = ctx->go;
-
-	for (size_t i = 0; i < g->nwaits && i < ctx->model.n; i++) {
-		struct site_waits *w = &g->waits[i];
-		struct site *s = ctx->model.sites[i];
-		struct wait_group *best = NULL;
-		struct frame *f;
-		int n = 0;
-
-		for (int k = 0; k < w->n; k++)
-			if (!best || w->g[k].count > best->count)
-				best = &w->g[k];
-		if (!best || s->kind != SITE_GOROUTINE)
-			continue;
-		f = calloc(best->npcs * 4 + 1, sizeof(*f));
-		if (!f)
-			continue;
-		for (int k = 0; k < best->npcs; k++)
-			n += stacks_symbolize(ctx->sym, best->pcs[k], true, f + n, 4);
-		free(s->wait_frames);
-		s->wait_frames = f;
-		s->nwait = n;
-		s->wait_reason = best->reason;
-		s->waiting = best->count;
-	}
-	memset(g->waits, 0, g->nwaits * sizeof(*g->waits));
-}
-
-/* Goroutines we track that a full read did not find alive, though they
- * were created before it began, exited without their exit reaching us
- * (ring buffer full): without this they would stay "live" for ever and
- * look like a leak. */
-static void reconcile_exits(struct lt_ctx *ctx, const struct u64map *seen,
-			    uint64_t read_start_ns)
-{
-	struct go_state *g = ctx->go;
-	uint64_t goid, id, born, *gone = NULL;
-	size_t i = 0, n = 0, cap = 0;
-
-	while (u64map_next(&g->site_of, &i, &goid, &id)) {
-		if (u64map_get(seen, goid, &born) ||
-		    (u64map_get(&g->born, goid, &born) && born >= read_start_ns))
-			continue;
-		if (n == cap) {
-			uint64_t *v = realloc(gone, (cap = cap ? cap * 2 : 64) *
-						    sizeof(*v));
-
-			if (!v)
-				break;
-			gone = v;
-		}
-		gone[n++] = goid;
-	}
-	for (size_t k = 0; k < n; k++)
-		forget_goroutine(ctx, gone[k]);
-	g->exits_reconciled += n;
-	if (n)
-		lt_info("%zu goroutines exited unseen (events dropped)\n", n);
-	free(gone);
-}
-
-static void full_read(struct lt_ctx *ctx, bool initial)
-{
-	struct go_state *g = ctx->go;
-	struct go_allgs_opts opts = { .max_frames = PARK_FRAMES };
-	struct go_allgs_stats st = {};
-	struct scan sc = { .ctx = ctx, .initial = initial };
-
-	u64map_init(&sc.seen);
-	struct timespec a, b;
-	int err;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	sc.now_ns = (uint64_t)a.tv_sec * 1000000000ULL + a.tv_nsec;
-	if (!ctx->opts.go_parks)	/* else parked_since() just set them */
-		for (size_t k = 0; k < ctx->model.n; k++)
-			ctx->model.sites[k]->parked_s = -1;
-	err = go_read_allgs(ctx->target.pid, g->rt, &opts, on_g, &sc, &st);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	if (err) {
-		if (initial)
-			lt_warn("cannot read the existing goroutines: %s\n",
-				strerror(-err));
 		return;
 	}
-	lt_info("read %lld goroutines in %.1f ms (%zu reads)\n",
-		(long long)sc.count,
-		(b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6,
-		st.syscalls);
-	if (initial)
-		g->count_start = sc.count;
-	g->count_end = sc.count;
-	apply_waits(ctx);
-	if (!initial)
-		reconcile_exits(ctx, &sc.seen, sc.now_ns);
-	u64map_free(&sc.seen);
+}
+
+void go_collect(struct lt_ctx *ctx, bool force)
+{
+	struct go_state *g = ctx->go;
+
+	if (!go_enabled(ctx))
+		return;
+	go_ages(ctx);
+	if (!force && ctx->now_s < g->next_read_s)
+		return;
+	if (ctx->opts.go_parks)
+		go_parked_since(ctx);
+	go_full_read(ctx, false);
 }
 
 void go_scan_existing(struct lt_ctx *ctx)
@@ -487,79 +554,90 @@ void go_scan_existing(struct lt_ctx *ctx)
 	if (!go_enabled(ctx) || ctx->go->scanned)
 		return;
 	ctx->go->scanned = true;
-	full_read(ctx, true);
+	go_full_read(ctx, true);
 }
 
-/* Oldest live goroutine per site: creation time for traced ones, at least
- * the whole trace for those alive at attach. */
-static void ages(struct lt_ctx *ctx)
+/* "goroutine_sampling": how goroutines were seen, and at what cost. */
+struct json_object *go_sampling_json(const struct lt_ctx *ctx)
 {
-	struct go_state *g = ctx->go;
-	struct timespec now;
-	uint64_t goid, born, id, now_ns;
-	size_t i = 0;
+	const struct go_state *g = ctx->go;
+	double now = ctx->now_s;
+	json_object *o, *c, *r, *arr;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
-	for (size_t k = 0; k < ctx->model.n; k++) {
-		struct site *s = ctx->model.sites[k];
+	if (!go_enabled(ctx))
+		return NULL;
+	o = json_object_new_object();
+	c = json_object_new_object();
+	json_object_object_add(c, "mode", json_object_new_string(
+		g->pb.budget <= 0 ? "off" : g->pb.windows ? "duty-cycled" : "continuous"));
+	json_object_object_add(c, "budget_pct", json_object_new_double(g->pb.budget * 100));
+	json_object_object_add(c, "cost_per_hit_us", json_object_new_double(
+		round(g->cost_s * 1e8) / 100));
+	json_object_object_add(c, "cost_measured", json_object_new_boolean(g->cost_measured));
+	json_object_object_add(c, "mechanism_us", json_object_new_double(round(g->mech_s * 1e8) / 100));
+	json_object_object_add(c, "probe_on", json_object_new_string(
+		g->probe_insn ? g->probe_insn : "none"));
+	json_object_object_add(c, "hits", json_object_new_int64(
+		g->skel->bss ? (int64_t)g->skel->bss->go_hits[LT_GO_HIT_NEW] : 0));
+	json_object_object_add(c, "hits_per_s_on", json_object_new_double(round(g->pb.rate)));
+	json_object_object_add(c, "on_share", json_object_new_double(
+		round(pb_on_share(&g->pb, now) * 10000) / 10000));
+	json_object_object_add(c, "duty", json_object_new_double(
+		round(g->pb.duty * 10000) / 10000));
+	json_object_object_add(c, "windows", json_object_new_int64(g->pb.windows));
+	json_object_object_add(c, "spent_pct", json_object_new_double(
+		round(pb_spent(&g->pb, now) * 1e5) / 1e3));
+	json_object_object_add(c, "attach_errors", json_object_new_int64(g->attach_errors));
+	json_object_object_add(o, "creation_probe", c);
+	arr = json_object_new_array();
+	for (int i = 0; i < g->nstmts; i++) {
+		const struct go_stmt_probe *sp = &g->stmts[i];
+		json_object *p = json_object_new_object();
+		char pc[32];
 
-		if (s->kind == SITE_GOROUTINE)
-			s->oldest_s = s->preexisting && s->live > 0 ? ctx->now_s : -1;
+		snprintf(pc, sizeof(pc), "%#llx", (unsigned long long)sp->gopc);
+		json_object_object_add(p, "gopc", json_object_new_string(pc));
+		json_object_object_add(p, "state", json_object_new_string(
+			sp->unplaceable ? "not placed" : sp->hot ? "taken off (hot)" :
+			sp->link ? "on" : "off"));
+		json_object_object_add(p, "hits", json_object_new_int64(sp->hits));
+		json_object_array_add(arr, p);
 	}
-	while (u64map_next(&g->born, &i, &goid, &born)) {
-		struct site *s;
-		double age;
-
-		if (!u64map_get(&g->site_of, goid, &id))
-			continue;
-		s = model_get(&ctx->model, id - 1);
-		age = now_ns > born ? (double)(now_ns - born) / 1e9 : 0;
-		if (s && age > s->oldest_s)
-			s->oldest_s = age;
-	}
+	json_object_object_add(o, "go_statement_probes", arr);
+	r = json_object_new_object();
+	json_object_object_add(r, "count", json_object_new_int64(g->nreads));
+	json_object_object_add(r, "interval_s", g->nreads > 1 ?
+		json_object_new_double(round((g->last_read_s - g->first_read_s) /
+					     (g->nreads - 1) * 100) / 100) : NULL);
+	json_object_object_add(r, "last_ms", json_object_new_double(round(g->read_ms_last * 10) / 10));
+	json_object_object_add(r, "max_ms", json_object_new_double(round(g->read_ms_max * 10) / 10));
+	json_object_object_add(r, "mean_ms", g->nreads ?
+		json_object_new_double(round(g->read_ms_sum / g->nreads * 10) / 10) : NULL);
+	json_object_object_add(r, "budget_pct", json_object_new_double(READ_BUDGET * 100));
+	json_object_object_add(o, "reads", r);
+	json_object_object_add(o, "unsampled_live", json_object_new_int64(g->unsampled));
+	json_object_object_add(o, "runtime_leaked", json_object_new_int64(g->runtime_leaked));
+	json_object_object_add(o, "exits_found_by_reads", json_object_new_int64(g->exits_by_reads));
+	return o;
 }
 
-/* Longest current park per site, from the gopark probes' map. */
-static void parked_since(struct lt_ctx *ctx)
+void go_sampling_text(const struct lt_ctx *ctx, FILE *out)
 {
-	struct go_state *g = ctx->go;
-	int fd = bpf_map__fd(g->skel->maps.parked);
-	struct timespec now;
-	uint64_t key, next, id, now_ns;
-	struct { uint64_t since_ns, caller_pc; uint32_t reason, pad; } p;
-	bool have;
+	const struct go_state *g = ctx->go;
+	double now = ctx->now_s;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
-	for (size_t k = 0; k < ctx->model.n; k++)
-		ctx->model.sites[k]->parked_s = -1;
-	have = !bpf_map_get_next_key(fd, NULL, &key);
-	while (have) {
-		bool more = !bpf_map_get_next_key(fd, &key, &next);
-
-		if (!bpf_map_lookup_elem(fd, &key, &p) &&
-		    u64map_get(&g->site_of, key, &id)) {
-			struct site *s = model_get(&ctx->model, id - 1);
-			double age = now_ns > p.since_ns ?
-				     (double)(now_ns - p.since_ns) / 1e9 : 0;
-
-			if (s && age > s->parked_s)
-				s->parked_s = age;
-		}
-		have = more;
-		key = next;
-	}
-}
-
-void go_collect(struct lt_ctx *ctx, bool full)
-{
 	if (!go_enabled(ctx))
 		return;
-	ages(ctx);
-	if (!full)
+	if (g->pb.budget <= 0) {
+		fprintf(out, "Goroutines: read from memory every %.1f s; creation probe off (--go-budget 0)\n",
+			g->nreads > 1 ? (g->last_read_s - g->first_read_s) / (g->nreads - 1) : 0);
 		return;
-	if (ctx->opts.go_parks)
-		parked_since(ctx);
-	full_read(ctx, false);
+	}
+	fprintf(out, "Goroutines: read from memory %u times (%.1f ms last); creation probe %s",
+		g->nreads, g->read_ms_last,
+		g->pb.windows ? "duty-cycled" : "on throughout");
+	if (g->pb.windows)
+		fprintf(out, ", on %.1f %% of the time", pb_on_share(&g->pb, now) * 100);
+	fprintf(out, " (%.2f %% of a core at %.1f us a hit, budget %.2f %%)\n",
+		pb_spent(&g->pb, now) * 100, g->cost_s * 1e6, g->pb.budget * 100);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Goroutines: live goroutines per creation stack from the runtime uprobes,
- * where they are parked and since when, and the goroutines that existed
- * before attach, read from the target's memory. */
+/* Goroutines: live goroutines per creation stack, counted by reads of the
+ * target's runtime.allgs (where each waits, since when), creation stacks
+ * from a creation uprobe kept within a CPU budget and from probes on
+ * single go statements, and who created whom (ancestry). */
 #ifndef LT_GO_H
 #define LT_GO_H
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include "ctx.h"
 #include "leaktrace.h"
@@ -20,15 +22,33 @@ void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e);
 /* Reads the goroutines that exist before the first sample (call once the
  * probes are live). */
 void go_scan_existing(struct lt_ctx *ctx);
-/* Per interval: parked state from the kernel map; with full, also reads
- * every goroutine's state and park stack from the target's memory. */
-void go_collect(struct lt_ctx *ctx, bool full);
+/* Per interval: ages; when due (reads are paced by their own cost) or
+ * forced, reads every goroutine's state and park stack from the target's
+ * memory and recounts every goroutine site. */
+void go_collect(struct lt_ctx *ctx, bool force);
+/* Every poll tick: keeps the creation probe within its budget (attached,
+ * or duty-cycled) and go statement probes within theirs. */
+void go_tick(struct lt_ctx *ctx);
+/* Poll timeout: max_ms, or less when the probe's state changes sooner. */
+int go_poll_ms(const struct lt_ctx *ctx, int max_ms);
+/* Report: how goroutines were seen and at what cost ("goroutine_sampling"
+ * in JSON; NULL when not Go), and its line in the text report. */
+struct json_object;
+struct json_object *go_sampling_json(const struct lt_ctx *ctx);
+void go_sampling_text(const struct lt_ctx *ctx, FILE *out);
 /* Live goroutines at the first and latest full read; -1 if not Go. */
 int64_t go_count_start(const struct lt_ctx *ctx);
 int64_t go_count_end(const struct lt_ctx *ctx);
-/* Goroutine exits found by full reads because their events were lost. */
+/* Probed goroutines that full reads found gone (there is no exit probe
+ * by default: this is how exits are seen). */
 uint64_t go_exits_reconciled(const struct lt_ctx *ctx);
 const char *go_version(const struct lt_ctx *ctx);
+/* The target's Go runtime description (for reading allgs), or NULL. */
+struct go_runtime;
+const struct go_runtime *go_runtime(const struct lt_ctx *ctx);
+/* The site of a live goroutine (its creation stack when the probes saw it
+ * created), or NULL. */
+struct site *go_site_of(struct lt_ctx *ctx, uint64_t goid);
 /* Stops new records (the last drain then ends). */
 void go_stop(struct lt_ctx *ctx);
 void go_drops(const struct lt_ctx *ctx, uint64_t *out);

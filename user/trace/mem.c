@@ -5,178 +5,122 @@
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <json-c/json.h>
+#include "sym/funcnames.h"
+#include "trace/brk.h"
+#include "trace/faultsplit.h"
+#include "trace/loader.h"
+#include "trace/mem.h"
+#include "trace/pages.h"
+#include "trace/ranges.h"
 #include "util/hashmap.h"
 #include "util/log.h"
-#include "trace/mem.h"
 #include "mem.skel.h"
-#include "trace/ranges.h"
-#include "trace/task.h"
 
 #define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
-#define PAGE_DOWN(x) ((x) & ~(PAGE_SIZE_ - 1))
-/* Releases up to this many pages look each chunk up; larger ranges scan
- * the pages map instead when it holds fewer chunks. */
-#define RELEASE_LOOKUP_MAX (1ULL << 24)
-#define CHUNK_OF(page) ((page) >> LT_CHUNK_SHIFT)
-#define SLOT_OF(page) ((page) & (LT_CHUNK_PAGES - 1))
-
-
-/* What the samples of one fault stack id unwound to: its pages are split
- * between these stacks in proportion (the id itself when an unwind got no
- * further). */
-struct fault_split {
-	uint64_t fp_id;
-	bool heap;		/* the fault stack starts inside malloc */
-	uint64_t total;
-	size_t n, cap;
-	struct split_target {
-		uint64_t id, samples;
-	} *t;
-};
 
 struct mem {
 	struct mem_bpf *skel;
-	struct fault_split *splits;	/* one per sampled fault stack id */
-	size_t nsplits, capsplits;
-	struct u64map split_index;	/* fault stack id -> splits index + 1 */
-	uint64_t fault_samples;		/* sampled faults received with a copy */
+	struct model *model;		/* where the sites live */
+	struct stacks *stacks;
+	int copy_need_fd;		/* shared, for stack copies */
 	struct ranges *ranges;
-	struct u64map released;		/* stack id -> pages released */
-	struct u64map lazy;		/* stack id -> pages MADV_FREE'd */
-	uint64_t brk_cur;		/* page-aligned break, 0 unknown */
-	struct u64map brk_by_stack;	/* stack id -> bytes of brk growth */
-	uint64_t brk_top_id, brk_top_bytes;	/* the stack growing it most */
+	struct pages pages;		/* the kernel's page map, as edited */
+	struct brk_state brk;
+	struct fault_splits splits;
 	uint64_t faulted_pages;		/* sum of the kernel's counters */
-	uint64_t released_bpf, lazy_bpf;	/* the same, released in BPF */
+	uint64_t failed_said;		/* page requests refused, warned of */
 	struct mem_stats st;
-	int pages_fd;
 };
 
-static uint32_t pow2_at_least(uint64_t v)
+/* Opens, sizes, sets and loads the memory object. page_progs: with the
+ * syscall programs that edit the page map for user space (flags: of
+ * lt_bpf_load). */
+static int mem_load(struct mem *m, const struct lt_ctx *ctx,
+		    const struct lt_maps *maps, bool bpf_release,
+		    bool page_progs, unsigned int flags)
 {
-	uint32_t p = 4096;
-
-	while (p < v && p < (1U << 30))
-		p <<= 1;
-	return p;
-}
-
-int mem_open(struct lt_ctx *ctx)
-{
-	struct lt_opts *o = &ctx->opts;
-	struct mem *m;
-	bool bpf_release;
+	const struct lt_opts *o = &ctx->opts;
 	int err;
 
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	ctx->mem = m;
-	u64map_init(&m->released);
-	u64map_init(&m->lazy);
-	u64map_init(&m->brk_by_stack);
-	u64map_init(&m->split_index);
-	m->ranges = ranges_new();
-	if (!m->ranges)
-		return -ENOMEM;
 	m->skel = mem_bpf__open();
 	if (!m->skel) {
 		err = -errno;
 		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	m->skel->rodata->targ_tgid = ctx->target.pid;
-	m->skel->rodata->fp_jumps = ctx->target.is_go;
-	ctx->wakeup_bytes = pow2_at_least((uint64_t)o->ringbuf_mb << 20) / 4;
-	m->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	LT_BPF_COMMON_RODATA(m->skel, ctx->target.pid, ctx->target.is_go, maps);
 	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
 	m->skel->rodata->fault_sample = o->fault_sample;
-	if ((err = bpf_map__set_max_entries(m->skel->maps.stacks, o->max_stacks)) ||
-	    /* Chunks: room for max_pages touched pages even when only one
-	     * page in 16 of a chunk is touched (thread stacks, sparse heaps). */
-	    (err = bpf_map__set_max_entries(m->skel->maps.pages,
+	/* Chunks: room for max_pages touched pages even when only one page
+	 * in 16 of a chunk is touched (thread stacks, sparse heaps). */
+	if ((err = bpf_map__set_max_entries(m->skel->maps.pages,
 			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
-					    o->max_fault_stacks)) ||
-	    (err = bpf_map__set_max_entries(m->skel->maps.events,
-			pow2_at_least((uint64_t)o->ringbuf_mb << 20)))) {
+					    o->max_fault_stacks))) {
 		lt_err("cannot size BPF maps: %s\n", strerror(-err));
 		return err;
 	}
-	/* Small releases in BPF where bpf_loop exists (5.17+); before that
-	 * user space releases every range. */
-	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-					      BPF_FUNC_loop, NULL) == 1;
 	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
-	err = mem_bpf__load(m->skel);
-	if (err) {
-		err = -errno;
-		if (err == -EPERM || err == -EACCES)
-			lt_err("loading BPF programs was refused: run as root (CAP_BPF and CAP_PERFMON)\n");
-		else
-			lt_err("cannot load the memory BPF programs: %s (-vv shows the verifier log)\n",
-			       strerror(-err));
-		return err;
-	}
-	err = mem_bpf__attach(m->skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot attach the memory tracepoints: %s (is tracefs mounted on /sys/kernel/tracing?)\n",
-		       strerror(-err));
-		return err;
-	}
-	m->pages_fd = bpf_map__fd(m->skel->maps.pages);
+	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
+	bpf_program__set_autoload(m->skel->progs.lt_pages_move, page_progs);
+	return lt_bpf_load(m->skel->skeleton, maps, "memory", flags);
+}
+
+int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
+{
+	struct mem *m;
+	bool bpf_release;
+	uint64_t cur = 0;
+	int err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	ctx->mem = m;
+	m->model = &ctx->model;
+	m->stacks = &ctx->stacks;
+	m->copy_need_fd = maps->copy_need_fd;
+	pages_init(&m->pages, -1, -1, -1);
+	faultsplit_init(&m->splits);
 	/* The break already reached; a spawned target syncs on its first
 	 * brk(0) after exec instead. */
 	if (!ctx->target.spawned) {
 		uint64_t start_brk = 0, cur_brk = 0;
 
 		if (!procstat_start_brk(ctx->target.pid, &start_brk, &cur_brk))
-			m->brk_cur = PAGE_UP(cur_brk);
+			cur = PAGE_UP(cur_brk);
 	}
+	brk_init(&m->brk, cur);
+	m->ranges = ranges_new();
+	if (!m->ranges)
+		return -ENOMEM;
+	/* Releases in BPF where bpf_loop exists (5.17+): small ranges at the
+	 * syscall's exit, the rest asked by user space of the syscall
+	 * programs. Before that user space edits the page map itself, and
+	 * also when this kernel refuses the syscall programs (said). */
+	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+					      BPF_FUNC_loop, NULL) == 1;
+	err = mem_load(m, ctx, maps, bpf_release, bpf_release,
+		       LT_LOAD_ATTACH | (bpf_release ? LT_LOAD_QUIET : 0));
+	if (err && bpf_release && m->skel) {
+		mem_bpf__destroy(m->skel);
+		m->skel = NULL;
+		err = mem_load(m, ctx, maps, true, false, LT_LOAD_ATTACH);
+		if (!err)
+			lt_warn("this kernel refused the page-map programs: user space edits the page map, racing with the fault program (a page first touched meanwhile may be missed)\n");
+	}
+	if (err)
+		return err;
+	pages_init(&m->pages, bpf_map__fd(m->skel->maps.pages),
+		   bpf_program__autoload(m->skel->progs.lt_pages_release) ?
+			bpf_program__fd(m->skel->progs.lt_pages_release) : -1,
+		   bpf_program__autoload(m->skel->progs.lt_pages_move) ?
+			bpf_program__fd(m->skel->progs.lt_pages_move) : -1);
 	return 0;
-}
-
-int mem_stacks_fd(const struct lt_ctx *ctx)
-{
-	return bpf_map__fd(ctx->mem->skel->maps.stacks);
-}
-
-int mem_copy_need_fd(const struct lt_ctx *ctx)
-{
-	return bpf_map__fd(ctx->mem->skel->maps.copy_need);
-}
-
-int mem_ucopy_buf_fd(const struct lt_ctx *ctx)
-{
-	return bpf_map__fd(ctx->mem->skel->maps.ucopy_buf);
-}
-
-struct json_object *mem_unwind_json(const struct lt_ctx *ctx)
-{
-	uint64_t uc[LT_UC_MAX] = {}, split = 0, samples;
-	struct json_object *o;
-
-	for (int i = 0; i < LT_UC_MAX; i++) {
-		if (ctx->mem && ctx->mem->skel->bss)
-			uc[i] += ctx->mem->skel->bss->ucopy_stats[i];
-	}
-	task_ucopy_stats(ctx, uc);
-	o = stacks_unwind_json(&ctx->stacks, uc);
-	samples = mem_fault_samples(ctx, &split);
-	json_object_object_add(o, "fault_samples", json_object_new_int64(samples));
-	json_object_object_add(o, "fault_stacks_split", json_object_new_int64(split));
-	return o;
-}
-
-int mem_events_fd(const struct lt_ctx *ctx)
-{
-	return bpf_map__fd(ctx->mem->skel->maps.events);
 }
 
 void mem_close(struct lt_ctx *ctx)
@@ -187,13 +131,9 @@ void mem_close(struct lt_ctx *ctx)
 		return;
 	mem_bpf__destroy(m->skel);
 	ranges_free(m->ranges);
-	u64map_free(&m->released);
-	u64map_free(&m->lazy);
-	u64map_free(&m->brk_by_stack);
-	u64map_free(&m->split_index);
-	for (size_t i = 0; i < m->nsplits; i++)
-		free(m->splits[i].t);
-	free(m->splits);
+	pages_free(&m->pages);
+	brk_free(&m->brk);
+	faultsplit_free(&m->splits);
 	free(m);
 	ctx->mem = NULL;
 }
@@ -218,155 +158,44 @@ void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->mem->skel->bss->drops[i];
 }
 
-static void count_release(struct mem *m, uint64_t stack_id, uint64_t n,
-			  bool lazy)
+void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
 {
-	uint64_t *v = u64map_ref(&m->released, stack_id);
-
-	if (v)
-		*v += n;
-	if (lazy && (v = u64map_ref(&m->lazy, stack_id)))
-		*v += n;
-	m->st.released_pages += n;
-	if (lazy)
-		m->st.lazyfree_pages += n;
-}
-
-/* Writes a chunk back, or deletes it when no page in it is tracked. */
-static void chunk_store(struct mem *m, uint64_t key, const struct lt_chunk *c)
-{
-	for (unsigned i = 0; i < LT_CHUNK_PAGES; i++) {
-		if (c->sid[i]) {
-			bpf_map_update_elem(m->pages_fd, &key, c, BPF_ANY);
-			return;
-		}
-	}
-	bpf_map_delete_elem(m->pages_fd, &key);
-}
-
-/* Clears the slots [from, to) of one chunk (slot numbers), counting what
- * they held; the chunk is deleted once empty. */
-static void release_chunk(struct mem *m, uint64_t key, unsigned from,
-			  unsigned to, bool lazy)
-{
-	struct lt_chunk c;
-	bool changed = false;
-
-	if (bpf_map_lookup_elem(m->pages_fd, &key, &c))
+	if (!ctx->mem || !ctx->mem->skel->bss)
 		return;
-	for (unsigned i = from; i < to && i < LT_CHUNK_PAGES; i++) {
-		if (!c.sid[i])
-			continue;
-		count_release(m, c.sid[i], 1, lazy);
-		c.sid[i] = 0;
-		changed = true;
-	}
-	if (changed)
-		chunk_store(m, key, &c);
+	for (int i = 0; i < LT_UC_MAX; i++)
+		out[i] += ctx->mem->skel->bss->ucopy_stats[i];
 }
 
-/* Forgets the tracked pages of [start, end): they are no longer resident
- * (or, with MADV_FREE, only until the kernel needs them). BPF does this
- * itself for small munmap/madvise ranges; a page BPF sets in a chunk while
- * we rewrite it may be forgotten (then counted again if touched again). */
+uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids)
+{
+	*split_ids = ctx->mem ? faultsplit_split_ids(&ctx->mem->splits) : 0;
+	return ctx->mem ? ctx->mem->splits.samples : 0;
+}
+
+/* Pages tracked now: a bound on the page map's chunks. */
+static uint64_t held_pages(const struct mem *m)
+{
+	return m->faulted_pages > m->st.released_pages ?
+	       m->faulted_pages - m->st.released_pages : 0;
+}
+
 static void release_pages(struct mem *m, uint64_t start, uint64_t end,
 			  bool lazy)
 {
-	uint64_t first = start >> LT_PAGE_SHIFT, last = PAGE_UP(end) >> LT_PAGE_SHIFT;
-	uint64_t held = m->faulted_pages > m->st.released_pages ?
-			m->faulted_pages - m->st.released_pages : 0;
-	uint64_t key, next, chunks;
-
-	if (last <= first)
-		return;
-	/* No more chunks hold pages than pages are held. */
-	chunks = CHUNK_OF(last - 1) - CHUNK_OF(first) + 1;
-	if (chunks <= RELEASE_LOOKUP_MAX >> LT_CHUNK_SHIFT || chunks <= held) {
-		for (key = CHUNK_OF(first); key <= CHUNK_OF(last - 1); key++) {
-			uint64_t lo = key << LT_CHUNK_SHIFT;
-
-			release_chunk(m, key, first > lo ? first - lo : 0,
-				      last - lo < LT_CHUNK_PAGES ? last - lo
-								 : LT_CHUNK_PAGES,
-				      lazy);
-		}
-		return;
-	}
-	/* A huge range over a small map: walk the map instead. */
-	if (bpf_map_get_next_key(m->pages_fd, NULL, &key))
-		return;
-	for (;;) {
-		int more = !bpf_map_get_next_key(m->pages_fd, &key, &next);
-		uint64_t lo = key << LT_CHUNK_SHIFT;
-
-		if (lo + LT_CHUNK_PAGES > first && lo < last)
-			release_chunk(m, key, first > lo ? first - lo : 0,
-				      last - lo < LT_CHUNK_PAGES ? last - lo
-								 : LT_CHUNK_PAGES,
-				      lazy);
-		if (!more)
-			break;
-		key = next;
-	}
-}
-
-/* mremap moved pages: their first touch stays attributed where it was. */
-static void move_pages(struct mem *m, uint64_t old, uint64_t len, uint64_t new)
-{
-	uint64_t n = PAGE_UP(len) >> LT_PAGE_SHIFT;
-	uint64_t from0 = old >> LT_PAGE_SHIFT, to0 = new >> LT_PAGE_SHIFT;
-	uint64_t skey = UINT64_MAX, dkey = UINT64_MAX;
-	struct lt_chunk src, dst;
-	bool shave = false, dhave = false, sdirty = false, ddirty = false;
-
-	if (n > RELEASE_LOOKUP_MAX)
-		n = RELEASE_LOOKUP_MAX;
-	for (uint64_t i = 0; i <= n; i++) {
-		uint64_t from = from0 + i, to = to0 + i;
-
-		/* Write back a chunk when the walk leaves it (and at the end). */
-		if (i == n || CHUNK_OF(from) != skey) {
-			if (sdirty)
-				chunk_store(m, skey, &src);
-			sdirty = false;
-		}
-		if (i == n || CHUNK_OF(to) != dkey) {
-			if (ddirty)
-				chunk_store(m, dkey, &dst);
-			ddirty = false;
-		}
-		if (i == n)
-			break;
-		if (CHUNK_OF(from) != skey) {
-			skey = CHUNK_OF(from);
-			shave = !bpf_map_lookup_elem(m->pages_fd, &skey, &src);
-		}
-		if (!shave || !src.sid[SLOT_OF(from)])
-			continue;
-		if (CHUNK_OF(to) != dkey) {
-			dkey = CHUNK_OF(to);
-			dhave = !bpf_map_lookup_elem(m->pages_fd, &dkey, &dst);
-			if (!dhave)
-				memset(&dst, 0, sizeof(dst));
-		}
-		dst.sid[SLOT_OF(to)] = src.sid[SLOT_OF(from)];
-		src.sid[SLOT_OF(from)] = 0;
-		sdirty = ddirty = true;
-	}
+	pages_release(&m->pages, start, end, lazy, held_pages(m));
 }
 
 static void on_removed(void *c, uint32_t tag, uint64_t start, uint64_t end)
 {
-	struct site *s = model_get(&((struct lt_ctx *)c)->model, tag);
+	struct site *s = model_get(c, tag);
 
 	if (s)
 		s->freed += end - start;
 }
 
-static uint32_t site_tag(struct lt_ctx *ctx, enum site_kind kind,
-			 uint64_t stack_id)
+static uint32_t site_tag(struct mem *m, enum site_kind kind, uint64_t stack_id)
 {
-	struct site *s = stacks_site(&ctx->stacks, &ctx->model, kind, stack_id);
+	struct site *s = stacks_site(m->stacks, m->model, kind, stack_id);
 
 	if (!s)
 		return UINT32_MAX;
@@ -374,44 +203,22 @@ static uint32_t site_tag(struct lt_ctx *ctx, enum site_kind kind,
 	return s->id;
 }
 
-static void handle_brk(struct lt_ctx *ctx, const struct lt_mem_event *e,
+static void handle_brk(struct mem *m, const struct lt_mem_event *e,
 		       uint64_t stack_id)
 {
-	struct mem *m = ctx->mem;
-	uint64_t brk = PAGE_UP(e->addr);
+	struct brk_step st;
 
-	if (!e->len || !m->brk_cur) {	/* a query, or first sight: sync */
-		m->brk_cur = brk;
-		return;
+	brk_event(&m->brk, PAGE_UP(e->addr), !e->len, stack_id, &st);
+	if (st.change == BRK_GROW) {
+		if (st.first_growth)
+			stacks_site(m->stacks, m->model, SITE_BRK, stack_id);
+		ranges_add(m->ranges, st.from, st.to,
+			   site_tag(m, SITE_BRK, st.charge_id), on_removed,
+			   m->model);
+	} else if (st.change == BRK_SHRINK) {
+		ranges_remove(m->ranges, st.from, st.to, on_removed, m->model);
+		release_pages(m, st.from, st.to, false);
 	}
-	if (brk > m->brk_cur) {
-		uint64_t *v = u64map_ref(&m->brk_by_stack, stack_id);
-
-		/* The heap is shared: which malloc crosses its top is chance
-		 * (a caller that frees everything may be the one that needs
-		 * the next page). Growth goes to the stack that has grown it
-		 * most, not to whoever happened to cross the top. */
-		if (v) {
-			/* Known from its first growth on, so that its series
-			 * covers the window once it leads. */
-			if (!*v)
-				stacks_site(&ctx->stacks, &ctx->model, SITE_BRK,
-					    stack_id);
-			*v += brk - m->brk_cur;
-			if (*v > m->brk_top_bytes || !m->brk_top_id) {
-				m->brk_top_bytes = *v;
-				m->brk_top_id = stack_id;
-			}
-		}
-		ranges_add(m->ranges, m->brk_cur, brk,
-			   site_tag(ctx, SITE_BRK, m->brk_top_id ? m->brk_top_id
-								 : stack_id),
-			   on_removed, ctx);
-	} else if (brk < m->brk_cur) {
-		ranges_remove(m->ranges, brk, m->brk_cur, on_removed, ctx);
-		release_pages(m, brk, m->brk_cur, false);
-	}
-	m->brk_cur = brk;
 }
 
 void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
@@ -423,22 +230,23 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 	/* A stack copy follows the record: unwind it if frame pointers
 	 * did not reach the callers. */
 	if (e->copy_bytes)
-		sid = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx),
-				      e->stack_id, e + 1, e->copy_bytes);
+		sid = stacks_event_id(m->stacks, m->copy_need_fd, e->stack_id,
+				      e + 1, e->copy_bytes);
 	switch (e->type) {
 	case LT_EV_MMAP:
 		if (e->flags & MAP_FIXED)	/* replaces what was there */
 			release_pages(m, e->addr, e->addr + len, false);
 		if (e->prot == PROT_NONE) {	/* reservation, not memory */
 			ranges_remove(m->ranges, e->addr, e->addr + len,
-				      on_removed, ctx);
+				      on_removed, m->model);
 			break;
 		}
 		ranges_add(m->ranges, e->addr, e->addr + len,
-			   site_tag(ctx, SITE_MMAP, sid), on_removed, ctx);
+			   site_tag(m, SITE_MMAP, sid), on_removed, m->model);
 		break;
 	case LT_EV_MUNMAP:
-		ranges_remove(m->ranges, e->addr, e->addr + len, on_removed, ctx);
+		ranges_remove(m->ranges, e->addr, e->addr + len, on_removed,
+			      m->model);
 		if (!e->bpf_released)
 			release_pages(m, e->addr, e->addr + len, false);
 		break;
@@ -448,16 +256,16 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 		if (new_len < len)
 			release_pages(m, e->addr + new_len, e->addr + len, false);
 		if (e->new_addr != e->addr)
-			move_pages(m, e->addr, len < new_len ? len : new_len,
+			pages_move(&m->pages, e->addr, len < new_len ? len : new_len,
 				   e->new_addr);
 		ranges_remap(m->ranges, e->addr, len, e->new_addr, new_len,
-			     new_len > len ? site_tag(ctx, SITE_MMAP, sid)
+			     new_len > len ? site_tag(m, SITE_MMAP, sid)
 					   : UINT32_MAX,
-			     on_removed, ctx);
+			     on_removed, m->model);
 		break;
 	}
 	case LT_EV_BRK:
-		handle_brk(ctx, e, sid);
+		handle_brk(m, e, sid);
 		break;
 	case LT_EV_MADVISE:
 		if (e->flags < LT_MADV_MAX) {
@@ -476,122 +284,33 @@ void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
 /* Faults inside the allocator touch heap pages; which caller's malloc
  * crosses into a new page is chance (a caller that frees all it takes
  * touches pages others then fill), as with brk. */
-static bool in_allocator(struct lt_ctx *ctx, uint64_t fp_id)
+static bool in_allocator(struct mem *m, uint64_t fp_id)
 {
-	static const char *const fns[] = {
-		"malloc", "__libc_malloc", "_int_malloc", "sysmalloc",
-		"calloc", "__libc_calloc", "realloc", "__libc_realloc",
-		"_int_realloc", "tcache_init", "malloc_consolidate",
-		"_int_memalign", "__libc_memalign", "posix_memalign",
-	};
-	const struct resolved_stack *r = stacks_resolve(&ctx->stacks, fp_id);
-	const char *fn = r->n ? r->frames[0].function : NULL;
+	const struct resolved_stack *r = stacks_resolve(m->stacks, fp_id);
 
-	for (size_t i = 0; fn && i < sizeof(fns) / sizeof(fns[0]); i++)
-		if (!strcmp(fn, fns[i]))
-			return true;
-	return false;
-}
-
-static struct fault_split *split_get(struct lt_ctx *ctx, uint64_t fp_id,
-				     bool add)
-{
-	struct mem *m = ctx->mem;
-	uint64_t idx;
-	struct fault_split *v;
-
-	if (u64map_get(&m->split_index, fp_id, &idx))
-		return &m->splits[idx - 1];
-	if (!add)
-		return NULL;
-	if (m->nsplits == m->capsplits) {
-		size_t cap = m->capsplits ? m->capsplits * 2 : 64;
-
-		v = realloc(m->splits, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		m->splits = v;
-		m->capsplits = cap;
-	}
-	v = &m->splits[m->nsplits];
-	memset(v, 0, sizeof(*v));
-	v->fp_id = fp_id;
-	v->heap = in_allocator(ctx, fp_id);
-	if (u64map_put(&m->split_index, fp_id, m->nsplits + 1))
-		return NULL;
-	m->nsplits++;
-	return v;
+	return r->n && fn_is_allocator(r->frames[0].function);
 }
 
 void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e)
 {
 	struct mem *m = ctx->mem;
-	struct fault_split *sp;
 	uint64_t id;
-	size_t i;
 
 	if (!e->copy_bytes)
 		return;
-	m->fault_samples++;
-	id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx), e->stack_id,
-			     e + 1, e->copy_bytes);
-	sp = split_get(ctx, e->stack_id, true);
-	if (!sp)
-		return;
-	for (i = 0; i < sp->n && sp->t[i].id != id; i++)
-		;
-	if (i == sp->n) {
-		if (sp->n == sp->cap) {
-			size_t cap = sp->cap ? sp->cap * 2 : 4;
-			struct split_target *t = realloc(sp->t, cap * sizeof(*t));
-
-			if (!t)
-				return;
-			sp->t = t;
-			sp->cap = cap;
-		}
-		sp->t[sp->n++] = (struct split_target){ .id = id };
-	}
-	sp->t[i].samples++;
-	sp->total++;
-}
-
-/* The caller whose sampled faults inside the allocator are most numerous
- * (0: none): heap pages first touched in the allocator are credited to it,
- * the brk rule for resident pages. */
-static uint64_t heap_top_target(struct lt_ctx *ctx)
-{
-	struct mem *m = ctx->mem;
-	struct u64map votes;
-	uint64_t best = 0, best_n = 0, *v;
-
-	u64map_init(&votes);
-	for (size_t i = 0; i < m->nsplits; i++) {
-		struct fault_split *sp = &m->splits[i];
-
-		if (!sp->heap)
-			continue;
-		for (size_t k = 0; k < sp->n; k++) {
-			if (sp->t[k].id == sp->fp_id ||
-			    !(v = u64map_ref(&votes, sp->t[k].id)))
-				continue;
-			*v += sp->t[k].samples;
-			if (*v > best_n) {
-				best_n = *v;
-				best = sp->t[k].id;
-			}
-		}
-	}
-	u64map_free(&votes);
-	return best;
+	id = stacks_event_id(m->stacks, m->copy_need_fd, e->stack_id, e + 1,
+			     e->copy_bytes);
+	faultsplit_add(&m->splits, e->stack_id, id,
+		       !faultsplit_known(&m->splits, e->stack_id) &&
+		       in_allocator(m, e->stack_id));
 }
 
 /* Adds a share of one fault stack's counters to the site of stack id. */
-static void add_fault_share(struct lt_ctx *ctx, uint64_t id, double share,
+static void add_fault_share(struct mem *m, uint64_t id, double share,
 			    const struct lt_fault_stat *fs, uint64_t rel,
 			    uint64_t lazy)
 {
-	struct site *s = stacks_site(&ctx->stacks, &ctx->model, SITE_FAULT, id);
+	struct site *s = stacks_site(m->stacks, m->model, SITE_FAULT, id);
 	double held = (double)fs->pages - (double)rel;
 
 	if (!s)
@@ -602,45 +321,36 @@ static void add_fault_share(struct lt_ctx *ctx, uint64_t id, double share,
 	s->created += (uint64_t)(fs->pages * share + 0.5);
 }
 
-uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids)
-{
-	uint64_t n = 0;
-
-	for (size_t i = 0; ctx->mem && i < ctx->mem->nsplits; i++)
-		n += ctx->mem->splits[i].n > 1 ||
-		     (ctx->mem->splits[i].n == 1 &&
-		      ctx->mem->splits[i].t[0].id != ctx->mem->splits[i].fp_id);
-	*split_ids = n;
-	return ctx->mem ? ctx->mem->fault_samples : 0;
-}
-
 void mem_collect(struct lt_ctx *ctx)
 {
 	struct mem *m = ctx->mem;
+	struct model *model = m->model;
 	int fd = bpf_map__fd(m->skel->maps.fault_stats);
 	struct lt_fault_stat fs;
 	uint64_t key, next, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
 	bool have;
 
-	for (size_t i = 0; i < ctx->model.n; i++) {
-		struct site *s = ctx->model.sites[i];
+	for (size_t i = 0; i < model->n; i++) {
+		struct site *s = model->sites[i];
 
 		if (s->kind == SITE_FAULT)
 			s->bytes = s->freed = s->lazyfree = s->created = 0;
 		else if (s->kind == SITE_MMAP || s->kind == SITE_BRK)
 			s->bytes = ranges_bytes(m->ranges, s->id);
 	}
-	heap_top = heap_top_target(ctx);
+	heap_top = faultsplit_heap_top(&m->splits);
 	have = !bpf_map_get_next_key(fd, NULL, &key);
 	while (have) {
 		bool more = !bpf_map_get_next_key(fd, &key, &next);
 
 		if (!bpf_map_lookup_elem(fd, &key, &fs)) {
-			const struct fault_split *sp = split_get(ctx, key, false);
+			const struct fault_split *sp = faultsplit_get(&m->splits, key);
 			uint64_t rel = 0, lazy = 0;
 
-			u64map_get(&m->released, key, &rel);
-			u64map_get(&m->lazy, key, &lazy);
+			/* Released by user space's own edits (old kernels)
+			 * plus in BPF. */
+			u64map_get(&m->pages.released, key, &rel);
+			u64map_get(&m->pages.lazy, key, &lazy);
 			rel += fs.released;
 			lazy += fs.lazy;
 			total += fs.pages;
@@ -649,12 +359,12 @@ void mem_collect(struct lt_ctx *ctx)
 			/* Sampled unwinds split the pages between the stacks
 			 * this frame-pointer stack stood for. */
 			if (!sp || !sp->total)
-				add_fault_share(ctx, key, 1.0, &fs, rel, lazy);
+				add_fault_share(m, key, 1.0, &fs, rel, lazy);
 			else if (heap_top && sp->heap)
-				add_fault_share(ctx, heap_top, 1.0, &fs, rel, lazy);
+				add_fault_share(m, heap_top, 1.0, &fs, rel, lazy);
 			else
 				for (size_t i = 0; i < sp->n; i++)
-					add_fault_share(ctx, sp->t[i].id,
+					add_fault_share(m, sp->t[i].id,
 							(double)sp->t[i].samples /
 								sp->total,
 							&fs, rel, lazy);
@@ -663,10 +373,14 @@ void mem_collect(struct lt_ctx *ctx)
 		key = next;
 	}
 	m->faulted_pages = total;
-	/* Released here plus released in BPF (recounted at every collect). */
-	m->st.released_pages += rel_bpf - m->released_bpf;
-	m->st.lazyfree_pages += lazy_bpf - m->lazy_bpf;
-	m->released_bpf = rel_bpf;
-	m->lazy_bpf = lazy_bpf;
+	if (m->pages.failed > m->failed_said) {
+		lt_warn("%llu page releases or moves were refused by the kernel: resident pages may be overstated\n",
+			(unsigned long long)m->pages.failed);
+		m->failed_said = m->pages.failed;
+	}
+	/* Released by user-space edits plus in BPF (recounted at every
+	 * collect). */
+	m->st.released_pages = m->pages.released_pages + rel_bpf;
+	m->st.lazyfree_pages = m->pages.lazy_pages + lazy_bpf;
 	m->st.mapped_total = ranges_total(m->ranges);
 }

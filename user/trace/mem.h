@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Memory accounting: mapped bytes per stack (mmap, mremap, brk) from the
  * ranges the target maps, resident pages per faulting stack minus pages
- * released by munmap/madvise, and madvise bytes per advice. */
+ * released by munmap/madvise, and madvise bytes per advice. The brk
+ * heuristic (brk.h), the page map (pages.h) and fault-sample splitting
+ * (faultsplit.h) are its parts. */
 #ifndef LT_MEM_H
 #define LT_MEM_H
 #include <stdint.h>
@@ -9,7 +11,7 @@
 #include <linux/types.h>
 #include "leaktrace.h"
 
-#define LT_MADV_MAX 32
+struct lt_maps;
 
 struct mem_stats {
 	uint64_t madvise_bytes[LT_MADV_MAX];	/* requested, per advice */
@@ -20,17 +22,10 @@ struct mem_stats {
 	uint64_t events;			/* memory records handled */
 };
 
-/* Opens, sizes, loads and attaches the memory programs. Owns the "stacks"
- * map and the ring buffer that the other BPF objects reuse. */
-int mem_open(struct lt_ctx *ctx);
-int mem_stacks_fd(const struct lt_ctx *ctx);
-int mem_events_fd(const struct lt_ctx *ctx);
-/* Maps the thread programs share for stack copies. */
-int mem_copy_need_fd(const struct lt_ctx *ctx);
-int mem_ucopy_buf_fd(const struct lt_ctx *ctx);
-/* The report's "unwind" object (stack copies and CFI unwinding). */
-struct json_object;
-struct json_object *mem_unwind_json(const struct lt_ctx *ctx);
+/* Opens, sizes, loads and attaches the memory programs, with the shared
+ * maps of maps (trace/loader.h). Sites go to ctx->model through
+ * ctx->stacks. */
+int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps);
 void mem_close(struct lt_ctx *ctx);
 void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
 /* A sampled page fault with a stack copy: learns which full stack its
@@ -42,8 +37,10 @@ uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids);
  * ranges into the mmap/brk sites. */
 void mem_collect(struct lt_ctx *ctx);
 const struct mem_stats *mem_stats(const struct lt_ctx *ctx);
-/* Adds this object's drop counters to out[LT_DROP_MAX]. */
 /* Stops new records (the last drain then ends). */
 void mem_stop(struct lt_ctx *ctx);
+/* Adds this object's drop counters to out[LT_DROP_MAX]. */
 void mem_drops(const struct lt_ctx *ctx, uint64_t *out);
+/* Adds the stack-copy counters to out[LT_UC_MAX]. */
+void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);
 #endif

@@ -8,7 +8,7 @@
 #include <bpf/libbpf.h>
 #include "util/hashmap.h"
 #include "util/log.h"
-#include "trace/mem.h"
+#include "trace/loader.h"
 #include "trace/task.h"
 #include "task.skel.h"
 
@@ -16,6 +16,9 @@ struct threads {
 	struct task_bpf *skel;
 	struct u64map site_of;		/* tid -> site id + 1 */
 	struct u64map born;		/* tid -> CLOCK_MONOTONIC ns at creation */
+	int copy_need_fd;		/* shared, for stack copies */
+	struct model *model;		/* where the sites live */
+	struct stacks *stacks;
 };
 
 static uint64_t mono_ns(const struct timespec *ts)
@@ -25,14 +28,14 @@ static uint64_t mono_ns(const struct timespec *ts)
 
 /* Threads that exist before attach have no creation stack: they are one
  * site, "alive at attach". */
-static void count_existing(struct lt_ctx *ctx, struct threads *t)
+static void count_existing(struct threads *t, pid_t pid)
 {
-	struct site *s = model_site_preexisting(&ctx->model, SITE_THREAD);
+	struct site *s = model_site_preexisting(t->model, SITE_THREAD);
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", ctx->target.pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	if (!dir || !s) {
 		if (dir)
@@ -50,7 +53,7 @@ static void count_existing(struct lt_ctx *ctx, struct threads *t)
 	closedir(dir);
 }
 
-int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
+int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 {
 	struct threads *t;
 	int err;
@@ -59,6 +62,9 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 	if (!t)
 		return -ENOMEM;
 	ctx->threads = t;
+	t->copy_need_fd = maps->copy_need_fd;
+	t->model = &ctx->model;
+	t->stacks = &ctx->stacks;
 	u64map_init(&t->site_of);
 	u64map_init(&t->born);
 	t->skel = task_bpf__open();
@@ -67,33 +73,13 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	t->skel->rodata->targ_tgid = ctx->target.pid;
-	t->skel->rodata->fp_jumps = ctx->target.is_go;
-	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	LT_BPF_COMMON_RODATA(t->skel, ctx->target.pid, ctx->target.is_go, maps);
 	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
-	if ((err = bpf_map__reuse_fd(t->skel->maps.stacks, stacks_fd)) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.events, events_fd)) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.copy_need,
-				     mem_copy_need_fd(ctx))) ||
-	    (err = bpf_map__reuse_fd(t->skel->maps.ucopy_buf,
-				     mem_ucopy_buf_fd(ctx)))) {
-		lt_err("cannot share BPF maps: %s\n", strerror(-err));
+	err = lt_bpf_load(t->skel->skeleton, maps, "thread", LT_LOAD_ATTACH);
+	if (err)
 		return err;
-	}
-	err = task_bpf__load(t->skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot load the thread BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	err = task_bpf__attach(t->skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot attach the task tracepoints: %s\n", strerror(-err));
-		return err;
-	}
 	if (!ctx->target.spawned)
-		count_existing(ctx, t);
+		count_existing(t, ctx->target.pid);
 	return 0;
 }
 
@@ -142,9 +128,9 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	if (e->type == LT_EV_THREAD_NEW) {
 		/* A stack copy follows the record when frame pointers may
 		 * not reach the creator's callers. */
-		id = stacks_event_id(&ctx->stacks, mem_copy_need_fd(ctx),
+		id = stacks_event_id(t->stacks, t->copy_need_fd,
 				     e->stack_id, e + 1, e->copy_bytes);
-		s = stacks_site(&ctx->stacks, &ctx->model, SITE_THREAD, id);
+		s = stacks_site(t->stacks, t->model, SITE_THREAD, id);
 		if (!s)
 			return;
 		s->live++;
@@ -155,7 +141,7 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	}
 	if (!u64map_get(&t->site_of, e->tid, &id))
 		return;
-	s = model_get(&ctx->model, id - 1);
+	s = model_get(t->model, id - 1);
 	if (s && s->live > 0)
 		s->live--;
 	u64map_del(&t->site_of, e->tid);
@@ -172,16 +158,16 @@ void task_collect(struct lt_ctx *ctx)
 	if (!t)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (size_t k = 0; k < ctx->model.n; k++)
-		if (ctx->model.sites[k]->kind == SITE_THREAD)
-			ctx->model.sites[k]->oldest_s = -1;
+	for (size_t k = 0; k < t->model->n; k++)
+		if (t->model->sites[k]->kind == SITE_THREAD)
+			t->model->sites[k]->oldest_s = -1;
 	while (u64map_next(&t->born, &i, &tid, &born)) {
 		struct site *s;
 		double age;
 
 		if (!u64map_get(&t->site_of, tid, &id))
 			continue;
-		s = model_get(&ctx->model, id - 1);
+		s = model_get(t->model, id - 1);
 		age = (double)(mono_ns(&now) - born) / 1e9;
 		if (s && age > s->oldest_s)
 			s->oldest_s = age;

@@ -7,9 +7,11 @@
 #include <linux/types.h>
 #include "leaktrace.h"
 
-/* Loads the task programs, sharing the stacks map and ring buffer of the
- * memory object, and counts the threads alive at attach. */
-int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd);
+struct lt_maps;
+
+/* Loads the task programs with the shared maps of maps (trace/loader.h)
+ * and counts the threads alive at attach. */
+int task_open(struct lt_ctx *ctx, const struct lt_maps *maps);
 void task_close(struct lt_ctx *ctx);
 void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e);
 /* Updates the age of the oldest live thread per site. */

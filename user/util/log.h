@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* util/: what every folder may use and that knows nothing of leaktrace:
+ * logging (this file), hash maps (hashmap.h). */
 #ifndef LT_LOG_H
 #define LT_LOG_H
 

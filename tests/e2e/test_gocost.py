@@ -1,0 +1,164 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Go without the uprobe bill: live goroutines come from reads of
+runtime.allgs (no exit probe), the creation probe runs under a cost budget
+(duty-cycled past it, with a probe of its own for a go statement never
+sampled), and ancestry names the application function behind goroutines
+that a library started."""
+import json
+import subprocess
+import time
+
+import pytest
+
+from conftest import (GO_VERSIONS, go_build, has_function, newest_go, oldest_go, running, sites,
+                      start_trace, finish_trace, trace_program)
+
+pytestmark = pytest.mark.goroutines
+
+
+def attached_programs(leaktrace_pid: int) -> list:
+    """Names of the BPF programs leaktrace has attached through perf events
+    (uprobes) right now."""
+    out = subprocess.run(["bpftool", "-j", "perf", "show"], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    names = []
+    for e in json.loads(out.stdout or "[]"):
+        if e.get("pid") != leaktrace_pid:
+            continue
+        p = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(e["prog_id"])],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode == 0:
+            names.append(json.loads(p.stdout).get("name", ""))
+    return names
+
+
+def functions_of(frames) -> list:
+    return [f.get("function") or "" for f in frames or []]
+
+
+# --------------------------------------------------------------------------
+# ancestry: the never-closed-body HTTP client
+
+@pytest.mark.parametrize("build", [go_build(oldest_go()), go_build(newest_go(), stripped=True)],
+                         ids=["oldest-go", "newest-go-stripped"])
+def test_ancestry_names_the_caller(build, tmp_path):
+    prog = build.path("bodyleak")
+    run = trace_program([prog, "-rate", "5"], 6, tmp_path, settle=0.5)
+    report = run.ok()
+    d = run.describe()
+    conns = [s for s in sites(report, "goroutine")
+             if has_function(s, "net/http.(*Transport).dialConn") and s["leak"]]
+    assert len(conns) >= 2, "readLoop and writeLoop goroutines leak with every request\n" + d
+    for s in conns:
+        assert not has_function(s, "main.fetchStatus"), \
+            "their own creation stack stops in net/http (else this test proves nothing)\n" + d
+        anc = s.get("ancestry") or []
+        assert anc, "a leaked connection goroutine has its creator's stack\n" + d
+        assert "main.fetchStatus" in functions_of(anc[0]), \
+            f"the creator's creation stack names the caller of Client.Get: {anc[0]}\n{d}"
+
+
+def test_ancestry_in_text(tmp_path):
+    prog = go_build(newest_go()).path("bodyleak")
+    run = trace_program([prog, "-rate", "5"], 4, tmp_path, settle=0.5, fmt="text")
+    text = (tmp_path / "run.txt").read_text()
+    assert "created by net/http.(*Transport)." in text, text
+    assert "called from main.fetchStatus" in text, text
+
+
+# --------------------------------------------------------------------------
+# the budget: heavy churn with one slow leak
+
+# 1.21 has no NOP before the probed CALL: each hit traps, a costlier probe.
+@pytest.mark.parametrize("version", sorted({newest_go(), "1.21"} & set(GO_VERSIONS)))
+def test_churn_is_duty_cycled_and_slow_leak_found(version, tmp_path):
+    build = go_build(version)
+    with running([build.path("churnleak"), "-leak-every", "1"], tmp_path) as t:
+        time.sleep(1)
+        tr = start_trace(t.pid, 12, tmp_path)
+        probes_seen = []
+        for _ in range(8):
+            time.sleep(1)
+            probes_seen.append(attached_programs(tr.pid))
+        run = finish_trace(t, tr)
+        churn = [l for l in t.stderr_text().splitlines() if l.startswith("churn ")]
+    report = run.ok()
+    d = run.describe() + "\nchurn: " + " ".join(churn[-6:])
+    cp = report["goroutine_sampling"]["creation_probe"]
+    # Flat-out churn here is > 100k goroutines/s: far past 1 % of a core.
+    assert cp["hits_per_s_on"] >= 100_000, d
+    assert cp["mode"] == "duty-cycled", d
+    assert cp["on_share"] < 0.2, d
+    assert cp["spent_pct"] <= 2.0, f"the probe stayed near its 1 % budget: {cp}\n{d}"
+    assert any("lt_go_new" not in p for p in probes_seen), \
+        f"the creation probe is detached between windows: {probes_seen}\n{d}"
+    assert all("lt_go_exit" not in p for p in probes_seen), "no exit probe by default\n" + d
+    leak = [s for s in sites(report, "goroutine")
+            if has_function(s, "main.subscribe") and s["leak"]]
+    assert leak, "one leaked goroutine a second under the churn is found\n" + d
+    assert has_function(leak[0], "main.reconcileLoop"), "with its full creator stack\n" + d
+    assert leak[0]["creation"] == "sampled", d
+    for s in sites(report, "goroutine"):
+        if has_function(s, "main.spawnBatch"):
+            assert not s["leak"], "the churn is healthy\n" + d
+    stmts = report["goroutine_sampling"]["go_statement_probes"]
+    assert any(p["hits"] > 0 for p in stmts) or leak[0]["sampled_share"] > 0, d
+
+
+# --------------------------------------------------------------------------
+# exits are seen by reads
+
+def test_exit_never_probed_leaves_live_counts(tmp_path):
+    build = go_build(newest_go())
+    with running([build.path("wave"), "-n", "300", "-at", "1", "-hold", "2"], tmp_path) as t:
+        tr = start_trace(t.pid, 6, tmp_path)
+        time.sleep(2)
+        probes = attached_programs(tr.pid)
+        run = finish_trace(t, tr)
+    report = run.ok()
+    d = run.describe() + f"\nprobes while tracing: {probes}"
+    assert "lt_go_new" in probes and "lt_go_exit" not in probes, d
+    wave = [s for s in sites(report, "goroutine") if has_function(s, "main.fanOut")]
+    assert wave, "the wave's site is reported (it created 300)\n" + d
+    s = wave[0]
+    peak = max(v for _, v in s["series"])
+    assert peak >= 300, f"300 goroutines were alive at once: peak {peak}\n{d}"
+    assert s["live"] == 0, "they all returned: the next read saw them gone\n" + d
+    assert report["goroutine_exits_found_by_reads"] >= 300, d
+    assert not s["leak"], d
+
+
+def test_budget_zero_reads_only(tmp_path):
+    build = go_build(newest_go())
+    with running([build.path("chansend"), "-leak-rate", "2"], tmp_path) as t:
+        tr = start_trace(t.pid, 6, tmp_path, extra=["--go-budget", "0"])
+        time.sleep(2)
+        probes = attached_programs(tr.pid)
+        run = finish_trace(t, tr)
+    report = run.ok()
+    d = run.describe() + f"\nprobes: {probes}"
+    assert not [p for p in probes if p.startswith("lt_go")], "budget 0: no Go uprobe\n" + d
+    assert report["goroutine_sampling"]["creation_probe"]["mode"] == "off", d
+    leak = [s for s in sites(report, "goroutine")
+            if has_function(s, "main.handleTxnCheck") and s["leak"]]
+    assert leak, "the leak is still found, by its go statement, from reads alone\n" + d
+    assert leak[0]["wait_reason"] == "chan send", d
+
+
+# --------------------------------------------------------------------------
+# goroutines the runtime itself marked leaked (Go 1.27's goroutineleak)
+
+def test_runtime_marked_leaked(tmp_path):
+    if tuple(map(int, newest_go().split("."))) < (1, 27):
+        pytest.skip("the goroutineleak profile is on by default from Go 1.27")
+    build = go_build(newest_go())
+    run = trace_program([build.path("gcleak"), "-rate", "5"], 5, tmp_path, settle=2)
+    report = run.ok()
+    d = run.describe()
+    marked = [s for s in sites(report, "goroutine")
+              if has_function(s, "main.startJob") and s["runtime_leaked"] > 0]
+    assert marked, "goroutines in _Gleaked are counted as leaked by the runtime\n" + d
+    assert report["goroutine_sampling"]["runtime_leaked"] > 0, d
+    assert any(f["kind"] == "runtime_leaked" and "main.startJob" in f["title"]
+               for f in report["findings"]), d

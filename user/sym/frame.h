@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* One frame of a symbolized stack: what the symbolizer returns for an
+ * address and what sites keep (model/), the reports print (report/). */
+#ifndef LT_FRAME_H
+#define LT_FRAME_H
+#include <stdbool.h>
+#include <stdint.h>
+
+struct frame {
+	uint64_t addr;		/* runtime address asked about */
+	const char *module;	/* path as the target sees it; NULL if unknown */
+	const char *function;	/* NULL if unknown; C++ demangled */
+	const char *file;	/* NULL if unknown */
+	int line;		/* 0 if unknown */
+	bool inlined;		/* an inlined frame inside the next one */
+};
+#endif

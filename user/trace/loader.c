@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "leaktrace.h"
+#include "trace/loader.h"
+#include "util/log.h"
+
+static uint32_t pow2_at_least(uint64_t v)
+{
+	uint32_t p = 4096;
+
+	while (p < v && p < (1U << 30))
+		p <<= 1;
+	return p;
+}
+
+static int create(const char *name, enum bpf_map_type type, uint32_t key,
+		  uint32_t value, uint32_t max, uint32_t flags)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+	int fd = bpf_map_create(type, name, key, value, max, &o);
+
+	if (fd < 0) {
+		fd = -errno;
+		if (fd == -EPERM || fd == -EACCES)
+			lt_err("creating BPF maps was refused: run as root (CAP_BPF and CAP_PERFMON)\n");
+		else
+			lt_err("cannot create the BPF map %s: %s\n", name, strerror(-fd));
+	}
+	return fd;
+}
+
+int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb)
+{
+	uint32_t rb = pow2_at_least((uint64_t)ringbuf_mb << 20);
+
+	m->stacks_fd = m->events_fd = m->copy_need_fd = m->ucopy_buf_fd = -1;
+	m->wakeup_bytes = rb / 4;
+	m->stacks_fd = create("stacks", BPF_MAP_TYPE_HASH, sizeof(__u64),
+			      sizeof(struct lt_stack), max_stacks,
+			      BPF_F_NO_PREALLOC);
+	if (m->stacks_fd < 0)
+		return m->stacks_fd;
+	m->events_fd = create("events", BPF_MAP_TYPE_RINGBUF, 0, 0, rb, 0);
+	if (m->events_fd < 0)
+		return m->events_fd;
+	m->copy_need_fd = create("copy_need", BPF_MAP_TYPE_HASH, sizeof(__u64),
+				 sizeof(__u32), LT_COPY_NEED_MAX,
+				 BPF_F_NO_PREALLOC);
+	if (m->copy_need_fd < 0)
+		return m->copy_need_fd;
+	m->ucopy_buf_fd = create("ucopy_buf", BPF_MAP_TYPE_PERCPU_ARRAY,
+				 sizeof(__u32), sizeof(struct lt_ucopy_buf), 1, 0);
+	return m->ucopy_buf_fd < 0 ? m->ucopy_buf_fd : 0;
+}
+
+void lt_maps_close(struct lt_maps *m)
+{
+	int *fds[] = { &m->stacks_fd, &m->events_fd, &m->copy_need_fd,
+		       &m->ucopy_buf_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] > 0)	/* 0: a zeroed struct, never opened */
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* The fd of the shared map called name, or -1 for the object's own. */
+static int shared_fd(const struct lt_maps *m, const char *name)
+{
+	if (!strcmp(name, "stacks"))
+		return m->stacks_fd;
+	if (!strcmp(name, "events"))
+		return m->events_fd;
+	if (!strcmp(name, "copy_need"))
+		return m->copy_need_fd;
+	if (!strcmp(name, "ucopy_buf"))
+		return m->ucopy_buf_fd;
+	return -1;
+}
+
+int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
+		const char *what, unsigned int flags)
+{
+	struct bpf_object *obj = *s->obj;
+	struct bpf_map *map;
+	int err, fd;
+
+	bpf_object__for_each_map(map, obj) {
+		fd = shared_fd(m, bpf_map__name(map));
+		if (fd < 0)
+			continue;
+		err = bpf_map__reuse_fd(map, fd);
+		if (err) {
+			lt_err("cannot share the BPF map %s with the %s programs: %s\n",
+			       bpf_map__name(map), what, strerror(-err));
+			return err;
+		}
+	}
+	err = bpf_object__load_skeleton(s);
+	if (err) {
+		err = -errno;
+		if (flags & LT_LOAD_QUIET)
+			lt_debug("the %s BPF programs were refused: %s\n", what,
+				 strerror(-err));
+		else if (err == -EPERM || err == -EACCES)
+			lt_err("loading BPF programs was refused: run as root (CAP_BPF and CAP_PERFMON)\n");
+		else
+			lt_err("cannot load the %s BPF programs: %s (-vv shows the verifier log)\n",
+			       what, strerror(-err));
+		return err;
+	}
+	if (!(flags & LT_LOAD_ATTACH))
+		return 0;
+	err = bpf_object__attach_skeleton(s);
+	if (err) {
+		err = -errno;
+		lt_err("cannot attach the %s tracepoints: %s (is tracefs mounted on /sys/kernel/tracing?)\n",
+		       what, strerror(-err));
+		return err;
+	}
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* trace/: what runs while tracing. Loading every BPF object (this file) and
+ * the maps they share; the trackers that turn their records into sites: mem
+ * (with brk, pages, faultsplit, ranges), task, go. A new kind of site gets
+ * its tracker here. */
+/* One lifecycle for every BPF object leaktrace loads, and the one owner of
+ * the maps they share.
+ *
+ *   skel = X_bpf__open();                  open
+ *   bpf_map__set_max_entries(its maps)     size its own maps
+ *   LT_BPF_COMMON_RODATA(skel, ...);       set rodata (and its own) and
+ *   bpf_program__set_autoload(...);        autoload
+ *   lt_bpf_load(skel->skeleton, maps, ...) shared maps reused, load, attach
+ *
+ * The shared maps (the "stacks" map, the "events" ring buffer and the
+ * stack-copy maps "copy_need" and "ucopy_buf") are created here before any
+ * object is opened; each object reuses their fds, none owns them.
+ */
+#ifndef LT_LOADER_H
+#define LT_LOADER_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bpf_object_skeleton;
+
+struct lt_maps {
+	int stacks_fd;		/* stack id -> struct lt_stack */
+	int events_fd;		/* ring buffer of every object */
+	int copy_need_fd;	/* stack id -> bytes of stack to copy */
+	int ucopy_buf_fd;	/* per-CPU scratch for records with a copy */
+	uint64_t wakeup_bytes;	/* ring-buffer fill that wakes user space */
+};
+
+/* Creates the shared maps: max_stacks stacks, a ring buffer of
+ * ringbuf_mb MiB (rounded up to a power of two). 0 or -errno (said). */
+int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb);
+void lt_maps_close(struct lt_maps *m);
+
+/* The rodata every object has (common.bpf.h): the target, whether frame
+ * pointers may jump between stacks (Go), when to wake user space. */
+#define LT_BPF_COMMON_RODATA(skel, pid, go, maps)			\
+	do {								\
+		(skel)->rodata->targ_tgid = (pid);			\
+		(skel)->rodata->fp_jumps = (go);			\
+		(skel)->rodata->wakeup_bytes = (maps)->wakeup_bytes;	\
+	} while (0)
+
+#define LT_LOAD_ATTACH	1	/* attach its auto-attachable programs */
+#define LT_LOAD_QUIET	2	/* a refused load is not said: the caller
+				 * tries again with fewer programs */
+
+/* Reuses the shared maps the object declares, loads it and, with
+ * LT_LOAD_ATTACH, attaches its auto-attachable programs (tracepoints;
+ * uprobes are attached by their tracker). what names the object in
+ * messages ("memory"). 0 or -errno (said). */
+int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
+		const char *what, unsigned int flags);
+#endif
