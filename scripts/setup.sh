@@ -88,6 +88,10 @@ apt_install -t trixie-backports golang-1.25-go golang-1.26-go golang-1.27-go
 # Chromium opens that report in the capture tests (screenshot, DOM, console).
 apt_install libjs-d3 chromium-headless-shell fonts-dejavu-core
 
+# Real services for the acceptance tests (tests/e2e/test_real_services.py):
+# a C key-value store and a C cache (prometheus is installed above).
+apt_install redis-server redis-tools memcached
+
 # tracefs for uprobes (needed by libbpf's legacy attach on old kernels).
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true

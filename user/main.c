@@ -310,6 +310,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 		ctx->last = t;
 		ctx->threads_end = t.threads;
 		ctx->have_totals = true;
+		model_totals(&ctx->model, ctx->now_s, (double)t.rss, t.threads);
 	}
 	model_sample(&ctx->model, ctx->now_s);
 	capture_sample(ctx);

@@ -22,8 +22,14 @@
  *              SAW_MIN_TOOTH samples at most; a leak when the troughs
  *              climb (SAW_MIN_TROUGH_RISE, none lower than the one before)
  *   noisy      anything else
+ *
+ * Beside the shape, what happens now: the slope over the recent part of
+ * the window, and a change point from a two-segment least-squares fit
+ * (accepted by BIC). A series that rose and has stayed flat since the
+ * change is "stopped": grew until then, not growing now.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/analyze.h"
@@ -94,6 +100,27 @@
 #define SAW_MIN_TOOTH		6
 #define SAW_TROUGH_TOL		0.05
 #define SAW_MIN_TROUGH_RISE	0.1
+
+/* The recent part of the window: its last quarter, and no fewer than five
+ * samples (a slope from two or three points is one tick). */
+#define RECENT_FRACTION		0.25
+#define RECENT_MIN_SAMPLES	5
+
+/* Change points: each segment holds at least three samples (a line and
+ * one degree of freedom). The noise floor keeps an exact line from being
+ * "improved" by a split: errors below a thousandth of the level are
+ * rounding, not signal. */
+#define CHANGE_MIN_SEG		3
+#define CHANGE_NOISE_FLOOR	1e-3
+#define CHANGE_COARSE_SPLITS	128
+
+/* Stopped: after the change the series grows at no more than a tenth of
+ * its earlier pace, moves within a fifth of the range, holds for at least
+ * STOP_MIN_AFTER samples and for PLATEAU_HOLD_RATIO times any earlier
+ * pause (a staircase leak pauses too). */
+#define STOP_RATIO		0.1
+#define STOP_BAND		0.2
+#define STOP_MIN_AFTER		4
 
 struct fit {
 	size_t n;
@@ -397,7 +424,210 @@ static double confidence(double a, double b, double c, double d)
 			   0.25));
 }
 
-void analyze_growth(const struct sample *s, size_t n, struct growth *out)
+double analyze_recent_per_min(const struct sample *s, size_t n, double *from_s)
+{
+	size_t i, k = 0, from = n;
+	double t1 = NAN, t0 = NAN, cut;
+	struct fit f;
+
+	for (i = 0; i < n; i++) {
+		if (!usable(&s[i]))
+			continue;
+		if (isnan(t0))
+			t0 = s[i].t;
+		t1 = s[i].t;
+	}
+	if (from_s)
+		*from_s = isnan(t0) ? 0 : t0;
+	if (isnan(t1))
+		return 0;
+	cut = t1 - RECENT_FRACTION * (t1 - t0);
+	for (i = n; i-- > 0;) {
+		if (!usable(&s[i]))
+			continue;
+		if (s[i].t < cut && k >= RECENT_MIN_SAMPLES)
+			break;
+		from = i;
+		k++;
+	}
+	fit_line(s + from, n - from, &f);
+	if (from_s)
+		*from_s = f.t0;
+	return f.slope * 60.0;
+}
+
+/* Prefix sums of the usable samples, normalised to [0, 1] in t and v so
+ * that the squared errors keep their precision for byte counts. */
+struct prefix {
+	double t, v, tt, tv, vv, n;
+};
+
+static double seg_sse(const struct prefix *p, size_t a, size_t b,
+		      double *slope)
+{
+	double n = p[b].n - p[a].n, st = p[b].t - p[a].t, sv = p[b].v - p[a].v;
+	double sxx = (p[b].tt - p[a].tt) - st * st / n;
+	double sxy = (p[b].tv - p[a].tv) - st * sv / n;
+	double syy = (p[b].vv - p[a].vv) - sv * sv / n;
+	double sse;
+
+	*slope = sxx > 0 ? sxy / sxx : 0;
+	sse = sxx > 0 ? syy - sxy * sxy / sxx : syy;
+	return sse > 0 ? sse : 0;
+}
+
+bool analyze_change_point(const struct sample *s, size_t n,
+			  struct change_point *cp)
+{
+	struct prefix *p;
+	size_t *idx, k = 0, best = 0, stride, lo_j, hi_j;
+	bool found = false;
+	double t0 = NAN, t1 = 0, lo = INFINITY, hi = -INFINITY, peak = 0;
+	double tspan, vspan, floor2, sse1, best_sse = INFINITY, slope;
+	double bs = 0, as = 0, bic1, bic2;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!usable(&s[i]))
+			continue;
+		if (isnan(t0))
+			t0 = s[i].t;
+		t1 = s[i].t;
+		/* comparisons, not fmin/fmax: this runs per sample per site */
+		lo = s[i].v < lo ? s[i].v : lo;
+		hi = s[i].v > hi ? s[i].v : hi;
+		peak = fabs(s[i].v) > peak ? fabs(s[i].v) : peak;
+	}
+	tspan = t1 - t0;
+	vspan = hi - lo;
+	if (!(tspan > 0) || !(vspan > 0) || !isfinite(vspan))
+		return false;
+	p = calloc(n + 1, sizeof(*p));
+	idx = calloc(n + 1, sizeof(*idx));
+	if (!p || !idx)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		double t, v;
+
+		if (!usable(&s[i]))
+			continue;
+		t = (s[i].t - t0) / tspan;
+		v = (s[i].v - lo) / vspan;
+		p[k + 1].t = p[k].t + t;
+		p[k + 1].v = p[k].v + v;
+		p[k + 1].tt = p[k].tt + t * t;
+		p[k + 1].tv = p[k].tv + t * v;
+		p[k + 1].vv = p[k].vv + v * v;
+		p[k + 1].n = p[k].n + 1;
+		idx[k++] = i;
+	}
+	if (k < 2 * CHANGE_MIN_SEG)
+		goto out;
+	/* residual variance below the floor is rounding */
+	floor2 = CHANGE_NOISE_FLOOR * peak / vspan;
+	floor2 *= floor2;
+	sse1 = fmax(seg_sse(p, 0, k, &slope), k * floor2);
+	/* Long series: every stride-th split first, then every split
+	 * around the best of those (the error is smooth between samples of
+	 * one trend, so the minimum lies within a stride of the coarse one). */
+	stride = k / CHANGE_COARSE_SPLITS > 1 ? k / CHANGE_COARSE_SPLITS : 1;
+	lo_j = CHANGE_MIN_SEG;
+	hi_j = k - CHANGE_MIN_SEG;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t j = lo_j; j <= hi_j; j += stride) {
+			double a, b, e = seg_sse(p, 0, j, &a) + seg_sse(p, j, k, &b);
+
+			if (e < best_sse) {
+				best_sse = e;
+				best = j;
+				bs = a;
+				as = b;
+			}
+		}
+		if (stride == 1 || !best)
+			break;
+		lo_j = best > lo_j + stride ? best - stride : lo_j;
+		hi_j = best + stride < hi_j ? best + stride : hi_j;
+		stride = 1;
+	}
+	if (!best)
+		goto out;
+	best_sse = fmax(best_sse, k * floor2);
+	/* BIC = k ln(SSE / k) + params ln(k): one line has 2 parameters,
+	 * two segments 5 (two lines and where they meet). */
+	bic1 = k * log(sse1 / k) + 2 * log(k);
+	bic2 = k * log(best_sse / k) + 5 * log(k);
+	if (!(bic2 < bic1))
+		goto out;
+	cp->at = idx[best];
+	cp->t = (s[idx[best - 1]].t + s[idx[best]].t) / 2;
+	cp->before = bs * vspan / tspan;
+	cp->after = as * vspan / tspan;
+	cp->gain = bic1 - bic2;
+	found = true;
+out:
+	free(p);
+	free(idx);
+	return found;
+}
+
+/* Longest pause (run of samples within band of the run's first value)
+ * in s[0..end), the first run left out as in ends_in_plateau. */
+static double longest_hold(const struct sample *s, size_t end, double band)
+{
+	double run_v = 0, run_t = 0, longest = 0, last_t = 0;
+	size_t runs = 0;
+
+	for (size_t i = 0; i < end; i++) {
+		if (!usable(&s[i]))
+			continue;
+		last_t = s[i].t;
+		if (runs && fabs(s[i].v - run_v) <= band)
+			continue;
+		if (runs > 1)
+			longest = fmax(longest, s[i].t - run_t);
+		runs++;
+		run_v = s[i].v;
+		run_t = s[i].t;
+	}
+	if (runs > 1)
+		longest = fmax(longest, last_t - run_t);
+	return longest;
+}
+
+/* Grew until the change point, flat since (see STOP_*). */
+static void find_stop(const struct sample *s, size_t n, double range,
+		      struct growth *out)
+{
+	struct change_point cp;
+	double lo = INFINITY, hi = -INFINITY, t_after = NAN, t_end = 0;
+	size_t after = 0;
+
+	if (!analyze_change_point(s, n, &cp))
+		return;
+	out->change_s = cp.t;
+	out->before_per_min = cp.before * 60;
+	out->after_per_min = cp.after * 60;
+	if (!(cp.before > 0) || fabs(cp.after) > STOP_RATIO * cp.before)
+		return;
+	for (size_t i = cp.at; i < n; i++) {
+		if (!usable(&s[i]))
+			continue;
+		if (isnan(t_after))
+			t_after = s[i].t;
+		t_end = s[i].t;
+		lo = s[i].v < lo ? s[i].v : lo;
+		hi = s[i].v > hi ? s[i].v : hi;
+		after++;
+	}
+	if (after < STOP_MIN_AFTER || hi - lo > STOP_BAND * range)
+		return;
+	if (t_end - cp.t < PLATEAU_HOLD_RATIO *
+			   longest_hold(s, cp.at, PLATEAU_BAND * range))
+		return;
+	out->stopped = true;
+}
+
+static void analyze_shape(const struct sample *s, size_t n, struct growth *out)
 {
 	struct fit all, early, late;
 	struct teeth z;
@@ -412,8 +642,14 @@ void analyze_growth(const struct sample *s, size_t n, struct growth *out)
 	out->leak = false;
 	out->confidence = 0;
 	out->shape = "flat";
+	out->recent_per_min = 0;
+	out->recent_from_s = 0;
+	out->change_s = NAN;
+	out->before_per_min = out->after_per_min = 0;
+	out->stopped = false;
 
 	fit_line(s, n, &all);
+	out->recent_per_min = analyze_recent_per_min(s, n, &out->recent_from_s);
 	out->slope_per_min = all.slope * 60.0;
 	out->r2 = all.r2;
 	get_stats(s, n, &st);
@@ -429,6 +665,7 @@ void analyze_growth(const struct sample *s, size_t n, struct growth *out)
 	if (!isfinite(range) || !(range > MIN_REL_RISE * st.peak))
 		return;		/* flat (or overflowing: nothing to say) */
 
+	find_stop(s, n, range, out);
 	if (is_step(s, n, range)) {
 		out->shape = "step";
 		return;
@@ -498,4 +735,13 @@ void analyze_growth(const struct sample *s, size_t n, struct growth *out)
 		return;
 	}
 	out->shape = "noisy";
+}
+
+void analyze_growth(const struct sample *s, size_t n, struct growth *out)
+{
+	analyze_shape(s, n, out);
+	/* A series that rose and has held since reads as a plateau, whatever
+	 * its straight-line fit over the whole window says. */
+	if (out->stopped && strcmp(out->shape, "step"))
+		out->shape = "plateau";
 }

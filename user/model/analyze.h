@@ -19,6 +19,26 @@ struct growth {
 	/* "steady", "sawtooth", "plateau", "step", "shrinking", "flat" or
 	 * "noisy": a static string, never NULL after analyze_growth. */
 	const char *shape;
+	/* What happens now: the least-squares slope over the last
+	 * RECENT_FRACTION of the window (at least RECENT_MIN_SAMPLES samples),
+	 * per minute, and the time the recent part starts. */
+	double recent_per_min;
+	double recent_from_s;
+	/* Change point of a two-segment least-squares fit, accepted only when
+	 * it lowers the BIC of the series (see analyze_change_point); NAN when
+	 * one line fits as well. Slopes per minute before and after it. */
+	double change_s;
+	double before_per_min, after_per_min;
+	/* Grew until change_s, flat since (after <= STOP_RATIO of before, for
+	 * longer than any earlier pause): not a current leak. */
+	bool stopped;
+};
+
+struct change_point {
+	size_t at;		/* index of the first sample after the change */
+	double t;		/* time of the change (midway between samples) */
+	double before, after;	/* slopes per second */
+	double gain;		/* BIC(one line) - BIC(two segments), > 0 */
 };
 
 /* Least-squares slope per minute; 0 with fewer than 2 samples. */
@@ -27,5 +47,18 @@ double analyze_slope_per_min(const struct sample *s, size_t n, double *r2);
  * skipped. confidence is the strength of a leak verdict: 0 when !leak. A
  * leak is a "steady" rise or a "sawtooth" whose troughs climb; see
  * analyze.c for how each shape is told apart. */
+/* Least-squares slope per minute of the recent part of the window: the
+ * last RECENT_FRACTION of the time span, widened back to at least
+ * RECENT_MIN_SAMPLES samples. *from_s: where it starts (may be NULL). */
+double analyze_recent_per_min(const struct sample *s, size_t n, double *from_s);
+/* Two-segment least squares: for each split leaving at least
+ * CHANGE_MIN_SEG usable samples on each side, fit a line to each side;
+ * keep the split with the least total squared error. The change is
+ * accepted when the Bayesian information criterion prefers the two
+ * segments (5 parameters) over one line (2), with a noise floor so an
+ * exact line is not "improved" by rounding. Returns true and fills cp when
+ * accepted. */
+bool analyze_change_point(const struct sample *s, size_t n,
+			  struct change_point *cp);
 void analyze_growth(const struct sample *s, size_t n, struct growth *out);
 #endif

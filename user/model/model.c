@@ -3,27 +3,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/culprit.h"
+#include "model/entries.h"
 #include "model/model.h"
-#include "sym/funcnames.h"
+#include "model/verdict.h"
 
 /* Samples kept per site before pairs are merged (bounded memory for long
  * runs; the slope over the whole window survives downsampling). */
 #define MAX_SAMPLES 2048
 #define SAME_SAMPLE_S 0.05
-/* A leak verdict also needs an absolute rise over the window: a few
- * hundred KiB of warm-up page faults or two goroutines are noise, whatever
- * their fit. Slow leaks clear it in time: one goroutine a minute rises by
- * 3 in three minutes, 1 MiB a minute by 1 MiB in one. */
-#define MIN_LEAK_RISE_BYTES (1024.0 * 1024.0)
-#define MIN_LEAK_RISE_OBJECTS 3.0
-/* The oldest live object of a leaking goroutine/thread site has been alive
- * for a good part of the window. */
-#define MIN_LEAK_AGE_S 2.0
-#define MIN_LEAK_AGE_FRACTION 0.25
-/* A leak of resident memory raises the process's RSS by at least this part
- * of the site's own rise. */
-#define RSS_FOLLOWS_FRACTION 0.5
-
 static const char *const kind_names[SITE_KIND_MAX] = {
 	[SITE_GOROUTINE] = "goroutine", [SITE_THREAD] = "thread",
 	[SITE_MMAP] = "mmap",		[SITE_BRK] = "brk",
@@ -43,10 +31,9 @@ bool site_kind_is_bytes(enum site_kind kind)
 
 int site_user_frame(const struct site *s)
 {
-	for (int i = 0; i < s->nframes; i++)
-		if (s->frames[i].function && !fn_is_plumbing(s->frames[i].function))
-			return i;
-	return 0;
+	int i = site_culprit_frame(s);
+
+	return i >= 0 ? i : 0;
 }
 
 void model_init(struct model *m)
@@ -65,6 +52,9 @@ void model_free(struct model *m)
 	}
 	free(m->sites);
 	free(m->ranked);
+	entries_free(m);
+	free(m->rss);
+	free(m->threads);
 	u64map_free(&m->index);
 	memset(m, 0, sizeof(*m));
 }
@@ -144,6 +134,7 @@ struct site *model_site_keyed(struct model *m, enum site_kind kind,
 	s->bytes = site_kind_is_bytes(kind) ? 0 : -1;
 	s->oldest_s = -1;
 	s->parked_s = -1;
+	s->running = s->runnable = -1;
 	if (u64map_put(&m->index, key, m->n + 1)) {
 		free(s->frames);
 		free(s);
@@ -206,24 +197,6 @@ void model_sample(struct model *m, double t)
 	}
 }
 
-/* Suspicion: leaks first; then growth, normalised per kind so that one
- * goroutine a second outranks churn, and bytes compare in MiB; then what
- * is already held (a one-shot capture must rank 20,000 goroutines parked
- * before attach above a handful). */
-static double site_score(const struct site *s)
-{
-	double g = s->growth.slope_per_min, level;
-
-	if (site_kind_is_bytes(s->kind)) {
-		g /= 1 << 20;			/* MiB per minute */
-		level = s->bytes > 0 ? (double)s->bytes / (64 << 20) : 0;
-	} else {
-		g *= 4;		/* a leaked goroutine/thread a minute ~ 4 MiB */
-		level = s->live > 0 ? (double)s->live / 100 : 0;
-	}
-	return (s->growth.leak ? 1e9 : 0) + g + level;
-}
-
 static int cmp_score(const void *a, const void *b)
 {
 	const struct site *x = *(struct site *const *)a;
@@ -232,21 +205,6 @@ static int cmp_score(const void *a, const void *b)
 	if (x->score != y->score)
 		return x->score < y->score ? 1 : -1;
 	return x->id < y->id ? -1 : 1;
-}
-
-/* Live objects that are all young are churn, whatever the count does: a
- * leaked goroutine or thread stays. */
-static bool is_churn(const struct site *s, double span)
-{
-	double min_age = span * MIN_LEAK_AGE_FRACTION;
-
-	/* Memory a site gave back more of than it holds is being recycled
-	 * (a heap settling after attach: counting starts at zero), not kept. */
-	if (site_kind_is_bytes(s->kind))
-		return s->bytes >= 0 && s->freed > (uint64_t)s->bytes;
-	if (s->oldest_s < 0)
-		return false;
-	return s->oldest_s < (min_age > MIN_LEAK_AGE_S ? min_age : MIN_LEAK_AGE_S);
 }
 
 void model_rank(struct model *m, double rss_rise)
@@ -261,29 +219,55 @@ void model_rank(struct model *m, double rss_rise)
 		struct site *s = m->sites[i];
 
 		analyze_growth(s->samples, s->nsamples, &s->growth);
-		if (s->growth.leak && s->nsamples > 1) {
-			double span = s->samples[s->nsamples - 1].t - s->samples[0].t;
-			double rise = s->growth.slope_per_min * span / 60;
-
-			/* Fault counting starts at zero at attach: a heap that
-			 * recycles pages ramps up without RSS following. */
-			bool unfelt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
-				      rss_rise < RSS_FOLLOWS_FRACTION * rise;
-			/* ... but when RSS rose by all of it, what the site
-			 * gave back was reused elsewhere and what it holds is
-			 * held (a Go program that leaks some of what it
-			 * allocates there and recycles the rest). */
-			bool felt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
-				    rss_rise >= rise;
-
-			if (rise < (site_kind_is_bytes(s->kind) ? MIN_LEAK_RISE_BYTES
-								 : MIN_LEAK_RISE_OBJECTS) ||
-			    unfelt || (!felt && is_churn(s, span))) {
-				s->growth.leak = false;
-				s->growth.confidence = 0;
-			}
-		}
-		s->score = site_score(s);
+		verdict_decide(s, rss_rise);
+		s->score = verdict_score(s);
 	}
 	qsort(m->ranked, m->n, sizeof(*m->ranked), cmp_score);
+	entries_build(m);
+}
+
+static int push_total(struct sample **a, size_t n, size_t *cap, double t,
+		      double v)
+{
+	if (n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct sample *p = realloc(*a, c * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		*a = p;
+		*cap = c;
+	}
+	(*a)[n].t = t;
+	(*a)[n].v = v;
+	return 0;
+}
+
+void model_totals(struct model *m, double t, double rss, double threads)
+{
+	size_t cap = m->totals_cap;
+
+	/* the final collect right after the last sample replaces it */
+	if (m->ntotals && t - m->rss[m->ntotals - 1].t < SAME_SAMPLE_S) {
+		m->rss[m->ntotals - 1] = (struct sample){ t, rss };
+		m->threads[m->ntotals - 1] = (struct sample){ t, threads };
+		return;
+	}
+	/* long runs: keep every other sample once the series is long */
+	if (m->ntotals >= MAX_SAMPLES) {
+		size_t j = 0;
+
+		for (size_t i = 0; i < m->ntotals; i += 2, j++) {
+			m->rss[j] = m->rss[i];
+			m->threads[j] = m->threads[i];
+		}
+		m->ntotals = j;
+	}
+	if (push_total(&m->rss, m->ntotals, &cap, t, rss))
+		return;
+	cap = m->totals_cap;
+	if (push_total(&m->threads, m->ntotals, &cap, t, threads))
+		return;
+	m->totals_cap = cap;
+	m->ntotals++;
 }

@@ -26,6 +26,15 @@ const char *site_kind_name(enum site_kind kind);
 /* Memory kinds are measured in bytes; the others count live objects. */
 bool site_kind_is_bytes(enum site_kind kind);
 
+/* What a site is doing, decided in model/verdict.c. */
+enum verdict {
+	VERDICT_NONE,		/* nothing to report */
+	VERDICT_RECYCLED,	/* rose, but given back or reused: churn */
+	VERDICT_STOPPED,	/* grew until growth.change_s, flat since */
+	VERDICT_GROWING,	/* grows now, not (yet) a leak's shape */
+	VERDICT_LEAK,		/* grows now and keeps what it takes */
+};
+
 struct site {
 	enum site_kind kind;
 	uint32_t id;
@@ -69,7 +78,12 @@ struct site {
 	struct sample *samples;
 	size_t nsamples, cap;
 	struct growth growth;
+	enum verdict verdict;	/* model_rank: verdict_decide */
+	const char *verdict_why;	/* the rule that decided, static */
 	double score;		/* ranking */
+	/* goroutine sites: of the live ones, how many are running or
+	 * runnable now (the rest parked); -1 when the tracker did not say. */
+	int64_t running, runnable;
 };
 
 struct model {
@@ -77,6 +91,11 @@ struct model {
 	size_t n, cap;
 	struct site **ranked;	/* by suspicion, after model_rank */
 	struct u64map index;	/* key hash -> site id + 1 */
+	struct entry *entries;	/* one per culprit, after model_rank */
+	size_t nentries;
+	/* the process's RSS and thread count, one sample per model_totals */
+	struct sample *rss, *threads;
+	size_t ntotals, totals_cap;
 };
 
 void model_init(struct model *m);
@@ -111,4 +130,6 @@ void model_sample(struct model *m, double t);
  * NAN if unknown): resident growth at a site beyond it is pages being
  * recycled since attach, not a leak. */
 void model_rank(struct model *m, double rss_rise);
+/* Appends the process's RSS (bytes) and thread count at time t. */
+void model_totals(struct model *m, double t, double rss, double threads);
 #endif

@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "model/entries.h"
+#include "model/verdict.h"
 #include "report/findings.h"
+#include "report/report.h"
+#include "report/text.h"
 #include "trace/mem.h"
 #include "sym/funcnames.h"
 #include "sym/symbolize.h"
@@ -10,6 +15,8 @@
 #define MIB (1024.0 * 1024.0)
 #define PARKED_MIN_GOROUTINES 10
 #define PARKED_MIN_S 60.0
+#define PARKED_MANY 1000
+#define MAX_LEAK_FINDINGS 5
 
 const char *finding_severity_name(enum finding_severity s)
 {
@@ -27,62 +34,133 @@ static struct finding *add(struct finding *out, int *n, int max,
 	return &out[(*n)++];
 }
 
-static const char *top_function(const struct site *s)
+/* The culprit of an entry as users read it: "function (file:line)". */
+static void culprit_text(const struct entry *e, char *buf, size_t len)
 {
-	for (int i = 0; i < s->nframes; i++)
-		if (s->frames[i].function)
-			return s->frames[i].function;
-	return "an unknown function";
+	if (e->culprit >= 0 && e->lead->nframes)
+		text_culprit(e, buf, len);
+	else
+		snprintf(buf, len, "%s", e->symptom ? "no application frame" :
+			 e->lead->preexisting ? "goroutines alive before attach" :
+			 "an unknown stack");
 }
 
-/* The frame users look at (see site_user_frame). */
-static const char *user_function(const struct site *s)
+static void memory_leak(const struct entry *e, struct finding *f)
 {
-	int i = site_user_frame(s);
+	const struct entry_column *c = &e->col[entry_col_of(e->lead->kind)];
+	char where[512], cols[256] = "", a[32];
+	const char *fn = NULL;
+	size_t off = 0;
 
-	return i < s->nframes && s->frames[i].function ? s->frames[i].function
-						      : top_function(s);
+	culprit_text(e, where, sizeof(where));
+	if (e->culprit >= 0)
+		fn = e->lead->frames[e->culprit].function;
+	for (int k = 0; k < COL_MAX; k++)
+		if (e->col[k].nsites && off < sizeof(cols))
+			off += snprintf(cols + off, sizeof(cols) - off, "%s%s %s",
+					off ? ", " : "", entry_col_name(k),
+					report_bytes((double)e->col[k].bytes, a, sizeof(a)));
+	if (e->symptom) {
+		/* never advice about a runtime or allocator function */
+		snprintf(f->title, sizeof(f->title),
+			 "runtime/allocator memory grows by %.1f MiB/min with no application frame on its stacks",
+			 c->slope_per_min / MIB);
+		snprintf(f->detail, sizeof(f->detail),
+			 "%s now. This is growth of the Go runtime's or the allocator's own structures (heap arenas, stack pools, allocator refills); it follows allocations made elsewhere, which leaktrace did not see grow. Trace the heap kind (Go) or malloc to see who allocates.",
+			 cols);
+		return;
+	}
+	snprintf(f->title, sizeof(f->title),
+		 "memory kept by %.200s grows by %.1f MiB/min and is not given back",
+		 where, c->slope_per_min / MIB);
+	snprintf(f->detail, sizeof(f->detail),
+		 "%s now (%zu site%s merged: lines and allocator paths of one culprit); %.1f MiB/min in the last quarter of the window. Look at what %s keeps and who should release it.",
+		 cols, e->nsites, e->nsites == 1 ? "" : "s", c->recent_per_min / MIB,
+		 fn ? fn : where);
+}
+
+static void count_leak(const struct entry *e, struct finding *f)
+{
+	char where[512], before[96] = "";
+	const struct site *w = NULL;
+
+	culprit_text(e, where, sizeof(where));
+	for (size_t i = 0; i < e->nsites && !w; i++)
+		if (e->sites[i]->wait_reason)
+			w = e->sites[i];
+	if (e->before_attach)
+		snprintf(before, sizeof(before), " (%lld before attach + %lld since)",
+			 (long long)e->before_attach, (long long)e->since);
+	snprintf(f->title, sizeof(f->title), "live %ss started at %.200s climb by %.1f/min",
+		 e->cls == ENTRY_GOROUTINE ? "goroutine" : "thread", where,
+		 e->rate_per_min);
+	snprintf(f->detail, sizeof(f->detail),
+		 "%lld live now%s, %llu created while traced%s%s. They are started and never finish.",
+		 (long long)e->live, before, (unsigned long long)e->created,
+		 w ? "; most are parked in " : "", w ? w->wait_reason : "");
 }
 
 static void leak_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 			  int max)
 {
+	const struct model *m = &ctx->model;
 	int shown = 0;
 
-	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	for (size_t i = 0; i < m->nentries && shown < MAX_LEAK_FINDINGS; i++) {
+		const struct entry *e = &m->entries[i];
 		struct finding *f;
 
-		if (!s->growth.leak)
+		/* a symptom with a cause is told under its cause */
+		if (e->verdict != VERDICT_LEAK || (e->symptom && e->cause >= 0))
 			continue;
 		f = add(out, n, max, SEV_CRITICAL, "leak");
 		if (!f)
 			return;
 		shown++;
-		if (site_kind_is_bytes(s->kind)) {
-			snprintf(f->title, sizeof(f->title),
-				 "%s memory from %s grows by %.1f MiB/min and is not given back",
-				 site_kind_name(s->kind), user_function(s),
-				 s->growth.slope_per_min / MIB);
-			snprintf(f->detail, sizeof(f->detail),
-				 "%.1f MiB outstanding now (%s), %.1f MiB given back while traced; the series fits a steady rise (r2 %.2f). Look at what %s keeps and who should release it.",
-				 (double)s->bytes / MIB,
-				 s->kind == SITE_FAULT ? "resident, first touched there"
-						       : "mapped there",
-				 (double)s->freed / MIB, s->growth.r2,
-				 user_function(s));
-		} else {
-			snprintf(f->title, sizeof(f->title),
-				 "live %ss created from %s climb by %.1f/min",
-				 site_kind_name(s->kind), user_function(s),
-				 s->growth.slope_per_min);
-			snprintf(f->detail, sizeof(f->detail),
-				 "%lld live now, %llu created while traced%s%s. They are started and never finish.",
-				 (long long)s->live,
-				 (unsigned long long)s->created,
-				 s->wait_reason ? "; most are parked in " : "",
-				 s->wait_reason ? s->wait_reason : "");
-		}
+		if (e->cls == ENTRY_MEMORY)
+			memory_leak(e, f);
+		else
+			count_leak(e, f);
+	}
+}
+
+/* Grew, then flat: say so, so nobody reads the size as a leak. */
+static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
+			     int max)
+{
+	const struct model *m = &ctx->model;
+	int shown = 0;
+
+	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
+		const struct entry *e = &m->entries[i];
+		char where[512], a[32];
+		double before = 0;
+		struct finding *f;
+
+		if (e->verdict != VERDICT_STOPPED || !isfinite(e->grew_until_s) ||
+		    (e->symptom && e->cause >= 0))
+			continue;
+		f = add(out, n, max, SEV_INFO, "stopped");
+		if (!f)
+			return;
+		shown++;
+		culprit_text(e, where, sizeof(where));
+		/* the pace of its fastest stopped site (the lead may be another) */
+		for (size_t k = 0; k < e->nsites; k++)
+			if (e->sites[k]->verdict == VERDICT_STOPPED &&
+			    e->sites[k]->growth.before_per_min > before)
+				before = e->sites[k]->growth.before_per_min;
+		if (e->cls == ENTRY_MEMORY)
+			report_bytes((double)e->col[entry_col_of(e->lead->kind)].bytes, a, sizeof(a));
+		else
+			snprintf(a, sizeof(a), "%lld live", (long long)e->live);
+		snprintf(f->title, sizeof(f->title),
+			 "%.200s grew until t=%.0f s, flat since: not a current leak",
+			 where, e->grew_until_s);
+		snprintf(f->detail, sizeof(f->detail),
+			 "%s now. It rose by %.1f %s/min, then held for the rest of the window (a two-segment fit finds the change; the later segment is flat). A cache or pool filling to its size looks like this; trace again later to see whether it grows again.",
+			 a, before / (e->cls == ENTRY_MEMORY ? MIB : 1),
+			 e->cls == ENTRY_MEMORY ? "MiB" : "objects");
 	}
 }
 
@@ -124,53 +202,100 @@ static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		    : "Remedy: if RSS-based limits matter, make the allocator return memory with MADV_DONTNEED instead of MADV_FREE (jemalloc: muzzy_decay_ms:0; Go: GODEBUG=madvdontneed=1).");
 }
 
+/* Thread growth now: the thread count's slope over the recent part of
+ * the window, in threads over that part. Start-up threads (a runtime
+ * starting its workers right after `-- CMD`) are flat by then. */
+static double threads_rising_now(const struct model *m)
+{
+	double from = 0, rate;
+
+	if (m->ntotals < 2)
+		return 0;
+	rate = analyze_recent_per_min(m->threads, m->ntotals, &from);
+	return rate * (m->threads[m->ntotals - 1].t - from) / 60;
+}
+
 static void thread_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			   int max)
 {
 	struct finding *f;
 
-	if (ctx->threads_end <= ctx->threads_start + 4 || ctx->now_s <= 0)
+	if (ctx->threads_end <= ctx->threads_start + 4 || ctx->now_s <= 0 ||
+	    threads_rising_now(&ctx->model) < 1)
 		return;
 	f = add(out, n, max, SEV_WARNING, "threads");
 	if (!f)
 		return;
-	snprintf(f->title, sizeof(f->title), "OS threads grew from %u to %u",
+	snprintf(f->title, sizeof(f->title), "OS threads grew from %u to %u and still grow",
 		 ctx->threads_start, ctx->threads_end);
 	snprintf(f->detail, sizeof(f->detail),
-		 "%.1f threads a minute over %.0f s. Each thread holds a stack (8 MiB reserved by default) and kernel state; see the thread sites for where they are created.",
+		 "%.1f threads a minute over %.0f s, and more in the last quarter of the window. Each thread holds a stack (8 MiB reserved by default) and kernel state; see the thread entries for where they are created.",
 		 (ctx->threads_end - ctx->threads_start) * 60.0 / ctx->now_s,
 		 ctx->now_s);
 }
 
-/* Goroutines parked at one place for minutes: blocked for good, usually. */
+/* Workers wait for work in a receive, a select, on I/O, a timer or a
+ * condition: a fixed number of them parked there for minutes is a pool.
+ * Parked on a send or a lock for minutes, nobody serves them. */
+static bool blocked_wait(const char *reason)
+{
+	static const char *const blocked[] = {
+		"chan send", "chan receive (nil chan)", "select (no cases)",
+		"sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock",
+		"semacquire",
+	};
+
+	for (size_t i = 0; i < sizeof(blocked) / sizeof(blocked[0]); i++)
+		if (!strncmp(reason, blocked[i], strlen(blocked[i])))
+			return true;
+	return false;
+}
+
+/* Goroutines parked at one place for minutes: blocked for good when they
+ * wait on a send or a lock, when more of them came while traced, or when
+ * there are more than any pool would hold. */
 static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			   int max)
 {
+	const struct model *m = &ctx->model;
 	int shown = 0;
 
-	for (size_t i = 0; i < ctx->model.n && shown < 2; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
+		const struct entry *e = &m->entries[i];
+		const struct site *w = NULL;
 		const char *at = NULL;
+		char where[512];
+		double longest = -1;
 		struct finding *f;
 
-		if (s->kind != SITE_GOROUTINE || s->waiting < PARKED_MIN_GOROUTINES ||
-		    s->parked_s < PARKED_MIN_S || s->growth.leak)
+		if (e->cls != ENTRY_GOROUTINE || e->waiting < PARKED_MIN_GOROUTINES ||
+		    e->verdict == VERDICT_LEAK)
 			continue;
-		for (int k = 0; k < s->nwait && !at; k++)
-			if (s->wait_frames[k].function &&
-			    !fn_is_go_runtime(s->wait_frames[k].function))
-				at = s->wait_frames[k].function;
+		for (size_t k = 0; k < e->nsites; k++) {
+			longest = fmax(longest, e->sites[k]->parked_s);
+			if (!w && e->sites[k]->wait_reason)
+				w = e->sites[k];
+		}
+		if (longest < PARKED_MIN_S || !w ||
+		    !(blocked_wait(w->wait_reason) || e->since > 0 ||
+		      e->waiting >= PARKED_MANY))
+			continue;
+		for (int k = 0; k < w->nwait && !at; k++)
+			if (w->wait_frames[k].function &&
+			    !fn_is_go_runtime(w->wait_frames[k].function))
+				at = w->wait_frames[k].function;
 		f = add(out, n, max, SEV_WARNING, "parked");
 		if (!f)
 			return;
 		shown++;
+		culprit_text(e, where, sizeof(where));
 		snprintf(f->title, sizeof(f->title),
-			 "%llu goroutines created by %s are parked in \"%s\", the longest for %.0f min",
-			 (unsigned long long)s->waiting, user_function(s),
-			 s->wait_reason ? s->wait_reason : "?", s->parked_s / 60);
+			 "%llu goroutines started at %.160s are parked in \"%.40s\", the longest for %.0f min",
+			 (unsigned long long)e->waiting, where, w->wait_reason, longest / 60);
 		snprintf(f->detail, sizeof(f->detail),
-			 "They wait in %s. Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
-			 at ? at : "the runtime");
+			 "They wait in %s (%lld live: %llu parked, the others running or runnable). Goroutines blocked this long on a channel or lock nobody serves are leaked: each holds its stack (>= 2 KiB, often 8 KiB or more) and everything it references. Find who should send, receive, cancel or close for them.",
+			 at ? at : "the runtime", (long long)e->live,
+			 (unsigned long long)e->waiting);
 	}
 }
 
@@ -184,6 +309,7 @@ static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
 
 	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
 		const struct site *s = ctx->model.ranked[i];
+		char where[512];
 		struct finding *f;
 
 		if (s->kind != SITE_GOROUTINE || s->runtime_leaked <= 0)
@@ -192,26 +318,39 @@ static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
 		if (!f)
 			return;
 		shown++;
+		if (s->nframes)
+			text_frame(&s->frames[site_user_frame(s)], where, sizeof(where));
+		else
+			snprintf(where, sizeof(where), "an unknown go statement");
 		snprintf(f->title, sizeof(f->title),
-			 "the Go runtime found %lld goroutines created by %s leaked",
-			 (long long)s->runtime_leaked, user_function(s));
+			 "the Go runtime found %lld goroutines created by %.200s leaked",
+			 (long long)s->runtime_leaked, where);
 		snprintf(f->detail, sizeof(f->detail),
 			 "Its goroutine leak detection (the goroutineleak profile) proved them blocked in \"%s\" on something no other goroutine can reach: they can never run again. They hold their stacks and all they reference until the process exits.",
 			 s->wait_reason ? s->wait_reason : "?");
 	}
 }
 
+/* Native stacks that end early. Never for Go targets: Go keeps frame
+ * pointers, and a Go stack that ends early is a cgo or signal switch that
+ * rebuilding would not change. */
 static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			      int max)
 {
 	size_t cut = 0, with = 0;
+	char cfi[256] = "";
 	struct finding *f;
 
+	if (symbolizer_go_version(ctx->sym))
+		return;
 	for (size_t i = 0; i < ctx->model.n; i++) {
-		if (ctx->model.sites[i]->truncated)
+		const struct site *s = ctx->model.sites[i];
+
+		if (!s->nframes || s->kind == SITE_GOROUTINE)
+			continue;
+		with++;
+		if (s->truncated)
 			cut++;
-		if (ctx->model.sites[i]->nframes)
-			with++;
 	}
 	if (!cut)
 		return;
@@ -219,9 +358,15 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	if (!f)
 		return;
 	snprintf(f->title, sizeof(f->title),
-		 "%zu of %zu sites have stacks that end early", cut, with);
+		 "%zu of %zu native stacks end early", cut, with);
+	if (ctx->stacks.uw.copies)
+		snprintf(cfi, sizeof(cfi),
+			 " CFI unwinding from copied stacks (--stack-copy-kb) ran for %llu events and went further for %llu; these stacks were not among them or CFI stopped too.",
+			 (unsigned long long)ctx->stacks.uw.copies,
+			 (unsigned long long)ctx->stacks.uw.unwound);
 	snprintf(f->detail, sizeof(f->detail),
-		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++), so the callers above such a frame are unknown. Rebuilding the target with -fno-omit-frame-pointer gives full stacks.");
+		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++), so the callers above such a frame are unknown.%s Rebuilding the target with -fno-omit-frame-pointer gives full stacks.",
+		 cfi);
 }
 
 static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
@@ -230,6 +375,8 @@ static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 	uint64_t total = 0;
 	struct finding *f;
 
+	/* the same total as the report's DROPS line */
+	total = ctx->stacks.missing;
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		total += ctx->drops[i];
 	if (!total)
@@ -241,30 +388,35 @@ static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 "%llu events or stacks could not be recorded",
 		 (unsigned long long)total);
 	snprintf(f->detail, sizeof(f->detail),
-		 "See \"drops\" for the causes. Ring buffer full: raise --ringbuf-mb; stacks map full: raise --max-stacks; pages map full: raise --max-pages; fault stacks full: raise --max-fault-stacks.");
+		 "See DROPS (JSON \"drops\") for the causes; each is counted once there. Stack gone before read: the stack map was reused before leaktrace read it, raise --max-stacks. Ring buffer full: raise --ringbuf-mb; stacks map full: raise --max-stacks; pages map full: raise --max-pages; fault stacks full: raise --max-fault-stacks.");
 }
 
 static void address_space_finding(struct lt_ctx *ctx, struct finding *out,
 				  int *n, int max)
 {
-	for (size_t i = 0; i < ctx->model.n; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	const struct model *m = &ctx->model;
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct entry *e = &m->entries[i];
+		const struct entry_column *mc = &e->col[COL_MAPPED];
+		char where[512];
 		struct finding *f;
 
-		if (s->kind != SITE_MMAP || !s->growth.leak)
+		if (e->cls != ENTRY_MEMORY || e->symptom || e->verdict != VERDICT_LEAK ||
+		    !mc->nsites || !(mc->slope_per_min > 0))
 			continue;
 		if ((double)ctx->last.rss - (double)ctx->first.rss >
-		    s->growth.slope_per_min * ctx->now_s / 60 / 4)
+		    mc->slope_per_min * ctx->now_s / 60 / 4)
 			return;	/* resident memory follows */
 		f = add(out, n, max, SEV_INFO, "address-space");
 		if (!f)
 			return;
+		culprit_text(e, where, sizeof(where));
 		snprintf(f->title, sizeof(f->title),
-			 "address space mapped by %s grows without resident memory",
-			 user_function(s));
+			 "address space mapped by %.200s grows without resident memory", where);
 		snprintf(f->detail, sizeof(f->detail),
 			 "Mappings grow by %.1f MiB/min while RSS grows much less: untouched mappings cost address space and page tables, not RAM, until they are written.",
-			 s->growth.slope_per_min / MIB);
+			 mc->slope_per_min / MIB);
 		return;
 	}
 }
@@ -275,6 +427,7 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 
 	runtime_leaked_finding(ctx, out, &n, max);
 	leak_findings(ctx, out, &n, max);
+	stopped_findings(ctx, out, &n, max);
 	lazyfree_finding(ctx, out, &n, max);
 	thread_finding(ctx, out, &n, max);
 	parked_finding(ctx, out, &n, max);

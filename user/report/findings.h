@@ -9,7 +9,7 @@ enum finding_severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 struct finding {
 	enum finding_severity severity;
 	const char *kind;	/* "lazyfree", "threads", "truncated", ... */
-	char title[160];
+	char title[320];
 	char detail[768];
 };
 

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include "model/entries.h"
+#include "model/verdict.h"
 #include "report/compare.h"
 #include "report/findings.h"
 #include "report/folded.h"
@@ -14,16 +18,14 @@
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/report.h"
+#include "report/text.h"
 #include "report/unwind.h"
 #include "sym/funcnames.h"
 #include "sym/symbolize.h"
 
 #define MAX_FINDINGS 16
 #define MAX_JSON_SITES 200
-#define TEXT_SITES 15
-#define TEXT_FRAMES 8
 #define MAX_SERIES 60
-#define SPARK_POINTS 20
 
 static const char *const drop_names[LT_DROP_MAX] = {
 	[LT_DROP_RINGBUF] = "ringbuf_full",
@@ -131,7 +133,7 @@ static const char *heap_cause_function(const struct model *m,
 }
 
 static json_object *site_json(const struct model *m, const struct site *s,
-			      double heap_age_s)
+			      double heap_age_s, int entry)
 {
 	json_object *o = json_object_new_object();
 
@@ -143,6 +145,16 @@ static json_object *site_json(const struct model *m, const struct site *s,
 	json_object_object_add(o, "confidence", jdouble(s->growth.confidence, 3));
 	json_object_object_add(o, "r2", jdouble(s->growth.r2, 3));
 	json_object_object_add(o, "shape", jstr(s->growth.shape));
+	/* what happens now (model/verdict.c decides) */
+	json_object_object_add(o, "verdict", json_object_new_string(verdict_name(s->verdict)));
+	json_object_object_add(o, "verdict_reason", jstr(s->verdict_why));
+	json_object_object_add(o, "recent_growth_per_min", jdouble(s->growth.recent_per_min, 3));
+	json_object_object_add(o, "recent_from_s", jdouble(s->growth.recent_from_s, 2));
+	json_object_object_add(o, "change_s", isfinite(s->growth.change_s) ?
+			       jdouble(s->growth.change_s, 2) : NULL);
+	json_object_object_add(o, "grew_until_s", s->growth.stopped ?
+			       jdouble(s->growth.change_s, 2) : NULL);
+	json_object_object_add(o, "entry", entry >= 0 ? json_object_new_int(entry) : NULL);
 	json_object_object_add(o, "stack", frames_json(s->frames, s->nframes));
 	json_object_object_add(o, "stack_truncated", json_object_new_boolean(s->truncated));
 	if (s->preexisting)
@@ -152,6 +164,8 @@ static json_object *site_json(const struct model *m, const struct site *s,
 		json_object_object_add(o, "wait_stack", frames_json(s->wait_frames, s->nwait));
 		json_object_object_add(o, "waiting", json_object_new_int64(s->waiting));
 		json_object_object_add(o, "parked_s", s->parked_s >= 0 ? jdouble(s->parked_s, 1) : NULL);
+		json_object_object_add(o, "running", s->running >= 0 ? json_object_new_int64(s->running) : NULL);
+		json_object_object_add(o, "runnable", s->runnable >= 0 ? json_object_new_int64(s->runnable) : NULL);
 		goroutine_site_json(s, o);
 	}
 	json_object_object_add(o, "oldest_s", s->oldest_s >= 0 ? jdouble(s->oldest_s, 1) : NULL);
@@ -179,6 +193,92 @@ static json_object *site_json(const struct model *m, const struct site *s,
 	}
 	json_object_object_add(o, "samples", json_object_new_int64(s->nsamples));
 	json_object_object_add(o, "series", series_json(s));
+	return o;
+}
+
+/* One entry per culprit: its columns, verdict, and its sites (indices
+ * into "sites"; -1 for a site past MAX_JSON_SITES). */
+static json_object *entries_json(struct lt_ctx *ctx, const int *json_at)
+{
+	const struct model *m = &ctx->model;
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < m->nentries; i++) {
+		const struct entry *e = &m->entries[i];
+		json_object *o = json_object_new_object(), *l, *c;
+		char where[512];
+
+		json_object_object_add(o, "class", json_object_new_string(
+			e->cls == ENTRY_MEMORY ? "memory" :
+			e->cls == ENTRY_GOROUTINE ? "goroutine" : "thread"));
+		if (e->culprit >= 0 && e->lead->nframes) {
+			text_culprit(e, where, sizeof(where));
+			json_object_object_add(o, "culprit", json_object_new_string(where));
+		} else {
+			json_object_object_add(o, "culprit", NULL);
+		}
+		json_object_object_add(o, "symptom", json_object_new_boolean(e->symptom));
+		json_object_object_add(o, "cause", e->cause >= 0 ? json_object_new_int(e->cause) : NULL);
+		json_object_object_add(o, "verdict", json_object_new_string(verdict_name(e->verdict)));
+		json_object_object_add(o, "grew_until_s", isfinite(e->grew_until_s) ?
+				       jdouble(e->grew_until_s, 2) : NULL);
+		json_object_object_add(o, "score", jdouble(e->score, 3));
+		if (e->cls == ENTRY_MEMORY) {
+			c = json_object_new_object();
+			for (int k = 0; k < COL_MAX; k++) {
+				json_object *col;
+
+				if (!e->col[k].nsites)
+					continue;
+				col = json_object_new_object();
+				json_object_object_add(col, "bytes", json_object_new_int64(e->col[k].bytes));
+				json_object_object_add(col, "growth_per_min", jdouble(e->col[k].slope_per_min, 3));
+				json_object_object_add(col, "recent_growth_per_min", jdouble(e->col[k].recent_per_min, 3));
+				json_object_object_add(col, "sites", json_object_new_int(e->col[k].nsites));
+				json_object_object_add(c, entry_col_name(k), col);
+			}
+			json_object_object_add(o, "columns", c);
+		} else {
+			json_object_object_add(o, "live", json_object_new_int64(e->live));
+			json_object_object_add(o, "before_attach", json_object_new_int64(e->before_attach));
+			json_object_object_add(o, "since_attach", json_object_new_int64(e->since));
+			json_object_object_add(o, "created", json_object_new_int64(e->created));
+			json_object_object_add(o, "growth_per_min", jdouble(e->rate_per_min, 3));
+			json_object_object_add(o, "recent_growth_per_min", jdouble(e->recent_per_min, 3));
+			if (e->cls == ENTRY_GOROUTINE) {
+				json_object_object_add(o, "parked", json_object_new_int64(e->waiting));
+				json_object_object_add(o, "running", e->running >= 0 ?
+						       json_object_new_int64(e->running) : NULL);
+				json_object_object_add(o, "runnable", e->runnable >= 0 ?
+						       json_object_new_int64(e->runnable) : NULL);
+			}
+		}
+		l = json_object_new_array();
+		for (size_t j = 0; j < e->nsites; j++)
+			json_object_array_add(l, json_object_new_int(json_at ? json_at[e->sites[j]->id] : -1));
+		json_object_object_add(o, "sites", l);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* The memory limit and when RSS growth now reaches it; null when the
+ * target exited. */
+static json_object *limit_json(struct lt_ctx *ctx)
+{
+	struct limit_view v;
+	json_object *o;
+
+	text_limit(ctx, &v);
+	if (!v.have)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "source", json_object_new_string(memlimit_source_name(v.lim.source)));
+	json_object_object_add(o, "cgroup", v.lim.cgroup[0] ? json_object_new_string(v.lim.cgroup) : NULL);
+	json_object_object_add(o, "limit_bytes", json_object_new_int64((int64_t)v.lim.limit));
+	json_object_object_add(o, "left_bytes", json_object_new_int64((int64_t)v.lim.left));
+	json_object_object_add(o, "rss_recent_growth_per_min", jdouble(v.rss_now_per_min, 0));
+	json_object_object_add(o, "minutes_to_limit", isfinite(v.minutes) ? jdouble(v.minutes, 1) : NULL);
 	return o;
 }
 
@@ -229,8 +329,8 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
 	uint64_t events = 0, stacks = 0;
 	struct goheap_info hi;
-	char ts[64];
-	int shown = 0;
+	char ts[64], exe[PATH_MAX + 64];
+	int shown = 0, *entry_of, *json_at;
 
 	goheap_get_info(ctx, &hi);
 	json_object_object_add(root, "schema", json_object_new_string("leaktrace/v1"));
@@ -239,6 +339,8 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(o, "pid", json_object_new_int(ctx->target.pid));
 	json_object_object_add(o, "comm", json_object_new_string(ctx->target.comm));
 	json_object_object_add(o, "exe", json_object_new_string(ctx->target.exe));
+	text_exe(ctx, exe, sizeof(exe));
+	json_object_object_add(o, "exe_as_run", json_object_new_string(exe));
 	json_object_object_add(o, "go_version", jstr(gov));
 	json_object_object_add(o, "exited", json_object_new_boolean(ctx->target.exited));
 	json_object_object_add(root, "target", o);
@@ -278,15 +380,30 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(root, "madvise_bytes", o);
 	json_object_object_add(root, "go_heap_profile", heap_profile_json(ctx));
 
+	entry_of = calloc(ctx->model.n ? ctx->model.n : 1, sizeof(*entry_of));
+	json_at = calloc(ctx->model.n ? ctx->model.n : 1, sizeof(*json_at));
+	for (size_t i = 0; entry_of && json_at && i < ctx->model.n; i++)
+		entry_of[i] = json_at[i] = -1;
+	for (size_t k = 0; entry_of && k < ctx->model.nentries; k++)
+		for (size_t j = 0; j < ctx->model.entries[k].nsites; j++)
+			entry_of[ctx->model.entries[k].sites[j]->id] = (int)k;
 	arr = json_object_new_array();
 	for (size_t i = 0; i < ctx->model.n && shown < MAX_JSON_SITES; i++) {
-		if (!site_shown(ctx->model.ranked[i]))
+		const struct site *s = ctx->model.ranked[i];
+
+		if (!site_shown(s))
 			continue;
-		json_object_array_add(arr, site_json(&ctx->model, ctx->model.ranked[i],
-						       hi.data_age_s));
+		if (json_at)
+			json_at[s->id] = shown;
+		json_object_array_add(arr, site_json(&ctx->model, s, hi.data_age_s,
+						       entry_of ? entry_of[s->id] : -1));
 		shown++;
 	}
 	json_object_object_add(root, "sites", arr);
+	json_object_object_add(root, "entries", entries_json(ctx, json_at));
+	json_object_object_add(root, "memory_limit", limit_json(ctx));
+	free(entry_of);
+	free(json_at);
 
 	arr = json_object_new_array();
 	for (int i = 0; i < nf; i++) {
@@ -320,211 +437,6 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	return root;
 }
 
-static void frame_text(const struct frame *f, char *buf, size_t len)
-{
-	const char *file = f->file ? strrchr(f->file, '/') : NULL;
-
-	file = file ? file + 1 : f->file;
-	if (f->function && file)
-		snprintf(buf, len, "%s (%s:%d)", f->function, file, f->line);
-	else if (f->function)
-		snprintf(buf, len, "%s", f->function);
-	else
-		snprintf(buf, len, "0x%llx in %s", (unsigned long long)f->addr,
-			 f->module ? f->module : "?");
-}
-
-static void site_amount(const struct site *s, char *now, size_t nl,
-			char *growth, size_t gl)
-{
-	char b[32];
-
-	if (site_kind_is_bytes(s->kind)) {
-		report_bytes((double)s->bytes, now, nl);
-		snprintf(growth, gl, "%s%s", s->growth.slope_per_min >= 0 ? "+" : "",
-			 report_bytes(s->growth.slope_per_min, b, sizeof(b)));
-	} else {
-		snprintf(now, nl, "%lld", (long long)s->live);
-		snprintf(growth, gl, "%+.1f", s->growth.slope_per_min);
-	}
-}
-
-/* A small trend of the site's last samples, in block characters. */
-static void sparkline(const struct site *s, char *buf, size_t len)
-{
-	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
-					     "\u2585", "\u2586", "\u2587", "\u2588" };
-	size_t n = s->nsamples < SPARK_POINTS ? s->nsamples : SPARK_POINTS;
-	const struct sample *v = s->samples + s->nsamples - n;
-	double lo = 0, hi = 0;
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		if (!i || v[i].v < lo)
-			lo = v[i].v;
-		if (!i || v[i].v > hi)
-			hi = v[i].v;
-	}
-	for (size_t i = 0; i < n && off + 4 < len; i++) {
-		int k = hi > lo ? (int)((v[i].v - lo) / (hi - lo) * 7.0 + 0.5) : 0;
-
-		off += snprintf(buf + off, len - off, "%s", bars[k]);
-	}
-}
-
-static void table_header(FILE *out, bool live)
-{
-	if (live)
-		fprintf(out, "%3s  %-9s %12s %12s %14s  %-20s %-7s %s\n", "#", "KIND",
-			"NOW", "CHANGE", "GROWTH/min", "TREND", "VERDICT", "WHERE");
-	else
-		fprintf(out, "%3s  %-9s %12s %14s  %-7s %s\n", "#", "KIND", "NOW",
-			"GROWTH/min", "VERDICT", "WHERE");
-}
-
-/* One line of the sites table; live adds change since start and a trend. */
-static void table_row(FILE *out, int idx, const struct site *s, bool live)
-{
-	char now[32], growth[32], fr[512], change[32], spark[SPARK_POINTS * 4 + 1];
-
-	site_amount(s, now, sizeof(now), growth, sizeof(growth));
-	if (s->nframes)
-		frame_text(&s->frames[site_user_frame(s)], fr, sizeof(fr));
-	else
-		snprintf(fr, sizeof(fr), s->preexisting ? "(alive before attach)" : "(stack unknown)");
-	if (s->preexisting && s->nframes)
-		strncat(fr, "  [alive before attach: go statement only]", sizeof(fr) - strlen(fr) - 1);
-	if (!live) {
-		fprintf(out, "%3d  %-9s %12s %14s  %-7s %s\n", idx, site_kind_name(s->kind),
-			now, growth, s->growth.leak ? "LEAK" : "-", fr);
-		return;
-	}
-	if (s->nsamples) {
-		double d = s->samples[s->nsamples - 1].v - s->samples[0].v;
-
-		if (site_kind_is_bytes(s->kind))
-			report_bytes(d, change, sizeof(change));
-		else
-			snprintf(change, sizeof(change), "%+.0f", d);
-	} else {
-		snprintf(change, sizeof(change), "-");
-	}
-	sparkline(s, spark, sizeof(spark));
-	/* The trend is multi-byte: pad by points, not bytes. */
-	fprintf(out, "%3d  %-9s %12s %12s %14s  %s%*s %-7s %s\n", idx, site_kind_name(s->kind),
-		now, change, growth, spark,
-		(int)(SPARK_POINTS - (s->nsamples < SPARK_POINTS ? s->nsamples : SPARK_POINTS)), "",
-		s->growth.leak ? "LEAK" : "-", fr);
-}
-
-/* One line on the Go heap profile: off (and why), or how old it is. */
-static void heap_profile_text(struct lt_ctx *ctx, FILE *out)
-{
-	struct goheap_info hi;
-	char r[32];
-
-	goheap_get_info(ctx, &hi);
-	if (hi.state == GOHEAP_NOT_GO)
-		return;
-	if (hi.message) {
-		fprintf(out, "%s\n", hi.message);
-		return;
-	}
-	if (hi.state != GOHEAP_ON || !hi.reads)
-		return;
-	fprintf(out, "heap profile: 1 sample per %s allocated, %llu stacks, "
-		"GC cycle %u seen %.1f s ago%s%s\n",
-		report_bytes((double)hi.rate, r, sizeof(r)),
-		(unsigned long long)hi.buckets, hi.cycle, hi.data_age_s,
-		hi.before_gc ? " (no GC yet: counts since start)" : "",
-		hi.truncated ? " (list cut at the read caps)" : "");
-}
-
-static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf)
-{
-	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
-	char a[32], b[32], now[32], fr[512];
-	int shown = 0;
-	uint64_t drops = ctx->stacks.missing;
-
-	fprintf(out, "leaktrace report: pid %d (%s) %s%s%s, %.1f s%s\n",
-		ctx->target.pid, ctx->target.comm, ctx->target.exe,
-		gov ? ", " : "", gov ? gov : "", ctx->now_s,
-		ctx->target.exited ? ", target exited" : "");
-	fprintf(out, "RSS %s -> %s   threads %u -> %u   LazyFree %s",
-		report_bytes((double)ctx->first.rss, a, sizeof(a)),
-		report_bytes((double)ctx->last.rss, b, sizeof(b)),
-		ctx->threads_start, ctx->threads_end,
-		report_bytes((double)ctx->last.lazyfree, now, sizeof(now)));
-	if (go_enabled(ctx))
-		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
-			(long long)go_count_end(ctx));
-	fprintf(out, "\n");
-	go_sampling_text(ctx, out);
-	heap_profile_text(ctx, out);
-	fprintf(out, "\n");
-	fprintf(out, "SITES, most suspect first (growth per minute)\n");
-	table_header(out, false);
-	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
-		const struct site *s = ctx->model.ranked[i];
-
-		if (!site_shown(s))
-			continue;
-		table_row(out, ++shown, s, false);
-		if (s->heap_cause)
-			fprintf(out, "%40s(consequence of the heap growth at %s: "
-				"pages the Go heap grew into for it)\n", "",
-				heap_cause_function(&ctx->model, s) ?
-				heap_cause_function(&ctx->model, s) : "a heap site");
-		if (s->wait_reason) {
-			fprintf(out, "%40sparked: %llu in \"%s\"", "",
-				(unsigned long long)s->waiting, s->wait_reason);
-			for (int k = 0; k < s->nwait; k++) {
-				const char *fn = s->wait_frames[k].function;
-
-				/* the first frame outside the runtime */
-				if (fn && !fn_is_go_runtime(fn)) {
-					frame_text(&s->wait_frames[k], fr, sizeof(fr));
-					fprintf(out, " at %s", fr);
-					break;
-				}
-			}
-			fputc('\n', out);
-		}
-		/* Callers of the frame shown; the runtime/libc frames inside
-		 * it are in the JSON. */
-		int first = site_user_frame(s);
-
-		for (int k = first + 1; k < s->nframes && k <= first + TEXT_FRAMES; k++) {
-			frame_text(&s->frames[k], fr, sizeof(fr));
-			fprintf(out, "%40s%s\n", "", fr);
-		}
-		if (first > 0)
-			fprintf(out, "%40s(%d frames inside it: runtime/libc, see JSON)\n", "", first);
-		goroutine_site_text(s, out, 40);
-		if (s->truncated)
-			fprintf(out, "%40s(stack ends early: no frame pointers)\n", "");
-	}
-	if (!shown)
-		fprintf(out, "  (nothing mapped, touched or created while traced)\n");
-	fprintf(out, "\nFINDINGS\n");
-	for (int i = 0; i < nf; i++)
-		fprintf(out, "  [%s] %s\n      %s\n", finding_severity_name(fs[i].severity),
-			fs[i].title, fs[i].detail);
-	if (!nf)
-		fprintf(out, "  none\n");
-	for (int i = 0; i < LT_DROP_MAX; i++)
-		drops += ctx->drops[i];
-	fprintf(out, "\nDROPS %llu", (unsigned long long)drops);
-	for (int i = 0; i < LT_DROP_MAX; i++)
-		if (ctx->drops[i])
-			fprintf(out, "  %s=%llu", drop_names[i], (unsigned long long)ctx->drops[i]);
-	fprintf(out, "\n");
-	if (ctx->base)
-		compare_text(ctx->base, &ctx->model, out);
-}
-
 int report_write(struct lt_ctx *ctx, FILE *out)
 {
 	struct finding fs[MAX_FINDINGS];
@@ -543,51 +455,9 @@ int report_write(struct lt_ctx *ctx, FILE *out)
 		fputc('\n', out);
 		json_object_put(root);
 	} else {
-		report_text(ctx, out, fs, nf);
+		text_report(ctx, out, fs, nf);
 	}
 	return fflush(out) ? -errno : 0;
-}
-
-void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
-{
-	char a[32], now[32], growth[32], fr[512];
-	int shown = 0;
-
-	if (!tty) {
-		const struct site *top = NULL;
-
-		for (size_t i = 0; i < ctx->model.n && !top; i++)
-			if (site_shown(ctx->model.ranked[i]))
-				top = ctx->model.ranked[i];
-		fprintf(out, "t=%.0fs rss=%s threads=%u sites=%zu", ctx->now_s,
-			report_bytes((double)ctx->last.rss, a, sizeof(a)),
-			ctx->last.threads, ctx->model.n);
-		if (top) {
-			site_amount(top, now, sizeof(now), growth, sizeof(growth));
-			if (top->nframes)
-				frame_text(&top->frames[site_user_frame(top)], fr, sizeof(fr));
-			else
-				snprintf(fr, sizeof(fr), top->preexisting ? "(alive before attach)"
-									  : "(stack unknown)");
-			fprintf(out, " top: %s %s %s/min%s at %s", site_kind_name(top->kind),
-				now, growth, top->growth.leak ? " LEAK" : "", fr);
-		}
-		fputc('\n', out);
-		fflush(out);
-		return;
-	}
-	fprintf(out, "\033[H\033[2J");
-	fprintf(out, "leaktrace  pid %d (%s)  %.0f s  RSS %s  threads %u\n\n",
-		ctx->target.pid, ctx->target.comm, ctx->now_s,
-		report_bytes((double)ctx->last.rss, a, sizeof(a)), ctx->last.threads);
-	table_header(out, true);
-	for (size_t i = 0; i < ctx->model.n && shown < TEXT_SITES; i++) {
-		const struct site *s = ctx->model.ranked[i];
-
-		if (site_shown(s))
-			table_row(out, ++shown, s, true);
-	}
-	fflush(out);
 }
 
 json_object *report_frames_json(const struct frame *f, int n)
@@ -597,5 +467,5 @@ json_object *report_frames_json(const struct frame *f, int n)
 
 void report_frame_text(const struct frame *f, char *buf, size_t len)
 {
-	frame_text(f, buf, len);
+	text_frame(f, buf, len);
 }
