@@ -74,32 +74,37 @@ static bool app_function(const char *fn)
 	return slash && dot && dot < slash;
 }
 
-/* An ancestor in one line: its first frame outside the runtime and, when
- * that is library code, the application frame that called into it. */
+/* An ancestor in one line: its creation stack's first frame outside the
+ * runtime and, when that is library code, the application frame that
+ * called into it; for one alive before attach (creation stack unknown),
+ * where it waits now, at its application frame. */
 static void ancestor_line(const struct site *a, char *buf, size_t len)
 {
 	int nf, k = 0, app = -1;
 	const struct frame *f = goroutine_ancestor_frames(a, &nf);
-	char more[512];
+	char fr[512];
 
 	while (k + 1 < nf && f[k].function && !strncmp(f[k].function, "runtime.", 8))
 		k++;
+	for (int i = k; i < nf && app < 0; i++)
+		if (app_function(f[i].function))
+			app = i;
 	if (!nf) {
 		snprintf(buf, len, "(stack unknown)");
 		return;
 	}
-	report_frame_text(&f[k], buf, len);
-	for (int i = k; i < nf && app < 0; i++)
-		if (app_function(f[i].function))
-			app = i;
-	if (app > k) {
-		report_frame_text(&f[app], more, sizeof(more));
-		strncat(buf, ", called from ", len - strlen(buf) - 1);
-		strncat(buf, more, len - strlen(buf) - 1);
+	if (a->preexisting && a->nwait) {
+		snprintf(buf, len, "a goroutine alive before attach, now waiting in ");
+		report_frame_text(&f[app >= 0 ? app : k], fr, sizeof(fr));
+		strncat(buf, fr, len - strlen(buf) - 1);
+		return;
 	}
-	if (a->preexisting)
-		strncat(buf, " [alive before attach: where it waits now]",
-			len - strlen(buf) - 1);
+	report_frame_text(&f[k], buf, len);
+	if (app > k) {
+		report_frame_text(&f[app], fr, sizeof(fr));
+		strncat(buf, ", called from ", len - strlen(buf) - 1);
+		strncat(buf, fr, len - strlen(buf) - 1);
+	}
 }
 
 void goroutine_site_text(const struct site *s, FILE *out, int indent)
@@ -123,6 +128,10 @@ void goroutine_site_text(const struct site *s, FILE *out, int indent)
 	if (s->runtime_leaked > 0)
 		fprintf(out, "%*s%lld marked leaked by the Go runtime itself\n",
 			indent, "", (long long)s->runtime_leaked);
+	/* The runtime's own goroutines: who started them says nothing. */
+	if (s->nframes && s->frames[0].function &&
+	    !strncmp(s->frames[0].function, "runtime.", 8))
+		n = 0;
 	for (int i = 0; i < n; i++) {
 		ancestor_line(anc[i], fr, sizeof(fr));
 		fprintf(out, "%*s%s %s\n", indent, "", i ? "<- created by" : "created by", fr);
