@@ -178,7 +178,7 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 	g->skel = go_bpf__open();
 	if (!g->skel)
 		return -errno;
-	g->skel->rodata->targ_tgid = ctx->target.pid;
+	g->skel->rodata->targ_tgid = target_host_pid(&ctx->target);
 	g->skel->rodata->fp_jumps = true;
 	g->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	g->skel->rodata->off_goid = g->rt->off.goid;

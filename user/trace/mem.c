@@ -87,7 +87,7 @@ int mem_open(struct lt_ctx *ctx)
 		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	m->skel->rodata->targ_tgid = ctx->target.pid;
+	m->skel->rodata->targ_tgid = target_host_pid(&ctx->target);
 	m->skel->rodata->fp_jumps = ctx->target.is_go;
 	ctx->wakeup_bytes = pow2_at_least((uint64_t)o->ringbuf_mb << 20) / 4;
 	m->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;

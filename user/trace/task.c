@@ -45,7 +45,8 @@ static void count_existing(struct lt_ctx *ctx, struct threads *t)
 		if (tid <= 0)
 			continue;
 		s->live++;
-		u64map_put(&t->site_of, tid, s->id + 1);
+		u64map_put(&t->site_of, target_host_tid(&ctx->target, tid),
+			   s->id + 1);
 	}
 	closedir(dir);
 }
@@ -67,7 +68,7 @@ int task_open(struct lt_ctx *ctx, int stacks_fd, int events_fd)
 		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	t->skel->rodata->targ_tgid = ctx->target.pid;
+	t->skel->rodata->targ_tgid = target_host_pid(&ctx->target);
 	t->skel->rodata->fp_jumps = ctx->target.is_go;
 	t->skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
