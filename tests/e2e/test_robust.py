@@ -86,3 +86,45 @@ def test_thread_id_is_refused(tmp_path):
     lines = stderr_lines(run)
     assert len(lines) == 1, run.stderr
     assert f"thread of process {t.pid}" in lines[0] and f"-p {t.pid}" in lines[0], lines[0]
+
+
+# --------------------------------------------------------------------------
+# Probe placement proven safe: shifted .gopclntab entries (fuzz-style)
+
+from conftest import GoBuild, newest_go  # noqa: E402
+import gopatch  # noqa: E402
+
+SHIFTS = [
+    # (go version, stripped, function, delta, extra flags)
+    (newest_go(), False, "runtime.gdestroy", 2, []),
+    (newest_go(), False, "runtime.gdestroy", 5, []),
+    (newest_go(), True, "runtime.gdestroy", 2, []),
+    (newest_go(), True, "runtime.gdestroy", 5, []),
+    ("1.22", True, "runtime.gdestroy", 5, []),
+    ("1.19", True, "runtime.goexit0", 2, []),
+    (newest_go(), False, "runtime.gopark", 1, ["--go-parks"]),
+    (newest_go(), True, "runtime.gopark", 3, ["--go-parks"]),
+    (newest_go(), True, "runtime.gopark", -2, ["--go-parks"]),
+    ("1.22", True, "runtime.gopark", 2, ["--go-parks"]),
+]
+
+
+@pytest.mark.parametrize("ver,stripped,func,delta,extra", SHIFTS,
+                         ids=[f"go{v}{'-stripped' if s else ''}-{f.split('.')[1]}{d:+d}"
+                              for v, s, f, d, _ in SHIFTS])
+def test_shifted_entry_is_not_probed(tmp_path, ver, stripped, func, delta, extra):
+    """A function entry moved inside an instruction in .gopclntab: the
+    target must survive, and leaktrace says which probe it did not place."""
+    src = prog_path("churn", go=GoBuild(ver, stripped))
+    bad = tmp_path / ("churn" + (".stripped" if stripped else ""))
+    gopatch.shift_entry(src, bad, func, delta)
+    with running([bad, "-rate", "2000"], tmp_path) as t:
+        tr = start_trace(t.pid, 3, tmp_path, extra=extra)
+        run = tr.wait()
+        time.sleep(0.5)
+        alive = t.alive()
+        err = t.stderr_text()
+    assert alive, f"target died under leaktrace (rc={t.proc.returncode}): {err[-1500:]}\n" \
+                  + run.describe()
+    assert run.returncode == 0, run.describe()
+    assert f"not probing {func} at" in run.stderr, run.stderr
