@@ -62,6 +62,7 @@ struct lt_ctx {
 	uint64_t drops[16];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
+	const char *ended_by;		/* "duration", "target exited", "SIGINT"... */
 };
 
 /* Seconds since attach. */

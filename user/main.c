@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* leaktrace: what keeps growing inside a live process, and from where. */
-#include <argp.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -12,50 +11,17 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "report/compare.h"
+#include "cli.h"
 #include "ctx.h"
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "util/log.h"
 #include "trace/go.h"
 #include "trace/mem.h"
+#include "report/output.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
 #include "trace/task.h"
-
-const char *argp_program_version = LT_VERSION;
-const char *argp_program_bug_address = "the leaktrace issue tracker";
-static const char doc[] =
-"leaktrace: find what keeps growing inside a live process (mapped and\n"
-"resident memory, OS threads, goroutines) and the call stacks responsible,\n"
-"without stopping or modifying it.\n"
-"\n"
-"USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [-o FILE] [--base FILE]\n"
-"                 [--format text|json|folded|pprof]\n"
-"       leaktrace [OPTIONS] -- CMD [ARGS...]\n"
-"\n"
-"EXAMPLES:\n"
-"    leaktrace -p 1234                  # trace until Ctrl-C, then report\n"
-"    leaktrace -p 1234 -d 30 -i 1       # 30 s, live view every second\n"
-"    leaktrace -p 1234 -d 60 --format json -o report.json\n"
-"    leaktrace -p 1234 -d 60 --base report.json   # what changed since\n"
-"    leaktrace -p 1234 -d 30 --format pprof -o leak.pb.gz   # go tool pprof\n"
-"    leaktrace -p 1234 -d 30 --format folded | flamegraph.pl > leak.svg\n"
-"    leaktrace -d 20 -- ./server --port 8080   # start it traced";
-
-enum {
-	OPT_FORMAT = 1000,
-	OPT_MAX_STACKS,
-	OPT_MAX_PAGES,
-	OPT_MAX_FAULT_STACKS,
-	OPT_RINGBUF_MB,
-	OPT_NO_THREADS,
-	OPT_NO_GO,
-	OPT_GO_PARKS,
-	OPT_MAX_GOROUTINES,
-	OPT_BASE,
-	OPT_STACK_COPY_KB,
-	OPT_FAULT_SAMPLE,
-};
 
 /* Full goroutine reads (every g's state and park stack) are paced: they
  * cost a read per goroutine. */
@@ -64,165 +30,33 @@ enum {
 #define DRAIN_MS 50
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
 
-static const struct argp_option options[] = {
-	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
-	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
-	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
-	{ NULL, 0, NULL, 0, "Output:", 2 },
-	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
-	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
-	  "needs -o on a terminal)", 2 },
-	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout)", 2 },
-	{ "base", OPT_BASE, "FILE", 0, "Compare with an earlier report (--format json) and "
-	  "list new, grown, shrunk and gone sites (text and json)", 2 },
-	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
-	{ NULL, 0, NULL, 0, "Limits (raise them when the report shows drops):", 3 },
-	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks held in the kernel (16384)", 3 },
-	{ "max-pages", OPT_MAX_PAGES, "N", 0, "Resident pages tracked (2097152 = 8 GiB)", 3 },
-	{ "max-fault-stacks", OPT_MAX_FAULT_STACKS, "N", 0, "Faulting stacks counted (16384)", 3 },
-	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "Ring buffer size in MiB (4)", 3 },
-	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
-	{ "stack-copy-kb", OPT_STACK_COPY_KB, "N", 0, "User stack copied with each mmap/brk/thread creation whose frame-pointer stack stops early, unwound with CFI (16, at most 28; 0 = off)", 3 },
-	{ "fault-sample", OPT_FAULT_SAMPLE, "N", 0, "Also unwind one first page touch in N (if its frame-pointer stack stops early) and split that stack's pages between the callers found (64; 0 = off)", 3 },
-	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
-	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
-	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
-	{},
-};
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e7)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static error_t parse_arg(int key, char *arg, struct argp_state *state)
-{
-	struct lt_opts *o = state->input;
-	long v;
-
-	switch (key) {
-	case 'p':
-		if (parse_long(arg, 1, INT_MAX, &v))
-			argp_error(state, "invalid PID: %s", arg);
-		o->pid = v;
-		break;
-	case 'd':
-		if (parse_seconds(arg, &o->duration_s))
-			argp_error(state, "invalid duration: %s", arg);
-		break;
-	case 'i':
-		if (parse_seconds(arg, &o->interval_s))
-			argp_error(state, "invalid interval: %s", arg);
-		o->interval_set = true;
-		break;
-	case OPT_FORMAT:
-		if (!strcmp(arg, "text"))
-			o->format = FMT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = FMT_JSON;
-		else if (!strcmp(arg, "folded"))
-			o->format = FMT_FOLDED;
-		else if (!strcmp(arg, "pprof"))
-			o->format = FMT_PPROF;
-		else
-			argp_error(state, "unknown format: %s (text, json, folded or pprof)", arg);
-		break;
-	case 'o':
-		o->output = arg;
-		break;
-	case OPT_BASE:
-		o->base = arg;
-		break;
-	case 'v':
-		lt_verbosity++;
-		break;
-	case OPT_MAX_STACKS:
-	case OPT_MAX_PAGES:
-	case OPT_MAX_FAULT_STACKS:
-	case OPT_RINGBUF_MB:
-	case OPT_MAX_GOROUTINES:
-		if (parse_long(arg, 1, 1L << 28, &v))
-			argp_error(state, "invalid number: %s", arg);
-		if (key == OPT_MAX_STACKS)
-			o->max_stacks = v;
-		else if (key == OPT_MAX_PAGES)
-			o->max_pages = v;
-		else if (key == OPT_MAX_FAULT_STACKS)
-			o->max_fault_stacks = v;
-		else if (key == OPT_MAX_GOROUTINES)
-			o->max_goroutines = v;
-		else
-			o->ringbuf_mb = v;
-		break;
-	case OPT_STACK_COPY_KB:
-		if (parse_long(arg, 0, LT_UCOPY_MAX_KB, &v))
-			argp_error(state, "invalid stack copy size: %s (0 to %d KiB)",
-				   arg, LT_UCOPY_MAX_KB);
-		o->stack_copy_kb = v;
-		break;
-	case OPT_FAULT_SAMPLE:
-		if (parse_long(arg, 0, 1L << 20, &v))
-			argp_error(state, "invalid fault sample rate: %s (0 to %ld)",
-				   arg, 1L << 20);
-		o->fault_sample = v;
-		break;
-	case OPT_NO_THREADS:
-		o->no_threads = true;
-		break;
-	case OPT_NO_GO:
-		o->no_go = true;
-		break;
-	case OPT_GO_PARKS:
-		o->go_parks = true;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		break;
-	case ARGP_KEY_ARG:
-		/* Everything from the first non-option on is the command. */
-		o->cmd = &state->argv[state->next - 1];
-		state->next = state->argc;
-		break;
-	case ARGP_KEY_END:
-		if (!o->pid && !o->cmd)
-			argp_error(state, "no target: give -p PID or -- CMD");
-		if (o->pid && o->cmd)
-			argp_error(state, "give -p PID or -- CMD, not both");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
 {
-	exiting = 1;
+	exiting = sig;
+}
+
+/* SIGINT (Ctrl-C), SIGTERM (kill, systemd, a container stopping) and
+ * SIGHUP (a dropped ssh session) all end the trace with a report; a
+ * second one during the drain kills (SA_RESETHAND). */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Once the report is complete a late signal changes nothing: no exit 130
+ * for a second Ctrl-C while we detach. */
+static void ignore_signals(void)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -285,8 +119,8 @@ static void collect(struct lt_ctx *ctx, bool full)
 	go_collect(ctx, full);
 	/* A zombie's status has no VmRSS, nor has that of a process whose
 	 * exit is releasing its memory: keep the last real sample. */
-	if (!procstat_sample(ctx->target.pid, &t) && t.rss > 0 &&
-	    !procstat_is_zombie_or_gone(ctx->target.pid)) {
+	if (!procstat_sample(ctx->target.proc_pid, &t) && t.rss > 0 &&
+	    !procstat_is_zombie_or_gone(ctx->target.proc_pid)) {
 		if (!ctx->have_totals) {
 			ctx->first = t;
 			ctx->threads_start = t.threads;
@@ -332,10 +166,22 @@ static int setup(struct lt_ctx *ctx)
 	} else if (target_open_pid(&ctx->target, o->pid)) {
 		return 2;
 	}
-	ctx->sym = symbolizer_new(ctx->target.pid);
+	ctx->sym = symbolizer_new(ctx->target.proc_pid);
 	if (!ctx->sym) {
-		lt_err("out of memory\n");
-		return 1;
+		err = errno;
+		if (err == ENOMEM) {
+			lt_err("out of memory\n");
+			return 1;
+		}
+		if (err == ESRCH || err == ENOENT)
+			lt_err("process %d vanished while leaktrace was setting up\n",
+			       ctx->target.pid);
+		else
+			lt_err("cannot read the memory map of process %d: %s%s\n",
+			       ctx->target.pid, strerror(err), err == EACCES || err == EPERM ?
+			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
+			       "user namespace, same Yama scope)" : "");
+		return 2;
 	}
 	model_init(&ctx->model);
 	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
@@ -404,8 +250,20 @@ static void run(struct lt_ctx *ctx)
 			break;
 		if (!target_alive(&ctx->target)) {
 			lt_info("target %d exited\n", ctx->target.pid);
+			ctx->ended_by = "target exited";
 			break;
 		}
+	}
+	if (exiting) {
+		ctx->ended_by = exiting == SIGINT ? "SIGINT" :
+				exiting == SIGTERM ? "SIGTERM" : "SIGHUP";
+		if (exiting == SIGINT)
+			lt_info("SIGINT: trace ended after %.1f s\n", lt_elapsed(ctx));
+		else
+			lt_warn("%s: trace ended after %.1f s, writing the report\n",
+				ctx->ended_by, lt_elapsed(ctx));
+	} else if (!ctx->ended_by) {
+		ctx->ended_by = "duration";
 	}
 	/* No new records, then read all that are left: the drain ends. */
 	mem_stop(ctx);
@@ -416,28 +274,18 @@ static void run(struct lt_ctx *ctx)
 	collect(ctx, true);
 }
 
-static int finish(struct lt_ctx *ctx)
+static int finish(struct lt_ctx *ctx, struct report_out *out)
 {
-	FILE *out = stdout;
 	int err;
 
 	sum_drops(ctx);
 	model_rank(&ctx->model, rss_rise(ctx));
-	if (ctx->opts.output) {
-		out = fopen(ctx->opts.output, "w");
-		if (!out) {
-			lt_err("cannot write %s: %s\n", ctx->opts.output, strerror(errno));
-			return 1;
-		}
-	}
-	err = report_write(ctx, out);
-	if (out != stdout && fclose(out))
-		err = -errno;
+	err = report_write(ctx, out->f);
 	if (err) {
-		lt_err("writing the report failed: %s\n", strerror(-err));
+		report_out_fail(out, err);
 		return 1;
 	}
-	return 0;
+	return report_out_commit(out) ? 1 : 0;
 }
 
 static void teardown(struct lt_ctx *ctx)
@@ -455,7 +303,6 @@ static void teardown(struct lt_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc };
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,
@@ -468,12 +315,11 @@ int main(int argc, char **argv)
 			.max_goroutines = 1U << 20,
 		},
 	};
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	struct report_out out;
 	struct timespec start;
 	int err;
 
-	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, &ctx.opts))
+	if (cli_parse(argc, argv, &ctx.opts))
 		return 2;
 	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
 		lt_err("--format pprof is binary: write it to a file with -o FILE\n");
@@ -486,15 +332,18 @@ int main(int argc, char **argv)
 		if (ctx.opts.format == FMT_FOLDED || ctx.opts.format == FMT_PPROF)
 			lt_warn("--base is shown in text and json reports only\n");
 	}
+	/* A report that cannot be written is known before the trace. */
+	if (report_out_open(&out, ctx.opts.output)) {
+		compare_free(ctx.base);
+		return 2;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	libbpf_set_print(libbpf_print);
-	/* Second Ctrl-C kills (SA_RESETHAND); the first ends the trace. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 
 	err = setup(&ctx);
 	if (err) {
+		report_out_abort(&out);
 		teardown(&ctx);
 		return err;
 	}
@@ -505,7 +354,8 @@ int main(int argc, char **argv)
 	lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
 		ctx.target.pid, ctx.target.comm, ctx.attach_ms);
 	run(&ctx);
-	err = finish(&ctx);
+	err = finish(&ctx, &out);
+	ignore_signals();
 	teardown(&ctx);
 	return err;
 }

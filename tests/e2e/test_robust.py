@@ -128,3 +128,174 @@ def test_shifted_entry_is_not_probed(tmp_path, ver, stripped, func, delta, extra
                   + run.describe()
     assert run.returncode == 0, run.describe()
     assert f"not probing {func} at" in run.stderr, run.stderr
+
+
+# --------------------------------------------------------------------------
+# A main thread that called pthread_exit while a worker runs on
+
+def test_main_thread_exited_is_still_traced(tmp_path):
+    with running([prog_path("mainexit"), "-rate", "20"], tmp_path) as t:
+        run = start_trace(t.pid, 3, tmp_path).wait()
+    report = run.ok()
+    assert report["duration_s"] >= 2.5, run.describe()
+    assert not report["target"]["exited"], report["target"]
+    leaks = find_sites(report, kind="mmap", function="leak_chunk")
+    assert leaks and leaks[0]["bytes"] >= 10 << 20, run.describe()
+
+
+# --------------------------------------------------------------------------
+# Reports: -o checked first, written atomically, every ending signal
+
+@pytest.mark.parametrize("where", ["missing-dir", "directory"])
+def test_bad_output_refused_before_tracing(tmp_path, where):
+    out = tmp_path / "nope" / "r.json" if where == "missing-dir" else tmp_path
+    with running([prog_path("mmap_leak")], tmp_path) as t:
+        start = time.monotonic()
+        run = subprocess.run([str(LEAKTRACE), "-p", str(t.pid), "-d", "20", "--format", "json",
+                              "-o", str(out)], capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - start
+    assert run.returncode == 2, run.stderr
+    assert took < 10, f"refused only after {took:.1f}s (the trace ran)"
+    lines = stderr_lines(run)
+    assert len(lines) == 1 and str(out) in lines[0], run.stderr
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 1 MiB tmpfs, unmounted afterwards."""
+    d = tmp_path / "small"
+    d.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(d)], check=True)
+    try:
+        yield d
+    finally:
+        subprocess.run(["umount", "-l", str(d)])
+
+
+def test_full_disk_keeps_previous_report(tmp_path, small_fs):
+    """The write fails on a full file system: exit 1, and the report that
+    was there is still there, whole, and no temp file is left."""
+    out = small_fs / "r.json"
+    with running([prog_path("mmap_leak")], tmp_path) as t:
+        first = start_trace(t.pid, 1, tmp_path, name="first", extra=[]).wait()
+        shutil.copy(tmp_path / "first.json", out)
+        before = out.read_bytes()
+        json.loads(before)
+        filler = small_fs / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while True:
+                os.write(fd, b"x" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+        run = run_leaktrace(["-p", str(t.pid), "-d", "1", "--format", "json", "-o", str(out)],
+                            timeout=60)
+    assert first.returncode == 0, first.describe()
+    assert run.returncode == 1, run.describe()
+    assert out.read_bytes() == before, "the previous report was changed"
+    assert sorted(p.name for p in small_fs.iterdir()) == ["filler", "r.json"]
+    assert "previous file is untouched" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT],
+                         ids=["HUP", "TERM", "INT"])
+def test_signal_ends_trace_with_report(tmp_path, sig):
+    with running([prog_path("mmap_leak"), "-rate", "20"], tmp_path) as t:
+        tr = start_trace(t.pid, 60, tmp_path)
+        time.sleep(3)
+        tr.signal(sig)
+        run = tr.wait(timeout=30)
+    assert run.returncode == 0, run.describe()
+    report = run.report
+    assert report is not None, run.describe()
+    assert report["trace_ended_by"] == signal.Signals(sig).name, report["trace_ended_by"]
+    assert report["duration_s"] < 30, report["duration_s"]
+    assert find_sites(report, kind="mmap", function="leak_chunk"), run.describe()
+
+
+def test_second_ctrl_c_after_report_exits_0(tmp_path):
+    """The report is complete while leaktrace ends the command (which
+    ignores SIGTERM): a second Ctrl-C then must not turn the exit into 130."""
+    out = tmp_path / "r.json"
+    tr = Tracer(["--format", "json", "-o", out, "--", "sh", "-c",
+                 "trap '' TERM; while :; do sleep 0.1; done"], tmp_path, timeout=60)
+    time.sleep(3)
+    tr.signal(signal.SIGINT)
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert out.exists(), "no report"
+    tr.signal(signal.SIGINT)
+    run = tr.wait()
+    assert run.returncode == 0, run.describe()
+    assert run.report["trace_ended_by"] == "SIGINT"
+
+
+# --------------------------------------------------------------------------
+# -- CMD: default signal dispositions, SIGTERM then SIGKILL to its group
+
+def test_cmd_gets_default_sigpipe(tmp_path):
+    run = trace_cmd(["sh", "-c", "yes | head -1 > /dev/null; sleep 1"], tmp_path,
+                    extra=["-d", "3"])
+    assert run.returncode == 0, run.describe()
+    assert "Broken pipe" not in run.stderr, run.stderr
+
+
+def test_cmd_gets_sigterm_then_its_group_is_ended(tmp_path):
+    mark = tmp_path / "got-term"
+    kid = tmp_path / "kid.pid"
+    script = (f"sleep 1000 & echo $! > {kid}; "
+              f"trap 'echo TERM > {mark}; exit 0' TERM; while :; do sleep 0.1; done")
+    run = trace_cmd(["sh", "-c", script], tmp_path, extra=["-d", "2"])
+    assert run.returncode == 0, run.describe()
+    assert mark.exists(), "the command never got SIGTERM"
+    pid = int(kid.read_text())
+    time.sleep(0.2)
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        state = "gone"
+    assert state in ("gone", "Z"), f"the command's child {pid} survived ({state})"
+
+
+# --------------------------------------------------------------------------
+# Limits
+
+@pytest.mark.parametrize("flag,value,maximum", [
+    ("--max-stacks", "268435456", "134217728"),
+    ("--max-goroutines", "1000000000", "134217728"),
+    ("--max-fault-stacks", "268435457", "134217728"),
+    ("--max-pages", "4294967296", "2147483648"),
+    ("--ringbuf-mb", "4096", "1024"),
+    ("--ringbuf-mb", "0", "1024"),
+])
+def test_limit_out_of_range(tmp_path, flag, value, maximum):
+    run = run_leaktrace(["-p", str(os.getpid()), "-d", "1", flag, value], timeout=20)
+    assert run.returncode == 2, run.describe()
+    assert flag in run.stderr and maximum in run.stderr, run.stderr
+
+
+def test_base_is_bounded(tmp_path):
+    """--base /dev/zero: refused at once, not read without end."""
+    start = time.monotonic()
+    run = run_leaktrace(["-p", str(os.getpid()), "-d", "1", "--base", "/dev/zero"], timeout=30)
+    assert run.returncode == 2, run.describe()
+    assert time.monotonic() - start < 10
+    assert "--base /dev/zero" in run.stderr, run.stderr
+
+
+# --------------------------------------------------------------------------
+# JSON is UTF-8 whatever the bytes of a path
+
+def test_non_utf8_exe_path(tmp_path):
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    shutil.copy(prog_path("mmap_leak"), bad)
+    out = tmp_path / "r.json"
+    tr = Tracer(["-d", "2", "--format", "json", "-o", out, "--", bad], tmp_path, timeout=60)
+    run = tr.wait()
+    assert run.returncode == 0, run.describe()
+    raw = out.read_bytes()
+    text = raw.decode("utf-8")  # strict: raises on any invalid byte
+    report = json.loads(text)
+    assert report["target"]["exe"].endswith("/caf\\xe9"), report["target"]

@@ -20,7 +20,7 @@ void target_refresh_names(struct target *t)
 {
 	if (procstat_comm(t->pid, t->comm, sizeof(t->comm)))
 		t->comm[0] = '\0';
-	if (procstat_exe(t->pid, t->exe, sizeof(t->exe)))
+	if (procstat_exe(t->proc_pid, t->exe, sizeof(t->exe)))
 		t->exe[0] = '\0';
 }
 
@@ -43,14 +43,16 @@ static pid_t read_tgid(pid_t pid)
 }
 
 /* A process lives while any of its threads does: a main thread that
- * called pthread_exit is a zombie while the others run on. */
-static bool process_gone(pid_t pid)
+ * called pthread_exit is a zombie while the others run on. *live: a live
+ * thread (pid itself when the leader runs). */
+static bool process_gone(pid_t pid, pid_t *live)
 {
 	char path[64];
 	struct dirent *d;
 	bool gone = true;
 	DIR *dir;
 
+	*live = pid;
 	if (!procstat_is_zombie_or_gone(pid))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
@@ -81,8 +83,10 @@ static bool process_gone(pid_t pid)
 				state = rp[2];
 		}
 		fclose(f);
-		if (state && state != 'Z' && state != 'X' && state != 'x')
+		if (state && state != 'Z' && state != 'X' && state != 'x') {
 			gone = false;
+			*live = tid;
+		}
 	}
 	closedir(dir);
 	return gone;
@@ -119,7 +123,7 @@ int target_open_pid(struct target *t, pid_t pid)
 	pid_t tgid;
 
 	memset(t, 0, sizeof(*t));
-	t->pid = pid;
+	t->pid = t->proc_pid = pid;
 	t->release_fd = t->exec_err_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (pid <= 0 || access(path, F_OK)) {
@@ -138,10 +142,13 @@ int target_open_pid(struct target *t, pid_t pid)
 		       pid, tgid, tgid);
 		return -EINVAL;
 	}
-	if (process_gone(pid)) {
+	if (process_gone(pid, &t->proc_pid)) {
 		lt_err("process %d has already exited\n", pid);
 		return -ESRCH;
 	}
+	if (t->proc_pid != pid)
+		lt_note("process %d: its main thread has exited, reading /proc through "
+			"thread %d\n", pid, t->proc_pid);
 	target_refresh_names(t);
 	return resolve_ids(t);
 }
@@ -195,7 +202,7 @@ int target_spawn(struct target *t, char **argv)
 	if (own_group)
 		setpgid(pid, pid);	/* either side may run first */
 	t->own_group = own_group;
-	t->pid = pid;
+	t->pid = t->proc_pid = pid;
 	t->spawned = true;
 	t->release_fd = go[1];
 	t->exec_err_fd = err[0];
@@ -241,7 +248,7 @@ bool target_alive(struct target *t)
 		}
 		return true;
 	}
-	if (process_gone(t->pid)) {
+	if (process_gone(t->pid, &t->proc_pid)) {
 		t->exited = true;
 		return false;
 	}
@@ -306,7 +313,7 @@ int target_exe_path(const struct target *t, char **argv, char *buf,
 	char *dirs, *dir, *save = NULL;
 
 	if (!t->spawned) {
-		snprintf(buf, len, "/proc/%d/exe", t->pid);
+		snprintf(buf, len, "/proc/%d/exe", t->proc_pid);
 		return 0;
 	}
 	if (strchr(argv[0], '/')) {

@@ -11,6 +11,8 @@
 
 struct target {
 	pid_t pid;
+	pid_t proc_pid;		/* for /proc reads: pid, or a live thread of it
+				 * once its main thread has exited */
 	char comm[64];
 	char exe[PATH_MAX];
 	bool spawned;		/* started by us with -- CMD */

@@ -11,6 +11,7 @@
 #include "trace/go.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
+#include "report/output.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
 
@@ -174,6 +175,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
 	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
+	json_object_object_add(root, "trace_ended_by", jstr(ctx->ended_by));
 	if (go_enabled(ctx))	/* exits whose events were dropped */
 		json_object_object_add(root, "goroutine_exits_found_by_reads",
 				       json_object_new_int64(go_exits_reconciled(ctx)));
@@ -430,8 +432,9 @@ int report_write(struct lt_ctx *ctx, FILE *out)
 	if (ctx->opts.format == FMT_JSON) {
 		json_object *root = report_json(ctx, fs, nf);
 
-		fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-						     JSON_C_TO_STRING_NOSLASHESCAPE), out);
+		/* Paths and symbols are bytes: escape what is not UTF-8. */
+		fputs_utf8(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_NOSLASHESCAPE), out);
 		fputc('\n', out);
 		json_object_put(root);
 	} else {
