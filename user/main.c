@@ -205,12 +205,75 @@ static int setup(struct lt_ctx *ctx)
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
+	/* Execs are followed from here on (-- CMD's own exec included). */
+	if (procid_watch_exec(&ctx->target.id))
+		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
+			"would go unnoticed\n");
+	ctx->spawn_exec_pending = ctx->target.spawned;
 	err = target_release(&ctx->target);
 	if (err) {
 		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 		return 1;
 	}
 	return 0;
+}
+
+/* Goroutines of the old image are gone with it. */
+static void forget_goroutines(struct lt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->model.n; i++) {
+		struct site *site = ctx->model.sites[i];
+
+		if (site && site->kind == SITE_GOROUTINE && site->live > 0)
+			site->live = 0;
+	}
+}
+
+/* The target exec'd: say so, symbolize the new image, re-plan the Go
+ * probes (dropped unless the new image is Go). */
+static void follow_exec(struct lt_ctx *ctx)
+{
+	uint64_t ts = 0, n = procid_new_execs(&ctx->target.id, &ts);
+	struct timespec now;
+	char exe[PATH_MAX];
+	double at;
+
+	if (n && ctx->spawn_exec_pending) {
+		n--;	/* -- CMD's own exec, at release */
+		ctx->spawn_exec_pending = false;
+	}
+	if (!n)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	at = lt_elapsed(ctx) - ((now.tv_sec * 1000000000ULL + now.tv_nsec) - ts) / 1e9;
+	if (at < 0)
+		at = 0;
+	/* The old image's records first, symbolized while it is known. */
+	ctx->drain_until = 0;
+	ring_buffer__consume(ctx->rb);
+	target_refresh_names(&ctx->target);
+	symbolizer_refresh(ctx->sym);
+	if (ctx->nexecs < LT_MAX_EXECS) {
+		struct lt_exec *x = &ctx->execs[ctx->nexecs];
+
+		x->at_s = at;
+		snprintf(x->exe, sizeof(x->exe), "%.255s", ctx->target.exe);
+	}
+	ctx->nexecs += n;
+	lt_warn("process %d exec'd %s at %.1f s%s: following the new image\n",
+		ctx->target.pid, ctx->target.exe[0] ? ctx->target.exe : ctx->target.comm,
+		at, n > 1 ? " (more than once)" : "");
+	forget_goroutines(ctx);
+	if (ctx->opts.no_go)
+		return;
+	go_close(ctx);
+	if (target_exe_path(&ctx->target, NULL, exe, sizeof(exe)))
+		return;
+	ctx->target.is_go = target_exe_is_go(exe);
+	if (go_open(ctx, exe, mem_stacks_fd(ctx), mem_events_fd(ctx)))
+		lt_warn("goroutine tracing is off after the exec\n");
+	else
+		go_scan_existing(ctx);
 }
 
 static void run(struct lt_ctx *ctx)
@@ -234,6 +297,7 @@ static void run(struct lt_ctx *ctx)
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
 		}
+		follow_exec(ctx);
 		if (lt_elapsed(ctx) >= next) {
 			bool full = lt_elapsed(ctx) >= next_full;
 

@@ -299,3 +299,36 @@ def test_non_utf8_exe_path(tmp_path):
     text = raw.decode("utf-8")  # strict: raises on any invalid byte
     report = json.loads(text)
     assert report["target"]["exe"].endswith("/caf\\xe9"), report["target"]
+
+
+# --------------------------------------------------------------------------
+# exec mid-trace: followed, the new image symbolized, the report says so
+
+def test_cmd_script_execs_native_leaker(tmp_path):
+    leak = prog_path("mmap_leak")
+    run = trace_cmd(["sh", "-c", f"sleep 1; exec {leak} -rate 20"], tmp_path,
+                    extra=["-d", "5"])
+    report = run.ok()
+    tgt = report["target"]
+    assert tgt["exe"] == str(leak) and tgt["comm"] == "mmap_leak", tgt
+    assert tgt["execs"] == 1 and 0.5 <= tgt["exec_log"][0]["at_s"] <= 3, tgt
+    assert tgt["exec_log"][0]["exe"] == str(leak), tgt
+    assert "exec'd" in run.stderr, run.stderr
+    leaks = find_sites(report, kind="mmap", function="leak_chunk")
+    assert leaks and leaks[0]["bytes"] >= 10 << 20, run.describe()
+
+
+def test_pid_execs_go_program(tmp_path):
+    """-p on a shell that then execs a Go program: goroutine tracing starts
+    on the new image and finds its goroutine leak."""
+    go = prog_path("slowleak", go=GoBuild(newest_go()))
+    script = f"echo ready pid=$$; sleep 1.5; exec {go} -interval 0.3"
+    with running(["sh", "-c", script], tmp_path) as t:
+        run = start_trace(t.pid, 6, tmp_path).wait()
+    report = run.ok()
+    assert report["totals"]["goroutines"] is not None, run.describe()
+    sites = find_sites(report, kind="goroutine", function="main.watchConfig")
+    assert sites and sum(s["live"] for s in sites) >= 6, run.describe()
+    tgt = report["target"]
+    assert tgt.get("execs") == 1 and tgt["exe"] == str(go), tgt
+    assert tgt["go_version"], tgt

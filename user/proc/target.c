@@ -312,7 +312,7 @@ int target_exe_path(const struct target *t, char **argv, char *buf,
 	const char *path;
 	char *dirs, *dir, *save = NULL;
 
-	if (!t->spawned) {
+	if (!t->spawned || !argv) {
 		snprintf(buf, len, "/proc/%d/exe", t->proc_pid);
 		return 0;
 	}

@@ -45,7 +45,8 @@ void target_refresh_names(struct target *t);
 bool target_alive(struct target *t);
 /* The target's executable as a path usable from here: /proc/PID/exe for a
  * running process (works across mount namespaces), argv[0] resolved
- * through PATH for one we start. 0 or -errno. */
+ * through PATH for one we start (argv NULL: its /proc/PID/exe, after it
+ * exec'd). 0 or -errno. */
 int target_exe_path(const struct target *t, char **argv, char *buf,
 		    size_t len);
 /* True when the executable at path is a Go binary (.go.buildinfo). */

@@ -170,6 +170,17 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(o, "exe", json_object_new_string(ctx->target.exe));
 	json_object_object_add(o, "go_version", jstr(gov));
 	json_object_object_add(o, "exited", json_object_new_boolean(ctx->target.exited));
+	json_object_object_add(o, "host_pid", json_object_new_int(target_host_pid(&ctx->target)));
+	json_object_object_add(o, "execs", json_object_new_int64(ctx->nexecs));
+	arr = json_object_new_array();
+	for (uint32_t i = 0; i < ctx->nexecs && i < LT_MAX_EXECS; i++) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "at_s", jdouble(ctx->execs[i].at_s, 3));
+		json_object_object_add(x, "exe", json_object_new_string(ctx->execs[i].exe));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "exec_log", arr);
 	json_object_object_add(root, "target", o);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ctx->started_at));
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
@@ -355,6 +366,9 @@ static void report_text(struct lt_ctx *ctx, FILE *out, const struct finding *fs,
 		ctx->target.pid, ctx->target.comm, ctx->target.exe,
 		gov ? ", " : "", gov ? gov : "", ctx->now_s,
 		ctx->target.exited ? ", target exited" : "");
+	if (ctx->nexecs)	/* sites before it belong to the old image */
+		fprintf(out, "exec'd %u time%s, first at %.1f s (%s)\n", ctx->nexecs,
+			ctx->nexecs > 1 ? "s" : "", ctx->execs[0].at_s, ctx->execs[0].exe);
 	fprintf(out, "RSS %s -> %s   threads %u -> %u   LazyFree %s",
 		report_bytes((double)ctx->first.rss, a, sizeof(a)),
 		report_bytes((double)ctx->last.rss, b, sizeof(b)),
