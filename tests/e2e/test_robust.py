@@ -332,3 +332,39 @@ def test_pid_execs_go_program(tmp_path):
     tgt = report["target"]
     assert tgt.get("execs") == 1 and tgt["exe"] == str(go), tgt
     assert tgt["go_version"], tgt
+
+
+# --------------------------------------------------------------------------
+# Damaged ELF: one warning naming the module and what is lost; what is
+# intact still symbolizes
+
+import elfdamage  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", ["shoff0", "shoff1", "shstrndx0", "cut:.symtab",
+                                  "cut:.debug_info"])
+def test_damaged_c_binary_warns_once(tmp_path, kind):
+    bad = tmp_path / "mmap_leak"
+    elfdamage.damage(prog_path("mmap_leak"), bad, kind)
+    run = trace_cmd([bad, "-rate", "20"], tmp_path, extra=["-d", "2"])
+    report = run.ok()
+    lines = [l for l in run.stderr.splitlines() if "damaged ELF" in l]
+    assert len(lines) == 1, run.stderr
+    assert str(bad) in lines[0], lines[0]
+    assert "lost" in lines[0] or "not read" in lines[0] or "not trusted" in lines[0] \
+        or "are not" in lines[0], lines[0]
+    if kind == "shstrndx0":  # .symtab is found by type: still symbolized
+        assert find_sites(report, kind="mmap", function="leak_chunk"), run.describe()
+
+
+def test_damaged_go_binary_keeps_gopclntab(tmp_path):
+    """A Go binary cut inside .symtab (its section names, at the end, are
+    gone too): one warning, and .gopclntab still names the leak."""
+    bad = tmp_path / "slowleak"
+    elfdamage.damage(prog_path("slowleak", go=GoBuild("1.22")), bad, "cut:.symtab")
+    run = trace_cmd([bad, "-interval", "0.3"], tmp_path, extra=["-d", "4"])
+    report = run.ok()
+    lines = [l for l in run.stderr.splitlines() if "damaged ELF" in l]
+    assert len(lines) == 1 and str(bad) in lines[0], run.stderr
+    sites = find_sites(report, kind="goroutine", function="main.watchConfig")
+    assert sites, run.describe()
