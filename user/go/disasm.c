@@ -84,12 +84,24 @@ struct sweep {
 	bool on_mark;		/* an instruction starts at mark */
 	bool straddles;		/* one runs across mark */
 	bool mark_is_pad;	/* the one at mark is int3 (padding) */
+	unsigned int before;	/* id of the instruction ending at mark */
 };
+
+/* What a Go function's code can end with: padding, a return, a jump (the
+ * morestack loop back to entry, a tail call), a trap, or the NOP Go puts
+ * after a call that does not return (a CALL itself never ends one). */
+static bool ends_function(unsigned int id)
+{
+	return id == X86_INS_INT3 || id == X86_INS_RET || id == X86_INS_JMP ||
+	       id == X86_INS_UD2 || id == X86_INS_NOP;
+}
 
 static int on_insn(const struct cs_insn *insn, void *ctx)
 {
 	struct sweep *s = ctx;
 
+	if (insn->address + insn->size == s->mark)
+		s->before = insn->id;
 	if (insn->address == s->mark) {
 		s->on_mark = true;
 		s->mark_is_pad = insn->id == X86_INS_INT3;
@@ -127,10 +139,15 @@ int go_func_bounds_check(Elf *elf, const struct gopcln *t, const char *name,
 		return doubt(why, len, "entry 0x%lx is not %d-byte aligned as Go aligns functions",
 			     entry, GO_FUNC_ALIGN);
 	if (t) {
+		uint64_t own;
+
 		if (gopcln_func_for_pc(t, entry, &f) || f.entry != entry ||
 		    f.end != end)
 			return doubt(why, len, ".gopclntab does not give [0x%lx, 0x%lx) for it",
 				     entry, end);
+		if (!gopcln_func_own_entry(t, entry, &own) && own != entry)
+			return doubt(why, len, ".gopclntab's function table says 0x%lx, its "
+				     "function record 0x%lx", entry, own);
 		if (!gopcln_func_for_pc(t, entry - 1, &prev)) {
 			if (prev.end != entry)
 				return doubt(why, len, "the function before it ends at 0x%lx, not at its entry 0x%lx",
@@ -165,6 +182,9 @@ int go_func_bounds_check(Elf *elf, const struct gopcln *t, const char *name,
 		if (!s.on_mark || s.straddles)
 			return doubt(why, len, "entry 0x%lx falls inside an instruction of the code before it",
 				     entry);
+		if (!ends_function(s.before))
+			return doubt(why, len, "the code before entry 0x%lx does not end a function "
+				     "(no padding, return or jump)", entry);
 	}
 	return 0;
 }
