@@ -368,3 +368,24 @@ def test_damaged_go_binary_keeps_gopclntab(tmp_path):
     assert len(lines) == 1 and str(bad) in lines[0], run.stderr
     sites = find_sites(report, kind="goroutine", function="main.watchConfig")
     assert sites, run.describe()
+
+
+# --------------------------------------------------------------------------
+# A target we may not read: a clear message, not "out of memory"
+
+def test_unreadable_target_is_named(tmp_path):
+    """pid 1 of this machine is outside our ptrace rights when its exe link
+    cannot be read (as in this container); elsewhere there is nothing to
+    check."""
+    try:
+        os.readlink("/proc/1/exe")
+        pytest.skip("/proc/1/exe is readable here: pid 1 is not out of reach")
+    except PermissionError:
+        pass
+    run = run_leaktrace(["-p", "1", "-d", "1", "--format", "json", "-o", tmp_path / "r.json"],
+                        timeout=30)
+    assert run.returncode == 2, run.describe()
+    lines = stderr_lines(run)
+    assert len(lines) == 1, run.stderr
+    assert "out of memory" not in lines[0] and "process 1" in lines[0], lines[0]
+    assert "Permission denied" in lines[0] or "ptrace" in lines[0], lines[0]
