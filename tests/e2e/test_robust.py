@@ -389,3 +389,55 @@ def test_unreadable_target_is_named(tmp_path):
     assert len(lines) == 1, run.stderr
     assert "out of memory" not in lines[0] and "process 1" in lines[0], lines[0]
     assert "Permission denied" in lines[0] or "ptrace" in lines[0], lines[0]
+
+
+def test_go_program_execs_go_program(tmp_path):
+    """-p on a Go program that leaks goroutines, then execs another Go
+    program: the old image's goroutines are gone, the new one's leak is
+    found through re-planned probes."""
+    ver = GoBuild(newest_go())
+    execer, slow = prog_path("execer", go=ver), prog_path("slowleak", go=ver)
+    with running([execer, "-rate", "50", "-after", "2", slow, "-interval", "0.3"],
+                 tmp_path) as t:
+        run = start_trace(t.pid, 7, tmp_path).wait()
+    report = run.ok()
+    # The old image leaked 50 goroutines a second until the exec: none of
+    # them may still count as live (sites hold no more than exist).
+    live = sum(s["live"] for s in report["sites"] if s["kind"] == "goroutine")
+    end = report["totals"]["goroutines"]["end"]
+    assert live <= end + 2, f"{live} live in sites, {end} exist\n" + run.describe()
+    new = find_sites(report, kind="goroutine", function="main.watchConfig")
+    assert new and sum(s["live"] for s in new) >= 6, run.describe()
+    tgt = report["target"]
+    assert tgt.get("execs") == 1 and tgt["exe"] == str(slow), tgt
+    assert 1 <= tgt["exec_log"][0]["at_s"] <= 4, tgt
+
+
+def test_sigkill_while_writing_never_leaves_a_broken_report(tmp_path):
+    """SIGKILL the moment the file at -o changes (or at moments around the
+    end of the trace): it is always a whole report, the old or the new one,
+    and nothing else is left in its directory."""
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    out = outdir / "r.json"
+    with running([prog_path("mmap_leak"), "-rate", "20"], tmp_path) as t:
+        first = start_trace(t.pid, 1, tmp_path, name="first").wait()
+        shutil.copy(tmp_path / "first.json", out)
+        for i, delay in enumerate([None, None, None, 0.9, 1.2, 1.5]):
+            before = out.stat()
+            tr = Tracer(["-p", t.pid, "-d", "1", "--format", "json", "-o", out], tmp_path,
+                        name=f"k{i}", timeout=60)
+            if delay is None:   # kill as soon as the file changes at all
+                deadline = time.monotonic() + 30
+                while tr.alive() and time.monotonic() < deadline:
+                    st = out.stat()
+                    if (st.st_ino, st.st_size, st.st_mtime_ns) != \
+                            (before.st_ino, before.st_size, before.st_mtime_ns):
+                        break
+            else:
+                time.sleep(delay)
+            tr.kill()
+            tr.wait()
+            json.loads(out.read_bytes().decode("utf-8"))
+            assert [p.name for p in outdir.iterdir()] == ["r.json"], list(outdir.iterdir())
+    assert first.returncode == 0, first.describe()
