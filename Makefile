@@ -176,6 +176,7 @@ define fuzz_run
 	mkdir -p $(OUTPUT)/fuzz/corpus/$(1) && \
 	cp -n tests/fuzz/corpus/$(1)/* tests/fuzz/regress/$(1)/* $(OUTPUT)/fuzz/corpus/$(1)/ 2>/dev/null; \
 	LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp nice -n 19 $(OUTPUT)/fuzz/fuzz_$(1) -max_total_time=$(2) -max_len=$$(cat tests/fuzz/corpus/$(1).max_len 2>/dev/null || echo 65536) \
+		$$(test -f tests/fuzz/$(1).dict && echo -dict=tests/fuzz/$(1).dict) \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix=$(OUTPUT)/fuzz/crash-$(1)- $(OUTPUT)/fuzz/corpus/$(1)
 endef

@@ -12,9 +12,11 @@ for t in $T; do
 	mkdir -p "$c"
 	cp -n tests/fuzz/corpus/$t/* tests/fuzz/regress/$t/* "$c"/ 2>/dev/null
 	ml=$(cat tests/fuzz/corpus/$t.max_len 2>/dev/null || echo 65536)
+	dict=
+	[ -f tests/fuzz/$t.dict ] && dict=-dict=tests/fuzz/$t.dict
 	start=$(date +%s)
 	LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp nice -n 19 \
-		"$B/fuzz/fuzz_$t" -runs="$RUNS" -max_total_time="$SECS" -max_len="$ml" \
+		"$B/fuzz/fuzz_$t" -runs="$RUNS" -max_total_time="$SECS" -max_len="$ml" $dict \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$B/fuzz/crash-$t-" "$c" > "$B/fuzz/campaign-$t.log" 2>&1
 	rc=$?
