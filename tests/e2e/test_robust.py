@@ -441,3 +441,23 @@ def test_sigkill_while_writing_never_leaves_a_broken_report(tmp_path):
             json.loads(out.read_bytes().decode("utf-8"))
             assert [p.name for p in outdir.iterdir()] == ["r.json"], list(outdir.iterdir())
     assert first.returncode == 0, first.describe()
+
+
+def test_report_through_symlink_keeps_link_and_mode(tmp_path):
+    """-o naming a symlink replaces the file it points to (mode kept) and
+    leaves the link; -o /dev/null (not a regular file) is written as is."""
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    target.chmod(0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    with running([prog_path("mmap_leak")], tmp_path) as t:
+        run = run_leaktrace(["-p", t.pid, "-d", "1", "--format", "json", "-o", link],
+                            timeout=60)
+        null = run_leaktrace(["-p", t.pid, "-d", "1", "--format", "json", "-o", "/dev/null"],
+                             timeout=60)
+    assert run.returncode == 0 and null.returncode == 0, run.describe() + null.describe()
+    assert link.is_symlink(), "the link was replaced by a file"
+    assert json.loads(target.read_text())["schema"] == "leaktrace/v1"
+    assert (target.stat().st_mode & 0o777) == 0o600, oct(target.stat().st_mode)
+    assert Path("/dev/null").is_char_device()

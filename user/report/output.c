@@ -38,6 +38,10 @@ int report_out_open(struct report_out *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
+	/* A symlink is written through, as fopen would: the file it names is
+	 * replaced, the link stays. */
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode) && realpath(path, o->real))
+		o->path = path = o->real;
 	if (!*path || path[strlen(path) - 1] == '/') {
 		lt_err("cannot write the report to %s: not a file name\n", path);
 		return -EISDIR;
@@ -86,6 +90,13 @@ int report_out_open(struct report_out *o, const char *path)
 		report_out_abort(o);
 		lt_err("cannot write the report to %s: %s\n", path, strerror(-err));
 		return err;
+	}
+	/* The replaced file keeps its mode and owner. */
+	if (!stat(path, &st) && S_ISREG(st.st_mode)) {
+		if (fchmod(fd, st.st_mode & 07777) || (fchown(fd, st.st_uid, st.st_gid) &&
+						       errno != EPERM))
+			lt_debug("%s: cannot keep its mode or owner: %s\n", path,
+				 strerror(errno));
 	}
 	o->f = fdopen(fd, "w");
 	if (!o->f) {

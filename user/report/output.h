@@ -14,6 +14,7 @@ struct report_out {
 	const char *path;	/* NULL: stdout */
 	FILE *f;
 	char tmp[4096];		/* named temp file, "" with O_TMPFILE */
+	char real[4096];	/* path resolved when it is a symlink */
 	int dirfd;
 };
 
