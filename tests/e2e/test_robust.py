@@ -310,9 +310,9 @@ def test_cmd_script_execs_native_leaker(tmp_path):
                     extra=["-d", "5"])
     report = run.ok()
     tgt = report["target"]
-    assert tgt["exe"] == str(leak) and tgt["comm"] == "mmap_leak", tgt
+    assert Path(tgt["exe"]) == leak.resolve() and tgt["comm"] == "mmap_leak", tgt
     assert tgt["execs"] == 1 and 0.5 <= tgt["exec_log"][0]["at_s"] <= 3, tgt
-    assert tgt["exec_log"][0]["exe"] == str(leak), tgt
+    assert Path(tgt["exec_log"][0]["exe"]) == leak.resolve(), tgt
     assert "exec'd" in run.stderr, run.stderr
     leaks = find_sites(report, kind="mmap", function="leak_chunk")
     assert leaks and leaks[0]["bytes"] >= 10 << 20, run.describe()
@@ -330,7 +330,7 @@ def test_pid_execs_go_program(tmp_path):
     sites = find_sites(report, kind="goroutine", function="main.watchConfig")
     assert sites and sum(s["live"] for s in sites) >= 6, run.describe()
     tgt = report["target"]
-    assert tgt.get("execs") == 1 and tgt["exe"] == str(go), tgt
+    assert tgt.get("execs") == 1 and Path(tgt["exe"]) == go.resolve(), tgt
     assert tgt["go_version"], tgt
 
 
@@ -365,7 +365,7 @@ def test_damaged_go_binary_keeps_gopclntab(tmp_path):
     run = trace_cmd([bad, "-interval", "0.3"], tmp_path, extra=["-d", "4"])
     report = run.ok()
     lines = [l for l in run.stderr.splitlines() if "damaged ELF" in l]
-    assert len(lines) == 1 and str(bad) in lines[0], run.stderr
+    assert len(lines) == 1 and str(bad.resolve()) in lines[0], run.stderr
     sites = find_sites(report, kind="goroutine", function="main.watchConfig")
     assert sites, run.describe()
 
@@ -409,7 +409,7 @@ def test_go_program_execs_go_program(tmp_path):
     new = find_sites(report, kind="goroutine", function="main.watchConfig")
     assert new and sum(s["live"] for s in new) >= 6, run.describe()
     tgt = report["target"]
-    assert tgt.get("execs") == 1 and tgt["exe"] == str(slow), tgt
+    assert tgt.get("execs") == 1 and Path(tgt["exe"]) == slow.resolve(), tgt
     assert 1 <= tgt["exec_log"][0]["at_s"] <= 4, tgt
 
 
