@@ -68,6 +68,20 @@ def test_pid_namespace_cmd(tmp_path):
     assert leaks and leaks[0]["bytes"] >= 10 << 20, json.dumps(report)[:2000]
 
 
+def test_pid_namespace_without_its_own_proc(tmp_path):
+    """`unshare -fp` without --mount-proc: /proc is still the host's, so are
+    the pids we are given; they are used as they are."""
+    with running([prog_path("mmap_leak"), "-rate", "20"], tmp_path) as t:
+        out = tmp_path / "r.json"
+        run = subprocess.run(["unshare", "-fp", str(LEAKTRACE), "-p", str(t.pid), "-d", "2",
+                              "--format", "json", "-o", str(out)],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert report["target"]["host_pid"] == t.pid
+    assert find_sites(report, kind="mmap", function="leak_chunk"), run.stderr
+
+
 # --------------------------------------------------------------------------
 # -p TID
 

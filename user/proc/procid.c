@@ -99,11 +99,26 @@ out:
 	return err;
 }
 
+/* Our pid as the mounted /proc names it: not getpid() when /proc belongs
+ * to another pid namespace (unshare -p without a /proc of its own). */
+static pid_t proc_self(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (pid_t)strtol(buf, NULL, 10);
+}
+
 int procid_resolve(struct procid *p, pid_t pid)
 {
 	int err;
 
-	p->child_ns = procid_in_child_ns();
+	/* Pids we are given are those of our /proc. When it is not our own
+	 * namespace's it is, in practice, the host's: nothing to map. */
+	p->child_ns = procid_in_child_ns() && proc_self() == getpid();
 	p->host_tgid = pid;
 	err = load(p);
 	if (err)
