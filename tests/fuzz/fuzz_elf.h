@@ -81,4 +81,13 @@ static inline uint8_t *fuzz_elf_wrap(const char *name, uint32_t type,
 	*len = total;
 	return img;
 }
+/* Moves the data section of an image from fuzz_elf_wrap to addr (its
+ * section header only: what pc-relative encodings are relative to). */
+static inline void fuzz_elf_set_addr(uint8_t *img, uint64_t addr)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *sh = (Elf64_Shdr *)(img + eh->e_shoff);
+
+	sh[2].sh_addr = addr;
+}
 #endif
