@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -194,9 +195,15 @@ static const char *add_base_site(struct table *t, json_object *site)
 	e = table_get(t, kind, &k);
 	if (!e)
 		return "out of memory";
-	/* null (n/a) counts as 0 */
-	if (json_object_object_get_ex(site, site_kind_is_bytes(kind) ? "bytes" : "live", &v))
-		e->before += json_object_get_int64(v);
+	/* null (n/a) counts as 0; sites merged under one key add up,
+	 * saturating (a file may hold anything: found by fuzz_base) */
+	if (json_object_object_get_ex(site, site_kind_is_bytes(kind) ? "bytes" : "live", &v)) {
+		int64_t x = json_object_get_int64(v);
+
+		if (x < 0)	/* n/a written as a number */
+			x = 0;
+		e->before = x > INT64_MAX - e->before ? INT64_MAX : e->before + x;
+	}
 	return NULL;
 }
 
