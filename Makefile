@@ -105,7 +105,8 @@ GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false GO111MODULE=off \
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all clean test unit e2e progs go-progs bench bench-smoke vmlinux setup demo
+.PHONY: all clean test unit e2e progs go-progs bench bench-smoke vmlinux setup demo \
+	fuzz fuzz-build fuzz-smoke
 
 all: $(OUTPUT)/leaktrace
 
@@ -184,8 +185,70 @@ e2e: all progs
 
 test: all progs
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory bench-smoke
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the parsers of untrusted
+# input, built with clang, ASan and UBSan from the same sources into
+# $(OUTPUT)/fuzz. `make fuzz` runs each for FUZZ_SECONDS at nice 19, one at
+# a time (the machine is shared); fuzz-smoke (in make test) replays the
+# seeds and regression inputs and fuzzes each a few seconds. Crashers go to
+# $(OUTPUT)/fuzz/crash-<target>-*; a fixed one becomes
+# tests/fuzz/regress/<target>/<name>.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter \
+	-Wno-missing-field-initializers $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/user/%.o,$(OUTPUT)/fuzz/obj/%.o,$(LIB_OBJS))
+
+$(OUTPUT)/fuzz/obj/%.o: user/%.c | $(SKELS) $(PROTO_GEN)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/fuzz/obj/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_elf.h $(FUZZ_LIB_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(INCLUDES) -Itests/fuzz -fsanitize=fuzzer $< \
+		$(FUZZ_LIB_OBJS) $(LIBS) -o $@
+
+.SECONDARY: $(FUZZ_LIB_OBJS)
+fuzz-build: $(FUZZ_BINS)
+
+# One target: corpus in $(OUTPUT)/fuzz/corpus/<name>, seeded from the
+# committed seeds and regression inputs.
+define fuzz_run
+	mkdir -p $(OUTPUT)/fuzz/corpus/$(1) && \
+	cp -n tests/fuzz/corpus/$(1)/* tests/fuzz/regress/$(1)/* $(OUTPUT)/fuzz/corpus/$(1)/ 2>/dev/null; \
+	LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp nice -n 19 $(OUTPUT)/fuzz/fuzz_$(1) -max_total_time=$(2) -max_len=$$(cat tests/fuzz/corpus/$(1).max_len 2>/dev/null || echo 65536) \
+		$$(test -f tests/fuzz/$(1).dict && echo -dict=tests/fuzz/$(1).dict) \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=$(OUTPUT)/fuzz/crash-$(1)- $(OUTPUT)/fuzz/corpus/$(1)
+endef
+
+fuzz: fuzz-build
+	$(Q)set -e; for t in $(FUZZ_NAMES); do echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+		$(call fuzz_run,$$t,$(FUZZ_SECONDS)); done
+
+fuzz-smoke: fuzz-build
+	$(Q)set -e; for t in $(FUZZ_NAMES); do echo "== fuzz-smoke $$t"; \
+		if ls tests/fuzz/regress/$$t/* >/dev/null 2>&1; then \
+			LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp $(OUTPUT)/fuzz/fuzz_$$t tests/fuzz/regress/$$t/* >/dev/null 2>&1 || \
+			{ echo "regression input of $$t fails"; exit 1; }; fi; \
+		log=$(OUTPUT)/fuzz/smoke-$$t.log; \
+		( $(call fuzz_run,$$t,$(FUZZ_SMOKE_SECONDS)) ) >$$log 2>&1 || \
+			{ tail -n 30 $$log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^Done' $$log | tail -n 1; done
 
 # Overhead benchmarks (slow, noisy: not part of make test); results in
 # tests/bench/RESULTS.md. BENCH_RUNS sets the interleaved runs per mode.
@@ -211,4 +274,5 @@ clean:
 	$(call msg,CLEAN)
 	$(Q)rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d \
+	$(OUTPUT)/fuzz/obj/*/*.d $(OUTPUT)/fuzz/obj/*.d)

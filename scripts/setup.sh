@@ -76,6 +76,9 @@ apt_install make gcc clang llvm pkg-config libelf-dev libdw-dev zlib1g-dev \
 # sets), readelf (the libraries the image needs).
 apt_install systemd util-linux binutils
 apt_install -t bookworm-backports libbpf-dev bpftool
+# libFuzzer and the sanitizer runtimes for `make fuzz` (only recommended by
+# bookworm's clang 14); util-linux's unshare for the pid namespace tests.
+apt_install libclang-rt-14-dev util-linux
 
 # Go toolchains for the test programs: 1.19 (bookworm), 1.21-1.23
 # (bookworm-backports), 1.24 (trixie), 1.25-1.27 (trixie-backports).

@@ -73,6 +73,15 @@ struct lt_ctx {
 	struct lt_base *base;		/* loaded --base report, or NULL */
 	struct capture *capture;	/* leaktrace capture, or NULL */
 	struct lt_export *export;	/* --metrics-addr endpoint, or NULL */
+	const char *ended_by;		/* "duration", "target exited", "SIGINT"... */
+	/* execs of the target while traced (the first LT_MAX_EXECS kept) */
+#define LT_MAX_EXECS 8
+	struct lt_exec {
+		double at_s;		/* seconds since attach */
+		char exe[256];		/* the new executable */
+	} execs[LT_MAX_EXECS];
+	uint32_t nexecs;
+	bool spawn_exec_pending;	/* -- CMD: its own first exec not yet seen */
 };
 
 /* Seconds since attach. */

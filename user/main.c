@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* leaktrace: what keeps growing inside a live process, and from where. */
-#include <argp.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -12,7 +11,9 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "capture/capture.h"
+#include "export/export.h"
 #include "report/compare.h"
+#include "cli.h"
 #include "ctx.h"
 #include <linux/types.h>
 #include "leaktrace.h"
@@ -20,224 +21,42 @@
 #include "trace/go.h"
 #include "trace/goheap.h"
 #include "trace/mem.h"
+#include "report/output.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
 #include "trace/task.h"
-
-const char *argp_program_version = LT_VERSION;
-const char *argp_program_bug_address = "the leaktrace issue tracker";
-static const char doc[] =
-"leaktrace: find what keeps growing inside a live process (mapped and\n"
-"resident memory, OS threads, goroutines) and the call stacks responsible,\n"
-"without stopping or modifying it.\n"
-"\n"
-"USAGE: leaktrace -p PID [-d SECONDS] [-i SECONDS] [-o FILE] [--base FILE]\n"
-"                 [--format text|json|folded|pprof]\n"
-"       leaktrace [OPTIONS] -- CMD [ARGS...]\n"
-"       leaktrace capture -p PID [-d 60] [-o DIR]   # incident bundle: DIR/ + DIR.tar.gz\n"
-"\n"
-"EXAMPLES:\n"
-"    leaktrace -p 1234                  # trace until Ctrl-C, then report\n"
-"    leaktrace -p 1234 -d 30 -i 1       # 30 s, live view every second\n"
-"    leaktrace -p 1234 -d 60 --format json -o report.json\n"
-"    leaktrace -p 1234 -d 60 --base report.json   # what changed since\n"
-"    leaktrace -p 1234 -d 30 --format pprof -o leak.pb.gz   # go tool pprof\n"
-"    leaktrace -p 1234 -d 30 --format folded | flamegraph.pl > leak.svg\n"
-"    leaktrace -d 20 -- ./server --port 8080   # start it traced";
-
-enum {
-	OPT_FORMAT = 1000,
-	OPT_MAX_STACKS,
-	OPT_MAX_PAGES,
-	OPT_MAX_FAULT_STACKS,
-	OPT_RINGBUF_MB,
-	OPT_NO_THREADS,
-	OPT_NO_GO,
-	OPT_GO_PARKS,
-	OPT_GO_BUDGET,
-	OPT_MAX_GOROUTINES,
-	OPT_BASE,
-	OPT_STACK_COPY_KB,
-	OPT_FAULT_SAMPLE,
-};
 
 /* Ring buffer drain period. */
 #define DRAIN_MS 50
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
 
-static const struct argp_option options[] = {
-	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
-	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
-	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
-	{ NULL, 0, NULL, 0, "Output:", 2 },
-	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
-	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
-	  "needs -o on a terminal)", 2 },
-	{ "output", 'o', "FILE", 0, "Write the report to FILE (default stdout); capture: the bundle's directory", 2 },
-	{ "base", OPT_BASE, "FILE", 0, "Compare with an earlier report (--format json) and "
-	  "list new, grown, shrunk and gone sites (text and json)", 2 },
-	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (-vv: debug and libbpf)", 2 },
-	{ NULL, 0, NULL, 0, "Limits (raise them when the report shows drops):", 3 },
-	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct stacks held in the kernel (16384)", 3 },
-	{ "max-pages", OPT_MAX_PAGES, "N", 0, "Resident pages tracked (2097152 = 8 GiB)", 3 },
-	{ "max-fault-stacks", OPT_MAX_FAULT_STACKS, "N", 0, "Faulting stacks counted (16384)", 3 },
-	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "Ring buffer size in MiB (4)", 3 },
-	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
-	{ "stack-copy-kb", OPT_STACK_COPY_KB, "N", 0, "User stack copied with each mmap/brk/thread creation whose frame-pointer stack stops early, unwound with CFI (16, at most 28; 0 = off)", 3 },
-	{ "fault-sample", OPT_FAULT_SAMPLE, "N", 0, "Also unwind one first page touch in N (if its frame-pointer stack stops early) and split that stack's pages between the callers found (64; 0 = off)", 3 },
-	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
-	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
-	{ "go-budget", OPT_GO_BUDGET, "PCT", 0, "CPU the Go creation probe may cost the target, in percent of one core (1; 0 = never probe: goroutines from reads only). Past it the probe is attached in duty cycles", 3 },
-	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
-	{},
-};
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e7)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static error_t parse_arg(int key, char *arg, struct argp_state *state)
-{
-	struct lt_opts *o = state->input;
-	long v;
-
-	switch (key) {
-	case 'p':
-		if (parse_long(arg, 1, INT_MAX, &v))
-			argp_error(state, "invalid PID: %s", arg);
-		o->pid = v;
-		break;
-	case 'd':
-		if (parse_seconds(arg, &o->duration_s))
-			argp_error(state, "invalid duration: %s", arg);
-		break;
-	case 'i':
-		if (parse_seconds(arg, &o->interval_s))
-			argp_error(state, "invalid interval: %s", arg);
-		o->interval_set = true;
-		break;
-	case OPT_FORMAT:
-		if (!strcmp(arg, "text"))
-			o->format = FMT_TEXT;
-		else if (!strcmp(arg, "json"))
-			o->format = FMT_JSON;
-		else if (!strcmp(arg, "folded"))
-			o->format = FMT_FOLDED;
-		else if (!strcmp(arg, "pprof"))
-			o->format = FMT_PPROF;
-		else
-			argp_error(state, "unknown format: %s (text, json, folded or pprof)", arg);
-		break;
-	case 'o':
-		o->output = arg;
-		break;
-	case OPT_BASE:
-		o->base = arg;
-		break;
-	case 'v':
-		lt_verbosity++;
-		break;
-	case OPT_MAX_STACKS:
-	case OPT_MAX_PAGES:
-	case OPT_MAX_FAULT_STACKS:
-	case OPT_RINGBUF_MB:
-	case OPT_MAX_GOROUTINES:
-		if (parse_long(arg, 1, 1L << 28, &v))
-			argp_error(state, "invalid number: %s", arg);
-		if (key == OPT_MAX_STACKS)
-			o->max_stacks = v;
-		else if (key == OPT_MAX_PAGES)
-			o->max_pages = v;
-		else if (key == OPT_MAX_FAULT_STACKS)
-			o->max_fault_stacks = v;
-		else if (key == OPT_MAX_GOROUTINES)
-			o->max_goroutines = v;
-		else
-			o->ringbuf_mb = v;
-		break;
-	case OPT_STACK_COPY_KB:
-		if (parse_long(arg, 0, LT_UCOPY_MAX_KB, &v))
-			argp_error(state, "invalid stack copy size: %s (0 to %d KiB)",
-				   arg, LT_UCOPY_MAX_KB);
-		o->stack_copy_kb = v;
-		break;
-	case OPT_FAULT_SAMPLE:
-		if (parse_long(arg, 0, 1L << 20, &v))
-			argp_error(state, "invalid fault sample rate: %s (0 to %ld)",
-				   arg, 1L << 20);
-		o->fault_sample = v;
-		break;
-	case OPT_NO_THREADS:
-		o->no_threads = true;
-		break;
-	case OPT_NO_GO:
-		o->no_go = true;
-		break;
-	case OPT_GO_PARKS:
-		o->go_parks = true;
-		break;
-	case OPT_GO_BUDGET: {
-		char *end;
-
-		errno = 0;
-		o->go_budget_pct = strtod(arg, &end);
-		if (errno || end == arg || *end || !(o->go_budget_pct >= 0) ||
-		    o->go_budget_pct > 100)
-			argp_error(state, "invalid Go probe budget: %s (0 to 100 percent of a core)", arg);
-		break;
-	}
-	case ARGP_KEY_INIT:	/* export/options.c parses --metrics-* */
-		state->child_inputs[0] = &o->metrics;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		break;
-	case ARGP_KEY_ARG:
-		/* Everything from the first non-option on is the command. */
-		o->cmd = &state->argv[state->next - 1];
-		state->next = state->argc;
-		break;
-	case ARGP_KEY_END:
-		if (!o->pid && !o->cmd)
-			argp_error(state, "no target: give -p PID or -- CMD");
-		if (o->pid && o->cmd)
-			argp_error(state, "give -p PID or -- CMD, not both");
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
-}
-
 static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
 {
-	exiting = 1;
+	exiting = sig;
+}
+
+/* SIGINT (Ctrl-C), SIGTERM (kill, systemd, a container stopping) and
+ * SIGHUP (a dropped ssh session) all end the trace with a report; a
+ * second one during the drain kills (SA_RESETHAND). */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Once the report is complete a late signal changes nothing: no exit 130
+ * for a second Ctrl-C while we detach. */
+static void ignore_signals(void)
+{
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -301,8 +120,8 @@ static void collect(struct lt_ctx *ctx, bool full)
 	goheap_collect(ctx);
 	/* A zombie's status has no VmRSS, nor has that of a process whose
 	 * exit is releasing its memory: keep the last real sample. */
-	if (!procstat_sample(ctx->target.pid, &t) && t.rss > 0 &&
-	    !procstat_is_zombie_or_gone(ctx->target.pid)) {
+	if (!procstat_sample(ctx->target.proc_pid, &t) && t.rss > 0 &&
+	    !procstat_is_zombie_or_gone(ctx->target.proc_pid)) {
 		if (!ctx->have_totals) {
 			ctx->first = t;
 			ctx->threads_start = t.threads;
@@ -353,10 +172,22 @@ static int setup(struct lt_ctx *ctx)
 	} else if (target_open_pid(&ctx->target, o->pid)) {
 		return 2;
 	}
-	ctx->sym = symbolizer_new(ctx->target.pid);
+	ctx->sym = symbolizer_new(ctx->target.proc_pid);
 	if (!ctx->sym) {
-		lt_err("out of memory\n");
-		return 1;
+		err = errno;
+		if (err == ENOMEM) {
+			lt_err("out of memory\n");
+			return 1;
+		}
+		if (err == ESRCH || err == ENOENT)
+			lt_err("process %d vanished while leaktrace was setting up\n",
+			       ctx->target.pid);
+		else
+			lt_err("cannot read the memory map of process %d: %s%s\n",
+			       ctx->target.pid, strerror(err), err == EACCES || err == EPERM ?
+			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
+			       "user namespace, same Yama scope)" : "");
+		return 2;
 	}
 	model_init(&ctx->model);
 	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
@@ -383,12 +214,78 @@ static int setup(struct lt_ctx *ctx)
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
+	/* Execs are followed from here on (-- CMD's own exec included). */
+	if (procid_watch_exec(&ctx->target.id))
+		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
+			"would go unnoticed\n");
+	ctx->spawn_exec_pending = ctx->target.spawned;
 	err = target_release(&ctx->target);
 	if (err) {
 		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 		return 1;
 	}
 	return 0;
+}
+
+/* Goroutines of the old image are gone with it. */
+static void forget_goroutines(struct lt_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->model.n; i++) {
+		struct site *site = ctx->model.sites[i];
+
+		if (site && site->kind == SITE_GOROUTINE && site->live > 0)
+			site->live = 0;
+	}
+}
+
+/* The target exec'd: say so, symbolize the new image, re-plan the Go
+ * probes (dropped unless the new image is Go). */
+static void follow_exec(struct lt_ctx *ctx)
+{
+	uint64_t ts = 0, n = procid_new_execs(&ctx->target.id, &ts);
+	struct timespec now;
+	char exe[PATH_MAX];
+	double at;
+
+	if (n && ctx->spawn_exec_pending) {
+		n--;	/* -- CMD's own exec, at release */
+		ctx->spawn_exec_pending = false;
+	}
+	if (!n)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	at = lt_elapsed(ctx) - ((now.tv_sec * 1000000000ULL + now.tv_nsec) - ts) / 1e9;
+	if (at < 0)
+		at = 0;
+	/* The old image's records first, symbolized while it is known. */
+	ctx->drain_until = 0;
+	ring_buffer__consume(ctx->rb);
+	target_refresh_names(&ctx->target);
+	symbolizer_refresh(ctx->sym);
+	if (ctx->nexecs < LT_MAX_EXECS) {
+		struct lt_exec *x = &ctx->execs[ctx->nexecs];
+
+		x->at_s = at;
+		snprintf(x->exe, sizeof(x->exe), "%.255s", ctx->target.exe);
+	}
+	ctx->nexecs += n;
+	lt_warn("process %d exec'd %s at %.1f s%s: following the new image\n",
+		ctx->target.pid, ctx->target.exe[0] ? ctx->target.exe : ctx->target.comm,
+		at, n > 1 ? " (more than once)" : "");
+	forget_goroutines(ctx);
+	if (ctx->opts.no_go)
+		return;
+	goheap_close(ctx);
+	go_close(ctx);
+	if (target_exe_path(&ctx->target, NULL, exe, sizeof(exe)))
+		return;
+	ctx->target.is_go = target_exe_is_go(exe);
+	if (go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
+		lt_warn("goroutine tracing is off after the exec\n");
+	else
+		go_scan_existing(ctx);
+	if (goheap_open(ctx, exe))
+		lt_warn("the Go heap profile is not read after the exec\n");
 }
 
 static void run(struct lt_ctx *ctx)
@@ -414,6 +311,7 @@ static void run(struct lt_ctx *ctx)
 			break;
 		}
 		go_tick(ctx);
+		follow_exec(ctx);
 		if (lt_elapsed(ctx) >= next) {
 			collect(ctx, false);
 			export_publish(ctx);
@@ -428,8 +326,20 @@ static void run(struct lt_ctx *ctx)
 			break;
 		if (!target_alive(&ctx->target)) {
 			lt_info("target %d exited\n", ctx->target.pid);
+			ctx->ended_by = "target exited";
 			break;
 		}
+	}
+	if (exiting) {
+		ctx->ended_by = exiting == SIGINT ? "SIGINT" :
+				exiting == SIGTERM ? "SIGTERM" : "SIGHUP";
+		if (exiting == SIGINT)
+			lt_info("SIGINT: trace ended after %.1f s\n", lt_elapsed(ctx));
+		else
+			lt_warn("%s: trace ended after %.1f s, writing the report\n",
+				ctx->ended_by, lt_elapsed(ctx));
+	} else if (!ctx->ended_by) {
+		ctx->ended_by = "duration";
 	}
 	/* No new records, then read all that are left: the drain ends. */
 	mem_stop(ctx);
@@ -440,9 +350,8 @@ static void run(struct lt_ctx *ctx)
 	collect(ctx, true);
 }
 
-static int finish(struct lt_ctx *ctx)
+static int finish(struct lt_ctx *ctx, struct report_out *out)
 {
-	FILE *out = stdout;
 	int err;
 
 	sum_drops(ctx);
@@ -450,21 +359,12 @@ static int finish(struct lt_ctx *ctx)
 	goheap_explain(&ctx->model);
 	if (ctx->capture)
 		return capture_write(ctx);
-	if (ctx->opts.output) {
-		out = fopen(ctx->opts.output, "w");
-		if (!out) {
-			lt_err("cannot write %s: %s\n", ctx->opts.output, strerror(errno));
-			return 1;
-		}
-	}
-	err = report_write(ctx, out);
-	if (out != stdout && fclose(out))
-		err = -errno;
+	err = report_write(ctx, out->f);
 	if (err) {
-		lt_err("writing the report failed: %s\n", strerror(-err));
+		report_out_fail(out, err);
 		return 1;
 	}
-	return 0;
+	return report_out_commit(out) ? 1 : 0;
 }
 
 static void teardown(struct lt_ctx *ctx)
@@ -486,9 +386,6 @@ static void teardown(struct lt_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-	static const struct argp_child children[] = { { &export_argp }, {} };
-	static const struct argp argp = { options, parse_arg, "[-- CMD ARGS...]", doc,
-					  children };
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,
@@ -502,17 +399,16 @@ int main(int argc, char **argv)
 			.go_budget_pct = 1.0,
 		},
 	};
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+	struct report_out out = { 0 };
 	struct timespec start;
 	bool capture = argc > 1 && !strcmp(argv[1], "capture");
 	int err;
 
-	argp_err_exit_status = 2;
 	if (capture) {	/* leaktrace capture [OPTIONS]: -o names a directory */
 		ctx.opts.duration_s = CAPTURE_DEFAULT_S;
 		argv[1] = argv[0];	/* argp names the program after it */
 	}
-	if (argp_parse(&argp, argc - capture, argv + capture, ARGP_IN_ORDER, NULL, &ctx.opts))
+	if (cli_parse(argc - capture, argv + capture, &ctx.opts))
 		return 2;
 	if (capture && capture_new(&ctx, argc - 2, argv + 2))
 		return 2;
@@ -527,15 +423,20 @@ int main(int argc, char **argv)
 		if (ctx.opts.format == FMT_FOLDED || ctx.opts.format == FMT_PPROF)
 			lt_warn("--base is shown in text and json reports only\n");
 	}
+	/* A report that cannot be written is known before the trace (a
+	 * capture writes its own bundle). */
+	if (!ctx.capture && report_out_open(&out, ctx.opts.output)) {
+		compare_free(ctx.base);
+		return 2;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	libbpf_set_print(libbpf_print);
-	/* Second Ctrl-C kills (SA_RESETHAND); the first ends the trace. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	catch_signals();
 
 	err = setup(&ctx);
 	if (err) {
+		if (!ctx.capture)
+			report_out_abort(&out);
 		teardown(&ctx);
 		return err;
 	}
@@ -546,7 +447,8 @@ int main(int argc, char **argv)
 	lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
 		ctx.target.pid, ctx.target.comm, ctx.attach_ms);
 	run(&ctx);
-	err = finish(&ctx);
+	err = finish(&ctx, &out);
+	ignore_signals();
 	teardown(&ctx);
 	return err;
 }

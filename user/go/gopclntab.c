@@ -374,6 +374,20 @@ int gopcln_func_for_pc(const struct gopcln *t, uint64_t pc,
 	return 0;
 }
 
+int gopcln_func_own_entry(const struct gopcln *t, uint64_t pc, uint64_t *entry)
+{
+	int64_t i = t ? find_index(t, pc) : -1;
+	uint64_t f;
+
+	if (i < 0)
+		return -ENOENT;
+	f = ftab_funcoff(t, (uint64_t)i);
+	if (!in_tab(t, f, ftab_field(t)))
+		return -ENOENT;
+	*entry = t->ver >= 118 ? t->text_start + rd32(t, f) : rdptr(t, f);
+	return 0;
+}
+
 size_t gopcln_func_count(const struct gopcln *t)
 {
 	return t ? (size_t)t->nfunc : 0;

@@ -57,6 +57,9 @@ uint64_t gopcln_text_start(const struct gopcln *t);
 /* The function containing a link-time pc: 0 or -ENOENT. */
 int gopcln_func_for_pc(const struct gopcln *t, uint64_t pc,
 		       struct gopcln_func *out);
+/* The entry stored in the _func record of the function containing pc (a
+ * second copy of the function table's): 0 or -ENOENT. */
+int gopcln_func_own_entry(const struct gopcln *t, uint64_t pc, uint64_t *entry);
 /* FuncID that marks wrappers in this binary (it moves between Go
  * releases: 21 in 1.19-1.21, 22 in 1.22-1.24, 23 from 1.25). */
 uint8_t gopcln_wrapper_funcid(const struct gopcln *t);

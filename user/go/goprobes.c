@@ -8,57 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
+#include "go/disasm.h"
 #include "go/gopclntab.h"
 #include "go/goprobes.h"
 #include "go/goruntime.h"
-
-int go_disasm(Elf *elf, uint64_t start, uint64_t end, bool detail,
-	      int (*fn)(const struct cs_insn *insn, void *ctx), void *ctx,
-	      int *undecoded)
-{
-	const uint8_t *code, *p;
-	uint64_t addr;
-	size_t left;
-	csh cs;
-	cs_insn *insn;
-	int ret = 0, bad = 0;
-
-	if (end <= start || end - start > 16 << 20)
-		return -EINVAL;
-	code = go_elf_bytes_at(elf, start, end - start);
-	if (!code)
-		return -ENOENT;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return -ENOMEM;
-	if (detail)
-		cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
-	if (!insn) {
-		cs_close(&cs);
-		return -ENOMEM;
-	}
-	p = code;
-	left = end - start;
-	addr = start;
-	while (left) {
-		if (!cs_disasm_iter(cs, &p, &left, &addr, insn)) {
-			/* Not an instruction: skip a byte and resync. */
-			bad++;
-			p++;
-			left--;
-			addr++;
-			continue;
-		}
-		ret = fn(insn, ctx);
-		if (ret)
-			break;
-	}
-	cs_free(insn, 1);
-	cs_close(&cs);
-	if (undecoded)
-		*undecoded = bad;
-	return ret;
-}
 
 struct ret_ctx {
 	uint64_t *v;
@@ -168,6 +121,11 @@ int go_call_probe_find(Elf *elf, const struct gopcln *t, const char *caller,
 		return err;
 	if (!out->found)
 		return -ENOENT;
+	err = go_probe_site_proven(elf, t, caller, start, end, out->vaddr);
+	if (err) {
+		memset(out, 0, sizeof(*out));
+		return err;
+	}
 	err = go_elf_vaddr_to_offset(elf, out->vaddr, &out->offset);
 	if (err)
 		memset(out, 0, sizeof(*out));
@@ -242,6 +200,12 @@ int go_stmt_probe_find(Elf *elf, const struct gopcln *t, uint64_t gopc,
 		memset(out, 0, sizeof(*out));
 		return -ENOENT;
 	}
+	/* And the bounds of the function, as for every other probe. */
+	err = go_probe_site_proven(elf, t, f.name, f.entry, f.end, out->vaddr);
+	if (err) {
+		memset(out, 0, sizeof(*out));
+		return err;
+	}
 	err = go_elf_vaddr_to_offset(elf, out->vaddr, &out->offset);
 	if (err)
 		memset(out, 0, sizeof(*out));
@@ -257,6 +221,9 @@ int go_probe_func_resolve(Elf *elf, const struct gopcln *t, const char *name,
 	memset(out, 0, sizeof(*out));
 	out->name = name;
 	err = lookup_func(elf, t, name, &out->entry, &out->end);
+	if (!err)
+		err = go_probe_site_proven(elf, t, name, out->entry, out->end,
+					   out->entry);
 	if (err)
 		return err;
 	err = go_elf_vaddr_to_offset(elf, out->entry, &out->entry_offset);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <gelf.h>
+#include "go/disasm.h"
 
 struct go_runtime;
 struct gopcln;
@@ -75,12 +76,4 @@ int go_probe_func_resolve(Elf *elf, const struct gopcln *t, const char *name,
 			  bool want_rets, struct go_probe_func *out);
 void go_probe_func_free(struct go_probe_func *f);
 
-/* Linear disassembly of [start, end) (link-time addresses, bytes from the
- * file) calling fn for every instruction; capstone details are on when
- * detail is set. fn returns non-zero to stop (returned as is). Bytes that
- * do not decode are skipped one at a time and counted in *undecoded (may
- * be NULL). Returns 0, fn's value, or -errno. */
-int go_disasm(Elf *elf, uint64_t start, uint64_t end, bool detail,
-	      int (*fn)(const struct cs_insn *insn, void *ctx), void *ctx,
-	      int *undecoded);
 #endif

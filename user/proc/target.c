@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <dirent.h>
 #include <unistd.h>
 #include <gelf.h>
 #include "go/gopclntab.h"
@@ -18,16 +20,110 @@ void target_refresh_names(struct target *t)
 {
 	if (procstat_comm(t->pid, t->comm, sizeof(t->comm)))
 		t->comm[0] = '\0';
-	if (procstat_exe(t->pid, t->exe, sizeof(t->exe)))
+	if (procstat_exe(t->proc_pid, t->exe, sizeof(t->exe)))
 		t->exe[0] = '\0';
+}
+
+/* Tgid: from /proc/PID/status; 0 when unreadable. */
+static pid_t read_tgid(pid_t pid)
+{
+	char path[64], line[256];
+	pid_t tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* A process lives while any of its threads does: a main thread that
+ * called pthread_exit is a zombie while the others run on. *live: a live
+ * thread (pid itself when the leader runs). */
+static bool process_gone(pid_t pid, pid_t *live)
+{
+	char path[64];
+	struct dirent *d;
+	bool gone = true;
+	DIR *dir;
+
+	*live = pid;
+	if (!procstat_is_zombie_or_gone(pid))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return true;
+	while (gone && (d = readdir(dir))) {
+		long tid = strtol(d->d_name, NULL, 10);
+		char tpath[96];
+		char state = 0;
+		FILE *f;
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(tpath, sizeof(tpath), "/proc/%d/task/%ld/stat", pid, tid);
+		f = fopen(tpath, "re");
+		if (!f)
+			continue;
+		/* "tid (comm) S ...": comm may hold spaces and parentheses. */
+		if (fscanf(f, "%*d (%*[^)]") >= 0) {
+			char buf[512];
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			char *rp;
+
+			buf[n] = '\0';
+			rp = strrchr(buf, ')');
+			if (rp && rp[1] == ' ')
+				state = rp[2];
+		}
+		fclose(f);
+		if (state && state != 'Z' && state != 'X' && state != 'x') {
+			gone = false;
+			*live = tid;
+		}
+	}
+	closedir(dir);
+	return gone;
+}
+
+static int resolve_ids(struct target *t)
+{
+	int err = procid_resolve(&t->id, t->pid);
+
+	if (err == -ESRCH) {
+		lt_err("process %d vanished while leaktrace was setting up\n", t->pid);
+		return err;
+	}
+	if (err) {
+		lt_err("we run in a child pid namespace and cannot map pid %d to the host's "
+		       "(BPF task iterator: %s): leaktrace would trace another process\n",
+		       t->pid, strerror(-err));
+		return err;
+	}
+	if (t->id.child_ns)
+		lt_info("pid namespace: pid %d is host pid %d\n", t->pid,
+			t->id.host_tgid);
+	return 0;
+}
+
+pid_t target_host_tid(const struct target *t, pid_t tid)
+{
+	return procid_host_tid(&t->id, tid);
 }
 
 int target_open_pid(struct target *t, pid_t pid)
 {
 	char path[64];
+	pid_t tgid;
 
 	memset(t, 0, sizeof(*t));
-	t->pid = pid;
+	t->pid = t->proc_pid = pid;
 	t->release_fd = t->exec_err_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (pid <= 0 || access(path, F_OK)) {
@@ -39,17 +135,28 @@ int target_open_pid(struct target *t, pid_t pid)
 		       pid);
 		return -EINVAL;
 	}
-	if (procstat_is_zombie_or_gone(pid)) {
+	/* /proc/TID exists for every thread, only hidden from listings. */
+	tgid = read_tgid(pid);
+	if (tgid > 0 && tgid != pid) {
+		lt_err("%d is a thread of process %d, not a process: give -p %d\n",
+		       pid, tgid, tgid);
+		return -EINVAL;
+	}
+	if (process_gone(pid, &t->proc_pid)) {
 		lt_err("process %d has already exited\n", pid);
 		return -ESRCH;
 	}
+	if (t->proc_pid != pid)
+		lt_note("process %d: its main thread has exited, reading /proc through "
+			"thread %d\n", pid, t->proc_pid);
 	target_refresh_names(t);
-	return 0;
+	return resolve_ids(t);
 }
 
 int target_spawn(struct target *t, char **argv)
 {
 	int go[2], err[2];
+	bool own_group;
 	pid_t pid;
 	char c;
 
@@ -57,14 +164,30 @@ int target_spawn(struct target *t, char **argv)
 	t->release_fd = t->exec_err_fd = -1;
 	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
 		return -errno;
+	/* Its own process group, so that ending it reaches the children it
+	 * starts; but not when we are a terminal's foreground group: the
+	 * command would lose the terminal (SIGTTIN) and Ctrl-C would no
+	 * longer reach us both. */
+	own_group = !isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp();
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
 		int e;
 
+		sigset_t none;
+
 		close(go[1]);
 		close(err[0]);
+		/* The command runs as if started from a shell: default signal
+		 * dispositions (we ignore SIGPIPE and catch others), nothing
+		 * blocked. */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (own_group)
+			setpgid(0, 0);
 		/* Hold until the parent has attached every probe. */
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
@@ -76,12 +199,15 @@ int target_spawn(struct target *t, char **argv)
 	}
 	close(go[0]);
 	close(err[1]);
-	t->pid = pid;
+	if (own_group)
+		setpgid(pid, pid);	/* either side may run first */
+	t->own_group = own_group;
+	t->pid = t->proc_pid = pid;
 	t->spawned = true;
 	t->release_fd = go[1];
 	t->exec_err_fd = err[0];
 	snprintf(t->comm, sizeof(t->comm), "%s", argv[0]);
-	return 0;
+	return resolve_ids(t) ? -ESRCH : 0;
 }
 
 int target_release(struct target *t)
@@ -122,26 +248,62 @@ bool target_alive(struct target *t)
 		}
 		return true;
 	}
-	if (procstat_is_zombie_or_gone(t->pid)) {
+	if (process_gone(t->pid, &t->proc_pid)) {
 		t->exited = true;
 		return false;
 	}
 	return true;
 }
 
+/* Grace period between SIGTERM and SIGKILL for a command we started. */
+#define LT_TERM_GRACE_MS 2000
+
+/* Signals the child and its process group (never 0: that is ours). */
+static void signal_child(const struct target *t, int sig)
+{
+	if (t->own_group)
+		kill(-t->pid, sig);
+	kill(t->pid, sig);
+}
+
 void target_abort(struct target *t)
 {
-	/* Never kill(0, ...): that is our own process group. */
-	if (!t->spawned || t->exited || t->pid <= 0)
-		return;
-	kill(t->pid, SIGKILL);
-	waitpid(t->pid, NULL, 0);
-	t->exited = true;
+	struct timespec ms = { 0, 10 * 1000 * 1000 };
+	int status;
+
+	if (t->spawned && !t->exited && t->pid > 0) {
+		if (t->release_fd >= 0) {
+			/* Never ran the command: nothing to be gentle with. */
+			signal_child(t, SIGKILL);
+		} else {
+			signal_child(t, SIGTERM);
+			for (int i = 0; i < LT_TERM_GRACE_MS / 10; i++) {
+				if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
+					t->exited = true;
+					t->exit_status = status;
+					break;
+				}
+				nanosleep(&ms, NULL);
+			}
+			if (!t->exited)
+				lt_warn("%s did not end %d ms after SIGTERM: SIGKILL\n",
+					t->comm, LT_TERM_GRACE_MS);
+		}
+		/* The group's stragglers (the command may have ended alone). */
+		if (!t->exited)
+			signal_child(t, SIGKILL);
+		else if (t->own_group)
+			kill(-t->pid, SIGKILL);
+		if (!t->exited)
+			waitpid(t->pid, NULL, 0);
+		t->exited = true;
+	}
 	if (t->release_fd >= 0)
 		close(t->release_fd);
 	if (t->exec_err_fd >= 0)
 		close(t->exec_err_fd);
 	t->release_fd = t->exec_err_fd = -1;
+	procid_free(&t->id);
 }
 
 int target_exe_path(const struct target *t, char **argv, char *buf,
@@ -150,8 +312,8 @@ int target_exe_path(const struct target *t, char **argv, char *buf,
 	const char *path;
 	char *dirs, *dir, *save = NULL;
 
-	if (!t->spawned) {
-		snprintf(buf, len, "/proc/%d/exe", t->pid);
+	if (!t->spawned || !argv) {
+		snprintf(buf, len, "/proc/%d/exe", t->proc_pid);
 		return 0;
 	}
 	if (strchr(argv[0], '/')) {

@@ -9,21 +9,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "proc/procid.h"
 
 struct target {
 	pid_t pid;
+	pid_t proc_pid;		/* for /proc reads: pid, or a live thread of it
+				 * once its main thread has exited */
 	char comm[64];
 	char exe[PATH_MAX];
 	bool spawned;		/* started by us with -- CMD */
+	bool own_group;		/* spawned in its own process group */
 	int release_fd;		/* spawned: write end that lets it exec */
 	int exec_err_fd;	/* spawned: read end, carries exec's errno */
 	bool exited;
 	int exit_status;	/* spawned: wait status */
 	bool is_go;		/* the executable is a Go binary */
+	struct procid id;	/* host ids (BPF filters on them), execs */
 };
 
-/* Validates an existing pid. 0, or -errno after printing one clear
- * message (-ESRCH no such process, -EINVAL kernel thread, -EPERM). */
+/* The target's tgid as BPF sees it (differs from pid in a child pid
+ * namespace). */
+static inline pid_t target_host_pid(const struct target *t)
+{
+	return t->id.host_tgid ? t->id.host_tgid : t->pid;
+}
+
+/* Validates an existing pid and maps it to host ids. 0, or -errno after
+ * printing one clear message (-ESRCH no such process, -EINVAL kernel
+ * thread or a thread id, -EPERM). */
 int target_open_pid(struct target *t, pid_t pid);
 /* Forks argv[0]; the child waits to exec until target_release(). */
 int target_spawn(struct target *t, char **argv);
@@ -34,11 +47,15 @@ void target_refresh_names(struct target *t);
 bool target_alive(struct target *t);
 /* The target's executable as a path usable from here: /proc/PID/exe for a
  * running process (works across mount namespaces), argv[0] resolved
- * through PATH for one we start. 0 or -errno. */
+ * through PATH for one we start (argv NULL: its /proc/PID/exe, after it
+ * exec'd). 0 or -errno. */
 int target_exe_path(const struct target *t, char **argv, char *buf,
 		    size_t len);
 /* True when the executable at path is a Go binary (.go.buildinfo). */
 bool target_exe_is_go(const char *path);
-/* Kills and reaps a spawned child that never ran (setup failed). */
+/* Ends a spawned child: SIGTERM to it and its process group, SIGKILL
+ * after a grace period; reaps it. Frees the host-id state. */
 void target_abort(struct target *t);
+/* A thread id of the target's in our namespace as BPF sees it. */
+pid_t target_host_tid(const struct target *t, pid_t tid);
 #endif

@@ -18,6 +18,10 @@ struct lt_base;
 /* Reads and checks a leaktrace/v1 JSON report. NULL after one message on
  * stderr when it cannot be read or is not such a report. */
 struct lt_base *compare_load(const char *path);
+/* The same from text[0..len) (NUL-terminated); path names it in messages. */
+struct lt_base *compare_load_buf(const char *text, size_t len, const char *path);
+/* Largest --base file read (a report is far smaller). */
+#define LT_BASE_MAX (256 << 20)
 void compare_free(struct lt_base *b);
 /* The "comparison" object of the JSON report. */
 json_object *compare_json(struct lt_base *b, const struct model *m);

@@ -17,6 +17,7 @@
 #include "trace/goheap.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
+#include "report/output.h"
 #include "report/report.h"
 #include "report/text.h"
 #include "report/unwind.h"
@@ -343,11 +344,23 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(o, "exe_as_run", json_object_new_string(exe));
 	json_object_object_add(o, "go_version", jstr(gov));
 	json_object_object_add(o, "exited", json_object_new_boolean(ctx->target.exited));
+	json_object_object_add(o, "host_pid", json_object_new_int(target_host_pid(&ctx->target)));
+	json_object_object_add(o, "execs", json_object_new_int64(ctx->nexecs));
+	arr = json_object_new_array();
+	for (uint32_t i = 0; i < ctx->nexecs && i < LT_MAX_EXECS; i++) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "at_s", jdouble(ctx->execs[i].at_s, 3));
+		json_object_object_add(x, "exe", json_object_new_string(ctx->execs[i].exe));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "exec_log", arr);
 	json_object_object_add(root, "target", o);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ctx->started_at));
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
 	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
+	json_object_object_add(root, "trace_ended_by", jstr(ctx->ended_by));
 	if (go_enabled(ctx)) {	/* exits are seen by reads */
 		json_object_object_add(root, "goroutine_exits_found_by_reads",
 				       json_object_new_int64(go_exits_reconciled(ctx)));
@@ -450,8 +463,9 @@ int report_write(struct lt_ctx *ctx, FILE *out)
 	if (ctx->opts.format == FMT_JSON) {
 		json_object *root = report_json(ctx, fs, nf);
 
-		fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-						     JSON_C_TO_STRING_NOSLASHESCAPE), out);
+		/* Paths and symbols are bytes: escape what is not UTF-8. */
+		fputs_utf8(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_NOSLASHESCAPE), out);
 		fputc('\n', out);
 		json_object_put(root);
 	} else {

@@ -454,6 +454,9 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
 			(long long)go_count_end(ctx));
 	fprintf(out, "\n");
+	if (ctx->nexecs)	/* sites before it belong to the old image */
+		fprintf(out, "exec'd %u time%s, first at %.1f s (%s)\n", ctx->nexecs,
+			ctx->nexecs > 1 ? "s" : "", ctx->execs[0].at_s, ctx->execs[0].exe);
 	go_sampling_text(ctx, out);
 	heap_profile_text(ctx, out);
 	fprintf(out, "\nONE ENTRY PER CULPRIT, most suspect first "

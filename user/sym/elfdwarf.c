@@ -212,7 +212,8 @@ static void load_cus(struct elfmod *m)
 			m->cus[m->ncus++] = (struct cu_range){ lo, hi, die };
 		}
 	}
-	qsort(m->cus, m->ncus, sizeof(*m->cus), cmp_cu);
+	if (m->ncus)	/* qsort(NULL, 0) is undefined (found by fuzzing) */
+		qsort(m->cus, m->ncus, sizeof(*m->cus), cmp_cu);
 }
 
 static bool find_cu(struct elfmod *m, uint64_t pc, Dwarf_Die *cu)

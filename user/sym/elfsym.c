@@ -138,6 +138,16 @@ Elf_Scn *elfsym_find_scn(Elf *elf, const char *name, GElf_Shdr *out)
 	return NULL;
 }
 
+bool elfsym_names_readable(Elf *elf)
+{
+	size_t shstrndx;
+
+	/* Unreadable names hide .gopclntab from a search by name: it is
+	 * then looked for through the segments. */
+	return !elf_getshdrstrndx(elf, &shstrndx) && shstrndx &&
+	       elf_strptr(elf, shstrndx, 0);
+}
+
 Elf_Scn *elfsym_find_scn_type(Elf *elf, Elf64_Word type)
 {
 	Elf_Scn *scn = NULL;
@@ -196,7 +206,7 @@ static int elfmod_init(Elf *elf, void *mem, struct elfmod **out)
 	m->maybe_go = elfsym_find_scn(elf, ".gopclntab", NULL) ||
 		      elfsym_find_scn(elf, ".go.buildinfo", NULL) ||
 		      elfsym_find_scn(elf, ".note.go.buildid", NULL) ||
-		      !elf_nextscn(elf, NULL);
+		      !elf_nextscn(elf, NULL) || !elfsym_names_readable(elf);
 	*out = m;
 	return 0;
 nomem:

@@ -61,6 +61,10 @@ struct Dwarf_CFI_s;
 struct Dwarf_CFI_s *elfmod_cfi(struct elfmod *m, bool eh);
 /* Go version from .go.buildinfo, or NULL. */
 const char *elfmod_go_version(struct elfmod *m);
+/* What a cut or inconsistent file loses, as one sentence in buf: 1 when
+ * damaged, 0 when not. elfmod_warn_damage prints it as one warning. */
+int elfmod_damage(struct elfmod *m, char *buf, size_t len);
+void elfmod_warn_damage(struct elfmod *m, const char *path);
 void elfmod_get_info(struct elfmod *m, struct elfmod_info *info);
 
 /* code[0..len) are the bytes that end at an address: true if they end with

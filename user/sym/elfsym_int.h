@@ -71,6 +71,8 @@ struct elfmod {
 Elf_Scn *elfsym_find_scn(Elf *elf, const char *name, GElf_Shdr *out);
 /* First section of this sh_type, or NULL. */
 Elf_Scn *elfsym_find_scn_type(Elf *elf, Elf64_Word type);
+/* The section name table can be read. */
+bool elfsym_names_readable(Elf *elf);
 /* Has .debug_info or .zdebug_info. */
 bool elfsym_has_debug_info(Elf *elf);
 /* C++ name for a mangled one, kept in m->strs; other names as they are. */

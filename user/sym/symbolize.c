@@ -222,6 +222,7 @@ static struct elfmod *load_module(struct symbolizer *s,
 	}
 	if (path[0] == '/') {
 		snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
+		elfmod_warn_damage(m, path);	/* once: modules are cached */
 		elfmod_find_debug(m, root, path);
 	}
 	slot = lt_strmap_slot(&c->mods, key, NULL);

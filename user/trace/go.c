@@ -229,7 +229,7 @@ static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
 	skel = g->skel = go_bpf__open();
 	if (!skel)
 		return -errno;
-	skel->rodata->targ_tgid = ctx->target.pid;
+	skel->rodata->targ_tgid = target_host_pid(&ctx->target);
 	skel->rodata->fp_jumps = true;
 	skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	skel->rodata->off_goid = g->rt->off.goid;

@@ -49,7 +49,7 @@ static int mem_load(struct mem *m, const struct lt_ctx *ctx,
 		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	LT_BPF_COMMON_RODATA(m->skel, ctx->target.pid, ctx->target.is_go, maps);
+	LT_BPF_COMMON_RODATA(m->skel, target_host_pid(&ctx->target), ctx->target.is_go, maps);
 	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
 	m->skel->rodata->fault_sample = o->fault_sample;
 	/* Chunks: room for max_pages touched pages even when only one page

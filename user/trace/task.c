@@ -28,14 +28,14 @@ static uint64_t mono_ns(const struct timespec *ts)
 
 /* Threads that exist before attach have no creation stack: they are one
  * site, "alive at attach". */
-static void count_existing(struct threads *t, pid_t pid)
+static void count_existing(struct threads *t, const struct target *tg)
 {
 	struct site *s = model_site_preexisting(t->model, SITE_THREAD);
 	char path[64];
 	struct dirent *d;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", tg->proc_pid);
 	dir = opendir(path);
 	if (!dir || !s) {
 		if (dir)
@@ -48,7 +48,8 @@ static void count_existing(struct threads *t, pid_t pid)
 		if (tid <= 0)
 			continue;
 		s->live++;
-		u64map_put(&t->site_of, tid, s->id + 1);
+		u64map_put(&t->site_of, target_host_tid(tg, tid),
+			   s->id + 1);
 	}
 	closedir(dir);
 }
@@ -73,13 +74,13 @@ int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	LT_BPF_COMMON_RODATA(t->skel, ctx->target.pid, ctx->target.is_go, maps);
+	LT_BPF_COMMON_RODATA(t->skel, target_host_pid(&ctx->target), ctx->target.is_go, maps);
 	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
 	err = lt_bpf_load(t->skel->skeleton, maps, "thread", LT_LOAD_ATTACH);
 	if (err)
 		return err;
 	if (!ctx->target.spawned)
-		count_existing(t, ctx->target.pid);
+		count_existing(t, &ctx->target);
 	return 0;
 }
 
