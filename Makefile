@@ -205,7 +205,11 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wno-unused-parameter \
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
-FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/user/%.o,$(OUTPUT)/fuzz/obj/%.o,$(LIB_OBJS))
+# C sources are rebuilt with the sanitizers; the capture page's data object
+# (no code) is linked as built.
+FUZZ_LIB_OBJS := $(patsubst $(OUTPUT)/user/%.o,$(OUTPUT)/fuzz/obj/%.o,\
+	$(filter-out $(OUTPUT)/user/capture/assets.o,$(LIB_OBJS))) \
+	$(OUTPUT)/user/capture/assets.o
 
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(SKELS) $(PROTO_GEN)
 	$(call msg,FUZZ-CC,$@)

@@ -11,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sym_frame fr[8];
+	struct frame fr[8];
 	struct elfmod_info info;
 	struct elfmod *m;
 	void *buf;
