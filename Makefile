@@ -72,7 +72,8 @@ GO_PROG_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard tests/progs/go/*/main
 GO_USED_ALL := chansend churn heapgrow heapprof parked preleak redial safety slowleak \
 	symtest
 # ... and stripped on every Go: test_gopclntab, test_goruntime, test_symbolize.
-GO_USED_ALL_STRIPPED := chansend heapprof parked symtest
+# test_disasm and test_robust (churn).
+GO_USED_ALL_STRIPPED := chansend churn heapprof parked symtest
 # Oldest Go: test_mem and test_schema (flat), test_native (cgoleak),
 # test_analysis (lazyfree), test_gocost (bodyleak).
 GO_USED_OLDEST := bodyleak cgoleak flat heapleak heapnoprof lazyfree
@@ -81,11 +82,12 @@ GO_USED_OLDEST := bodyleak cgoleak flat heapleak heapnoprof lazyfree
 GO_USED_MIDDLE := cache pool
 GO_USED_MIDDLE_STRIPPED := heapgrow heapleak heapnoprof
 # Newest Go: test_mem (flat), test_native (cgoleak), test_capture (demo),
-# test_gocost (bodyleak churnleak gcleak wave), test_goheap (heapleak
+# test_gocost (bodyleak churnleak gcleak wave), test_robust (execer), test_goheap (heapleak
 # heapnoprof); stripped: the
 # test_goroutines and test_safety programs, test_schema (flat),
 # test_analysis (lazyfree), test_gocost (bodyleak).
-GO_USED_NEWEST := bodyleak cgoleak churnleak demo flat gcleak heapleak heapnoprof wave
+GO_USED_NEWEST := bodyleak cgoleak churnleak demo execer flat gcleak heapleak heapnoprof \
+	wave
 GO_USED_NEWEST_STRIPPED := bodyleak chansend churn flat heapgrow lazyfree preleak \
 	redial safety slowleak
 # Go 1.21 (no NOP before the probed call: a trapping probe): test_gocost.

@@ -30,6 +30,8 @@ struct unsampled {
 	uint64_t gopc;
 	struct wait_group w;	/* key, count, reason, park stack */
 	int64_t leaked;		/* of which _Gleaked */
+	int64_t running, runnable;	/* of which running (or in a syscall),
+					 * runnable */
 	uint64_t parent_goid;	/* of the first one */
 };
 
@@ -120,6 +122,11 @@ static void wait_of(const struct go_g *gg, struct wait_group *w)
 		memcpy(w->pcs, gg->pcs, n * sizeof(uint64_t));
 }
 
+static bool is_running(const struct go_g *gg)
+{
+	return gg->status == GO_G_RUNNING || gg->status == GO_G_SYSCALL;
+}
+
 static void add_unsampled(struct scan *sc, const struct go_g *gg)
 {
 	uint64_t key = (gg->gopc * 0x9e3779b97f4a7c15ULL) ^ park_key(gg), i;
@@ -129,6 +136,8 @@ static void add_unsampled(struct scan *sc, const struct go_g *gg)
 		u = &sc->un[i - 1];
 		u->w.count++;
 		u->leaked += gg->status == GO_G_LEAKED;
+		u->running += is_running(gg);
+		u->runnable += gg->status == GO_G_RUNNABLE;
 		return;
 	}
 	if (sc->nun == sc->cap) {
@@ -145,6 +154,8 @@ static void add_unsampled(struct scan *sc, const struct go_g *gg)
 	u->gopc = gg->gopc;
 	wait_of(gg, &u->w);
 	u->leaked = gg->status == GO_G_LEAKED;
+	u->running = is_running(gg);
+	u->runnable = gg->status == GO_G_RUNNABLE;
 	u->parent_goid = gg->parent_goid;
 	u64map_put(&sc->groups, key, sc->nun);
 }
@@ -156,6 +167,8 @@ static void count_in(struct scan *sc, struct site *s, const struct go_g *gg)
 
 	s->live++;
 	s->runtime_leaked += gg->status == GO_G_LEAKED;
+	s->running += is_running(gg);
+	s->runnable += gg->status == GO_G_RUNNABLE;
 	wait_of(gg, &w);
 	tally(g, s, &w);
 	/* waitsince is stamped by the GC; it ages goroutines parked before
@@ -312,6 +325,10 @@ static void place_unsampled(struct scan *sc)
 			if (u->leaked)
 				c[j]->runtime_leaked += (int64_t)llround(
 					(double)u->leaked * share[j] / u->w.count);
+			c[j]->running += (int64_t)llround(
+				(double)u->running * share[j] / u->w.count);
+			c[j]->runnable += (int64_t)llround(
+				(double)u->runnable * share[j] / u->w.count);
 			tally(g, c[j], &part);
 		}
 	}
@@ -350,7 +367,8 @@ static void apply_waits(struct lt_ctx *ctx)
 		s->nwait = n;
 		s->wait_reason = best->reason;
 	}
-	memset(g->waits, 0, g->nwaits * sizeof(*g->waits));
+	if (g->nwaits)
+		memset(g->waits, 0, g->nwaits * sizeof(*g->waits));
 }
 
 /* Goroutines we track that a full read did not find alive, though they
@@ -409,7 +427,10 @@ void go_full_read(struct lt_ctx *ctx, bool initial)
 	struct go_allgs_opts opts = { .max_frames = PARK_FRAMES };
 	struct go_allgs_stats st = {};
 	struct scan sc = { .ctx = ctx, .initial = initial };
-	struct kept { int64_t live, unsampled, leaked; double parked_s; } *keep = NULL;
+	struct kept {
+		int64_t live, unsampled, leaked, running, runnable;
+		double parked_s;
+	} *keep = NULL;
 	size_t nkeep = 0;
 	uint64_t t0, t1;
 	double ms = 0, gap;
@@ -431,9 +452,10 @@ void go_full_read(struct lt_ctx *ctx, bool initial)
 
 		if (s->kind != SITE_GOROUTINE)
 			continue;
-		keep[k] = (struct kept){ s->live, s->unsampled,
-					 s->runtime_leaked, s->parked_s };
+		keep[k] = (struct kept){ s->live, s->unsampled, s->runtime_leaked,
+					 s->running, s->runnable, s->parked_s };
 		s->live = s->unsampled = s->runtime_leaked = 0;
+		s->running = s->runnable = 0;
 		if (!ctx->opts.go_parks)	/* else parked_since() set it */
 			s->parked_s = -1;
 		if (k < g->ninfo)
@@ -456,6 +478,8 @@ void go_full_read(struct lt_ctx *ctx, bool initial)
 			s->live = v->live;
 			s->unsampled = v->unsampled;
 			s->runtime_leaked = v->leaked;
+			s->running = v->running;
+			s->runnable = v->runnable;
 			s->parked_s = k < nkeep ? v->parked_s : -1;
 		}
 		goto out;
