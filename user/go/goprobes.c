@@ -58,16 +58,43 @@ static int lookup_func(Elf *elf, const struct gopcln *t, const char *name,
 	return 0;
 }
 
-struct call_ctx {
-	uint64_t after, callee;	/* entries; after 0: none */
-	bool seen_after;
-	uint64_t prev_addr;	/* the previous instruction */
-	uint8_t prev_bytes[16];
-	uint16_t prev_size;
-	struct go_call_probe *out;
+/* The instruction before the one looked at: a CALL padded by Go with a
+ * 5-byte NOP is probed on the NOP (no trap on kernels >= 6.18). */
+struct prev_insn {
+	uint64_t addr;
+	uint8_t bytes[16];
+	uint16_t size;
 };
 
 static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+static void prev_note(struct prev_insn *p, const struct cs_insn *insn)
+{
+	p->addr = insn->address;
+	p->size = insn->size;
+	memcpy(p->bytes, insn->bytes,
+	       insn->size < sizeof(p->bytes) ? insn->size : sizeof(p->bytes));
+}
+
+/* The probe for the CALL at insn: on the NOP before it when there is one. */
+static void call_probe_at(const struct prev_insn *p, const struct cs_insn *insn,
+			  struct go_call_probe *out)
+{
+	out->found = true;
+	out->vaddr = insn->address;
+	if (p->size == sizeof(nop5) && p->addr + sizeof(nop5) == insn->address &&
+	    !memcmp(p->bytes, nop5, sizeof(nop5))) {
+		out->nop5 = true;
+		out->vaddr = p->addr;
+	}
+}
+
+struct call_ctx {
+	uint64_t after, callee;	/* entries; after 0: none */
+	bool seen_after;
+	struct prev_insn prev;
+	struct go_call_probe *out;
+};
 
 static int find_call(const struct cs_insn *insn, void *ctx)
 {
@@ -82,24 +109,13 @@ static int find_call(const struct cs_insn *insn, void *ctx)
 		if (c->after && target == c->after) {
 			c->seen_after = true;
 		} else if (target == c->callee && (!c->after || c->seen_after)) {
-			c->out->found = true;
-			c->out->vaddr = insn->address;
-			if (c->prev_size == sizeof(nop5) &&
-			    c->prev_addr + sizeof(nop5) == insn->address &&
-			    !memcmp(c->prev_bytes, nop5, sizeof(nop5))) {
-				c->out->nop5 = true;
-				c->out->vaddr = c->prev_addr;
-			}
+			call_probe_at(&c->prev, insn, c->out);
 			ret = 1;
 		} else {
 			c->seen_after = false;	/* another call between */
 		}
 	}
-	c->prev_addr = insn->address;
-	c->prev_size = insn->size;
-	memcpy(c->prev_bytes, insn->bytes,
-	       insn->size < sizeof(c->prev_bytes) ? insn->size
-						  : sizeof(c->prev_bytes));
+	prev_note(&c->prev, insn);
 	return ret;
 }
 
@@ -135,43 +151,25 @@ int go_call_probe_find(Elf *elf, const struct gopcln *t, const char *caller,
 struct stmt_ctx {
 	uint64_t call_at, newproc;
 	struct go_call_probe *out;
-	uint64_t prev_addr;
-	uint8_t prev_bytes[16];
-	uint16_t prev_size;
-	bool passed;		/* the sweep went past call_at */
+	struct prev_insn prev;
 };
 
 static int find_stmt_call(const struct cs_insn *insn, void *ctx)
 {
 	struct stmt_ctx *c = ctx;
 	const cs_x86 *x = &insn->detail->x86;
-	int ret = 0;
 
-	if (insn->address > c->call_at) {
-		c->passed = true;
+	if (insn->address > c->call_at)	/* the sweep went past it */
 		return 1;
-	}
 	if (insn->address == c->call_at) {
 		if (insn->id == X86_INS_CALL && insn->size == 5 &&
 		    x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
-		    (uint64_t)x->operands[0].imm == c->newproc) {
-			c->out->found = true;
-			c->out->vaddr = insn->address;
-			if (c->prev_size == sizeof(nop5) &&
-			    c->prev_addr + sizeof(nop5) == insn->address &&
-			    !memcmp(c->prev_bytes, nop5, sizeof(nop5))) {
-				c->out->nop5 = true;
-				c->out->vaddr = c->prev_addr;
-			}
-		}
+		    (uint64_t)x->operands[0].imm == c->newproc)
+			call_probe_at(&c->prev, insn, c->out);
 		return 1;
 	}
-	c->prev_addr = insn->address;
-	c->prev_size = insn->size;
-	memcpy(c->prev_bytes, insn->bytes,
-	       insn->size < sizeof(c->prev_bytes) ? insn->size
-						  : sizeof(c->prev_bytes));
-	return ret;
+	prev_note(&c->prev, insn);
+	return 0;
 }
 
 int go_stmt_probe_find(Elf *elf, const struct gopcln *t, uint64_t gopc,

@@ -22,17 +22,6 @@
 #define INDENT 40
 #define TEXT_LINES 6	/* lines of a culprit listed */
 
-static const char *const drop_text[LT_DROP_MAX] = {
-	[LT_DROP_RINGBUF] = "ringbuf_full",
-	[LT_DROP_STACK_MAP] = "stack_map_full",
-	[LT_DROP_STACK_READ] = "stack_read_failed",
-	[LT_DROP_PAGES_MAP] = "pages_map_full",
-	[LT_DROP_FAULT_MAP] = "fault_map_full",
-	[LT_DROP_ARGS_MAP] = "syscall_args_map_full",
-	[LT_DROP_ARGS_MISS] = "syscall_exit_without_entry",
-	[LT_DROP_GO_MAP] = "goroutine_map_full",
-};
-
 void text_frame(const struct frame *f, char *buf, size_t len)
 {
 	const char *file = f->file ? strrchr(f->file, '/') : NULL;
@@ -488,7 +477,7 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 	fprintf(out, "\nDROPS %llu", (unsigned long long)drops);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		if (ctx->drops[i])
-			fprintf(out, "  %s=%llu", drop_text[i], (unsigned long long)ctx->drops[i]);
+			fprintf(out, "  %s=%llu", report_drop_name(i), (unsigned long long)ctx->drops[i]);
 	if (ctx->stacks.missing)
 		fprintf(out, "  stack_gone_before_read=%llu",
 			(unsigned long long)ctx->stacks.missing);

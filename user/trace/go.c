@@ -563,6 +563,13 @@ void go_scan_existing(struct lt_ctx *ctx)
 	go_full_read(ctx, true);
 }
 
+/* The probe was taken off for its cost at least once (a long period may
+ * not have begun a second window yet). */
+static bool was_duty_cycled(const struct go_state *g)
+{
+	return g->pb.windows || g->pb.duty < 1;
+}
+
 /* "goroutine_sampling": how goroutines were seen, and at what cost. */
 struct json_object *go_sampling_json(const struct lt_ctx *ctx)
 {
@@ -575,7 +582,7 @@ struct json_object *go_sampling_json(const struct lt_ctx *ctx)
 	o = json_object_new_object();
 	c = json_object_new_object();
 	json_object_object_add(c, "mode", json_object_new_string(
-		g->pb.budget <= 0 ? "off" : g->pb.windows ? "duty-cycled" : "continuous"));
+		g->pb.budget <= 0 ? "off" : was_duty_cycled(g) ? "duty-cycled" : "continuous"));
 	json_object_object_add(c, "budget_pct", json_object_new_double(g->pb.budget * 100));
 	json_object_object_add(c, "cost_per_hit_us", json_object_new_double(
 		round(g->cost_s * 1e8) / 100));
@@ -641,8 +648,8 @@ void go_sampling_text(const struct lt_ctx *ctx, FILE *out)
 	}
 	fprintf(out, "Goroutines: read from memory %u times (%.1f ms last); creation probe %s",
 		g->nreads, g->read_ms_last,
-		g->pb.windows ? "duty-cycled" : "on throughout");
-	if (g->pb.windows)
+		was_duty_cycled(g) ? "duty-cycled" : "on throughout");
+	if (was_duty_cycled(g))
 		fprintf(out, ", on %.1f %% of the time", pb_on_share(&g->pb, now) * 100);
 	fprintf(out, " (%.2f %% of a core at %.1f us a hit, budget %.2f %%)\n",
 		pb_spent(&g->pb, now) * 100, g->cost_s * 1e6, g->pb.budget * 100);
