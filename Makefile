@@ -82,12 +82,13 @@ GO_USED_OLDEST := bodyleak cgoleak flat heapleak heapnoprof lazyfree
 GO_USED_MIDDLE := cache pool
 GO_USED_MIDDLE_STRIPPED := heapgrow heapleak heapnoprof
 # Newest Go: test_mem (flat), test_native (cgoleak), test_capture (demo),
-# test_gocost (bodyleak churnleak gcleak wave), test_robust (execer), test_goheap (heapleak
+# test_gocost (bodyleak churnleak gcleak wave), test_robust (execer), test_entries
+# (pool), test_goheap (heapleak
 # heapnoprof); stripped: the
 # test_goroutines and test_safety programs, test_schema (flat),
 # test_analysis (lazyfree), test_gocost (bodyleak).
 GO_USED_NEWEST := bodyleak cgoleak churnleak demo execer flat gcleak heapleak heapnoprof \
-	wave
+	pool wave
 GO_USED_NEWEST_STRIPPED := bodyleak chansend churn flat heapgrow lazyfree preleak \
 	redial safety slowleak
 # Go 1.21 (no NOP before the probed call: a trapping probe): test_gocost.
