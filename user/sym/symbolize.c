@@ -557,6 +557,8 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 
 		if (e && e->path[0])
 			module = lt_strmap_intern(&s->strs, e->path);
+		else if (e && e->x)	/* code a JIT wrote: a frame, not data */
+			module = lt_strmap_intern(&s->strs, SYM_JIT_MODULE);
 	}
 	if (n <= 0) {
 		memset(f, 0, sizeof(f[0]));
