@@ -94,6 +94,9 @@ apt_install libjs-d3 chromium-headless-shell fonts-dejavu-core
 # Real services for the acceptance tests (tests/e2e/test_real_services.py):
 # a C key-value store and a C cache (prometheus is installed above).
 apt_install redis-server redis-tools memcached
+# JavaScript for the JIT tests (tests/e2e/test_jit.py): Debian's nodejs
+# unless a node is already installed.
+command -v node >/dev/null 2>&1 || apt_install nodejs
 
 # tracefs for uprobes (needed by libbpf's legacy attach on old kernels).
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then

@@ -113,6 +113,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 	struct proc_totals t;
 
 	symbolizer_refresh(ctx->sym);
+	stacks_name_jit(&ctx->stacks, &ctx->model);
 	ctx->now_s = lt_elapsed(ctx);
 	mem_collect(ctx);
 	task_collect(ctx);
