@@ -12,15 +12,20 @@ What this does not claim: in a garbage-collected heap a first touch names
 the code that allocated when the heap grew, which need not be the code that
 keeps the memory (a second allocating function may be blamed as well).
 """
+import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from conftest import trace_together
+from conftest import trace_pid, trace_together
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "progs" / "js" / "jit_leak.js"
+PAGE = ROOT / "tests" / "progs" / "js" / "jit_leak.html"
 TRACE_S = 8
 
 
@@ -84,3 +89,67 @@ def test_without_perf_map_the_stack_goes_through_and_one_line_says_why(runs):
     found = [f for f in report.get("findings") or [] if f["kind"] == "jit_unnamed"]
     assert len(found) == 1, report.get("findings")
     assert "--perf-basic-prof" in found[0]["detail"], found[0]
+
+
+def _ppid(pid: str) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def _renderer_of(browser: int, timeout: float = 30.0) -> int:
+    """The pid of the renderer among the descendants of browser."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                # Chromium rewrites its command line as one string
+                if b"--type=renderer" not in Path(f"/proc/{d}/cmdline").read_bytes():
+                    continue
+                p = int(d)
+                while p > 1 and p != browser:
+                    p = _ppid(str(p))
+            except (OSError, ValueError, IndexError):
+                continue
+            if p == browser:
+                return int(d)
+        time.sleep(0.3)
+    pytest.fail("headless Chromium started no renderer")
+
+
+def test_headless_chromium_page_leak_is_named(tmp_path):
+    """A leaking page in Debian's headless Chromium, its renderer traced:
+    the growth is in the page's own function, named through the perf map
+    Chromium writes with --js-flags=--perf-basic-prof."""
+    exe = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+    if not exe:
+        pytest.fail("no headless Chromium: run scripts/setup.sh")
+    profile = tmp_path / "profile"
+    argv = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-extensions", "--js-flags=--perf-basic-prof",
+            f"--user-data-dir={profile}", PAGE.as_uri()]
+    browser = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=open(tmp_path / "chromium.stderr", "wb"),
+                               start_new_session=True)
+    pid = None
+    try:
+        pid = _renderer_of(browser.pid)
+        time.sleep(2)   # the page loads and its timer runs
+        run = trace_pid(pid, TRACE_S, tmp_path, name="chromium")
+        report = run.ok()
+    finally:
+        try:
+            os.killpg(browser.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        browser.wait()
+        if pid:
+            Path(f"/tmp/perf-{pid}.map").unlink(missing_ok=True)
+    grown = jit_sites(report)
+    assert grown, "no site grown from JIT code\n" + run.describe()
+    fns = [f.get("function") or "" for f in grown[0]["stack"]]
+    assert "keepRows" in fns[0] and "jit_leak.html" in fns[0], \
+        f"innermost JIT frame not named: {fns[:4]}\n" + run.describe()
+    assert any(f.startswith(("v8::", "Builtins_")) for f in fns), fns
