@@ -36,9 +36,13 @@ def runs(tmp_path_factory):
         pytest.fail("node is not installed: run scripts/setup.sh")
     out = tmp_path_factory.mktemp("jit")
     env = {"PATH": "/usr/bin:/bin", "LIMIT_S": str(TRACE_S + 30)}
+    # V8 writes its logs into the working directory: the test's own
+    def in_out(*argv):
+        return ["sh", "-c", f'cd "{out}" && exec "$@"', "sh", *argv]
     specs = {
-        "named": dict(argv=[node, "--perf-basic-prof", SCRIPT], duration=TRACE_S, env=env),
-        "unnamed": dict(argv=[node, SCRIPT], duration=TRACE_S, env=env),
+        "named": dict(argv=in_out(node, "--perf-basic-prof", SCRIPT), duration=TRACE_S,
+                      env=env),
+        "unnamed": dict(argv=in_out(node, SCRIPT), duration=TRACE_S, env=env),
     }
     try:
         yield trace_together(specs, out)
@@ -130,7 +134,8 @@ def test_headless_chromium_page_leak_is_named(tmp_path):
             "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--disable-extensions", "--js-flags=--perf-basic-prof",
             f"--user-data-dir={profile}", PAGE.as_uri()]
-    browser = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    browser = subprocess.Popen(argv, cwd=tmp_path, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL,
                                stderr=open(tmp_path / "chromium.stderr", "wb"),
                                start_new_session=True)
     pid = None
