@@ -96,6 +96,15 @@ static json_object *frames_json(const struct frame *f, int n)
 				       json_object_new_int(f[i].line) : NULL);
 		json_object_object_add(o, "module", jstr(f[i].module));
 		json_object_object_add(o, "address", json_object_new_string(addr));
+		if (f[i].has_offset) {
+			snprintf(addr, sizeof(addr), "0x%llx",
+				 (unsigned long long)f[i].offset);
+			json_object_object_add(o, "offset",
+					       json_object_new_string(addr));
+		}
+		if (f[i].build_id)
+			json_object_object_add(o, "build_id",
+					       jstr(f[i].build_id));
 		if (f[i].inlined)
 			json_object_object_add(o, "inlined", json_object_new_boolean(1));
 		json_object_array_add(arr, o);

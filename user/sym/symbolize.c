@@ -36,6 +36,7 @@ struct amap {
 	uint64_t start, end, off, bias;
 	struct elfmod *mod;		/* NULL: not an ELF we could open */
 	const char *path;		/* as the target sees it, interned */
+	const char *build_id;		/* hex, interned; NULL if none */
 	bool x, has_bias;
 };
 
@@ -61,6 +62,7 @@ struct symbolizer {
 	dev_t exe_dev;
 	ino_t exe_ino;
 	struct elfmod *exe_mod;
+	const char *exe_path;		/* interned; NULL until known */
 	bool go_done;
 	const char *go_version;
 	uint64_t last_miss_refresh;
@@ -290,6 +292,7 @@ static bool amap_eq(const struct amap *a, const struct amap *b)
 {
 	return a->start == b->start && a->end == b->end && a->off == b->off &&
 	       a->bias == b->bias && a->mod == b->mod && a->path == b->path &&
+	       a->build_id == b->build_id &&
 	       a->x == b->x && a->has_bias == b->has_bias;
 }
 
@@ -324,12 +327,28 @@ static void find_exe(struct symbolizer *s)
 		return;
 	target[len] = '\0';
 	p = clean_path(s, target);
+	s->exe_path = p;
 	for (i = 0; p && i < s->nam; i++) {
 		if (s->am[i].path == p && s->am[i].mod) {
 			s->exe_mod = s->am[i].mod;
 			return;
 		}
 	}
+}
+
+/* The module's build id in hex, interned; NULL if it has none. */
+static const char *build_id_hex(struct symbolizer *s, struct elfmod *m)
+{
+	char hex[2 * 64 + 1];
+	const uint8_t *id;
+	size_t len, i;
+
+	len = m ? elfmod_build_id(m, &id) : 0;
+	if (!len || len > 64)
+		return NULL;
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return lt_strmap_intern(&s->strs, hex);
 }
 
 /* New address map entries for the file mappings in maps. */
@@ -384,6 +403,7 @@ static int build_entries(struct symbolizer *s, const struct map_entry *maps,
 		a->has_bias = a->mod &&
 			      !elfmod_bias(a->mod, e->start, e->offset, e->x,
 					   &a->bias);
+		a->build_id = build_id_hex(s, a->mod);
 		k++;
 	}
 	lt_strmap_free(&exec_idents, NULL);
@@ -418,6 +438,7 @@ int symbolizer_refresh(struct symbolizer *s)
 		s->am = NULL;
 		s->nam = 0;
 		s->exe_mod = NULL;
+		s->exe_path = NULL;
 		s->go_done = false;
 		lt_strmap_free(&s->idents, NULL);
 	}
@@ -572,6 +593,13 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 		c->f[i] = f[i];
 		c->f[i].addr = addr;
 		c->f[i].module = module;
+		if (a && a->path[0] == '/') {
+			c->f[i].has_offset = true;
+			c->f[i].offset = a->off + (addr - is_return - a->start);
+			c->f[i].build_id = a->build_id;
+			c->f[i].in_exe = (a->mod && a->mod == s->exe_mod) ||
+					 a->path == s->exe_path;
+		}
 	}
 	return c;
 }
