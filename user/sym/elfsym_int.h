@@ -43,6 +43,7 @@ struct elfmod {
 
 	Elf *dbg_elf;		/* separate debug file */
 	char *dbg_path;
+	bool hinted;		/* "no symbols" said (symbolize.c) */
 
 	bool syms_done;
 	struct esym *syms;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <gelf.h>
 #include <zlib.h>
+#include "sym/debuginfo.h"
 #include "sym/elfsym.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -68,6 +69,7 @@ struct symbolizer {
 	uint64_t last_miss_refresh;
 	uint64_t gen;			/* bumped when the address map grows */
 	uint64_t lookups, hits, refreshes;
+	uint64_t ns;			/* in refreshes and resolving */
 };
 
 static char neg_module;		/* idents value: tried, not ELF */
@@ -412,7 +414,20 @@ static int build_entries(struct symbolizer *s, const struct map_entry *maps,
 	return 0;
 }
 
+static int refresh(struct symbolizer *s);
+
 int symbolizer_refresh(struct symbolizer *s)
+{
+	int err;
+
+	uint64_t t0 = now_ns();
+
+	err = refresh(s);
+	s->ns += now_ns() - t0;
+	return err;
+}
+
+static int refresh(struct symbolizer *s)
 {
 	struct map_entry *maps;
 	struct amap *nv, *merged;
@@ -529,8 +544,17 @@ struct symbolizer *symbolizer_new(int pid)
 
 void symbolizer_free(struct symbolizer *s)
 {
+	struct debuginfo_stats ds;
+
 	if (!s)
 		return;
+	debuginfo_get_stats(&ds);
+	lt_info("symbolize: pid %d: %llu lookups (%llu cached), %zu modules, "
+		"%.1f ms; debuginfod: %llu queries, %llu found, %.1f ms\n",
+		s->pid, (unsigned long long)s->lookups,
+		(unsigned long long)s->hits, s->cache->mods.len, s->ns / 1e6,
+		(unsigned long long)ds.queries, (unsigned long long)ds.found,
+		ds.ns / 1e6);
 	flush_addrs(s);
 	procmaps_free(s->maps, s->nmaps);
 	free(s->am);
@@ -558,6 +582,16 @@ static const struct amap *find_entry(struct symbolizer *s, uint64_t addr)
 	return am_find(s->am, s->nam, addr);
 }
 
+/* A frame without a name: once per module, say what would name it. */
+static void hint_once(struct symbolizer *s, const struct amap *a)
+{
+	char root[64], why[1024];
+
+	snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
+	if (elfmod_symbols_hint(a->mod, root, a->path, why, sizeof(why)))
+		lt_warn("%s\n", why);
+}
+
 static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 			      bool is_return)
 {
@@ -570,6 +604,8 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 	if (a && a->mod && a->has_bias)
 		n = elfmod_lookup(a->mod, addr - a->bias - is_return, f,
 				  CACHE_FRAMES);
+	if (a && a->mod && (n <= 0 || !f[0].function))
+		hint_once(s, a);
 	if (a) {
 		module = a->path;
 	} else {		/* anonymous, [heap], [stack], ... */
@@ -624,7 +660,10 @@ int symbolize(struct symbolizer *s, uint64_t addr, bool is_return,
 	if (c) {
 		s->hits++;
 	} else {
+		uint64_t t0 = now_ns();
+
 		c = resolve(s, addr, is_return);
+		s->ns += now_ns() - t0;
 		if (!c || u64map_put(&s->addrs, key, (uintptr_t)c)) {
 			free(c);
 			memset(out, 0, sizeof(*out));
@@ -761,5 +800,6 @@ void symbolizer_get_stats(const struct symbolizer *s,
 	st->lookups = s->lookups;
 	st->hits = s->hits;
 	st->refreshes = s->refreshes;
+	st->ns = s->ns;
 	st->gone = s->gone;
 }

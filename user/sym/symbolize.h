@@ -66,6 +66,8 @@ struct symbolizer_stats {
 	uint64_t lookups;	/* symbolize() calls */
 	uint64_t hits;		/* ... answered from the address cache */
 	uint64_t refreshes;	/* /proc/PID/maps reads */
+	uint64_t ns;		/* spent reading maps, loading modules (and
+				 * their debug files) and resolving */
 	bool gone;		/* target exited (what we knew is kept) */
 };
 void symbolizer_get_stats(const struct symbolizer *s,
