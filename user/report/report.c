@@ -224,6 +224,12 @@ static json_object *entries_json(struct lt_ctx *ctx, const int *json_at)
 		if (e->culprit >= 0 && e->lead->nframes) {
 			text_culprit(e, where, sizeof(where));
 			json_object_object_add(o, "culprit", json_object_new_string(where));
+			/* the frame itself: function or module, offset and
+			 * build id for addr2line and debuginfod */
+			c = frames_json(&e->lead->frames[e->culprit], 1);
+			json_object_object_add(o, "culprit_frame", json_object_get(
+				json_object_array_get_idx(c, 0)));
+			json_object_put(c);
 		} else {
 			json_object_object_add(o, "culprit", NULL);
 		}

@@ -432,6 +432,13 @@ static void load_syms(struct elfmod *m)
 		load_symtab(&v, &n, &cap, m->dbg_elf, scn);
 	if (!n && (scn = elfsym_find_scn_type(m->elf, SHT_DYNSYM)))
 		load_symtab(&v, &n, &cap, m->elf, scn);
+	/* no section headers to read (stripped of them, or cut): the
+	 * dynamic loader's view still names the exported functions */
+	if (!n && !elfsym_find_scn_type(m->elf, SHT_DYNSYM) &&
+	    !elfsym_load_dynamic(m, &v, &n, &cap)) {
+		m->has_dynsym = true;
+		m->dynsym_from_phdr = true;
+	}
 	if (!n) {
 		free(v);
 		return;
