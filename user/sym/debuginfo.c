@@ -100,6 +100,7 @@ static int try_debug(struct elfmod *m, const char *path, bool check_crc,
 	m->dbg_elf = dbg;
 	m->has_dwarf |= elfsym_has_debug_info(dbg);
 	m->has_symtab |= !!elfsym_find_scn_type(dbg, SHT_SYMTAB);
+	elfmod_forget_lookups(m);	/* attached late: read them again */
 	return 0;
 reject:
 	if (dbg)
@@ -146,17 +147,20 @@ static void build_id_path(const struct elfmod *m, char *buf, size_t len)
 
 /* ---- debuginfod ---- */
 
-#define DEBUGINFOD_QUERY_S 10	/* one query's deadline */
+#define DEBUGINFOD_STALL_S 5	/* a query with no byte for this long ends */
+#define DEBUGINFOD_QUERY_S 30	/* a query ends after this long anyway */
 
 static struct {
-	bool tried, dead;
+	bool tried, dead, failed;
 	void *lib;
 	debuginfod_client *client;
 	__typeof__(debuginfod_begin) *begin;
 	__typeof__(debuginfod_end) *end;
 	__typeof__(debuginfod_find_debuginfo) *find;
 	__typeof__(debuginfod_set_progressfn) *progress;
-	uint64_t deadline_ns;
+	uint64_t start_ns, progress_ns;
+	long bytes, calls;
+	bool cancelled;
 	struct debuginfo_stats st;
 } dfd;
 
@@ -168,12 +172,23 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Called by libdebuginfod about once a second while a query runs; a is
+ * the number of calls until a server answers, then the bytes received
+ * (b: their total when known). Nonzero ends the query. */
 static int on_progress(debuginfod_client *c, long a, long b)
 {
+	uint64_t now = mono_ns();
+
 	(void)c;
-	(void)a;
-	(void)b;
-	return mono_ns() > dfd.deadline_ns;	/* nonzero: give up */
+	dfd.calls++;
+	if ((b > 0 || a > dfd.calls) && a > dfd.bytes) {	/* data */
+		dfd.bytes = a;
+		dfd.progress_ns = now;
+	}
+	dfd.cancelled =
+		now - dfd.progress_ns > DEBUGINFOD_STALL_S * 1000000000ULL ||
+		now - dfd.start_ns > DEBUGINFOD_QUERY_S * 1000000000ULL;
+	return dfd.cancelled;
 }
 
 /* The client, or NULL when DEBUGINFOD_URLS is unset or the library is
@@ -207,9 +222,13 @@ static debuginfod_client *dfd_client(void)
 		return NULL;
 	}
 	dfd.progress(dfd.client, on_progress);
+	/* curl's own connect and low-speed timeouts (libdebuginfod's
+	 * default is 90 s); a user's setting is kept */
+	setenv("DEBUGINFOD_TIMEOUT", "5", 0);
 	dfd.dead = false;
-	lt_info("debuginfod: asking %s for missing debug info (at most %d s "
-		"a query)\n", urls, DEBUGINFOD_QUERY_S);
+	lt_info("debuginfod: asking %s for missing debug info (a query ends "
+		"after %d s without data or %d s in all)\n", urls,
+		DEBUGINFOD_STALL_S, DEBUGINFOD_QUERY_S);
 	return dfd.client;
 }
 
@@ -224,7 +243,9 @@ static int dfd_fetch(struct elfmod *m, const char *what, char **path)
 	if (!c || m->build_id_len < 2)
 		return -ENOSYS;
 	t0 = mono_ns();
-	dfd.deadline_ns = t0 + DEBUGINFOD_QUERY_S * 1000000000ULL;
+	dfd.start_ns = dfd.progress_ns = t0;
+	dfd.bytes = dfd.calls = 0;
+	dfd.cancelled = false;
 	fd = dfd.find(c, m->build_id, (int)m->build_id_len, path);
 	dfd.st.queries++;
 	dfd.st.ns += mono_ns() - t0;
@@ -233,11 +254,13 @@ static int dfd_fetch(struct elfmod *m, const char *what, char **path)
 		dfd.st.found++;
 		return 0;
 	}
-	if (fd != -ENOENT) {	/* timeout, refused, bad URL: stop asking */
-		dfd.dead = true;
-		lt_warn("debuginfod: query for %s failed (%s%s): no more "
-			"queries this run\n", what, strerror(-fd),
-			mono_ns() > dfd.deadline_ns ? ", deadline passed" : "");
+	/* A timeout, refused connection or bad URL: stop asking, so a
+	 * dead server costs one query's wait, not one per module. */
+	if (fd != -ENOENT || dfd.cancelled) {
+		dfd.dead = dfd.failed = true;
+		lt_warn("debuginfod: query for %s failed (%s): no more "
+			"queries this run\n", what, dfd.cancelled ?
+			"no answer in time" : strerror(-fd));
 	}
 	return fd;
 }
@@ -256,9 +279,9 @@ int elfmod_find_debug(struct elfmod *m, const char *root, const char *path)
 	};
 	const char *link, *slash;
 	GElf_Word crc = 0;
-	char rest[4096], *got = NULL;
+	char rest[4096];
 	size_t i;
-	int dirlen, err;
+	int dirlen;
 
 	if (m->dbg_elf)
 		return 0;
@@ -280,6 +303,17 @@ int elfmod_find_debug(struct elfmod *m, const char *root, const char *path)
 				return 0;
 		}
 	}
+	return -ENOENT;
+}
+
+int elfmod_fetch_debug(struct elfmod *m, const char *path)
+{
+	char *got = NULL;
+	int err;
+
+	if (m->fetched || m->dbg_elf || (m->has_dwarf && m->has_symtab))
+		return -ENOENT;
+	m->fetched = true;
 	err = dfd_fetch(m, path ? path : "a module", &got);
 	if (!err) {
 		err = try_debug(m, got, false, 0);
@@ -378,6 +412,7 @@ int elfmod_symbols_hint(struct elfmod *m, const char *root, const char *path,
 	if (n < len && hex[0])
 		snprintf(buf + n, len - n, ", or set DEBUGINFOD_URLS to a "
 			 "debuginfod server that has it%s",
+			 dfd.failed ? " (the one set did not answer)" :
 			 dfd.tried && !dfd.dead ? " (the servers asked have "
 			 "not)" : "");
 	return 1;

@@ -493,6 +493,22 @@ const char *elfmod_sym_name(struct elfmod *m, struct esym *s)
 	return s->name;
 }
 
+void elfmod_forget_lookups(struct elfmod *m)
+{
+	free(m->syms);
+	m->syms = NULL;
+	m->nsyms = 0;
+	m->syms_done = false;
+	if (m->dwarf_done && !m->dw) {
+		m->dwarf_done = false;
+		m->cfi_dbg_done = false;
+		free(m->cus);
+		m->cus = NULL;
+		m->ncus = 0;
+		m->cus_done = false;
+	}
+}
+
 /* ---- Go ---- */
 
 static int go_lookup(struct elfmod *m, uint64_t pc, struct frame *out,

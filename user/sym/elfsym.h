@@ -42,9 +42,12 @@ int elfmod_bias(const struct elfmod *m, uint64_t start, uint64_t off,
  * (debuginfo.c): /usr/lib/debug/.build-id/xx/yyyy.debug, then
  * .gnu_debuglink next to path, in path's .debug/ and under /usr/lib/debug.
  * Each candidate is tried under root (the target's /proc/PID/root, may be
- * NULL) and on the host; then debuginfod when DEBUGINFOD_URLS is set.
- * 0 if one was attached, -ENOENT otherwise. */
+ * NULL) and on the host. 0 if one was attached, -ENOENT otherwise. */
 int elfmod_find_debug(struct elfmod *m, const char *root, const char *path);
+/* Then, once per module and only when DEBUGINFOD_URLS is set, asks
+ * debuginfod by build id (network: called on the first lookup that needs
+ * it, not while probes are being attached). 0 if a file was attached. */
+int elfmod_fetch_debug(struct elfmod *m, const char *path);
 /* Frames for link-time pc (already pc - 1 for return addresses),
  * innermost first; module and addr are left for the caller. Returns the
  * number written, 0 when nothing is known. */

@@ -44,7 +44,8 @@ struct elfmod {
 
 	Elf *dbg_elf;		/* separate debug file */
 	char *dbg_path;
-	bool hinted;		/* "no symbols" said (symbolize.c) */
+	bool hinted;		/* "no symbols" said (debuginfo.c) */
+	bool fetched;		/* debuginfod asked (debuginfo.c) */
 
 	bool syms_done;
 	struct esym *syms;
@@ -81,6 +82,10 @@ bool elfsym_has_debug_info(Elf *elf);
 const char *elfmod_demangle(struct elfmod *m, const char *name);
 /* The symbol's name, demangled on first use. */
 const char *elfmod_sym_name(struct elfmod *m, struct esym *s);
+
+/* What symbols and DWARF were loaded without a debug file, dropped so
+ * the next lookup reads them with it. */
+void elfmod_forget_lookups(struct elfmod *m);
 
 /* elfdynsym.c */
 /* Appends the FUNC symbols of the dynamic symbol table found through

@@ -601,6 +601,8 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 	struct cached *c;
 	int n = 0, i;
 
+	if (a && a->mod && a->path[0] == '/')
+		elfmod_fetch_debug(a->mod, a->path);	/* once per module */
 	if (a && a->mod && a->has_bias)
 		n = elfmod_lookup(a->mod, addr - a->bias - is_return, f,
 				  CACHE_FRAMES);
