@@ -437,3 +437,22 @@ def test_memcached_symbolization_time(memcached_fill, debuginfod, netns, tmp_pat
     assert without["queries"] == 0, without
     assert withd["queries"] >= 1 and withd["found"] == 0, withd
     assert withd["debuginfod_ms"] < 10000, withd
+
+
+# --------------------------------------------------------------------------
+# issue 13: a C binary without section headers still names what .dynsym
+# names (found through PT_DYNAMIC)
+
+def test_no_section_headers_dynsym(tmp_path):
+    import elfdamage
+    from conftest import REPO, find_sites, trace_cmd
+    built = tmp_path / "mmap_leak.rdynamic"
+    subprocess.run(["gcc", "-g", "-O2", "-rdynamic", "-o", str(built),
+                    str(REPO / "tests" / "progs" / "mmap_leak.c"), "-lpthread"], check=True)
+    bad = tmp_path / "mmap_leak"
+    elfdamage.damage(built, bad, "shoff0")
+    run = trace_cmd([bad, "-rate", "20"], tmp_path, extra=["-d", "3"])
+    report = run.ok()
+    lines = [l for l in run.stderr.splitlines() if "damaged ELF" in l]
+    assert len(lines) == 1 and "PT_DYNAMIC" in lines[0], run.stderr
+    assert find_sites(report, kind="mmap", function="leak_chunk"), run.describe()

@@ -233,24 +233,13 @@ static void test_debuglink_crc(void **state)
 	elfmod_free(m);
 }
 
-/* Section headers gone (e_shoff, e_shnum, e_shstrndx zeroed, as sstrip
- * leaves a file): names still come from .dynsym through PT_DYNAMIC. */
-static void test_dynsym_from_phdr(void **state)
+/* Zeroes e_shoff, e_shnum and e_shstrndx (a 64-bit file), as sstrip or
+ * a corrupted header leaves it: no section can be found. */
+static void drop_shdrs(const char *path)
 {
-	static const char *const fns[] = { "deflate", "inflate", "crc32",
-					   "compress2", "zlibVersion" };
-	const char *lib = "/usr/lib/x86_64-linux-gnu/libz.so.1";
-	char path[PATH_MAX];
-	struct elfmod_info info;
-	struct elfmod *m, *orig;
 	Elf64_Ehdr eh;
-	int fd;
+	int fd = open(path, O_RDWR);
 
-	if (access(lib, R_OK))
-		lib = "/lib/x86_64-linux-gnu/libz.so.1";
-	snprintf(path, sizeof(path), "%s/libz-noshdr.so", tmp);
-	assert_int_equal(run_sh("cp -L %s %s", lib, path), 0);
-	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
 	assert_int_equal(eh.e_ident[EI_CLASS], ELFCLASS64);
@@ -259,7 +248,49 @@ static void test_dynsym_from_phdr(void **state)
 	eh.e_shstrndx = 0;
 	assert_int_equal(pwrite(fd, &eh, sizeof(eh), 0), sizeof(eh));
 	close(fd);
+}
 
+/* An executable linked -rdynamic (its functions exported) without section
+ * headers: its own functions are named through PT_DYNAMIC. */
+static void test_exe_dynsym_from_phdr(void **state)
+{
+	char path[PATH_MAX], hint[1024];
+	struct elfmod_info info;
+	struct elfmod *m;
+	uint64_t fn;
+
+	build_split("rdyn", "-rdynamic");
+	snprintf(path, sizeof(path), "%s/rdyn", tmp);
+	fn = nm_addr(path, "lt_target_fn", true);
+	snprintf(path, sizeof(path), "%s/rdyn.noshdr", tmp);
+	assert_int_equal(run_sh("cp %s/rdyn %s", tmp, path), 0);
+	drop_shdrs(path);
+	m = open_mod(path);
+	assert_int_equal(elfmod_damage(m, hint, sizeof(hint)), 1);
+	assert_non_null(strstr(hint, "PT_DYNAMIC"));
+	assert_string_equal(name_at(m, fn + 1), "lt_target_fn");
+	elfmod_get_info(m, &info);
+	assert_true(info.has_dynsym);
+	assert_false(info.has_symtab);
+	elfmod_free(m);
+}
+
+/* Section headers gone from a shared library: names still come from
+ * .dynsym through PT_DYNAMIC. */
+static void test_dynsym_from_phdr(void **state)
+{
+	static const char *const fns[] = { "deflate", "inflate", "crc32",
+					   "compress2", "zlibVersion" };
+	const char *lib = "/usr/lib/x86_64-linux-gnu/libz.so.1";
+	char path[PATH_MAX];
+	struct elfmod_info info;
+	struct elfmod *m, *orig;
+
+	if (access(lib, R_OK))
+		lib = "/lib/x86_64-linux-gnu/libz.so.1";
+	snprintf(path, sizeof(path), "%s/libz-noshdr.so", tmp);
+	assert_int_equal(run_sh("cp -L %s %s", lib, path), 0);
+	drop_shdrs(path);
 	m = open_mod(path);
 	orig = open_mod(lib);
 	elfmod_get_info(m, &info);
@@ -294,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_build_id_dir),
 		cmocka_unit_test(test_debuglink_crc),
 		cmocka_unit_test(test_dynsym_from_phdr),
+		cmocka_unit_test(test_exe_dynsym_from_phdr),
 	};
 
 	unsetenv("DEBUGINFOD_URLS");	/* only local files here */
