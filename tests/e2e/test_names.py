@@ -203,6 +203,8 @@ def _assert_culprit_unnamed(rep, stderr, split, desc):
     assert re.fullmatch(r"0x[0-9a-f]+", f.get("offset") or ""), f"{f}\n{desc}"
     assert f.get("build_id") == split["build_id"], f"{f}\n{desc}"
     # the text form is module+0xOFFSET, never an absolute address alone
+    # (PIE by GNU ld: the file offset is also the address addr2line takes)
+    assert f.get("elf_address") == f["offset"], f
     assert e["culprit"] == f"{stripped}+{f['offset']}", f"{e['culprit']}\n{desc}"
     # ... which addr2line and eu-addr2line resolve on the unstripped file
     # and on the debug file: the leaking function and its source
@@ -456,3 +458,22 @@ def test_no_section_headers_dynsym(tmp_path):
     lines = [l for l in run.stderr.splitlines() if "damaged ELF" in l]
     assert len(lines) == 1 and "PT_DYNAMIC" in lines[0], run.stderr
     assert find_sites(report, kind="mmap", function="leak_chunk"), run.describe()
+
+
+def test_non_pie_offset_and_elf_address(tmp_path):
+    """A non-PIE executable: file offset and link-time address differ; the
+    text says both, and the JSON's elf_address is what addr2line takes."""
+    from conftest import REPO
+    full, stripped = tmp_path / "nopie", tmp_path / "nopie.stripped"
+    subprocess.run(["gcc", "-g", "-O2", "-no-pie", "-o", str(full),
+                    str(REPO / "tests" / "progs" / "mmap_leak.c"), "-lpthread"], check=True)
+    subprocess.run(["strip", "--strip-all", "-o", str(stripped), str(full)], check=True)
+    with running([str(stripped), "-rate", "10", "-chunk-kb", "256"], tmp_path) as t:
+        rep, stderr, _, desc = _trace(t.pid, tmp_path, "nopie", _env())
+    e = _top_memory(rep)
+    f = e["culprit_frame"]
+    assert f["function"] is None and f["module"] == str(stripped), f"{f}\n{desc}"
+    assert int(f["elf_address"], 16) != int(f["offset"], 16), f
+    assert e["culprit"] == f"{stripped}+{f['offset']} (addr2line {f['elf_address']})", e
+    fn, where = _addr2line(full, f["elf_address"])
+    assert fn == "leak_chunk" and "mmap_leak.c:" in where, (fn, where, desc)

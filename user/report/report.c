@@ -102,6 +102,12 @@ static json_object *frames_json(const struct frame *f, int n)
 			json_object_object_add(o, "offset",
 					       json_object_new_string(addr));
 		}
+		if (f[i].has_elf_addr) {
+			snprintf(addr, sizeof(addr), "0x%llx",
+				 (unsigned long long)f[i].elf_addr);
+			json_object_object_add(o, "elf_address",
+					       json_object_new_string(addr));
+		}
 		if (f[i].build_id)
 			json_object_object_add(o, "build_id",
 					       jstr(f[i].build_id));

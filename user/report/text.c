@@ -32,9 +32,14 @@ void text_frame(const struct frame *f, char *buf, size_t len)
 		snprintf(buf, len, "%s (%s:%d)", f->function, file, f->line);
 	else if (f->function)
 		snprintf(buf, len, "%s", f->function);
-	else if (f->module && f->has_offset)	/* for addr2line -e module */
-		snprintf(buf, len, "%s+0x%llx", f->module,
+	else if (f->module && f->has_offset &&
+		 (!f->has_elf_addr || f->elf_addr == f->offset))
+		snprintf(buf, len, "%s+0x%llx", f->module,	/* addr2line */
 			 (unsigned long long)f->offset);
+	else if (f->module && f->has_offset)	/* non-PIE: differ */
+		snprintf(buf, len, "%s+0x%llx (addr2line 0x%llx)", f->module,
+			 (unsigned long long)f->offset,
+			 (unsigned long long)f->elf_addr);
 	else
 		snprintf(buf, len, "0x%llx in %s", (unsigned long long)f->addr,
 			 f->module ? f->module : "?");

@@ -637,6 +637,8 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 			c->f[i].build_id = a->build_id;
 			c->f[i].in_exe = (a->mod && a->mod == s->exe_mod) ||
 					 a->path == s->exe_path;
+			c->f[i].has_elf_addr = a->has_bias;
+			c->f[i].elf_addr = addr - is_return - a->bias;
 		}
 	}
 	return c;
