@@ -223,6 +223,10 @@ def _assert_culprit_unnamed(rep, stderr, split, desc):
     bid = split["build_id"]
     assert bid in hints[0] and f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug" \
         in hints[0], hints[0]
+    # ... and the report keeps it (stderr may be gone when it is read)
+    miss = [m for m in rep["symbols_missing"] if m["module"] == stripped]
+    assert len(miss) == 1 and miss[0]["build_id"] == bid and miss[0]["hint"] == \
+        hints[0].split("warning: ", 1)[-1], (miss, hints)
     return hints[0]
 
 
@@ -237,6 +241,7 @@ def test_stripped_module_offset_and_hint(split, leaker, tmp_path):
     txt, _, _, desc = _trace(leaker.pid, tmp_path, "nodebug-text", _env(), fmt="text")
     assert f"{split['stripped']}+0x" in txt, desc + "\n" + txt
     assert "runtime/libc/allocator, see JSON" not in txt, txt
+    assert "SYMBOLS MISSING" in txt and split["build_id"] in txt, txt
 
 
 def test_debuginfod_supplies_names(split, leaker, debuginfod, netns, tmp_path):
@@ -251,6 +256,8 @@ def test_debuginfod_supplies_names(split, leaker, debuginfod, netns, tmp_path):
     assert not [l for l in stderr.splitlines() if HINT in l and str(split["stripped"]) in l], \
         desc
     assert "debug info from" in stderr, desc
+    assert not [m for m in rep["symbols_missing"] if m["module"] == str(split["stripped"])], \
+        rep["symbols_missing"]
     # honoring DEBUGINFOD_CACHE_PATH: the file is in the cache we named
     assert (cache / split["build_id"] / "debuginfo").is_file(), list(cache.rglob("*"))
     st = _sym_ms(stderr)

@@ -118,6 +118,24 @@ static json_object *frames_json(const struct frame *f, int n)
 	return arr;
 }
 
+/* Modules whose frames have no names, and what would supply them. */
+static json_object *symbols_missing_json(struct lt_ctx *ctx)
+{
+	json_object *arr = json_object_new_array();
+	const struct sym_missing *v;
+	size_t n = ctx->sym ? symbolizer_missing(ctx->sym, &v) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "module", jstr(v[i].module));
+		json_object_object_add(o, "build_id", jstr(v[i].build_id));
+		json_object_object_add(o, "hint", jstr(v[i].hint));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 /* The site's series as [t, v] pairs, at most MAX_SERIES points. */
 static json_object *series_json(const struct site *s)
 {
@@ -466,6 +484,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
 	json_object_object_add(root, "unwind", report_unwind_json(ctx));
+	json_object_object_add(root, "symbols_missing", symbols_missing_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;

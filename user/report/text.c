@@ -419,6 +419,18 @@ static void entry_callers(FILE *out, const struct entry *e)
 		fprintf(out, "%*s(stack ends early)\n", INDENT, "");
 }
 
+/* Modules without symbols, one line each: what would name their frames. */
+static void symbols_missing_text(struct lt_ctx *ctx, FILE *out)
+{
+	const struct sym_missing *v;
+	size_t n = ctx->sym ? symbolizer_missing(ctx->sym, &v) : 0;
+
+	if (n)
+		fprintf(out, "\nSYMBOLS MISSING\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %s\n", v[i].hint);
+}
+
 /* One line on the Go heap profile: off (and why), or how old it is. */
 static void heap_profile_text(struct lt_ctx *ctx, FILE *out)
 {
@@ -498,6 +510,7 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 			fs[i].title, fs[i].detail);
 	if (!nf)
 		fprintf(out, "  none\n");
+	symbols_missing_text(ctx, out);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		drops += ctx->drops[i];
 	fprintf(out, "\nDROPS %llu", (unsigned long long)drops);

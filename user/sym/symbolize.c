@@ -70,6 +70,8 @@ struct symbolizer {
 	uint64_t gen;			/* bumped when the address map grows */
 	uint64_t lookups, hits, refreshes;
 	uint64_t ns;			/* in refreshes and resolving */
+	struct sym_missing *missing;	/* modules without symbols met */
+	size_t nmissing;
 };
 
 static char neg_module;		/* idents value: tried, not ELF */
@@ -557,6 +559,7 @@ void symbolizer_free(struct symbolizer *s)
 		ds.ns / 1e6);
 	flush_addrs(s);
 	procmaps_free(s->maps, s->nmaps);
+	free(s->missing);
 	free(s->am);
 	lt_strmap_free(&s->idents, NULL);
 	lt_strmap_free(&s->strs, NULL);
@@ -587,9 +590,30 @@ static void hint_once(struct symbolizer *s, const struct amap *a)
 {
 	char root[64], why[1024];
 
+	struct sym_missing *v;
+
 	snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
-	if (elfmod_symbols_hint(a->mod, root, a->path, why, sizeof(why)))
-		lt_warn("%s\n", why);
+	if (!elfmod_symbols_hint(a->mod, root, a->path, why, sizeof(why)))
+		return;
+	lt_warn("%s\n", why);
+	v = realloc(s->missing, (s->nmissing + 1) * sizeof(*v));
+	if (!v)
+		return;
+	s->missing = v;
+	v[s->nmissing] = (struct sym_missing){
+		.module = a->path,
+		.build_id = a->build_id,
+		.hint = lt_strmap_intern(&s->strs, why),
+	};
+	if (v[s->nmissing].hint)
+		s->nmissing++;
+}
+
+size_t symbolizer_missing(const struct symbolizer *s,
+			  const struct sym_missing **out)
+{
+	*out = s->missing;
+	return s->nmissing;
 }
 
 static struct cached *resolve(struct symbolizer *s, uint64_t addr,
