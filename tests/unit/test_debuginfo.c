@@ -251,28 +251,35 @@ static void drop_shdrs(const char *path)
 }
 
 /* An executable linked -rdynamic (its functions exported) without section
- * headers: its own functions are named through PT_DYNAMIC. */
+ * headers: its own functions are named through PT_DYNAMIC, with the
+ * symbol count from DT_GNU_HASH or from DT_HASH. */
 static void test_exe_dynsym_from_phdr(void **state)
 {
-	char path[PATH_MAX], hint[1024];
+	static const char *const styles[] = { "gnu", "sysv" };
+	char path[PATH_MAX], name[64], flags[128], hint[1024];
 	struct elfmod_info info;
 	struct elfmod *m;
 	uint64_t fn;
 
-	build_split("rdyn", "-rdynamic");
-	snprintf(path, sizeof(path), "%s/rdyn", tmp);
-	fn = nm_addr(path, "lt_target_fn", true);
-	snprintf(path, sizeof(path), "%s/rdyn.noshdr", tmp);
-	assert_int_equal(run_sh("cp %s/rdyn %s", tmp, path), 0);
-	drop_shdrs(path);
-	m = open_mod(path);
-	assert_int_equal(elfmod_damage(m, hint, sizeof(hint)), 1);
-	assert_non_null(strstr(hint, "PT_DYNAMIC"));
-	assert_string_equal(name_at(m, fn + 1), "lt_target_fn");
-	elfmod_get_info(m, &info);
-	assert_true(info.has_dynsym);
-	assert_false(info.has_symtab);
-	elfmod_free(m);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "rdyn-%s", styles[i]);
+		snprintf(flags, sizeof(flags), "-rdynamic -Wl,--hash-style=%s",
+			 styles[i]);
+		build_split(name, flags);
+		snprintf(path, sizeof(path), "%s/%s", tmp, name);
+		fn = nm_addr(path, "lt_target_fn", true);
+		snprintf(path, sizeof(path), "%s/%s.noshdr", tmp, name);
+		assert_int_equal(run_sh("cp %s/%s %s", tmp, name, path), 0);
+		drop_shdrs(path);
+		m = open_mod(path);
+		assert_int_equal(elfmod_damage(m, hint, sizeof(hint)), 1);
+		assert_non_null(strstr(hint, "PT_DYNAMIC"));
+		assert_string_equal(name_at(m, fn + 1), "lt_target_fn");
+		elfmod_get_info(m, &info);
+		assert_true(info.has_dynsym);
+		assert_false(info.has_symtab);
+		elfmod_free(m);
+	}
 }
 
 /* Section headers gone from a shared library: names still come from

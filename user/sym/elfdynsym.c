@@ -34,6 +34,18 @@ static bool va_to_off(const struct elfmod *m, uint64_t va, uint64_t len,
 	return false;
 }
 
+/* Bytes the file holds from virtual address va on (0 if none). */
+static uint64_t va_avail(const struct elfmod *m, uint64_t va)
+{
+	for (size_t i = 0; i < m->nloads; i++) {
+		const GElf_Phdr *ph = &m->loads[i];
+
+		if (va >= ph->p_vaddr && va - ph->p_vaddr < ph->p_filesz)
+			return ph->p_filesz - (va - ph->p_vaddr);
+	}
+	return 0;
+}
+
 /* End of the PT_LOAD holding va (the bound of a symbol of size 0). */
 static uint64_t load_end(const struct elfmod *m, uint64_t va)
 {
@@ -71,8 +83,8 @@ static uint64_t count_hash(struct elfmod *m, uint64_t va)
  * (symbols below symoffset are not hashed, but counted). */
 static uint64_t count_gnu_hash(struct elfmod *m, uint64_t va, bool is64)
 {
-	uint64_t nb, symoff, bloom, words, last = 0, i;
-	const uint32_t *h, *buckets, *chain;
+	uint64_t nb, symoff, bloom, words, last = 0, i, nchain;
+	const uint32_t *h, *chain;
 	Elf_Data *d;
 
 	h = chunk(m, va, 16, ELF_T_WORD, &d);
@@ -87,21 +99,24 @@ static uint64_t count_gnu_hash(struct elfmod *m, uint64_t va, bool is64)
 	h = chunk(m, va, words * 4, ELF_T_WORD, &d);
 	if (!h)
 		return 0;
-	buckets = h + 4 + bloom;
 	for (i = 0; i < nb; i++)
-		if (buckets[i] > last)
-			last = buckets[i];
+		if (h[4 + bloom + i] > last)
+			last = h[4 + bloom + i];
 	if (last < symoff)
 		return symoff;	/* nothing hashed */
-	/* walk the last chain to its end (bit 0 set) */
-	for (i = 0; i < MAX_DYNSYMS; i++, last++) {
-		chain = chunk(m, va + (words + (last - symoff)) * 4, 4,
-			      ELF_T_WORD, &d);
-		if (!chain)
-			return 0;
-		if (*chain & 1)
-			return last + 1;
-	}
+	/* the chains, as far as the file goes: walk the last to its end
+	 * (bit 0 set) */
+	nchain = va_avail(m, va + words * 4) / 4;
+	if (nchain > MAX_DYNSYMS)
+		nchain = MAX_DYNSYMS;
+	if (last - symoff >= nchain)
+		return 0;
+	chain = chunk(m, va + words * 4, nchain * 4, ELF_T_WORD, &d);
+	if (!chain)
+		return 0;
+	for (i = last - symoff; i < nchain; i++)
+		if (chain[i] & 1)
+			return symoff + i + 1;
 	return 0;
 }
 
