@@ -38,7 +38,7 @@ from conftest import LEAKTRACE, PROGS, running
 
 TRACE_S = 4
 MC_VALUE, MC_FILL_ITEMS, MC_PLATEAU_S = 1024, 150000, 10
-HINT = "has no symbols"
+HINT = "is stripped (no .symtab or DWARF)"
 
 
 def _need(binary: str) -> str:

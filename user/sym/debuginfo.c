@@ -192,7 +192,7 @@ static int on_progress(debuginfod_client *c, long a, long b)
 }
 
 /* The client, or NULL when DEBUGINFOD_URLS is unset or the library is
- * missing (said once at -v). */
+ * missing (then said once). */
 static debuginfod_client *dfd_client(void)
 {
 	const char *urls = getenv("DEBUGINFOD_URLS");
@@ -398,8 +398,8 @@ int elfmod_symbols_hint(struct elfmod *m, const char *root, const char *path,
 	build_id_path(m, file, sizeof(file));
 	if (same_as_host(root, path))
 		dpkg_package(path, pkg, sizeof(pkg));
-	n = snprintf(buf, len, "%s has no symbols (stripped): its frames "
-		     "print as %s+0xOFFSET; ", path, path);
+	n = snprintf(buf, len, "%s is stripped (no .symtab or DWARF): its "
+		     "unnamed frames print as %s+0xOFFSET; ", path, path);
 	if (n < len && hex[0])
 		n += snprintf(buf + n, len - n, "build id %s: install %s", hex,
 			      file);
