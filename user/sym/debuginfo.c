@@ -370,6 +370,19 @@ static void dpkg_package(const char *path, char *pkg, size_t len)
 	snprintf(pkg, len, "%.*s", (int)(colon - out), out);
 }
 
+/* Packages install under these (dpkg-query -S takes ~0.1 s to say a
+ * path elsewhere is no package's). */
+static bool dpkg_may_own(const char *path)
+{
+	static const char *const dirs[] = { "/usr/", "/lib", "/bin/", "/sbin/",
+					    "/opt/" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (!strncmp(path, dirs[i], strlen(dirs[i])))
+			return true;
+	return false;
+}
+
 /* The file the target maps is the host's file at the same path. */
 static bool same_as_host(const char *root, const char *path)
 {
@@ -396,7 +409,7 @@ int elfmod_symbols_hint(struct elfmod *m, const char *root, const char *path,
 	m->hinted = true;
 	build_id_hex(m, hex, sizeof(hex));
 	build_id_path(m, file, sizeof(file));
-	if (same_as_host(root, path))
+	if (dpkg_may_own(path) && same_as_host(root, path))
 		dpkg_package(path, pkg, sizeof(pkg));
 	n = snprintf(buf, len, "%s is stripped (no .symtab or DWARF): its "
 		     "unnamed frames print as %s+0xOFFSET; ", path, path);
