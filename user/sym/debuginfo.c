@@ -314,6 +314,8 @@ int elfmod_fetch_debug(struct elfmod *m, const char *path)
 	if (m->fetched || m->dbg_elf || (m->has_dwarf && m->has_symtab))
 		return -ENOENT;
 	m->fetched = true;
+	if (elfmod_names_from_go(m))
+		return -ENOENT;
 	err = dfd_fetch(m, path ? path : "a module", &got);
 	if (!err) {
 		err = try_debug(m, got, false, 0);

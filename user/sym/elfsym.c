@@ -493,6 +493,16 @@ const char *elfmod_sym_name(struct elfmod *m, struct esym *s)
 	return s->name;
 }
 
+bool elfmod_names_from_go(struct elfmod *m)
+{
+	if (m->maybe_go && !m->go_done) {
+		m->go_done = true;
+		if (gopcln_open(m->elf, &m->go))
+			m->go = NULL;
+	}
+	return m->go != NULL;
+}
+
 void elfmod_forget_lookups(struct elfmod *m)
 {
 	free(m->syms);
@@ -578,11 +588,7 @@ void elfmod_get_info(struct elfmod *m, struct elfmod_info *info)
 {
 	if (!m->syms_done)
 		load_syms(m);
-	if (m->maybe_go && !m->go_done) {
-		m->go_done = true;
-		if (gopcln_open(m->elf, &m->go))
-			m->go = NULL;
-	}
+	elfmod_names_from_go(m);
 	memset(info, 0, sizeof(*info));
 	info->machine = m->machine;
 	info->non_pie = m->type == ET_EXEC;

@@ -83,6 +83,8 @@ const char *elfmod_demangle(struct elfmod *m, const char *name);
 /* The symbol's name, demangled on first use. */
 const char *elfmod_sym_name(struct elfmod *m, struct esym *s);
 
+/* A Go module whose .gopclntab names every frame (no debug file needed). */
+bool elfmod_names_from_go(struct elfmod *m);
 /* What symbols and DWARF were loaded without a debug file, dropped so
  * the next lookup reads them with it. */
 void elfmod_forget_lookups(struct elfmod *m);
