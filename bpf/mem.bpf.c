@@ -402,24 +402,36 @@ int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
 	return sys_exit(LT_EV_MADVISE, ctx->ret, true);
 }
 
-/* Sends every fault_sample-th first touch, when its stack is not known
- * complete, with a copy of the stack for user space to unwind with CFI. */
-static __always_inline void fault_copy(__u64 sid)
+/* Sends the first touch of a stack user space has not seen yet, then every
+ * fault_sample-th first touch whose stack is not known complete, with a
+ * copy of the stack for user space to unwind with CFI. Without the first
+ * copy a quiet service (a few hundred first touches a minute) would get
+ * no CFI-unwound stack at all. */
+static __always_inline void fault_copy(__u64 sid, __u64 addr)
 {
 	struct lt_fault_sample e = {};
-	__u32 zero = 0, *tick, *need;
+	__u32 zero = 0, *tick, *need, first = ucopy_bytes;
+	struct pt_regs *regs;
 
 	if (!fault_sample || !ucopy_bytes || sid == LT_SID_UNKNOWN)
 		return;
-	/* The per-CPU tick first: the hash lookup only for the sampled
-	 * touch, not for every first touch. */
-	tick = bpf_map_lookup_elem(&fault_tick, &zero);
-	if (!tick || ++*tick < fault_sample)
+	/* A first touch of the page the stack pointer is in (a thread's
+	 * new stack): there is nothing to copy yet. */
+	regs = lt_user_regs();
+	if (!regs || (PT_REGS_SP_CORE(regs) >> LT_PAGE_SHIFT) ==
+		     (addr >> LT_PAGE_SHIFT))
 		return;
-	*tick = 0;
 	need = bpf_map_lookup_elem(&copy_need, &sid);
 	if (need && !*need)
 		return;		/* frame pointers are enough */
+	/* Never seen: mark it (user space later writes what it learned)
+	 * and copy now. A full map falls back to sampling. */
+	if (need || bpf_map_update_elem(&copy_need, &sid, &first, BPF_NOEXIST)) {
+		tick = bpf_map_lookup_elem(&fault_tick, &zero);
+		if (!tick || ++*tick < fault_sample)
+			return;
+		*tick = 0;
+	}
 	e.type = LT_EV_FAULT_SAMPLE;
 	e.stack_id = sid;
 	lt_output(&e, sizeof(e),
@@ -476,6 +488,6 @@ int lt_page_fault(struct lt_page_fault_args *ctx)
 		else
 			lt_drop(LT_DROP_FAULT_MAP);
 	}
-	fault_copy(sid);
+	fault_copy(sid, ctx->address);
 	return 0;
 }

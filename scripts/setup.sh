@@ -98,6 +98,9 @@ apt_install redis-server redis-tools memcached
 # with dlopen, its header at build time), a local debuginfod server for the
 # names test, eu-addr2line/eu-readelf to check what reports print.
 apt_install libdebuginfod-dev debuginfod elfutils
+# JavaScript for the JIT tests (tests/e2e/test_jit.py): Debian's nodejs
+# unless a node is already installed.
+command -v node >/dev/null 2>&1 || apt_install nodejs
 
 # tracefs for uprobes (needed by libbpf's legacy attach on old kernels).
 if [ ! -d /sys/kernel/tracing/events ] && ! mountpoint -q /sys/kernel/tracing; then

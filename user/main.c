@@ -113,6 +113,7 @@ static void collect(struct lt_ctx *ctx, bool full)
 	struct proc_totals t;
 
 	symbolizer_refresh(ctx->sym);
+	stacks_name_jit(&ctx->stacks, &ctx->model);
 	ctx->now_s = lt_elapsed(ctx);
 	mem_collect(ctx);
 	task_collect(ctx);
@@ -205,7 +206,7 @@ static int setup(struct lt_ctx *ctx)
 		return 1;
 	if (!o->no_go) {
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd) ||
+		    go_open(ctx, exe) ||
 		    goheap_open(ctx, exe))
 			return 1;
 	}
@@ -280,7 +281,7 @@ static void follow_exec(struct lt_ctx *ctx)
 	if (target_exe_path(&ctx->target, NULL, exe, sizeof(exe)))
 		return;
 	ctx->target.is_go = target_exe_is_go(exe);
-	if (go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
+	if (go_open(ctx, exe))
 		lt_warn("goroutine tracing is off after the exec\n");
 	else
 		go_scan_existing(ctx);

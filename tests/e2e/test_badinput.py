@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (GoBuild, Tracer, assert_valid_report, find_sites, functions, has_function,
+from conftest import (LEAKTRACE, GoBuild, Tracer, assert_valid_report, find_sites, functions, has_function,
                       newest_go, prog_path, run_leaktrace, running, trace_args, trace_cmd)
 
 PF_KTHREAD = 0x00200000
@@ -68,6 +68,17 @@ def test_kernel_thread(tmp_path):
     assert run.returncode == 2, f"pid {pid} is a kernel thread\n{run.describe()}"
     assert stderr_lines(run), "a rejected target needs an explanation on stderr"
     assert run.elapsed < 10, run.describe()
+
+
+def test_itself(tmp_path):
+    """-p naming leaktrace's own pid (a shell's $$ that execs it)."""
+    out = tmp_path / "r.json"
+    argv = ["sh", "-c", f'exec "$0" -p $$ -d 2 -o {out}', str(LEAKTRACE)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2, p.stderr
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "itself" in lines[0], p.stderr
+    assert not out.exists()
 
 
 @pytest.fixture

@@ -324,6 +324,15 @@ static void test_symptom_cause(void **state)
 			 (int)(entry_of(&m, heap) - m.entries));
 	model_free(&m);
 
+	/* a runtime-only entry that shrank is driven by nothing */
+	model_init(&m);
+	sym = add(&m, SITE_MMAP, runtime_only, 3, 0, 30e6, -500e3);
+	load = add(&m, SITE_MMAP, load77, 4, 0, 0, 500e3);
+	feed(&m);
+	assert_true(entry_of(&m, sym)->symptom);
+	assert_int_equal(entry_of(&m, sym)->cause, -1);
+	model_free(&m);
+
 	/* nothing application-side grows: no cause, shown on its own */
 	model_init(&m);
 	sym = add(&m, SITE_MMAP, runtime_only, 3, 0, 0, 900e3);

@@ -224,7 +224,17 @@ static int merge_truncated(struct model *m)
 	return 0;
 }
 
-/* Symptoms are driven by the top heap entry when the heap kind traced
+/* Whether any column of e grew over the window: a symptom that did not
+ * grow is driven by nothing. */
+static bool entry_grows(const struct entry *e)
+{
+	for (int c = 0; c < COL_MAX; c++)
+		if (e->col[c].nsites && e->col[c].slope_per_min > 0)
+			return true;
+	return false;
+}
+
+/* Symptoms (that grew) are driven by the top heap entry when the heap kind traced
  * anything, else by the top application memory entry growing now. */
 static void find_causes(struct model *m)
 {
@@ -242,7 +252,7 @@ static void find_causes(struct model *m)
 			grow = (int)i;
 	}
 	for (size_t i = 0; i < m->nentries; i++)
-		if (m->entries[i].symptom)
+		if (m->entries[i].symptom && entry_grows(&m->entries[i]))
 			m->entries[i].cause = heap >= 0 ? heap : grow;
 }
 

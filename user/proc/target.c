@@ -142,6 +142,10 @@ int target_open_pid(struct target *t, pid_t pid)
 		       pid, tgid, tgid);
 		return -EINVAL;
 	}
+	if (pid == getpid()) {
+		lt_err("pid %d is leaktrace itself\n", pid);
+		return -EINVAL;
+	}
 	if (process_gone(pid, &t->proc_pid)) {
 		lt_err("process %d has already exited\n", pid);
 		return -ESRCH;

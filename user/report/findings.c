@@ -369,6 +369,37 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 cfi);
 }
 
+/* Frames in code a JIT compiled, which the runtime did not name in a perf
+ * map: the stack goes on through them but they say nothing. */
+static void jit_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+			int max)
+{
+	size_t unnamed = 0, sites = 0;
+	struct finding *f;
+
+	for (size_t i = 0; i < ctx->model.n; i++) {
+		const struct site *s = ctx->model.sites[i];
+		size_t here = 0;
+
+		for (int k = 0; k < s->nframes; k++)
+			here += s->frames[k].module && !s->frames[k].function &&
+				!strcmp(s->frames[k].module, SYM_JIT_MODULE);
+		unnamed += here;
+		sites += here > 0;
+	}
+	if (!unnamed)
+		return;
+	f = add(out, n, max, SEV_INFO, "jit_unnamed");
+	if (!f)
+		return;
+	snprintf(f->title, sizeof(f->title),
+		 "%zu frames in JIT-compiled code on %zu sites have no names",
+		 unnamed, sites);
+	snprintf(f->detail, sizeof(f->detail),
+		 "The target runs code it compiled itself (JavaScript, Java, Lua...) and writes no perf map (/tmp/perf-%d.map as it sees its pid) naming it. Start it with its perf map on (node --perf-basic-prof, chromium --js-flags=--perf-basic-prof, java with perf-map-agent, DOTNET_PerfMapEnabled=1) and leaktrace names those frames.",
+		 ctx->target.pid);
+}
+
 static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 			 int max)
 {
@@ -434,5 +465,6 @@ int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
 	address_space_finding(ctx, out, &n, max);
 	drop_finding(ctx, out, &n, max);
 	truncated_finding(ctx, out, &n, max);
+	jit_finding(ctx, out, &n, max);
 	return n;
 }

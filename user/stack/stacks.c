@@ -361,3 +361,27 @@ struct site *stacks_site(struct stacks *s, struct model *m,
 		u64map_put(&s->sites, key, site->id + 1);
 	return site;
 }
+
+/* A JIT frame named since it was resolved (the perf map is written late). */
+static void name_jit_frames(struct symbolizer *sym, struct frame *f, int n)
+{
+	struct frame named;
+
+	for (int i = 0; i < n; i++) {
+		if (f[i].function || !f[i].module ||
+		    strcmp(f[i].module, SYM_JIT_MODULE))
+			continue;
+		if (symbolize(sym, f[i].addr, i > 0, &named, 1) >= 1 &&
+		    named.function)
+			f[i].function = named.function;
+	}
+}
+
+void stacks_name_jit(struct stacks *s, struct model *m)
+{
+	for (size_t i = 0; i < s->nres; i++)
+		name_jit_frames(s->sym, s->res[i].frames, s->res[i].n);
+	for (size_t i = 0; i < m->n; i++)
+		name_jit_frames(s->sym, m->sites[i]->frames,
+				m->sites[i]->nframes);
+}

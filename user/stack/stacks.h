@@ -66,6 +66,9 @@ const struct resolved_stack *stacks_resolve(struct stacks *s, uint64_t id);
  * unwinds read plus slack (grown again when a copy falls short). */
 uint64_t stacks_event_id(struct stacks *s, int need_fd, uint64_t stack_id,
 			 const void *copy, uint32_t copy_bytes);
+/* Names frames in JIT code (module SYM_JIT_MODULE) that had no name when
+ * resolved, from what the target's perf map says now. */
+void stacks_name_jit(struct stacks *s, struct model *m);
 /* The site of kind for stack id; NULL only on ENOMEM. */
 struct site *stacks_site(struct stacks *s, struct model *m,
 			 enum site_kind kind, uint64_t id);

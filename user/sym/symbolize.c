@@ -22,6 +22,7 @@
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "proc/procmaps.h"
+#include "sym/perfmap.h"
 #include "sym/symbolize.h"
 
 #define CACHE_FRAMES 16			/* frames kept per address */
@@ -72,6 +73,7 @@ struct symbolizer {
 	uint64_t ns;			/* in refreshes and resolving */
 	struct sym_missing *missing;	/* modules without symbols met */
 	size_t nmissing;
+	struct perfmap *perfmap;	/* names of JIT code, if it writes them */
 };
 
 static char neg_module;		/* idents value: tried, not ELF */
@@ -516,6 +518,7 @@ struct symbolizer *symbolizer_new_cache(int pid, struct symcache *c)
 	s->pid = pid;
 	s->cache = c;
 	c->refs++;
+	s->perfmap = perfmap_new(pid);
 	err = symbolizer_refresh(s);
 	if (err) {
 		symbolizer_free(s);
@@ -558,6 +561,7 @@ void symbolizer_free(struct symbolizer *s)
 		(unsigned long long)ds.queries, (unsigned long long)ds.found,
 		ds.ns / 1e6);
 	flush_addrs(s);
+	perfmap_free(s->perfmap);
 	procmaps_free(s->maps, s->nmaps);
 	free(s->missing);
 	free(s->am);
@@ -621,7 +625,7 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 {
 	const struct amap *a = find_entry(s, addr);
 	struct frame f[CACHE_FRAMES];
-	const char *module = NULL;
+	const char *module = NULL, *jit = NULL;
 	struct cached *c;
 	int n = 0, i;
 
@@ -640,9 +644,15 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 
 		if (e && e->path[0])
 			module = lt_strmap_intern(&s->strs, e->path);
+		else if (e && e->x) {	/* code a JIT wrote: a frame, not data */
+			module = lt_strmap_intern(&s->strs, SYM_JIT_MODULE);
+			jit = perfmap_find(s->perfmap, addr - is_return,
+					   &s->strs);
+		}
 	}
 	if (n <= 0) {
 		memset(f, 0, sizeof(f[0]));
+		f[0].function = jit;
 		n = 1;
 	}
 	c = malloc(sizeof(*c) + n * sizeof(c->f[0]));
@@ -651,6 +661,9 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 	c->n = n;
 	c->gen = s->gen;
 	c->unmapped = !a;
+	/* JIT code the perf map does not name yet: ask again next time */
+	if (module && !jit && !strcmp(module, SYM_JIT_MODULE))
+		c->gen = UINT64_MAX;
 	for (i = 0; i < n; i++) {
 		c->f[i] = f[i];
 		c->f[i].addr = addr;

@@ -18,6 +18,9 @@
 
 struct symbolizer;
 
+/* The module of a frame in anonymous executable memory (JIT code). */
+#define SYM_JIT_MODULE "[jit]"
+
 struct symbolizer *symbolizer_new(int pid);
 void symbolizer_free(struct symbolizer *s);
 /* Re-reads /proc/PID/maps (new modules); keeps what it knew if the process

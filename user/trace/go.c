@@ -226,8 +226,7 @@ static void measure_cost(struct go_state *g)
 	}
 }
 
-static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
-		int events_fd)
+static int load(struct lt_ctx *ctx, struct go_state *g)
 {
 	struct go_bpf *skel;
 	int err;
@@ -235,9 +234,8 @@ static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
 	skel = g->skel = go_bpf__open();
 	if (!skel)
 		return -errno;
-	skel->rodata->targ_tgid = target_host_pid(&ctx->target);
-	skel->rodata->fp_jumps = true;
-	skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
+	LT_BPF_COMMON_RODATA(skel, target_host_pid(&ctx->target), true,
+			     &ctx->maps);
 	skel->rodata->off_goid = g->rt->off.goid;
 	skel->rodata->off_parent_goid =
 		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
@@ -247,22 +245,17 @@ static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
 	skel->rodata->off_gopc = g->rt->off.gopc;
 	skel->rodata->newg_in_rbx = g->plan.newg.found;
 	skel->rodata->track_parks = ctx->opts.go_parks;
-	if ((err = bpf_map__reuse_fd(skel->maps.stacks, stacks_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.events, events_fd)) ||
-	    (err = bpf_map__set_max_entries(skel->maps.parked,
-					    ctx->opts.max_goroutines))) {
-		lt_err("cannot set up Go BPF maps: %s\n", strerror(-err));
+	err = bpf_map__set_max_entries(skel->maps.parked,
+				       ctx->opts.max_goroutines);
+	if (err) {
+		lt_err("cannot size the Go BPF maps: %s\n", strerror(-err));
 		return err;
 	}
-	err = go_bpf__load(skel);
-	if (err) {
-		err = -errno;
-		lt_err("cannot load the Go BPF programs: %s\n", strerror(-err));
-	}
-	return err;
+	/* uprobes are attached by go_attach(), not here */
+	return lt_bpf_load(skel->skeleton, &ctx->maps, "Go", 0);
 }
 
-int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
+int go_open(struct lt_ctx *ctx, const char *exe)
 {
 	char msg[256] = "";
 	struct go_state *g;
@@ -294,7 +287,7 @@ int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd)
 		return 0;
 	}
 	g->have_plan = true;
-	if ((err = load(ctx, g, stacks_fd, events_fd)))
+	if ((err = load(ctx, g)))
 		return err;
 	lt_debug("go probes: creation %s\n",
 		 !g->plan.newg.found ? "at newproc1's RETs" :

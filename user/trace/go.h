@@ -15,7 +15,7 @@
  * for a non-Go target (goroutine tracing is then off, with one note);
  * -errno when a Go target could not be probed. exe: the binary as seen
  * from here. */
-int go_open(struct lt_ctx *ctx, const char *exe, int stacks_fd, int events_fd);
+int go_open(struct lt_ctx *ctx, const char *exe);
 void go_close(struct lt_ctx *ctx);
 bool go_enabled(const struct lt_ctx *ctx);
 void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e);
