@@ -593,7 +593,6 @@ static const struct amap *find_entry(struct symbolizer *s, uint64_t addr)
 static void hint_once(struct symbolizer *s, const struct amap *a)
 {
 	char root[64], why[1024];
-
 	struct sym_missing *v;
 
 	snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
