@@ -35,6 +35,13 @@ static void test_main_executable_never_libc(void **state)
 	assert_int_equal(frame_plumbing(&go), PLUMB_RUNTIME);
 	assert_int_equal(frame_plumbing(&je), PLUMB_ALLOCATOR);
 	assert_int_equal(frame_plumbing(&ae), PLUMB_DISPATCH);
+	/* C++ library templates instantiated in the executable stay libc */
+	{
+		struct frame cxx = { .function = "__gnu_cxx::new_allocator<int>::allocate("
+				     "unsigned long, void const*)", .in_exe = true };
+
+		assert_int_equal(frame_plumbing(&cxx), PLUMB_LIBC);
+	}
 }
 
 static void test_system_library_frames(void **state)

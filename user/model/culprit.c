@@ -15,7 +15,9 @@ enum plumbing frame_plumbing(const struct frame *f)
 	if (f->function) {
 		enum plumbing p = fn_plumbing(f->function);
 
-		if (p == PLUMB_LIBC && f->in_exe)
+		/* C++ library code instantiated in it (__gnu_cxx::, inlined
+		 * allocator templates) stays library code */
+		if (p == PLUMB_LIBC && f->in_exe && !strstr(f->function, "::"))
 			return PLUMB_NONE;
 		return p;
 	}
