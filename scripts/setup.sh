@@ -94,6 +94,10 @@ apt_install libjs-d3 chromium-headless-shell fonts-dejavu-core
 # Real services for the acceptance tests (tests/e2e/test_real_services.py):
 # a C key-value store and a C cache (prometheus is installed above).
 apt_install redis-server redis-tools memcached
+# Separate debug info through debuginfod: libdebuginfod (loaded at run time
+# with dlopen, its header at build time), a local debuginfod server for the
+# names test, eu-addr2line/eu-readelf to check what reports print.
+apt_install libdebuginfod-dev debuginfod elfutils
 # JavaScript for the JIT tests (tests/e2e/test_jit.py): Debian's nodejs
 # unless a node is already installed.
 command -v node >/dev/null 2>&1 || apt_install nodejs

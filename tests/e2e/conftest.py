@@ -31,6 +31,11 @@ LEAKTRACE = BUILD / "leaktrace"
 PROGS = BUILD / "progs"
 GO_SRC = REPO / "tests" / "progs" / "go"
 
+# leaktrace honors DEBUGINFOD_URLS (Debian's libdebuginfod-common can set
+# it for login shells to a server on the internet): tests talk only to
+# 127.0.0.1, so no test inherits it; test_names.py sets its own.
+os.environ.pop("DEBUGINFOD_URLS", None)
+
 # Slack added to every leaktrace run's own duration before it is killed:
 # attaching, symbolizing and writing the report must fit in it.
 RUN_SLACK_S = 60.0

@@ -172,6 +172,32 @@ static void test_culprit_lines(void **state)
 	model_free(&m);
 }
 
+/* A frame without a name: module+0xOFFSET (what addr2line takes when the
+ * offset is the link-time address), both numbers when they differ
+ * (non-PIE), an absolute address only when no file holds it. */
+static void test_unnamed_frame(void **state)
+{
+	struct frame pie = { .addr = 0x55d35f423d1d, .module = "/usr/bin/memcached",
+			     .has_offset = true, .offset = 0x11d1c,
+			     .has_elf_addr = true, .elf_addr = 0x11d1c };
+	struct frame nopie = { .addr = 0x401671, .module = "/opt/x",
+			       .has_offset = true, .offset = 0x1670,
+			       .has_elf_addr = true, .elf_addr = 0x401670 };
+	struct frame anon = { .addr = 0x7f0000001000, .module = "[anon:jit]" };
+	struct frame named = { .function = "leak_chunk", .file = "/src/mmap_leak.c",
+			       .line = 38, .module = "/opt/x", .has_offset = true };
+	char buf[256];
+
+	text_frame(&pie, buf, sizeof(buf));
+	assert_string_equal(buf, "/usr/bin/memcached+0x11d1c");
+	text_frame(&nopie, buf, sizeof(buf));
+	assert_string_equal(buf, "/opt/x+0x1670 (addr2line 0x401670)");
+	text_frame(&anon, buf, sizeof(buf));
+	assert_string_equal(buf, "0x7f0000001000 in [anon:jit]");
+	text_frame(&named, buf, sizeof(buf));
+	assert_string_equal(buf, "leak_chunk (mmap_leak.c:38)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_exe_link_beside),
 		cmocka_unit_test(test_limit_line),
 		cmocka_unit_test(test_culprit_lines),
+		cmocka_unit_test(test_unnamed_frame),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,19 +7,11 @@
 #define LT_CULPRIT_H
 #include <stdbool.h>
 #include "model/model.h"
+#include "sym/funcnames.h"	/* enum plumbing */
 
-enum plumbing {
-	PLUMB_NONE,		/* application code */
-	PLUMB_RUNTIME,		/* Go runtime, runtime/cgo, syscall wrappers */
-	PLUMB_LIBC,		/* libc, the dynamic loader, libgcc, libstdc++ */
-	PLUMB_ALLOCATOR,	/* malloc families, slab refills */
-	PLUMB_DISPATCH,		/* event loops that call application handlers */
-	PLUMB_LIBRARY,		/* Go's standard library: the culprit only when
-				 * no application frame calls it */
-};
-
-/* What kind of plumbing f is (PLUMB_NONE: application). A frame without a
- * function name is application code unless its module is a system library. */
+/* What kind of plumbing f is (PLUMB_NONE: application). The main
+ * executable's frames are never libc; a frame without a function name is
+ * application code unless its module is a system library. */
 enum plumbing frame_plumbing(const struct frame *f);
 /* Index of the culprit frame of s: the first application frame, else the
  * first standard-library frame; -1 when every frame is plumbing (the growth

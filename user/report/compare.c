@@ -78,7 +78,8 @@ static void key_start(struct key *k, int kind)
 		fputs(site_kind_name(kind), k->f);
 }
 
-/* A frame as it is matched and shown: its function, else module+address. */
+/* A frame as it is matched and shown: its function, else module+offset
+ * (the same across runs), else module+address. */
 static void key_frame(struct key *k, const char *function, const char *module,
 		      const char *addr)
 {
@@ -190,7 +191,8 @@ static const char *add_base_site(struct table *t, json_object *site)
 	for (int i = 0; i < n; i++) {
 		fr = json_object_array_get_idx(stack, i);
 		key_frame(&k, jget_str(fr, "function"), jget_str(fr, "module"),
-			  jget_str(fr, "address"));
+			  jget_str(fr, "offset") ? jget_str(fr, "offset")
+						 : jget_str(fr, "address"));
 	}
 	e = table_get(t, kind, &k);
 	if (!e)
@@ -343,7 +345,9 @@ static void add_site(struct table *t, const struct site *s)
 	if (!s->nframes && s->preexisting)
 		key_frame(&k, "[alive before attach]", NULL, NULL);
 	for (int i = 0; i < s->nframes; i++) {
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)s->frames[i].addr);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)
+			 (s->frames[i].has_offset ? s->frames[i].offset
+						  : s->frames[i].addr));
 		key_frame(&k, s->frames[i].function, s->frames[i].module, addr);
 	}
 	e = table_get(t, s->kind, &k);

@@ -37,7 +37,8 @@ static void put_frame(FILE *out, const struct frame *f)
 	}
 	mod = strrchr(f->module, '/');
 	put_name(out, mod ? mod + 1 : f->module);
-	snprintf(addr, sizeof(addr), "+0x%llx", (unsigned long long)f->addr);
+	snprintf(addr, sizeof(addr), "+0x%llx", (unsigned long long)
+		 (f->has_offset ? f->offset : f->addr));
 	fputs(addr, out);
 }
 

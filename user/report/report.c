@@ -96,8 +96,41 @@ static json_object *frames_json(const struct frame *f, int n)
 				       json_object_new_int(f[i].line) : NULL);
 		json_object_object_add(o, "module", jstr(f[i].module));
 		json_object_object_add(o, "address", json_object_new_string(addr));
+		if (f[i].has_offset) {
+			snprintf(addr, sizeof(addr), "0x%llx",
+				 (unsigned long long)f[i].offset);
+			json_object_object_add(o, "offset",
+					       json_object_new_string(addr));
+		}
+		if (f[i].has_elf_addr) {
+			snprintf(addr, sizeof(addr), "0x%llx",
+				 (unsigned long long)f[i].elf_addr);
+			json_object_object_add(o, "elf_address",
+					       json_object_new_string(addr));
+		}
+		if (f[i].build_id)
+			json_object_object_add(o, "build_id",
+					       jstr(f[i].build_id));
 		if (f[i].inlined)
 			json_object_object_add(o, "inlined", json_object_new_boolean(1));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* Modules whose frames have no names, and what would supply them. */
+static json_object *symbols_missing_json(struct lt_ctx *ctx)
+{
+	json_object *arr = json_object_new_array();
+	const struct sym_missing *v;
+	size_t n = ctx->sym ? symbolizer_missing(ctx->sym, &v) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "module", jstr(v[i].module));
+		json_object_object_add(o, "build_id", jstr(v[i].build_id));
+		json_object_object_add(o, "hint", jstr(v[i].hint));
 		json_object_array_add(arr, o);
 	}
 	return arr;
@@ -215,6 +248,12 @@ static json_object *entries_json(struct lt_ctx *ctx, const int *json_at)
 		if (e->culprit >= 0 && e->lead->nframes) {
 			text_culprit(e, where, sizeof(where));
 			json_object_object_add(o, "culprit", json_object_new_string(where));
+			/* the frame itself: function or module, offset and
+			 * build id for addr2line and debuginfod */
+			c = frames_json(&e->lead->frames[e->culprit], 1);
+			json_object_object_add(o, "culprit_frame", json_object_get(
+				json_object_array_get_idx(c, 0)));
+			json_object_put(c);
 		} else {
 			json_object_object_add(o, "culprit", NULL);
 		}
@@ -445,6 +484,7 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
 	json_object_object_add(root, "unwind", report_unwind_json(ctx));
+	json_object_object_add(root, "symbols_missing", symbols_missing_json(ctx));
 	if (ctx->base)
 		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
 	return root;

@@ -21,6 +21,7 @@
 #define SPARK_POINTS 20
 #define INDENT 40
 #define TEXT_LINES 6	/* lines of a culprit listed */
+#define INNER_FRAMES 4	/* frames inside a culprit named */
 
 void text_frame(const struct frame *f, char *buf, size_t len)
 {
@@ -31,6 +32,14 @@ void text_frame(const struct frame *f, char *buf, size_t len)
 		snprintf(buf, len, "%s (%s:%d)", f->function, file, f->line);
 	else if (f->function)
 		snprintf(buf, len, "%s", f->function);
+	else if (f->module && f->has_offset &&
+		 (!f->has_elf_addr || f->elf_addr == f->offset))
+		snprintf(buf, len, "%s+0x%llx", f->module,	/* addr2line */
+			 (unsigned long long)f->offset);
+	else if (f->module && f->has_offset)	/* non-PIE: differ */
+		snprintf(buf, len, "%s+0x%llx (addr2line 0x%llx)", f->module,
+			 (unsigned long long)f->offset,
+			 (unsigned long long)f->elf_addr);
 	else
 		snprintf(buf, len, "0x%llx in %s", (unsigned long long)f->addr,
 			 f->module ? f->module : "?");
@@ -374,6 +383,24 @@ static void consequences(FILE *out, const struct model *m, size_t cause)
 	}
 }
 
+/* The frames inside the culprit (named runtime, libc, allocator or
+ * dispatch code, or unnamed frames of system libraries): named, callee
+ * last, never folded into a label. */
+static void inner_frames(FILE *out, const struct site *s, int n)
+{
+	char fr[512];
+	int k, shown = n < INNER_FRAMES ? n : INNER_FRAMES;
+
+	fprintf(out, "%*s(it calls:", INDENT, "");
+	for (k = n - 1; k >= n - shown; k--) {
+		text_frame(&s->frames[k], fr, sizeof(fr));
+		fprintf(out, "%s %s", k == n - 1 ? "" : " ->", fr);
+	}
+	if (n > shown)
+		fprintf(out, " -> %d more", n - shown);
+	fprintf(out, "; JSON \"stack\")\n");
+}
+
 static void entry_callers(FILE *out, const struct entry *e)
 {
 	const struct site *s = e->lead;
@@ -387,10 +414,21 @@ static void entry_callers(FILE *out, const struct entry *e)
 		fprintf(out, "%*s%s\n", INDENT, "", fr);
 	}
 	if (first > 0)
-		fprintf(out, "%*s(%d frames inside it: runtime/libc/allocator, see JSON)\n",
-			INDENT, "", first);
+		inner_frames(out, s, first);
 	if (s->truncated)
 		fprintf(out, "%*s(stack ends early)\n", INDENT, "");
+}
+
+/* Modules without symbols, one line each: what would name their frames. */
+static void symbols_missing_text(struct lt_ctx *ctx, FILE *out)
+{
+	const struct sym_missing *v;
+	size_t n = ctx->sym ? symbolizer_missing(ctx->sym, &v) : 0;
+
+	if (n)
+		fprintf(out, "\nSYMBOLS MISSING\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %s\n", v[i].hint);
 }
 
 /* One line on the Go heap profile: off (and why), or how old it is. */
@@ -472,6 +510,7 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 			fs[i].title, fs[i].detail);
 	if (!nf)
 		fprintf(out, "  none\n");
+	symbols_missing_text(ctx, out);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		drops += ctx->drops[i];
 	fprintf(out, "\nDROPS %llu", (unsigned long long)drops);

@@ -64,6 +64,20 @@ static void cut_sections(Elf *elf, size_t size, size_t shstrndx, bool names,
 		    used ? " (" : "", list, used ? ")" : "");
 }
 
+/* The dynamic loader's view is there (.dynsym through PT_DYNAMIC). */
+static bool has_dynamic(Elf *elf)
+{
+	size_t nph, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &nph))
+		return false;
+	for (i = 0; i < nph; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_DYNAMIC)
+			return true;
+	return false;
+}
+
 /* What still works without section headers. */
 #define GO_STILL " (a Go binary's .gopclntab is still found through its segment)"
 
@@ -91,8 +105,10 @@ int elfmod_damage(struct elfmod *m, char *buf, size_t len)
 		return 1;
 	}
 	if (eh.e_shoff == 0 || elf_getshdrnum(m->elf, &shnum) || !shnum) {
-		add(&d, "no section headers (e_shoff %#lx): .symtab, .dynsym and DWARF "
-		    "are not read%s", (unsigned long)eh.e_shoff, GO_STILL);
+		add(&d, "no section headers (e_shoff %#lx): .symtab and DWARF are not "
+		    "read%s%s", (unsigned long)eh.e_shoff, has_dynamic(m->elf) ?
+		    "; exported functions are still named from .dynsym, found "
+		    "through PT_DYNAMIC" : "", GO_STILL);
 		return 1;
 	}
 	if (elf_getshdrstrndx(m->elf, &shstrndx) || !shstrndx ||

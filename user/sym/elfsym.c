@@ -432,6 +432,13 @@ static void load_syms(struct elfmod *m)
 		load_symtab(&v, &n, &cap, m->dbg_elf, scn);
 	if (!n && (scn = elfsym_find_scn_type(m->elf, SHT_DYNSYM)))
 		load_symtab(&v, &n, &cap, m->elf, scn);
+	/* no section headers to read (stripped of them, or cut): the
+	 * dynamic loader's view still names the exported functions */
+	if (!n && !elfsym_find_scn_type(m->elf, SHT_DYNSYM) &&
+	    !elfsym_load_dynamic(m, &v, &n, &cap)) {
+		m->has_dynsym = true;
+		m->dynsym_from_phdr = true;
+	}
 	if (!n) {
 		free(v);
 		return;
@@ -484,6 +491,32 @@ const char *elfmod_sym_name(struct elfmod *m, struct esym *s)
 		s->demangled = true;
 	}
 	return s->name;
+}
+
+bool elfmod_names_from_go(struct elfmod *m)
+{
+	if (m->maybe_go && !m->go_done) {
+		m->go_done = true;
+		if (gopcln_open(m->elf, &m->go))
+			m->go = NULL;
+	}
+	return m->go != NULL;
+}
+
+void elfmod_forget_lookups(struct elfmod *m)
+{
+	free(m->syms);
+	m->syms = NULL;
+	m->nsyms = 0;
+	m->syms_done = false;
+	if (m->dwarf_done && !m->dw) {
+		m->dwarf_done = false;
+		m->cfi_dbg_done = false;
+		free(m->cus);
+		m->cus = NULL;
+		m->ncus = 0;
+		m->cus_done = false;
+	}
 }
 
 /* ---- Go ---- */
@@ -555,11 +588,7 @@ void elfmod_get_info(struct elfmod *m, struct elfmod_info *info)
 {
 	if (!m->syms_done)
 		load_syms(m);
-	if (m->maybe_go && !m->go_done) {
-		m->go_done = true;
-		if (gopcln_open(m->elf, &m->go))
-			m->go = NULL;
-	}
+	elfmod_names_from_go(m);
 	memset(info, 0, sizeof(*info));
 	info->machine = m->machine;
 	info->non_pie = m->type == ET_EXEC;

@@ -38,12 +38,16 @@ size_t elfmod_build_id(const struct elfmod *m, const uint8_t **id);
  * file offset off, from the PT_LOAD that covers off. 0 or -ENOENT. */
 int elfmod_bias(const struct elfmod *m, uint64_t start, uint64_t off,
 		bool exec, uint64_t *bias);
-/* Looks for a separate debug file when this one lacks .symtab or DWARF:
- * /usr/lib/debug/.build-id/xx/yyyy.debug, then .gnu_debuglink next to path,
- * in path's .debug/ and under /usr/lib/debug. Each candidate is tried
- * under root (the target's /proc/PID/root, may be NULL) and on the host.
- * 0 if one was attached, -ENOENT otherwise. */
+/* Looks for a separate debug file when this one lacks .symtab or DWARF
+ * (debuginfo.c): /usr/lib/debug/.build-id/xx/yyyy.debug, then
+ * .gnu_debuglink next to path, in path's .debug/ and under /usr/lib/debug.
+ * Each candidate is tried under root (the target's /proc/PID/root, may be
+ * NULL) and on the host. 0 if one was attached, -ENOENT otherwise. */
 int elfmod_find_debug(struct elfmod *m, const char *root, const char *path);
+/* Then, once per module and only when DEBUGINFOD_URLS is set, asks
+ * debuginfod by build id (network: called on the first lookup that needs
+ * it, not while probes are being attached). 0 if a file was attached. */
+int elfmod_fetch_debug(struct elfmod *m, const char *path);
 /* Frames for link-time pc (already pc - 1 for return addresses),
  * innermost first; module and addr are left for the caller. Returns the
  * number written, 0 when nothing is known. */

@@ -40,9 +40,12 @@ struct elfmod {
 	GElf_Phdr *loads;
 	size_t nloads;
 	bool has_symtab, has_dwarf, has_dynsym, maybe_go;
+	bool dynsym_from_phdr;	/* .dynsym read through PT_DYNAMIC */
 
 	Elf *dbg_elf;		/* separate debug file */
 	char *dbg_path;
+	bool hinted;		/* "no symbols" said (debuginfo.c) */
+	bool fetched;		/* debuginfod asked (debuginfo.c) */
 
 	bool syms_done;
 	struct esym *syms;
@@ -79,6 +82,19 @@ bool elfsym_has_debug_info(Elf *elf);
 const char *elfmod_demangle(struct elfmod *m, const char *name);
 /* The symbol's name, demangled on first use. */
 const char *elfmod_sym_name(struct elfmod *m, struct esym *s);
+
+/* A Go module whose .gopclntab names every frame (no debug file needed). */
+bool elfmod_names_from_go(struct elfmod *m);
+/* What symbols and DWARF were loaded without a debug file, dropped so
+ * the next lookup reads them with it. */
+void elfmod_forget_lookups(struct elfmod *m);
+
+/* elfdynsym.c */
+/* Appends the FUNC symbols of the dynamic symbol table found through
+ * PT_DYNAMIC (for files without section headers). 0, -ENOENT (none) or
+ * -ENOMEM. */
+int elfsym_load_dynamic(struct elfmod *m, struct esym **v, size_t *n,
+			size_t *cap);
 
 /* elfdwarf.c */
 /* Frames for pc from DWARF (loaded on first use), innermost first; sym is

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <gelf.h>
 #include <zlib.h>
+#include "sym/debuginfo.h"
 #include "sym/elfsym.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -37,6 +38,7 @@ struct amap {
 	uint64_t start, end, off, bias;
 	struct elfmod *mod;		/* NULL: not an ELF we could open */
 	const char *path;		/* as the target sees it, interned */
+	const char *build_id;		/* hex, interned; NULL if none */
 	bool x, has_bias;
 };
 
@@ -62,11 +64,15 @@ struct symbolizer {
 	dev_t exe_dev;
 	ino_t exe_ino;
 	struct elfmod *exe_mod;
+	const char *exe_path;		/* interned; NULL until known */
 	bool go_done;
 	const char *go_version;
 	uint64_t last_miss_refresh;
 	uint64_t gen;			/* bumped when the address map grows */
 	uint64_t lookups, hits, refreshes;
+	uint64_t ns;			/* in refreshes and resolving */
+	struct sym_missing *missing;	/* modules without symbols met */
+	size_t nmissing;
 	struct perfmap *perfmap;	/* names of JIT code, if it writes them */
 };
 
@@ -292,6 +298,7 @@ static bool amap_eq(const struct amap *a, const struct amap *b)
 {
 	return a->start == b->start && a->end == b->end && a->off == b->off &&
 	       a->bias == b->bias && a->mod == b->mod && a->path == b->path &&
+	       a->build_id == b->build_id &&
 	       a->x == b->x && a->has_bias == b->has_bias;
 }
 
@@ -326,12 +333,28 @@ static void find_exe(struct symbolizer *s)
 		return;
 	target[len] = '\0';
 	p = clean_path(s, target);
+	s->exe_path = p;
 	for (i = 0; p && i < s->nam; i++) {
 		if (s->am[i].path == p && s->am[i].mod) {
 			s->exe_mod = s->am[i].mod;
 			return;
 		}
 	}
+}
+
+/* The module's build id in hex, interned; NULL if it has none. */
+static const char *build_id_hex(struct symbolizer *s, struct elfmod *m)
+{
+	char hex[2 * 64 + 1];
+	const uint8_t *id;
+	size_t len, i;
+
+	len = m ? elfmod_build_id(m, &id) : 0;
+	if (!len || len > 64)
+		return NULL;
+	for (i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	return lt_strmap_intern(&s->strs, hex);
 }
 
 /* New address map entries for the file mappings in maps. */
@@ -386,6 +409,7 @@ static int build_entries(struct symbolizer *s, const struct map_entry *maps,
 		a->has_bias = a->mod &&
 			      !elfmod_bias(a->mod, e->start, e->offset, e->x,
 					   &a->bias);
+		a->build_id = build_id_hex(s, a->mod);
 		k++;
 	}
 	lt_strmap_free(&exec_idents, NULL);
@@ -394,7 +418,20 @@ static int build_entries(struct symbolizer *s, const struct map_entry *maps,
 	return 0;
 }
 
+static int refresh(struct symbolizer *s);
+
 int symbolizer_refresh(struct symbolizer *s)
+{
+	int err;
+
+	uint64_t t0 = now_ns();
+
+	err = refresh(s);
+	s->ns += now_ns() - t0;
+	return err;
+}
+
+static int refresh(struct symbolizer *s)
 {
 	struct map_entry *maps;
 	struct amap *nv, *merged;
@@ -420,6 +457,7 @@ int symbolizer_refresh(struct symbolizer *s)
 		s->am = NULL;
 		s->nam = 0;
 		s->exe_mod = NULL;
+		s->exe_path = NULL;
 		s->go_done = false;
 		lt_strmap_free(&s->idents, NULL);
 	}
@@ -511,11 +549,21 @@ struct symbolizer *symbolizer_new(int pid)
 
 void symbolizer_free(struct symbolizer *s)
 {
+	struct debuginfo_stats ds;
+
 	if (!s)
 		return;
+	debuginfo_get_stats(&ds);
+	lt_info("symbolize: pid %d: %llu lookups (%llu cached), %zu modules, "
+		"%.1f ms; debuginfod: %llu queries, %llu found, %.1f ms\n",
+		s->pid, (unsigned long long)s->lookups,
+		(unsigned long long)s->hits, s->cache->mods.len, s->ns / 1e6,
+		(unsigned long long)ds.queries, (unsigned long long)ds.found,
+		ds.ns / 1e6);
 	flush_addrs(s);
 	perfmap_free(s->perfmap);
 	procmaps_free(s->maps, s->nmaps);
+	free(s->missing);
 	free(s->am);
 	lt_strmap_free(&s->idents, NULL);
 	lt_strmap_free(&s->strs, NULL);
@@ -541,6 +589,36 @@ static const struct amap *find_entry(struct symbolizer *s, uint64_t addr)
 	return am_find(s->am, s->nam, addr);
 }
 
+/* A frame without a name: once per module, say what would name it. */
+static void hint_once(struct symbolizer *s, const struct amap *a)
+{
+	char root[64], why[1024];
+	struct sym_missing *v;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
+	if (!elfmod_symbols_hint(a->mod, root, a->path, why, sizeof(why)))
+		return;
+	lt_warn("%s\n", why);
+	v = realloc(s->missing, (s->nmissing + 1) * sizeof(*v));
+	if (!v)
+		return;
+	s->missing = v;
+	v[s->nmissing] = (struct sym_missing){
+		.module = a->path,
+		.build_id = a->build_id,
+		.hint = lt_strmap_intern(&s->strs, why),
+	};
+	if (v[s->nmissing].hint)
+		s->nmissing++;
+}
+
+size_t symbolizer_missing(const struct symbolizer *s,
+			  const struct sym_missing **out)
+{
+	*out = s->missing;
+	return s->nmissing;
+}
+
 static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 			      bool is_return)
 {
@@ -550,9 +628,13 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 	struct cached *c;
 	int n = 0, i;
 
+	if (a && a->mod && a->path[0] == '/')
+		elfmod_fetch_debug(a->mod, a->path);	/* once per module */
 	if (a && a->mod && a->has_bias)
 		n = elfmod_lookup(a->mod, addr - a->bias - is_return, f,
 				  CACHE_FRAMES);
+	if (a && a->mod && (n <= 0 || !f[0].function))
+		hint_once(s, a);
 	if (a) {
 		module = a->path;
 	} else {		/* anonymous, [heap], [stack], ... */
@@ -585,6 +667,15 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 		c->f[i] = f[i];
 		c->f[i].addr = addr;
 		c->f[i].module = module;
+		if (a && a->path[0] == '/') {
+			c->f[i].has_offset = true;
+			c->f[i].offset = a->off + (addr - is_return - a->start);
+			c->f[i].build_id = a->build_id;
+			c->f[i].in_exe = (a->mod && a->mod == s->exe_mod) ||
+					 a->path == s->exe_path;
+			c->f[i].has_elf_addr = a->has_bias;
+			c->f[i].elf_addr = addr - is_return - a->bias;
+		}
 	}
 	return c;
 }
@@ -609,7 +700,10 @@ int symbolize(struct symbolizer *s, uint64_t addr, bool is_return,
 	if (c) {
 		s->hits++;
 	} else {
+		uint64_t t0 = now_ns();
+
 		c = resolve(s, addr, is_return);
+		s->ns += now_ns() - t0;
 		if (!c || u64map_put(&s->addrs, key, (uintptr_t)c)) {
 			free(c);
 			memset(out, 0, sizeof(*out));
@@ -746,5 +840,6 @@ void symbolizer_get_stats(const struct symbolizer *s,
 	st->lookups = s->lookups;
 	st->hits = s->hits;
 	st->refreshes = s->refreshes;
+	st->ns = s->ns;
 	st->gone = s->gone;
 }

@@ -61,6 +61,18 @@ struct symcache *symcache_new(void);
 void symcache_put(struct symcache *c);
 struct symbolizer *symbolizer_new_cache(int pid, struct symcache *c);
 
+/* Modules whose frames had no name because the module has no symbols,
+ * each with the one-line hint said for it (build id, debug file, package,
+ * debuginfod), in the order met. Strings live as long as the symbolizer.
+ * Returns the count; *out may be NULL when it is 0. */
+struct sym_missing {
+	const char *module;
+	const char *build_id;	/* hex or NULL */
+	const char *hint;
+};
+size_t symbolizer_missing(const struct symbolizer *s,
+			  const struct sym_missing **out);
+
 struct symbolizer_stats {
 	size_t mappings;	/* file mappings known (kept after exit) */
 	size_t modules;		/* ELF modules in the shared cache */
@@ -69,6 +81,8 @@ struct symbolizer_stats {
 	uint64_t lookups;	/* symbolize() calls */
 	uint64_t hits;		/* ... answered from the address cache */
 	uint64_t refreshes;	/* /proc/PID/maps reads */
+	uint64_t ns;		/* spent reading maps, loading modules (and
+				 * their debug files) and resolving */
 	bool gone;		/* target exited (what we knew is kept) */
 };
 void symbolizer_get_stats(const struct symbolizer *s,
