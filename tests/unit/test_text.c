@@ -198,6 +198,34 @@ static void test_unnamed_frame(void **state)
 	assert_string_equal(buf, "leak_chunk (mmap_leak.c:38)");
 }
 
+/* C++ names lose their parameter list in text; other names stay. */
+static void test_short_function(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "v8::internal::Execution::Call(v8::internal::Isolate*, v8::internal::Handle<v8::internal::Object>, int)",
+		  "v8::internal::Execution::Call(...)" },
+		{ "v8::internal::PagedSpaceBase::RawRefillLabMain(int, v8::internal::AllocationOrigin) [clone .part.0]",
+		  "v8::internal::PagedSpaceBase::RawRefillLabMain(...)" },
+		{ "std::vector<int, std::allocator<int> >::push_back(int const&) const",
+		  "std::vector<int, std::allocator<int> >::push_back(...)" },
+		{ "Foo::operator()(int)", "Foo::operator()(...)" },
+		{ "f(void (*)(int))", "f(...)" },
+		{ "v8::internal::PagedSpaceBase::TryExpandImpl()",
+		  "v8::internal::PagedSpaceBase::TryExpandImpl()" },
+		{ "main.(*Cache).Put", "main.(*Cache).Put" },
+		{ "leak_chunk", "leak_chunk" },
+		{ "JS:*leakyRetainer /tmp/leak.js:2:23", "JS:*leakyRetainer /tmp/leak.js:2:23" },
+		{ "(x)", "(x)" },
+		{ ")", ")" },
+		{ "", "" },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(text_short_function(cases[i][0], buf, sizeof(buf)),
+				    cases[i][1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_limit_line),
 		cmocka_unit_test(test_culprit_lines),
 		cmocka_unit_test(test_unnamed_frame),
+		cmocka_unit_test(test_short_function),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,15 +23,68 @@
 #define TEXT_LINES 6	/* lines of a culprit listed */
 #define INNER_FRAMES 4	/* frames inside a culprit named */
 
+/* A C++ name without its parameter list, which the text has no room for
+ * (v8::internal::Execution::Call(v8::internal::Isolate*, ...) is 200
+ * characters): "f(...)" or "f()", qualifiers and clone suffixes kept out.
+ * Other names (C, Go's main.(*T).M, JIT names) are returned as they are:
+ * only a name that ends in a parenthesized list is C++. JSON keeps the
+ * full name. */
+const char *text_short_function(const char *fn, char *buf, size_t len)
+{
+	static const char *const quals[] = { " const", " volatile", " &&", " &" };
+	size_t end = strlen(fn);
+	int depth = 0;
+
+	/* the parameter list ends before qualifiers and clone suffixes */
+	for (bool again = true; again;) {
+		again = false;
+		if (end && fn[end - 1] == ']') {
+			const char *open = memrchr(fn, '[', end);
+
+			if (open && open > fn && open[-1] == ' ' &&
+			    (!strncmp(open, "[clone", 6) || !strncmp(open, "[abi:", 5))) {
+				end = (size_t)(open - 1 - fn);
+				again = true;
+				continue;
+			}
+		}
+		for (size_t i = 0; i < sizeof(quals) / sizeof(quals[0]); i++) {
+			size_t q = strlen(quals[i]);
+
+			if (end > q && !memcmp(fn + end - q, quals[i], q)) {
+				end -= q;
+				again = true;
+				break;
+			}
+		}
+	}
+	if (end < 3 || fn[end - 1] != ')' || fn[end - 2] == '(')
+		return fn;	/* not C++, or "f()" already */
+	for (size_t i = end; i-- > 0;) {
+		if (fn[i] == ')') {
+			depth++;
+		} else if (fn[i] == '(' && --depth == 0) {
+			if (!i)
+				return fn;
+			snprintf(buf, len, "%.*s(...)", (int)i, fn);
+			return buf;
+		}
+	}
+	return fn;
+}
+
 void text_frame(const struct frame *f, char *buf, size_t len)
 {
 	const char *file = f->file ? strrchr(f->file, '/') : NULL;
+	char shortfn[256];
+	const char *fn = f->function ? text_short_function(f->function, shortfn,
+						   sizeof(shortfn)) : NULL;
 
 	file = file ? file + 1 : f->file;
-	if (f->function && file)
-		snprintf(buf, len, "%s (%s:%d)", f->function, file, f->line);
-	else if (f->function)
-		snprintf(buf, len, "%s", f->function);
+	if (fn && file)
+		snprintf(buf, len, "%s (%s:%d)", fn, file, f->line);
+	else if (fn)
+		snprintf(buf, len, "%s", fn);
 	else if (f->module && f->has_offset &&
 		 (!f->has_elf_addr || f->elf_addr == f->offset))
 		snprintf(buf, len, "%s+0x%llx", f->module,	/* addr2line */

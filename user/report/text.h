@@ -9,6 +9,8 @@
 
 /* "function (file:line)", or "0xADDR in module". */
 void text_frame(const struct frame *f, char *buf, size_t len);
+/* fn without a C++ parameter list ("ns::f(...)"), in buf, or fn itself. */
+const char *text_short_function(const char *fn, char *buf, size_t len);
 /* The culprit of an entry: "function (file:line, line...)" with the
  * lines its sites were merged from; "" when it has none. */
 struct entry;
