@@ -170,7 +170,7 @@ def debuginfod(split, netns, tmp_path_factory):
         # and nothing of it is reachable from the host's network namespace
         with pytest.raises(OSError):
             urllib.request.urlopen(probe, timeout=2)
-        yield dict(url=url, dir=d)
+        yield dict(url=url, dir=d, pid=srv.pid)
     finally:
         os.killpg(srv.pid, signal.SIGTERM)
         try:
@@ -484,3 +484,37 @@ def test_non_pie_offset_and_elf_address(tmp_path):
     assert e["culprit"] == f"{stripped}+{f['offset']} (addr2line {f['elf_address']})", e
     fn, where = _addr2line(full, f["elf_address"])
     assert fn == "leak_chunk" and "mmap_leak.c:" in where, (fn, where, desc)
+
+
+def test_debuginfod_itself_traced(debuginfod, netns, split, tmp_path):
+    """Debian's debuginfod (C++, libmicrohttpd and sqlite, built without frame
+    pointers) traced while it answers a bounded loop of requests: no leak
+    verdict, and its memory stacks are unwound with CFI past the frames
+    without frame pointers, through its own code, to the thread's root."""
+    loop = ("import urllib.request as u, urllib.error as e\n"
+            f"for i in range(600):\n"
+            f"    for p in ('/metrics', '/buildid/%040x/debuginfo' % i,\n"
+            f"              '/buildid/{split['build_id']}/debuginfo'):\n"
+            f"        try: u.urlopen({debuginfod['url']!r} + p, timeout=5).read()\n"
+            f"        except e.HTTPError: pass\n")
+    load = subprocess.Popen(["nsenter", "-t", str(netns), "-n", "/usr/bin/python3", "-c", loop],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        rep, _, _, desc = _trace(debuginfod["pid"], tmp_path, "traced", _env(), duration=10)
+    finally:
+        load.kill()
+        load.wait()
+    leaks = [e for e in rep.get("entries") or [] if e.get("verdict") == "leak"]
+    assert not leaks, f"debuginfod under a bounded request loop is no leak: {leaks}\n{desc}"
+    uw = rep["unwind"]
+    assert uw["copies"] > 0 and uw["unwound"] > 0, f"no stack unwound with CFI: {uw}\n{desc}"
+    exe = os.path.realpath(_need("debuginfod"))
+    whole = [s for s in rep["sites"] if s["kind"] in ("fault", "mmap", "brk")
+             and not s.get("stack_truncated")
+             and any(f.get("module") == exe for f in s["stack"])]
+    assert whole, "no memory site unwound whole through debuginfod's own code\n" + \
+        "\n".join(" < ".join((f.get("function") or f"{f.get('module')}+{f.get('offset')}")
+                              for f in s["stack"][:8]) for s in rep["sites"][:6]) + "\n" + desc
+    for s in whole:
+        for f in s["stack"]:
+            assert f.get("function") or f.get("offset") is not None, f
