@@ -95,7 +95,8 @@ struct lt_mem_event {
 	__u32 flags;		/* mmap flags, madvise advice */
 	__u32 prot;		/* mmap prot */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 pad;
+	__u32 tgid;		/* host tgid of the process (user space
+				 * dispatches every record to its target) */
 };
 
 /* A sampled first touch whose frame-pointer stack may stop early: carries
@@ -105,6 +106,8 @@ struct lt_fault_sample {
 	__u32 type;		/* LT_EV_FAULT_SAMPLE */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
 	__u64 stack_id;		/* the fault's frame-pointer stack */
+	__u32 tgid;		/* host tgid of the process */
+	__u32 pad;
 };
 #define LT_FAULT_SAMPLE_DEF 64	/* one first touch in this many */
 
@@ -115,7 +118,7 @@ struct lt_task_event {
 	__u64 ts_ns;
 	__u64 stack_id;		/* creator's user stack (NEW only) */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 pad;
+	__u32 tgid;		/* host tgid of the process */
 };
 
 /* Goroutine lifecycle (Go runtime uprobes). GO_STMT: a probe on one go
@@ -123,7 +126,7 @@ struct lt_task_event {
  * there: goid 0, gopc the go statement's return address). */
 struct lt_go_event {
 	__u32 type;		/* LT_EV_GO_NEW / LT_EV_GO_EXIT / LT_EV_GO_STMT */
-	__u32 pad;
+	__u32 tgid;		/* host tgid of the process */
 	__u64 ts_ns;
 	__u64 goid;
 	__u64 parent_goid;	/* NEW, STMT: the creating goroutine; 0 unknown */

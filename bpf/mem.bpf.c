@@ -284,6 +284,7 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 	if (type != LT_EV_BRK && (ret < 0 && ret > -4096))
 		goto out;
 	e.type = type;
+	e.tgid = id >> 32;
 	e.stack_id = a->stack_id;
 	switch (type) {
 	case LT_EV_MMAP:	/* addr, len, prot, flags */
@@ -421,6 +422,7 @@ static __always_inline void fault_copy(__u64 sid)
 	if (need && !*need)
 		return;		/* frame pointers are enough */
 	e.type = LT_EV_FAULT_SAMPLE;
+	e.tgid = bpf_get_current_pid_tgid() >> 32;
 	e.stack_id = sid;
 	lt_output(&e, sizeof(e),
 		  __builtin_offsetof(struct lt_fault_sample, copy_bytes), sid);

@@ -14,7 +14,7 @@
 #include "export/export.h"
 #include "report/compare.h"
 #include "cli.h"
-#include "ctx.h"
+#include "trace/world.h"
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "util/log.h"
@@ -69,157 +69,150 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, args);
 }
 
-double lt_elapsed(const struct lt_ctx *ctx)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
-}
-
-static int handle_event(void *c, void *data, size_t size)
-{
-	struct lt_ctx *ctx = c;
-	__u32 type;
-	int ret = 0;
-
-	if (size < sizeof(type))
-		return 0;
-	type = *(__u32 *)data;
-	/* A target that writes faster than we read must not keep us here
-	 * past the tick: stop (this record is consumed) at the deadline. */
-	if (ctx->drain_until && !(++ctx->drained & 255) &&
-	    lt_elapsed(ctx) > ctx->drain_until)
-		ret = -EAGAIN;
-	if (type >= LT_EV_MMAP && type <= LT_EV_MADVISE &&
-	    size >= sizeof(struct lt_mem_event))
-		mem_handle(ctx, data);
-	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
-		 size >= sizeof(struct lt_task_event) && ctx->threads)
-		task_handle(ctx, data);
-	else if (((type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT) ||
-		  type == LT_EV_GO_STMT) && size >= sizeof(struct lt_go_event))
-		go_handle(ctx, data);
-	else if (type == LT_EV_FAULT_SAMPLE &&
-		 size >= sizeof(struct lt_fault_sample))
-		mem_fault_sample(ctx, data);
-	return ret;
-}
-
-/* One sample of everything: kernel counters, /proc totals, series. full:
- * read every goroutine now (else reads come when their pacing allows). */
-static void collect(struct lt_ctx *ctx, bool full)
+/* One sample of everything of one target: kernel counters, /proc totals,
+ * series. full: read every goroutine now (else reads come when their
+ * pacing allows). */
+static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 {
 	struct proc_totals t;
 
-	symbolizer_refresh(ctx->sym);
-	ctx->now_s = lt_elapsed(ctx);
-	mem_collect(ctx);
-	task_collect(ctx);
-	go_collect(ctx, full);
-	goheap_collect(ctx);
+	symbolizer_refresh(tg->sym);
+	tg->now_s = lt_target_elapsed(tg);
+	mem_collect(tg);
+	task_collect(tg);
+	go_collect(tg, full);
+	goheap_collect(tg);
 	/* A zombie's status has no VmRSS, nor has that of a process whose
 	 * exit is releasing its memory: keep the last real sample. */
-	if (!procstat_sample(ctx->target.proc_pid, &t) && t.rss > 0 &&
-	    !procstat_is_zombie_or_gone(ctx->target.proc_pid)) {
-		if (!ctx->have_totals) {
-			ctx->first = t;
-			ctx->threads_start = t.threads;
+	if (!procstat_sample(tg->target.proc_pid, &t) && t.rss > 0 &&
+	    !procstat_is_zombie_or_gone(tg->target.proc_pid)) {
+		if (!tg->have_totals) {
+			tg->first = t;
+			tg->threads_start = t.threads;
 		}
-		ctx->last = t;
-		ctx->threads_end = t.threads;
-		ctx->have_totals = true;
-		model_totals(&ctx->model, ctx->now_s, (double)t.rss, t.threads);
+		tg->last = t;
+		tg->threads_end = t.threads;
+		tg->have_totals = true;
+		model_totals(&tg->model, tg->now_s, (double)t.rss, t.threads);
 	}
-	model_sample(&ctx->model, ctx->now_s);
-	capture_sample(ctx);
+	model_sample(&tg->model, tg->now_s);
+	capture_sample(ctx, tg);
+}
+
+static void collect_all(struct lt_ctx *ctx, bool full)
+{
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		collect(ctx, ctx->targets[i], full);
 }
 
 /* RSS rise over the window, NAN before two samples. */
-static double rss_rise(const struct lt_ctx *ctx)
+static double rss_rise(const struct lt_target *tg)
 {
-	if (!ctx->have_totals)
+	if (!tg->have_totals)
 		return NAN;
-	return (double)ctx->last.rss - (double)ctx->first.rss;
+	return (double)tg->last.rss - (double)tg->first.rss;
 }
 
 static void sum_drops(struct lt_ctx *ctx)
 {
 	memset(ctx->drops, 0, sizeof(ctx->drops));
-	mem_drops(ctx, ctx->drops);
-	task_drops(ctx, ctx->drops);
-	go_drops(ctx, ctx->drops);
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		mem_drops(tg, ctx->drops);
+		task_drops(tg, ctx->drops);
+		go_drops(tg, ctx->drops);
+	}
 }
 
-static int setup(struct lt_ctx *ctx)
+/* Opens one process (an existing pid, or o->cmd started held) and loads
+ * its trackers. 0, 2 for a bad target (said), 1 for a runtime failure. */
+static int target_setup(struct lt_ctx *ctx, struct lt_target *tg, pid_t pid)
 {
-	struct lt_opts *o = &ctx->opts;
+	const struct lt_opts *o = &ctx->opts;
 	char exe[PATH_MAX];
-	int err;
 
-	err = export_open(ctx);	/* a bad --metrics-addr fails first */
-	if (err)
-		return err;
 	if (o->cmd) {
 		/* A command that cannot run is a bad target: say so first. */
-		ctx->target.spawned = true;
-		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
+		tg->target.spawned = true;
+		if (target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)))
 			return 2;
-		if (target_spawn(&ctx->target, o->cmd)) {
+		if (target_spawn(&tg->target, o->cmd)) {
 			lt_err("cannot start %s: %s\n", o->cmd[0], strerror(errno));
 			return 1;
 		}
-	} else if (target_open_pid(&ctx->target, o->pid)) {
+	} else if (target_open_pid(&tg->target, pid)) {
 		return 2;
 	}
-	ctx->sym = symbolizer_new(ctx->target.proc_pid);
-	if (!ctx->sym) {
-		err = errno;
+	tg->sym = symbolizer_new(tg->target.proc_pid);
+	if (!tg->sym) {
+		int err = errno;
+
 		if (err == ENOMEM) {
 			lt_err("out of memory\n");
 			return 1;
 		}
 		if (err == ESRCH || err == ENOENT)
 			lt_err("process %d vanished while leaktrace was setting up\n",
-			       ctx->target.pid);
+			       tg->target.pid);
 		else
 			lt_err("cannot read the memory map of process %d: %s%s\n",
-			       ctx->target.pid, strerror(err), err == EACCES || err == EPERM ?
+			       tg->target.pid, strerror(err), err == EACCES || err == EPERM ?
 			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
 			       "user namespace, same Yama scope)" : "");
 		return 2;
 	}
-	model_init(&ctx->model);
+	model_init(&tg->model);
 	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
 	 * programs (elsewhere a jump is a garbage frame pointer). */
-	if (!target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
-		ctx->target.is_go = target_exe_is_go(exe);
+	if (!target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)))
+		tg->target.is_go = target_exe_is_go(exe);
+	if (mem_open(tg, &ctx->maps))
+		return 1;
+	stacks_init(&tg->stacks, ctx->maps.stacks_fd, tg->sym);
+	tg->stacks.copy_max = o->stack_copy_kb << 10;
+	if (!o->no_threads && task_open(tg, &ctx->maps))
+		return 1;
+	if (!o->no_go) {
+		if (target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)) ||
+		    go_open(tg, exe, ctx->maps.stacks_fd, ctx->maps.events_fd) ||
+		    goheap_open(tg, exe))
+			return 1;
+	}
+	/* Execs are followed from here on (-- CMD's own exec included). */
+	if (procid_watch_exec(&tg->target.id))
+		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
+			"would go unnoticed\n");
+	tg->spawn_exec_pending = tg->target.spawned;
+	return 0;
+}
+
+static int setup(struct lt_ctx *ctx)
+{
+	struct lt_opts *o = &ctx->opts;
+	struct lt_target *tg;
+	int err;
+
+	err = export_open(ctx);	/* a bad --metrics-addr fails first */
+	if (err)
+		return err;
 	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb))
 		return 1;
 	ctx->wakeup_bytes = ctx->maps.wakeup_bytes;
-	if (mem_open(ctx, &ctx->maps))
+	tg = lt_target_add(ctx);
+	if (!tg) {
+		lt_err("out of memory\n");
 		return 1;
-	stacks_init(&ctx->stacks, ctx->maps.stacks_fd, ctx->sym);
-	ctx->stacks.copy_max = o->stack_copy_kb << 10;
-	if (!o->no_threads && task_open(ctx, &ctx->maps))
-		return 1;
-	if (!o->no_go) {
-		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd) ||
-		    goheap_open(ctx, exe))
-			return 1;
 	}
-	ctx->rb = ring_buffer__new(ctx->maps.events_fd, handle_event, ctx, NULL);
+	err = target_setup(ctx, tg, o->pid);
+	if (err)
+		return err;
+	ctx->rb = ring_buffer__new(ctx->maps.events_fd, lt_dispatch, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
-	/* Execs are followed from here on (-- CMD's own exec included). */
-	if (procid_watch_exec(&ctx->target.id))
-		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
-			"would go unnoticed\n");
-	ctx->spawn_exec_pending = ctx->target.spawned;
-	err = target_release(&ctx->target);
+	err = target_release(&tg->target);
 	if (err) {
 		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 		return 1;
@@ -228,10 +221,10 @@ static int setup(struct lt_ctx *ctx)
 }
 
 /* Goroutines of the old image are gone with it. */
-static void forget_goroutines(struct lt_ctx *ctx)
+static void forget_goroutines(struct lt_target *tg)
 {
-	for (size_t i = 0; i < ctx->model.n; i++) {
-		struct site *site = ctx->model.sites[i];
+	for (size_t i = 0; i < tg->model.n; i++) {
+		struct site *site = tg->model.sites[i];
 
 		if (site && site->kind == SITE_GOROUTINE && site->live > 0)
 			site->live = 0;
@@ -240,52 +233,63 @@ static void forget_goroutines(struct lt_ctx *ctx)
 
 /* The target exec'd: say so, symbolize the new image, re-plan the Go
  * probes (dropped unless the new image is Go). */
-static void follow_exec(struct lt_ctx *ctx)
+static void follow_exec(struct lt_ctx *ctx, struct lt_target *tg)
 {
-	uint64_t ts = 0, n = procid_new_execs(&ctx->target.id, &ts);
+	uint64_t ts = 0, n = procid_new_execs(&tg->target.id, &ts);
 	struct timespec now;
 	char exe[PATH_MAX];
 	double at;
 
-	if (n && ctx->spawn_exec_pending) {
+	if (n && tg->spawn_exec_pending) {
 		n--;	/* -- CMD's own exec, at release */
-		ctx->spawn_exec_pending = false;
+		tg->spawn_exec_pending = false;
 	}
 	if (!n)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	at = lt_elapsed(ctx) - ((now.tv_sec * 1000000000ULL + now.tv_nsec) - ts) / 1e9;
+	at = lt_target_elapsed(tg) -
+	     ((now.tv_sec * 1000000000ULL + now.tv_nsec) - ts) / 1e9;
 	if (at < 0)
 		at = 0;
 	/* The old image's records first, symbolized while it is known. */
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
-	target_refresh_names(&ctx->target);
-	symbolizer_refresh(ctx->sym);
-	if (ctx->nexecs < LT_MAX_EXECS) {
-		struct lt_exec *x = &ctx->execs[ctx->nexecs];
+	target_refresh_names(&tg->target);
+	symbolizer_refresh(tg->sym);
+	if (tg->nexecs < LT_MAX_EXECS) {
+		struct lt_exec *x = &tg->execs[tg->nexecs];
 
 		x->at_s = at;
-		snprintf(x->exe, sizeof(x->exe), "%.255s", ctx->target.exe);
+		snprintf(x->exe, sizeof(x->exe), "%.255s", tg->target.exe);
 	}
-	ctx->nexecs += n;
+	tg->nexecs += n;
 	lt_warn("process %d exec'd %s at %.1f s%s: following the new image\n",
-		ctx->target.pid, ctx->target.exe[0] ? ctx->target.exe : ctx->target.comm,
+		tg->target.pid, tg->target.exe[0] ? tg->target.exe : tg->target.comm,
 		at, n > 1 ? " (more than once)" : "");
-	forget_goroutines(ctx);
+	forget_goroutines(tg);
 	if (ctx->opts.no_go)
 		return;
-	goheap_close(ctx);
-	go_close(ctx);
-	if (target_exe_path(&ctx->target, NULL, exe, sizeof(exe)))
+	goheap_close(tg);
+	go_close(tg);
+	if (target_exe_path(&tg->target, NULL, exe, sizeof(exe)))
 		return;
-	ctx->target.is_go = target_exe_is_go(exe);
-	if (go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
+	tg->target.is_go = target_exe_is_go(exe);
+	if (go_open(tg, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
 		lt_warn("goroutine tracing is off after the exec\n");
 	else
-		go_scan_existing(ctx);
-	if (goheap_open(ctx, exe))
+		go_scan_existing(tg);
+	if (goheap_open(tg, exe))
 		lt_warn("the Go heap profile is not read after the exec\n");
+}
+
+/* The shortest wait any target's Go reads allow. */
+static int poll_ms(struct lt_ctx *ctx)
+{
+	int ms = DRAIN_MS;
+
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		ms = go_poll_ms(ctx->targets[i], ms);
+	return ms;
 }
 
 static void run(struct lt_ctx *ctx)
@@ -293,9 +297,11 @@ static void run(struct lt_ctx *ctx)
 	bool tty = isatty(STDOUT_FILENO) && !ctx->opts.output &&
 		   ctx->opts.format == FMT_TEXT;
 	double next = ctx->opts.interval_s;
+	struct lt_target *tg = ctx->targets[0];
 
-	go_scan_existing(ctx);
-	collect(ctx, false);
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		go_scan_existing(ctx->targets[i]);
+	collect_all(ctx, false);
 	export_publish(ctx);
 	while (!exiting) {
 		/* Records arrive without wakeups (lt_submit): drain on a tick,
@@ -303,29 +309,31 @@ static void run(struct lt_ctx *ctx)
 		int err;
 
 		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
-		err = ring_buffer__poll(ctx->rb, go_poll_ms(ctx, DRAIN_MS));
+		err = ring_buffer__poll(ctx->rb, poll_ms(ctx));
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
 		}
-		go_tick(ctx);
-		follow_exec(ctx);
+		for (size_t i = 0; i < ctx->ntargets; i++) {
+			go_tick(ctx->targets[i]);
+			follow_exec(ctx, ctx->targets[i]);
+		}
 		if (lt_elapsed(ctx) >= next) {
-			collect(ctx, false);
+			collect_all(ctx, false);
 			export_publish(ctx);
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set) {
-				model_rank(&ctx->model, rss_rise(ctx));
-				goheap_explain(&ctx->model);
-				report_live(ctx, tty ? stdout : stderr, tty);
+				model_rank(&tg->model, rss_rise(tg));
+				goheap_explain(&tg->model);
+				report_live(ctx, tg, tty ? stdout : stderr, tty);
 			}
 		}
 		if (ctx->opts.duration_s && lt_elapsed(ctx) >= ctx->opts.duration_s)
 			break;
-		if (!target_alive(&ctx->target)) {
-			lt_info("target %d exited\n", ctx->target.pid);
+		if (!target_alive(&tg->target)) {
+			lt_info("target %d exited\n", tg->target.pid);
 			ctx->ended_by = "target exited";
 			break;
 		}
@@ -342,24 +350,27 @@ static void run(struct lt_ctx *ctx)
 		ctx->ended_by = "duration";
 	}
 	/* No new records, then read all that are left: the drain ends. */
-	mem_stop(ctx);
-	task_stop(ctx);
-	go_stop(ctx);
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		mem_stop(ctx->targets[i]);
+		task_stop(ctx->targets[i]);
+		go_stop(ctx->targets[i]);
+	}
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
-	collect(ctx, true);
+	collect_all(ctx, true);
 }
 
 static int finish(struct lt_ctx *ctx, struct report_out *out)
 {
+	struct lt_target *tg = ctx->targets[0];
 	int err;
 
 	sum_drops(ctx);
-	model_rank(&ctx->model, rss_rise(ctx));
-	goheap_explain(&ctx->model);
+	model_rank(&tg->model, rss_rise(tg));
+	goheap_explain(&tg->model);
 	if (ctx->capture)
-		return capture_write(ctx);
-	err = report_write(ctx, out->f);
+		return capture_write(ctx, tg);
+	err = report_write(ctx, tg, out->f);
 	if (err) {
 		report_out_fail(out, err);
 		return 1;
@@ -367,19 +378,29 @@ static int finish(struct lt_ctx *ctx, struct report_out *out)
 	return report_out_commit(out) ? 1 : 0;
 }
 
+static void target_teardown(struct lt_target *tg)
+{
+	goheap_close(tg);
+	go_close(tg);
+	task_close(tg);
+	mem_close(tg);
+	stacks_free(&tg->stacks);
+	model_free(&tg->model);
+	symbolizer_free(tg->sym);
+	target_abort(&tg->target);
+	free(tg);
+}
+
 static void teardown(struct lt_ctx *ctx)
 {
 	export_close(ctx);
 	ring_buffer__free(ctx->rb);
-	goheap_close(ctx);
-	go_close(ctx);
-	task_close(ctx);
-	mem_close(ctx);
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		target_teardown(ctx->targets[i]);
+	free(ctx->targets);
+	ctx->targets = NULL;
+	ctx->ntargets = 0;
 	lt_maps_close(&ctx->maps);
-	stacks_free(&ctx->stacks);
-	model_free(&ctx->model);
-	symbolizer_free(ctx->sym);
-	target_abort(&ctx->target);
 	compare_free(ctx->base);
 	capture_free(ctx);
 }
@@ -444,8 +465,12 @@ int main(int argc, char **argv)
 	ctx.started_at = time(NULL);
 	ctx.attach_ms = (ctx.t0.tv_sec - start.tv_sec) * 1e3 +
 			(ctx.t0.tv_nsec - start.tv_nsec) / 1e6;
+	for (size_t i = 0; i < ctx.ntargets; i++) {
+		ctx.targets[i]->t0 = ctx.t0;
+		ctx.targets[i]->started_at = ctx.started_at;
+	}
 	lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
-		ctx.target.pid, ctx.target.comm, ctx.attach_ms);
+		ctx.targets[0]->target.pid, ctx.targets[0]->target.comm, ctx.attach_ms);
 	run(&ctx);
 	err = finish(&ctx, &out);
 	ignore_signals();

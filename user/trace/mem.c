@@ -36,11 +36,11 @@ struct mem {
 /* Opens, sizes, sets and loads the memory object. page_progs: with the
  * syscall programs that edit the page map for user space (flags: of
  * lt_bpf_load). */
-static int mem_load(struct mem *m, const struct lt_ctx *ctx,
+static int mem_load(struct mem *m, const struct lt_target *ctx,
 		    const struct lt_maps *maps, bool bpf_release,
 		    bool page_progs, unsigned int flags)
 {
-	const struct lt_opts *o = &ctx->opts;
+	const struct lt_opts *o = ctx->opts;
 	int err;
 
 	m->skel = mem_bpf__open();
@@ -70,7 +70,7 @@ static int mem_load(struct mem *m, const struct lt_ctx *ctx,
 	return lt_bpf_load(m->skel->skeleton, maps, "memory", flags);
 }
 
-int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
+int mem_open(struct lt_target *ctx, const struct lt_maps *maps)
 {
 	struct mem *m;
 	bool bpf_release;
@@ -123,7 +123,7 @@ int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 	return 0;
 }
 
-void mem_close(struct lt_ctx *ctx)
+void mem_close(struct lt_target *ctx)
 {
 	struct mem *m = ctx->mem;
 
@@ -138,19 +138,19 @@ void mem_close(struct lt_ctx *ctx)
 	ctx->mem = NULL;
 }
 
-const struct mem_stats *mem_stats(const struct lt_ctx *ctx)
+const struct mem_stats *mem_stats(const struct lt_target *ctx)
 {
 	return &ctx->mem->st;
 }
 
 /* No new records from now on (before the last drain). */
-void mem_stop(struct lt_ctx *ctx)
+void mem_stop(struct lt_target *ctx)
 {
 	if (ctx->mem && ctx->mem->skel->bss)
 		ctx->mem->skel->bss->lt_stop = 1;
 }
 
-void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
+void mem_drops(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->mem || !ctx->mem->skel->bss)
 		return;
@@ -158,7 +158,7 @@ void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->mem->skel->bss->drops[i];
 }
 
-void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->mem || !ctx->mem->skel->bss)
 		return;
@@ -166,7 +166,7 @@ void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->mem->skel->bss->ucopy_stats[i];
 }
 
-uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids)
+uint64_t mem_fault_samples(const struct lt_target *ctx, uint64_t *split_ids)
 {
 	*split_ids = ctx->mem ? faultsplit_split_ids(&ctx->mem->splits) : 0;
 	return ctx->mem ? ctx->mem->splits.samples : 0;
@@ -221,7 +221,7 @@ static void handle_brk(struct mem *m, const struct lt_mem_event *e,
 	}
 }
 
-void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
+void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 {
 	struct mem *m = ctx->mem;
 	uint64_t len = PAGE_UP(e->len), sid = e->stack_id;
@@ -291,7 +291,7 @@ static bool in_allocator(struct mem *m, uint64_t fp_id)
 	return r->n && fn_is_allocator(r->frames[0].function);
 }
 
-void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e)
+void mem_fault_sample(struct lt_target *ctx, const struct lt_fault_sample *e)
 {
 	struct mem *m = ctx->mem;
 	uint64_t id;
@@ -321,7 +321,7 @@ static void add_fault_share(struct mem *m, uint64_t id, double share,
 	s->created += (uint64_t)(fs->pages * share + 0.5);
 }
 
-void mem_collect(struct lt_ctx *ctx)
+void mem_collect(struct lt_target *ctx)
 {
 	struct mem *m = ctx->mem;
 	struct model *model = m->model;

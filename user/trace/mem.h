@@ -7,7 +7,7 @@
 #ifndef LT_MEM_H
 #define LT_MEM_H
 #include <stdint.h>
-#include "ctx.h"
+#include "trace/target.h"
 #include <linux/types.h>
 #include "leaktrace.h"
 
@@ -25,22 +25,22 @@ struct mem_stats {
 /* Opens, sizes, loads and attaches the memory programs, with the shared
  * maps of maps (trace/loader.h). Sites go to ctx->model through
  * ctx->stacks. */
-int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps);
-void mem_close(struct lt_ctx *ctx);
-void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
+int mem_open(struct lt_target *ctx, const struct lt_maps *maps);
+void mem_close(struct lt_target *ctx);
+void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e);
 /* A sampled page fault with a stack copy: learns which full stack its
  * frame-pointer stack id stood for this time. */
-void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e);
+void mem_fault_sample(struct lt_target *ctx, const struct lt_fault_sample *e);
 /* Sampled faults unwound so far; *split_ids: fault stacks split by them. */
-uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids);
+uint64_t mem_fault_samples(const struct lt_target *ctx, uint64_t *split_ids);
 /* Reads the kernel's per-stack fault counters into the fault sites and the
  * ranges into the mmap/brk sites. */
-void mem_collect(struct lt_ctx *ctx);
-const struct mem_stats *mem_stats(const struct lt_ctx *ctx);
+void mem_collect(struct lt_target *ctx);
+const struct mem_stats *mem_stats(const struct lt_target *ctx);
 /* Stops new records (the last drain then ends). */
-void mem_stop(struct lt_ctx *ctx);
+void mem_stop(struct lt_target *ctx);
 /* Adds this object's drop counters to out[LT_DROP_MAX]. */
-void mem_drops(const struct lt_ctx *ctx, uint64_t *out);
+void mem_drops(const struct lt_target *ctx, uint64_t *out);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
-void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);
+void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out);
 #endif

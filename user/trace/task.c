@@ -54,7 +54,7 @@ static void count_existing(struct threads *t, const struct target *tg)
 	closedir(dir);
 }
 
-int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
+int task_open(struct lt_target *ctx, const struct lt_maps *maps)
 {
 	struct threads *t;
 	int err;
@@ -75,7 +75,7 @@ int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 		return err;
 	}
 	LT_BPF_COMMON_RODATA(t->skel, target_host_pid(&ctx->target), ctx->target.is_go, maps);
-	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
+	t->skel->rodata->ucopy_bytes = ctx->opts->stack_copy_kb << 10;
 	err = lt_bpf_load(t->skel->skeleton, maps, "thread", LT_LOAD_ATTACH);
 	if (err)
 		return err;
@@ -84,7 +84,7 @@ int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 	return 0;
 }
 
-void task_close(struct lt_ctx *ctx)
+void task_close(struct lt_target *ctx)
 {
 	struct threads *t = ctx->threads;
 
@@ -98,13 +98,13 @@ void task_close(struct lt_ctx *ctx)
 }
 
 /* No new records from now on (before the last drain). */
-void task_stop(struct lt_ctx *ctx)
+void task_stop(struct lt_target *ctx)
 {
 	if (ctx->threads && ctx->threads->skel->bss)
 		ctx->threads->skel->bss->lt_stop = 1;
 }
 
-void task_drops(const struct lt_ctx *ctx, uint64_t *out)
+void task_drops(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->threads || !ctx->threads->skel->bss)
 		return;
@@ -112,7 +112,7 @@ void task_drops(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->threads->skel->bss->drops[i];
 }
 
-void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+void task_ucopy_stats(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->threads || !ctx->threads->skel->bss)
 		return;
@@ -120,7 +120,7 @@ void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->threads->skel->bss->ucopy_stats[i];
 }
 
-void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
+void task_handle(struct lt_target *ctx, const struct lt_task_event *e)
 {
 	struct threads *t = ctx->threads;
 	struct site *s;
@@ -149,7 +149,7 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	u64map_del(&t->born, e->tid);
 }
 
-void task_collect(struct lt_ctx *ctx)
+void task_collect(struct lt_target *ctx)
 {
 	struct threads *t = ctx->threads;
 	struct timespec now;
