@@ -24,6 +24,7 @@
 #include "report/output.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
+#include "trace/node.h"
 #include "trace/task.h"
 
 /* Ring buffer drain period. */
@@ -119,72 +120,10 @@ static void sum_drops(struct lt_ctx *ctx)
 	for (size_t i = 0; i < ctx->ntargets; i++) {
 		struct lt_target *tg = ctx->targets[i];
 
-		mem_drops(tg, ctx->drops);
-		task_drops(tg, ctx->drops);
 		go_drops(tg, ctx->drops);
 	}
-}
-
-/* Opens one process (an existing pid, or o->cmd started held) and loads
- * its trackers. 0, 2 for a bad target (said), 1 for a runtime failure. */
-static int target_setup(struct lt_ctx *ctx, struct lt_target *tg, pid_t pid)
-{
-	const struct lt_opts *o = &ctx->opts;
-	char exe[PATH_MAX];
-
-	if (o->cmd) {
-		/* A command that cannot run is a bad target: say so first. */
-		tg->target.spawned = true;
-		if (target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)))
-			return 2;
-		if (target_spawn(&tg->target, o->cmd)) {
-			lt_err("cannot start %s: %s\n", o->cmd[0], strerror(errno));
-			return 1;
-		}
-	} else if (target_open_pid(&tg->target, pid)) {
-		return 2;
-	}
-	tg->sym = symbolizer_new(tg->target.proc_pid);
-	if (!tg->sym) {
-		int err = errno;
-
-		if (err == ENOMEM) {
-			lt_err("out of memory\n");
-			return 1;
-		}
-		if (err == ESRCH || err == ENOENT)
-			lt_err("process %d vanished while leaktrace was setting up\n",
-			       tg->target.pid);
-		else
-			lt_err("cannot read the memory map of process %d: %s%s\n",
-			       tg->target.pid, strerror(err), err == EACCES || err == EPERM ?
-			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
-			       "user namespace, same Yama scope)" : "");
-		return 2;
-	}
-	model_init(&tg->model);
-	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
-	 * programs (elsewhere a jump is a garbage frame pointer). */
-	if (!target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)))
-		tg->target.is_go = target_exe_is_go(exe);
-	if (mem_open(tg, &ctx->maps))
-		return 1;
-	stacks_init(&tg->stacks, ctx->maps.stacks_fd, tg->sym);
-	tg->stacks.copy_max = o->stack_copy_kb << 10;
-	if (!o->no_threads && task_open(tg, &ctx->maps))
-		return 1;
-	if (!o->no_go) {
-		if (target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(tg, exe, ctx->maps.stacks_fd, ctx->maps.events_fd) ||
-		    goheap_open(tg, exe))
-			return 1;
-	}
-	/* Execs are followed from here on (-- CMD's own exec included). */
-	if (procid_watch_exec(&tg->target.id))
-		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
-			"would go unnoticed\n");
-	tg->spawn_exec_pending = tg->target.spawned;
-	return 0;
+	mem_obj_drops(ctx->mem_obj, ctx->drops);
+	task_obj_drops(ctx->task_obj, ctx->drops);
 }
 
 static int setup(struct lt_ctx *ctx)
@@ -196,26 +135,57 @@ static int setup(struct lt_ctx *ctx)
 	err = export_open(ctx);	/* a bad --metrics-addr fails first */
 	if (err)
 		return err;
-	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb))
+	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb, o->max_procs))
 		return 1;
 	ctx->wakeup_bytes = ctx->maps.wakeup_bytes;
-	tg = lt_target_add(ctx);
-	if (!tg) {
-		lt_err("out of memory\n");
-		return 1;
+	if (o->all || o->cgroup) {
+		err = node_open(ctx);
+		if (err)
+			return err;
+	} else {
+		for (uint32_t i = 0; i < (o->cmd ? 1 : o->npids); i++) {
+			tg = lt_target_add(ctx);
+			if (!tg) {
+				lt_err("out of memory\n");
+				return 1;
+			}
+			err = node_target_open(ctx, tg, o->cmd ? 0 : o->pids[i], false);
+			if (err)
+				return err;
+		}
 	}
-	err = target_setup(ctx, tg, o->pid);
-	if (err)
-		return err;
+	/* One process: its own fast path in BPF (a compare, no map). */
+	if (ctx->ntargets == 1 && !ctx->node) {
+		tg = ctx->targets[0];
+		ctx->maps.targ_tgid = target_host_pid(&tg->target);
+		ctx->maps.targ_go = tg->target.is_go;
+	}
+	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps) ||
+	    (!o->no_threads && task_obj_open(&ctx->task_obj, o, &ctx->maps)))
+		return 1;
+	for (size_t i = 0; i < ctx->ntargets;) {
+		tg = ctx->targets[i];
+		err = node_target_attach(ctx, tg);
+		if (err && ctx->node) {
+			/* One process of many: counted, the others traced. */
+			node_target_free(ctx, tg);
+			continue;
+		}
+		if (err)
+			return err;
+		i++;
+	}
 	ctx->rb = ring_buffer__new(ctx->maps.events_fd, lt_dispatch, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
-	err = target_release(&tg->target);
-	if (err) {
-		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
-		return 1;
+	if (o->cmd) {
+		err = target_release(&ctx->targets[0]->target);
+		if (err) {
+			lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -292,12 +262,29 @@ static int poll_ms(struct lt_ctx *ctx)
 	return ms;
 }
 
+/* Marks the -p targets that exited; true when none is left. */
+static bool all_exited(struct lt_ctx *ctx)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		if (!tg->exited && !target_alive(&tg->target)) {
+			tg->exited = true;
+			if (ctx->ntargets > 1)
+				lt_info("process %d exited\n", tg->target.pid);
+		}
+		left |= !tg->exited;
+	}
+	return !left;
+}
+
 static void run(struct lt_ctx *ctx)
 {
 	bool tty = isatty(STDOUT_FILENO) && !ctx->opts.output &&
 		   ctx->opts.format == FMT_TEXT;
 	double next = ctx->opts.interval_s;
-	struct lt_target *tg = ctx->targets[0];
 
 	for (size_t i = 0; i < ctx->ntargets; i++)
 		go_scan_existing(ctx->targets[i]);
@@ -321,10 +308,20 @@ static void run(struct lt_ctx *ctx)
 			follow_exec(ctx, ctx->targets[i]);
 		}
 		if (lt_elapsed(ctx) >= next) {
+			/* --all: new processes attached, exited ones get their
+			 * final sample here and are released after it. */
+			node_rescan(ctx);
+			if (ctx->node) {
+				ctx->drain_until = 0;
+				ring_buffer__consume(ctx->rb);
+			}
 			collect_all(ctx, false);
 			export_publish(ctx);
+			node_release_exited(ctx);
 			next += ctx->opts.interval_s;
-			if (ctx->opts.interval_set) {
+			if (ctx->opts.interval_set && ctx->ntargets == 1 && !ctx->node) {
+				struct lt_target *tg = ctx->targets[0];
+
 				model_rank(&tg->model, rss_rise(tg));
 				goheap_explain(&tg->model);
 				report_live(ctx, tg, tty ? stdout : stderr, tty);
@@ -332,9 +329,13 @@ static void run(struct lt_ctx *ctx)
 		}
 		if (ctx->opts.duration_s && lt_elapsed(ctx) >= ctx->opts.duration_s)
 			break;
-		if (!target_alive(&tg->target)) {
-			lt_info("target %d exited\n", tg->target.pid);
-			ctx->ended_by = "target exited";
+		if (!ctx->node && all_exited(ctx)) {
+			if (ctx->ntargets == 1)
+				lt_info("target %d exited\n", ctx->targets[0]->target.pid);
+			else
+				lt_info("every traced process exited\n");
+			ctx->ended_by = ctx->ntargets == 1 ? "target exited" :
+							     "targets exited";
 			break;
 		}
 	}
@@ -350,11 +351,10 @@ static void run(struct lt_ctx *ctx)
 		ctx->ended_by = "duration";
 	}
 	/* No new records, then read all that are left: the drain ends. */
-	for (size_t i = 0; i < ctx->ntargets; i++) {
-		mem_stop(ctx->targets[i]);
-		task_stop(ctx->targets[i]);
+	mem_obj_stop(ctx->mem_obj);
+	task_obj_stop(ctx->task_obj);
+	for (size_t i = 0; i < ctx->ntargets; i++)
 		go_stop(ctx->targets[i]);
-	}
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
 	collect_all(ctx, true);
@@ -362,15 +362,21 @@ static void run(struct lt_ctx *ctx)
 
 static int finish(struct lt_ctx *ctx, struct report_out *out)
 {
-	struct lt_target *tg = ctx->targets[0];
 	int err;
 
 	sum_drops(ctx);
-	model_rank(&tg->model, rss_rise(tg));
-	goheap_explain(&tg->model);
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		model_rank(&tg->model, rss_rise(tg));
+		goheap_explain(&tg->model);
+	}
 	if (ctx->capture)
-		return capture_write(ctx, tg);
-	err = report_write(ctx, tg, out->f);
+		return capture_write(ctx, ctx->targets[0]);
+	if (ctx->ntargets == 1 && !ctx->node)
+		err = report_write(ctx, ctx->targets[0], out->f);
+	else
+		err = report_write_processes(ctx, out->f);
 	if (err) {
 		report_out_fail(out, err);
 		return 1;
@@ -378,31 +384,23 @@ static int finish(struct lt_ctx *ctx, struct report_out *out)
 	return report_out_commit(out) ? 1 : 0;
 }
 
-static void target_teardown(struct lt_target *tg)
-{
-	goheap_close(tg);
-	go_close(tg);
-	task_close(tg);
-	mem_close(tg);
-	stacks_free(&tg->stacks);
-	model_free(&tg->model);
-	symbolizer_free(tg->sym);
-	target_abort(&tg->target);
-	free(tg);
-}
-
 static void teardown(struct lt_ctx *ctx)
 {
 	export_close(ctx);
 	ring_buffer__free(ctx->rb);
-	for (size_t i = 0; i < ctx->ntargets; i++)
-		target_teardown(ctx->targets[i]);
+	while (ctx->ntargets)
+		node_target_free(ctx, ctx->targets[ctx->ntargets - 1]);
 	free(ctx->targets);
 	ctx->targets = NULL;
-	ctx->ntargets = 0;
+	if (ctx->by_tgid_init)
+		u64map_free(&ctx->by_tgid);
+	node_close(ctx);
+	task_obj_close(ctx->task_obj);
+	mem_obj_close(ctx->mem_obj);
 	lt_maps_close(&ctx->maps);
 	compare_free(ctx->base);
 	capture_free(ctx);
+	free(ctx->opts.pids);
 }
 
 int main(int argc, char **argv)
@@ -418,6 +416,7 @@ int main(int argc, char **argv)
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
 			.go_budget_pct = 1.0,
+			.max_procs = 4096,
 		},
 	};
 	struct report_out out = { 0 };
@@ -469,8 +468,13 @@ int main(int argc, char **argv)
 		ctx.targets[i]->t0 = ctx.t0;
 		ctx.targets[i]->started_at = ctx.started_at;
 	}
-	lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
-		ctx.targets[0]->target.pid, ctx.targets[0]->target.comm, ctx.attach_ms);
+	if (ctx.ntargets == 1 && !ctx.node)
+		lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
+			ctx.targets[0]->target.pid, ctx.targets[0]->target.comm,
+			ctx.attach_ms);
+	else
+		lt_info("tracing %zu processes, probes live after %.0f ms\n",
+			ctx.ntargets, ctx.attach_ms);
 	run(&ctx);
 	err = finish(&ctx, &out);
 	ignore_signals();

@@ -168,13 +168,13 @@ void export_publish(struct lt_ctx *ctx)
 		struct lt_target *tg = ctx->targets[i];
 
 		target_series(e, tg, o->top_n, &e->mt[i], e->sites + i * o->top_n);
-		mem_drops(tg, drops);
-		task_drops(tg, drops);
 		go_drops(tg, drops);
 		drops[LT_DROP_MAX] += tg->stacks.missing;
 		if (tg->now_s > now_s)
 			now_s = tg->now_s;
 	}
+	mem_obj_drops(ctx->mem_obj, drops);
+	task_obj_drops(ctx->task_obj, drops);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		names[i] = report_drop_name(i);
 	names[LT_DROP_MAX] = "stack_gone_before_read";

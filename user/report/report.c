@@ -450,6 +450,22 @@ static json_object *report_json(struct lt_ctx *ctx, struct lt_target *tg, const 
 	return root;
 }
 
+json_object *report_process_json(struct lt_ctx *ctx, struct lt_target *tg)
+{
+	struct finding fs[MAX_FINDINGS];
+	int nf = findings_build(ctx, tg, fs, MAX_FINDINGS);
+
+	return report_json(ctx, tg, fs, nf);
+}
+
+void report_process_text(struct lt_ctx *ctx, struct lt_target *tg, FILE *out)
+{
+	struct finding fs[MAX_FINDINGS];
+	int nf = findings_build(ctx, tg, fs, MAX_FINDINGS);
+
+	text_report(ctx, tg, out, fs, nf);
+}
+
 int report_write(struct lt_ctx *ctx, struct lt_target *tg, FILE *out)
 {
 	struct finding fs[MAX_FINDINGS];

@@ -19,8 +19,14 @@
 #define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
 
-struct mem {
+/* The memory BPF object: one for all targets of the run. */
+struct mem_obj {
 	struct mem_bpf *skel;
+	int release_fd, move_fd;	/* the page-map programs, or -1 */
+};
+
+struct mem {
+	struct mem_bpf *skel;		/* the run's (struct mem_obj) */
 	struct model *model;		/* where the sites live */
 	struct stacks *stacks;
 	int copy_need_fd;		/* shared, for stack copies */
@@ -36,11 +42,10 @@ struct mem {
 /* Opens, sizes, sets and loads the memory object. page_progs: with the
  * syscall programs that edit the page map for user space (flags: of
  * lt_bpf_load). */
-static int mem_load(struct mem *m, const struct lt_target *ctx,
+static int mem_load(struct mem_obj *m, const struct lt_opts *o,
 		    const struct lt_maps *maps, bool bpf_release,
 		    bool page_progs, unsigned int flags)
 {
-	const struct lt_opts *o = ctx->opts;
 	int err;
 
 	m->skel = mem_bpf__open();
@@ -49,7 +54,7 @@ static int mem_load(struct mem *m, const struct lt_target *ctx,
 		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
 		return err;
 	}
-	LT_BPF_COMMON_RODATA(m->skel, target_host_pid(&ctx->target), ctx->target.is_go, maps);
+	LT_BPF_COMMON_RODATA(m->skel, maps);
 	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
 	m->skel->rodata->fault_sample = o->fault_sample;
 	/* Chunks: room for max_pages touched pages even when only one page
@@ -57,7 +62,9 @@ static int mem_load(struct mem *m, const struct lt_target *ctx,
 	if ((err = bpf_map__set_max_entries(m->skel->maps.pages,
 			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
 	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
-					    o->max_fault_stacks))) {
+					    o->max_fault_stacks)) ||
+	    (err = bpf_map__set_max_entries(m->skel->maps.sys_args,
+					    maps->targ_tgid ? 16384 : 65536))) {
 		lt_err("cannot size BPF maps: %s\n", strerror(-err));
 		return err;
 	}
@@ -70,21 +77,103 @@ static int mem_load(struct mem *m, const struct lt_target *ctx,
 	return lt_bpf_load(m->skel->skeleton, maps, "memory", flags);
 }
 
-int mem_open(struct lt_target *ctx, const struct lt_maps *maps)
+int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
+		 const struct lt_maps *maps)
+{
+	struct mem_obj *m;
+	bool bpf_release;
+	int err;
+
+	*out = m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->release_fd = m->move_fd = -1;
+	/* Releases in BPF where bpf_loop exists (5.17+): small ranges at the
+	 * syscall's exit, the rest asked by user space of the syscall
+	 * programs. Before that user space edits the page map itself, and
+	 * also when this kernel refuses the syscall programs (said). */
+	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+					      BPF_FUNC_loop, NULL) == 1;
+	err = mem_load(m, o, maps, bpf_release, bpf_release,
+		       LT_LOAD_ATTACH | (bpf_release ? LT_LOAD_QUIET : 0));
+	if (err && bpf_release && m->skel) {
+		mem_bpf__destroy(m->skel);
+		m->skel = NULL;
+		err = mem_load(m, o, maps, true, false, LT_LOAD_ATTACH);
+		if (!err)
+			lt_warn("this kernel refused the page-map programs: user space edits the page map, racing with the fault program (a page first touched meanwhile may be missed)\n");
+	}
+	if (err)
+		return err;
+	if (bpf_program__autoload(m->skel->progs.lt_pages_release))
+		m->release_fd = bpf_program__fd(m->skel->progs.lt_pages_release);
+	if (bpf_program__autoload(m->skel->progs.lt_pages_move))
+		m->move_fd = bpf_program__fd(m->skel->progs.lt_pages_move);
+	return 0;
+}
+
+void mem_obj_close(struct mem_obj *m)
+{
+	if (!m)
+		return;
+	mem_bpf__destroy(m->skel);
+	free(m);
+}
+
+void mem_obj_stop(struct mem_obj *m)
+{
+	if (m && m->skel && m->skel->bss)
+		m->skel->bss->lt_stop = 1;
+}
+
+void mem_obj_drops(const struct mem_obj *m, uint64_t *out)
+{
+	if (!m || !m->skel || !m->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += m->skel->bss->drops[i];
+}
+
+/* Forgets the target's chunks and fault counters in the shared maps (its
+ * state is released: the process exited). */
+static void forget_kernel_state(struct mem *m, uint32_t tgid)
+{
+	int fd = bpf_map__fd(m->skel->maps.pages);
+	struct lt_fault_key fk, fnext;
+	uint64_t key, next;
+	bool have;
+
+	have = !bpf_map_get_next_key(fd, NULL, &key);
+	while (have) {
+		have = !bpf_map_get_next_key(fd, &key, &next);
+		if (LT_TGID_OF_KEY(key) == tgid)
+			bpf_map_delete_elem(fd, &key);
+		key = next;
+	}
+	fd = bpf_map__fd(m->skel->maps.fault_stats);
+	have = !bpf_map_get_next_key(fd, NULL, &fk);
+	while (have) {
+		have = !bpf_map_get_next_key(fd, &fk, &fnext);
+		if (fk.tgid == tgid)
+			bpf_map_delete_elem(fd, &fk);
+		fk = fnext;
+	}
+}
+
+int mem_open(struct lt_target *ctx, const struct mem_obj *obj,
+	     const struct lt_maps *maps)
 {
 	struct mem *m;
-	bool bpf_release;
 	uint64_t cur = 0;
-	int err;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	ctx->mem = m;
+	m->skel = obj->skel;
 	m->model = &ctx->model;
 	m->stacks = &ctx->stacks;
 	m->copy_need_fd = maps->copy_need_fd;
-	pages_init(&m->pages, -1, -1, -1);
 	faultsplit_init(&m->splits);
 	/* The break already reached; a spawned target syncs on its first
 	 * brk(0) after exec instead. */
@@ -95,31 +184,12 @@ int mem_open(struct lt_target *ctx, const struct lt_maps *maps)
 			cur = PAGE_UP(cur_brk);
 	}
 	brk_init(&m->brk, cur);
+	pages_init(&m->pages, bpf_map__fd(obj->skel->maps.pages),
+		   obj->release_fd, obj->move_fd);
+	m->pages.tgid = target_host_pid(&ctx->target);
 	m->ranges = ranges_new();
 	if (!m->ranges)
 		return -ENOMEM;
-	/* Releases in BPF where bpf_loop exists (5.17+): small ranges at the
-	 * syscall's exit, the rest asked by user space of the syscall
-	 * programs. Before that user space edits the page map itself, and
-	 * also when this kernel refuses the syscall programs (said). */
-	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-					      BPF_FUNC_loop, NULL) == 1;
-	err = mem_load(m, ctx, maps, bpf_release, bpf_release,
-		       LT_LOAD_ATTACH | (bpf_release ? LT_LOAD_QUIET : 0));
-	if (err && bpf_release && m->skel) {
-		mem_bpf__destroy(m->skel);
-		m->skel = NULL;
-		err = mem_load(m, ctx, maps, true, false, LT_LOAD_ATTACH);
-		if (!err)
-			lt_warn("this kernel refused the page-map programs: user space edits the page map, racing with the fault program (a page first touched meanwhile may be missed)\n");
-	}
-	if (err)
-		return err;
-	pages_init(&m->pages, bpf_map__fd(m->skel->maps.pages),
-		   bpf_program__autoload(m->skel->progs.lt_pages_release) ?
-			bpf_program__fd(m->skel->progs.lt_pages_release) : -1,
-		   bpf_program__autoload(m->skel->progs.lt_pages_move) ?
-			bpf_program__fd(m->skel->progs.lt_pages_move) : -1);
 	return 0;
 }
 
@@ -129,7 +199,10 @@ void mem_close(struct lt_target *ctx)
 
 	if (!m)
 		return;
-	mem_bpf__destroy(m->skel);
+	/* A shared object outlives the target: forget its kernel state (no
+	 * growth with process churn). */
+	if (m->skel && !m->skel->rodata->targ_tgid)
+		forget_kernel_state(m, m->pages.tgid);
 	ranges_free(m->ranges);
 	pages_free(&m->pages);
 	brk_free(&m->brk);
@@ -141,21 +214,6 @@ void mem_close(struct lt_target *ctx)
 const struct mem_stats *mem_stats(const struct lt_target *ctx)
 {
 	return &ctx->mem->st;
-}
-
-/* No new records from now on (before the last drain). */
-void mem_stop(struct lt_target *ctx)
-{
-	if (ctx->mem && ctx->mem->skel->bss)
-		ctx->mem->skel->bss->lt_stop = 1;
-}
-
-void mem_drops(const struct lt_target *ctx, uint64_t *out)
-{
-	if (!ctx->mem || !ctx->mem->skel->bss)
-		return;
-	for (int i = 0; i < LT_DROP_MAX; i++)
-		out[i] += ctx->mem->skel->bss->drops[i];
 }
 
 void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out)
@@ -327,7 +385,8 @@ void mem_collect(struct lt_target *ctx)
 	struct model *model = m->model;
 	int fd = bpf_map__fd(m->skel->maps.fault_stats);
 	struct lt_fault_stat fs;
-	uint64_t key, next, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
+	struct lt_fault_key fk, fnext;
+	uint64_t key, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
 	bool have;
 
 	for (size_t i = 0; i < model->n; i++) {
@@ -339,11 +398,13 @@ void mem_collect(struct lt_target *ctx)
 			s->bytes = ranges_bytes(m->ranges, s->id);
 	}
 	heap_top = faultsplit_heap_top(&m->splits);
-	have = !bpf_map_get_next_key(fd, NULL, &key);
+	have = !bpf_map_get_next_key(fd, NULL, &fk);
 	while (have) {
-		bool more = !bpf_map_get_next_key(fd, &key, &next);
+		bool more = !bpf_map_get_next_key(fd, &fk, &fnext);
 
-		if (!bpf_map_lookup_elem(fd, &key, &fs)) {
+		key = fk.sid;
+		if (fk.tgid == m->pages.tgid &&
+		    !bpf_map_lookup_elem(fd, &fk, &fs)) {
 			const struct fault_split *sp = faultsplit_get(&m->splits, key);
 			uint64_t rel = 0, lazy = 0;
 
@@ -370,7 +431,7 @@ void mem_collect(struct lt_target *ctx)
 							&fs, rel, lazy);
 		}
 		have = more;
-		key = next;
+		fk = fnext;
 	}
 	m->faulted_pages = total;
 	if (m->pages.failed > m->failed_said) {

@@ -12,6 +12,8 @@
 #include "leaktrace.h"
 
 struct lt_maps;
+struct lt_opts;
+struct mem_obj;
 
 struct mem_stats {
 	uint64_t madvise_bytes[LT_MADV_MAX];	/* requested, per advice */
@@ -23,9 +25,22 @@ struct mem_stats {
 };
 
 /* Opens, sizes, loads and attaches the memory programs, with the shared
- * maps of maps (trace/loader.h). Sites go to ctx->model through
- * ctx->stacks. */
-int mem_open(struct lt_target *ctx, const struct lt_maps *maps);
+ * maps of maps (trace/loader.h): one object for every target of the run
+ * (it filters on maps->targ_tgid, or on the "traced" map). 0 or -errno
+ * (said). */
+int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
+		 const struct lt_maps *maps);
+void mem_obj_close(struct mem_obj *m);
+/* Stops new records (the last drain then ends). */
+void mem_obj_stop(struct mem_obj *m);
+/* Adds the object's drop counters to out[LT_DROP_MAX]. */
+void mem_obj_drops(const struct mem_obj *m, uint64_t *out);
+/* The target's memory state on the run's object. Sites go to ctx->model
+ * through ctx->stacks. */
+int mem_open(struct lt_target *ctx, const struct mem_obj *obj,
+	     const struct lt_maps *maps);
+/* Releases the target's state, its chunks and counters in the kernel's
+ * maps included (shared object). */
 void mem_close(struct lt_target *ctx);
 void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e);
 /* A sampled page fault with a stack copy: learns which full stack its
@@ -37,10 +52,6 @@ uint64_t mem_fault_samples(const struct lt_target *ctx, uint64_t *split_ids);
  * ranges into the mmap/brk sites. */
 void mem_collect(struct lt_target *ctx);
 const struct mem_stats *mem_stats(const struct lt_target *ctx);
-/* Stops new records (the last drain then ends). */
-void mem_stop(struct lt_target *ctx);
-/* Adds this object's drop counters to out[LT_DROP_MAX]. */
-void mem_drops(const struct lt_target *ctx, uint64_t *out);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
 void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out);
 #endif

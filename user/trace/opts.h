@@ -17,8 +17,14 @@ struct export_opts {
 	unsigned int max_sites;	/* --metrics-max-sites */
 };
 
+#define LT_MAX_PIDS 1024	/* -p PID,PID,... */
+
 struct lt_opts {
-	pid_t pid;
+	pid_t pid;		/* the first of pids */
+	pid_t *pids;		/* -p, in order given */
+	uint32_t npids;
+	bool all;		/* --all: every user process of the host */
+	const char *cgroup;	/* --cgroup PATH: those of one cgroup subtree */
 	double duration_s;	/* 0: until Ctrl-C or the target exits */
 	double interval_s;
 	bool interval_set;
@@ -31,6 +37,7 @@ struct lt_opts {
 	uint32_t max_fault_stacks;
 	uint32_t ringbuf_mb;
 	uint32_t max_goroutines;
+	uint32_t max_procs;	/* processes traced at once (--max-processes) */
 	uint32_t stack_copy_kb;	/* user stack copied per low-rate event, 0 off */
 	uint32_t fault_sample;	/* unwind 1 in N first touches, 0 off */
 	bool no_threads;

@@ -27,6 +27,9 @@ struct lt_target {
 	const struct lt_opts *opts;	/* the run's options */
 	uint64_t wakeup_bytes;		/* ring buffer fill that wakes us */
 	struct target target;
+	uint32_t tgid;			/* host tgid, once indexed */
+	bool indexed;			/* findable by tgid (trace/world.h) */
+	bool exited;			/* gone: released after its final sample */
 	struct proc_identity id;	/* last read while it lived (export/) */
 	bool have_id;
 	struct model model;

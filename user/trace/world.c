@@ -2,6 +2,7 @@
 /* The run's targets and the dispatch of ring-buffer records to them. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "trace/go.h"
@@ -29,13 +30,40 @@ double lt_target_elapsed(const struct lt_target *tg)
 
 struct lt_target *lt_target_of(const struct lt_ctx *ctx, uint32_t tgid)
 {
-	for (size_t i = 0; i < ctx->ntargets; i++) {
-		struct lt_target *tg = ctx->targets[i];
+	uint64_t v;
 
-		if ((uint32_t)target_host_pid(&tg->target) == tgid)
-			return tg;
+	if (ctx->ntargets == 1) {	/* the usual case: no lookup */
+		struct lt_target *tg = ctx->targets[0];
+
+		return tg->indexed && tg->tgid == tgid ? tg : NULL;
 	}
-	return NULL;
+	if (!u64map_get(&ctx->by_tgid, tgid, &v))
+		return NULL;
+	return (struct lt_target *)(uintptr_t)v;
+}
+
+int lt_target_index(struct lt_ctx *ctx, struct lt_target *tg)
+{
+	tg->tgid = target_host_pid(&tg->target);
+	if (u64map_put(&ctx->by_tgid, tg->tgid, (uintptr_t)tg))
+		return -ENOMEM;
+	tg->indexed = true;
+	return 0;
+}
+
+void lt_target_remove(struct lt_ctx *ctx, struct lt_target *tg)
+{
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		if (ctx->targets[i] != tg)
+			continue;
+		memmove(&ctx->targets[i], &ctx->targets[i + 1],
+			(ctx->ntargets - i - 1) * sizeof(ctx->targets[0]));
+		ctx->ntargets--;
+		break;
+	}
+	if (tg->indexed)
+		u64map_del(&ctx->by_tgid, tg->tgid);
+	tg->indexed = false;
 }
 
 struct lt_target *lt_target_add(struct lt_ctx *ctx)
@@ -46,6 +74,10 @@ struct lt_target *lt_target_add(struct lt_ctx *ctx)
 	if (!v)
 		return NULL;
 	ctx->targets = v;
+	if (!ctx->by_tgid_init) {
+		u64map_init(&ctx->by_tgid);
+		ctx->by_tgid_init = true;
+	}
 	tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return NULL;

@@ -13,18 +13,27 @@
 #include "trace/loader.h"
 #include "trace/opts.h"
 #include "trace/target.h"
+#include "util/hashmap.h"
 
 struct ring_buffer;
 struct lt_base;
 struct capture;
 struct lt_export;
+struct mem_obj;
+struct lt_node;
+struct task_obj;
 
 struct lt_ctx {
 	struct lt_opts opts;
 	struct lt_maps maps;		/* BPF maps every object shares */
 	struct ring_buffer *rb;
+	struct mem_obj *mem_obj;	/* the BPF objects every target shares */
+	struct task_obj *task_obj;
 	struct lt_target **targets;	/* traced processes */
 	size_t ntargets;
+	struct u64map by_tgid;		/* host tgid -> struct lt_target * */
+	bool by_tgid_init;
+	struct lt_node *node;		/* --all / --cgroup discovery, or NULL */
 	struct timespec t0;		/* CLOCK_MONOTONIC at attach */
 	time_t started_at;		/* wall clock at attach */
 	double attach_ms;		/* start to probes live */
@@ -47,6 +56,10 @@ struct lt_target *lt_target_of(const struct lt_ctx *ctx, uint32_t tgid);
 /* A new, empty target in the run's list (its options and wakeup set), or
  * NULL out of memory. */
 struct lt_target *lt_target_add(struct lt_ctx *ctx);
+/* Makes tg findable by its host tgid (once opened). 0 or -ENOMEM. */
+int lt_target_index(struct lt_ctx *ctx, struct lt_target *tg);
+/* Takes tg out of the list and the index (not freed). */
+void lt_target_remove(struct lt_ctx *ctx, struct lt_target *tg);
 /* The ring buffer's callback (ctx: the run): hands each record to the
  * tracker of its target. */
 int lt_dispatch(void *ctx, void *data, size_t size);
