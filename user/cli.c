@@ -51,12 +51,14 @@ enum {
 	OPT_MAX_PROCS,
 	OPT_ALL,
 	OPT_CGROUP,
+	OPT_WINDOW,
 };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
 	{ "pid", 'p', "PID[,PID...]", 0, "Trace these processes (all their threads); may be repeated", 1 },
 	{ "all", OPT_ALL, NULL, 0, "Trace every user process of the host, also those started later (kernel threads and leaktrace skipped)", 1 },
+	{ "window", OPT_WINDOW, "SECONDS", 0, "Judge growth over the last SECONDS only, at most 240 samples a series (default: the whole run; with --all or --cgroup 3600)", 1 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "With or without --all: only the processes of this cgroup subtree (a /sys/fs/cgroup path, or one as /proc/PID/cgroup writes it)", 1 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
 	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
@@ -161,6 +163,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	}
 	case OPT_ALL:
 		o->all = true;
+		break;
+	case OPT_WINDOW:
+		if (parse_seconds(arg, &o->window_s) || o->window_s < 10)
+			argp_error(state, "invalid window: %s (at least 10 seconds)", arg);
 		break;
 	case OPT_CGROUP:
 		if (!*arg)

@@ -417,6 +417,7 @@ int main(int argc, char **argv)
 			.max_goroutines = 1U << 20,
 			.go_budget_pct = 1.0,
 			.max_procs = 4096,
+			.window_s = -1,
 		},
 	};
 	struct report_out out = { 0 };

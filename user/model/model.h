@@ -96,6 +96,11 @@ struct model {
 	/* the process's RSS and thread count, one sample per model_totals */
 	struct sample *rss, *threads;
 	size_t ntotals, totals_cap;
+	/* An always-on agent: analyse only the last window_s seconds (0: the
+	 * whole run), at most max_samples per series (0: the default; older
+	 * samples are merged pairwise past it): bounded memory per site. */
+	double window_s;
+	uint32_t max_samples;
 };
 
 void model_init(struct model *m);

@@ -14,6 +14,9 @@
 #include "trace/task.h"
 #include "util/log.h"
 
+#define NODE_WINDOW_S 3600.0	/* --all, --cgroup: growth over the last hour */
+#define NODE_MAX_SAMPLES 240	/* a sample per 15 s of it: 4 KiB a series */
+
 struct lt_node {
 	struct scan_filter filter;
 	char cgroup[PATH_MAX];		/* --cgroup as /proc/PID/cgroup writes it */
@@ -78,6 +81,12 @@ int node_target_open(struct lt_ctx *ctx, struct lt_target *tg, pid_t pid,
 		goto out;
 	}
 	model_init(&tg->model);
+	/* An agent runs for days: growth over a sliding window, bounded
+	 * samples per site (model.h). */
+	tg->model.window_s = o->window_s > 0 ? o->window_s :
+			     o->window_s < 0 && (o->all || o->cgroup) ? NODE_WINDOW_S : 0;
+	if (tg->model.window_s > 0)
+		tg->model.max_samples = NODE_MAX_SAMPLES;
 	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
 	 * programs (elsewhere a jump is a garbage frame pointer). */
 	if (!target_exe_path(&tg->target, cmd, exe, sizeof(exe)))

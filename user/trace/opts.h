@@ -25,6 +25,8 @@ struct lt_opts {
 	uint32_t npids;
 	bool all;		/* --all: every user process of the host */
 	const char *cgroup;	/* --cgroup PATH: those of one cgroup subtree */
+	double window_s;	/* --window: growth over the last S s; 0 whole run,
+				 * <0 unset (--all/--cgroup: 3600) */
 	double duration_s;	/* 0: until Ctrl-C or the target exits */
 	double interval_s;
 	bool interval_set;
