@@ -56,7 +56,7 @@ def test_all_prometheus(start_prog, cgroups, tmp_path):
         assert res[0]["metric"]["container_runtime"] == "docker", res
         res = prom.query(f'leaktrace_process_info{{pid="{ok.pid}"}}')
         assert res[0]["metric"]["container"] == HEALTHY_ID, res
-        assert res[0]["metric"]["container_runtime"] == "crio", res
+        assert res[0]["metric"]["container_runtime"] == "cri-o", res
         # the C program's culprit leaks, in its container
         q = f'leaktrace_site_leak{{pid="{c.pid}",culprit="leak_chunk"}}'
         res = prom.wait_for(q, lambda r: r and all(v == 1 for v in values(r)), 90,
@@ -96,10 +96,11 @@ def test_all_prometheus(start_prog, cgroups, tmp_path):
         if prom:
             prom.stop()
         lt.signal(signal.SIGINT)
+        # out of their cgroups before the fixture removes them
+        for t in (c, go, ok, late):
+            if t:
+                t.kill()
     run = lt.wait()
-    for t in (c, go, ok, late):
-        if t:
-            t.kill()
     run.ok()
     doc = run.report
     assert doc["mode"] == "all", doc.keys()

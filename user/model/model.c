@@ -177,14 +177,16 @@ static size_t window_cut(struct sample *a, size_t n, double t, double window_s)
 	return n - k;
 }
 
-/* In a window, one sample per window_s / max_samples seconds (the
- * latest of its slot): an even resolution over the window, at most
- * max_samples + 2 samples a series. */
-static bool same_slot(const struct model *m, const struct sample *last, double t)
+/* In a window, once a series holds max_samples / 2 samples, one sample
+ * per window_s / max_samples seconds (the latest of its slot): a short
+ * run keeps every sample, a long one an even resolution over the window;
+ * at most 1.5 max_samples + 2 samples a series. */
+static bool same_slot(const struct model *m, const struct sample *last,
+		      size_t n, double t)
 {
 	double w;
 
-	if (m->window_s <= 0 || !m->max_samples)
+	if (m->window_s <= 0 || !m->max_samples || n < m->max_samples / 2)
 		return false;
 	w = m->window_s / m->max_samples;
 	return floor(last->t / w) == floor(t / w);
@@ -202,15 +204,16 @@ void model_sample(struct model *m, double t)
 		/* A sample right after the last one (the final collect) replaces
 		 * it: two points at one instant bend the fit. */
 		if (s->nsamples && (t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S ||
-				    same_slot(m, &s->samples[s->nsamples - 1], t))) {
+				    same_slot(m, &s->samples[s->nsamples - 1],
+					      s->nsamples, t))) {
 			s->samples[s->nsamples - 1].t = t;
 			s->samples[s->nsamples - 1].v = v;
 			continue;
 		}
 
 		s->nsamples = window_cut(s->samples, s->nsamples, t, m->window_s);
-		if (s->nsamples == s->cap || s->nsamples >= max + 2) {
-			if (s->nsamples >= max + 2) {
+		if (s->nsamples == s->cap || s->nsamples >= max + max / 2 + 2) {
+			if (s->nsamples >= max + max / 2 + 2) {
 				downsample(s);
 			} else {
 				size_t cap = s->cap ? s->cap * 2 : 16;
@@ -281,7 +284,7 @@ void model_totals(struct model *m, double t, double rss, double threads)
 
 	/* the final collect right after the last sample replaces it */
 	if (m->ntotals && (t - m->rss[m->ntotals - 1].t < SAME_SAMPLE_S ||
-			   same_slot(m, &m->rss[m->ntotals - 1], t))) {
+			   same_slot(m, &m->rss[m->ntotals - 1], m->ntotals, t))) {
 		m->rss[m->ntotals - 1] = (struct sample){ t, rss };
 		m->threads[m->ntotals - 1] = (struct sample){ t, threads };
 		return;

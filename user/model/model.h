@@ -97,8 +97,10 @@ struct model {
 	struct sample *rss, *threads;
 	size_t ntotals, totals_cap;
 	/* An always-on agent: analyse only the last window_s seconds (0: the
-	 * whole run), at most max_samples per series (0: the default; older
-	 * samples are merged pairwise past it): bounded memory per site. */
+	 * whole run); with a window and max_samples, every sample until a
+	 * series holds max_samples / 2, then one per window_s / max_samples
+	 * seconds: at most 1.5 max_samples + 2 (bounded memory per site).
+	 * Without a window max_samples (0: 2048) merges pairs past it. */
 	double window_s;
 	uint32_t max_samples;
 };

@@ -15,7 +15,7 @@
 #include "util/log.h"
 
 #define NODE_WINDOW_S 3600.0	/* --all, --cgroup: growth over the last hour */
-#define NODE_MAX_SAMPLES 240	/* a sample per 15 s of it: 4 KiB a series */
+#define NODE_MAX_SAMPLES 240	/* then a sample per 15 s: <= 362 a series (6 KiB) */
 
 struct lt_node {
 	struct scan_filter filter;
