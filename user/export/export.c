@@ -17,6 +17,7 @@
 #include "proc/procstat.h"
 #include "report/report.h"
 #include "trace/go.h"
+#include "trace/goheap.h"
 #include "trace/mem.h"
 #include "trace/task.h"
 #include "util/log.h"
@@ -115,6 +116,7 @@ static void target_series(struct lt_export *e, struct lt_target *tg,
 			  struct metrics_site *sites)
 {
 	struct proc_identity id;
+	struct goheap_info hi;
 	double rise = NAN;
 
 	if (!identity_read("", tg->target.pid, &id)) {
@@ -140,6 +142,14 @@ static void target_series(struct lt_export *e, struct lt_target *tg,
 	mt->threads = tg->last.threads;
 	if (go_enabled(tg))
 		mt->goroutines = go_count_end(tg);
+	goheap_get_info(tg, &hi);
+	if (hi.state == GOHEAP_ON && hi.cycles_seen) {
+		/* the Go heap profile: its sites are the heap */
+		for (size_t i = 0; i < tg->model.n; i++)
+			if (tg->model.sites[i]->kind == SITE_HEAP)
+				mt->heap_inuse += tg->model.sites[i]->bytes;
+		mt->have_heap = true;
+	}
 	mt->sites = sites;
 	mt->nsites = metrics_group_sites(tg->model.ranked, tg->model.n, sites,
 					 top_n, &mt->nmore);
