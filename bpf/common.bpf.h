@@ -173,6 +173,10 @@ static __always_inline __u64 lt_capture_stack(__u64 ip, __u64 sp, __u64 fp)
 		bpf_probe_read_user(&word, sizeof(word), (void *)sp);
 	st->ips[1] = word;
 	st->nr = n + 1;
+	/* The process is part of the id: two instances of one binary have
+	 * the same addresses, and each target reads (and deletes) its own
+	 * stacks from the shared map. */
+	h = (h ^ (bpf_get_current_pid_tgid() >> 32)) * 0x100000001b3ULL;
 	for (int i = 0; i < LT_MAX_STACK; i++) {
 		if (i >= st->nr)
 			break;

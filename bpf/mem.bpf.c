@@ -270,6 +270,45 @@ int lt_pages_move(struct lt_pages_req *req)
 			(r.first >> LT_CHUNK_SHIFT) + 1, move_chunk, &r, 0) < 0;
 }
 
+/* Processes user space has released (host tgid -> 1): lt_sweep deletes
+ * their chunks and fault counters, in one pass over each map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} gone SEC(".maps");
+
+static long sweep_chunk(struct bpf_map *map, __u64 *key, struct lt_chunk *c,
+			void *data)
+{
+	__u32 tgid = LT_TGID_OF_KEY(*key);
+
+	if (bpf_map_lookup_elem(&gone, &tgid))
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static long sweep_fault(struct bpf_map *map, struct lt_fault_key *key,
+			struct lt_fault_stat *st, void *data)
+{
+	__u32 tgid = key->tgid;
+
+	if (bpf_map_lookup_elem(&gone, &tgid))
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+/* Run by user space (BPF_PROG_RUN) once per interval in which processes
+ * were released: the kernel walks the maps, not one syscall per entry. */
+SEC("syscall")
+int lt_sweep(void *ctx)
+{
+	bpf_for_each_map_elem(&pages, sweep_chunk, NULL, 0);
+	bpf_for_each_map_elem(&fault_stats, sweep_fault, NULL, 0);
+	return 0;
+}
+
 static __always_inline int sys_exit(enum lt_event_type type, long ret,
 				    bool release)
 {

@@ -61,7 +61,7 @@ static const struct argp_option options[] = {
 	{ "window", OPT_WINDOW, "SECONDS", 0, "Judge growth over the last SECONDS only, at most 240 samples a series (default: the whole run; with --all or --cgroup 3600)", 1 },
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "With or without --all: only the processes of this cgroup subtree (a /sys/fs/cgroup path, or one as /proc/PID/cgroup writes it)", 1 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
-	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
+	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view of one process (default 1; --all and --cgroup: 10)", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
 	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "

@@ -30,6 +30,11 @@
 /* Ring buffer drain period. */
 #define DRAIN_MS 50
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
+#define NODE_INTERVAL_S 10.0	/* --all, --cgroup: default -i */
+#define RINGBUF_DEF_MB 4
+#define NODE_RINGBUF_MB 16	/* --all, --cgroup: default --ringbuf-mb */
+#define MAX_STACKS_DEF 16384
+#define NODE_MAX_STACKS 131072	/* --all, --cgroup: default --max-stacks */
 
 static volatile sig_atomic_t exiting;
 
@@ -102,6 +107,7 @@ static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 
 static void collect_all(struct lt_ctx *ctx, bool full)
 {
+	mem_obj_snapshot(ctx->mem_obj);	/* every target's fault counters */
 	for (size_t i = 0; i < ctx->ntargets; i++)
 		collect(ctx, ctx->targets[i], full);
 }
@@ -318,6 +324,7 @@ static void run(struct lt_ctx *ctx)
 			collect_all(ctx, false);
 			export_publish(ctx);
 			node_release_exited(ctx);
+			mem_obj_sweep(ctx->mem_obj);	/* their kernel entries */
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set && ctx->ntargets == 1 && !ctx->node) {
 				struct lt_target *tg = ctx->targets[0];
@@ -408,10 +415,10 @@ int main(int argc, char **argv)
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,
-			.max_stacks = 16384,
+			.max_stacks = MAX_STACKS_DEF,
 			.max_pages = 1U << 21,
 			.max_fault_stacks = 16384,
-			.ringbuf_mb = 4,
+			.ringbuf_mb = RINGBUF_DEF_MB,
 			.stack_copy_kb = LT_UCOPY_DEF_KB,
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
@@ -431,8 +438,27 @@ int main(int argc, char **argv)
 	}
 	if (cli_parse(argc - capture, argv + capture, &ctx.opts))
 		return 2;
+	/* A node agent samples every NODE_INTERVAL_S unless told: /proc
+	 * reads of every process each second cost more than its budget. */
+	if ((ctx.opts.all || ctx.opts.cgroup) && !ctx.opts.interval_set)
+		ctx.opts.interval_s = NODE_INTERVAL_S;
+	/* Every process's records share one ring buffer and stack map. */
+	if ((ctx.opts.all || ctx.opts.cgroup) && ctx.opts.ringbuf_mb == RINGBUF_DEF_MB)
+		ctx.opts.ringbuf_mb = NODE_RINGBUF_MB;
+	if ((ctx.opts.all || ctx.opts.cgroup) && ctx.opts.max_stacks == MAX_STACKS_DEF)
+		ctx.opts.max_stacks = NODE_MAX_STACKS;
+	if (capture && (ctx.opts.all || ctx.opts.cgroup || ctx.opts.npids > 1)) {
+		lt_err("leaktrace capture records one process: give one -p PID or -- CMD\n");
+		return 2;
+	}
 	if (capture && capture_new(&ctx, argc - 2, argv + 2))
 		return 2;
+	if ((ctx.opts.all || ctx.opts.cgroup || ctx.opts.npids > 1) &&
+	    (ctx.opts.format == FMT_FOLDED || ctx.opts.format == FMT_PPROF)) {
+		lt_err("--format folded and pprof describe one process: use json or text "
+		       "with several\n");
+		return 2;
+	}
 	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
 		lt_err("--format pprof is binary: write it to a file with -o FILE\n");
 		return 2;

@@ -40,7 +40,7 @@ def test_all_prometheus(start_prog, cgroups, tmp_path):
     ok = start_prog(prog_path("flat"), "-rate", "20", "-duration", "150")
     (cgroups(f"system.slice/crio-{HEALTHY_ID}.scope") / "cgroup.procs").write_text(f"{ok.pid}\n")
     port = free_port()
-    lt = Tracer(["--all", "-d", "120", "--metrics-addr", f"127.0.0.1:{port}",
+    lt = Tracer(["--all", "-i", "1", "-d", "120", "--metrics-addr", f"127.0.0.1:{port}",
                  "--format", "json", "-o", str(tmp_path / "all.json")], tmp_path, "all", 200)
     prom = late = None
     try:
@@ -117,7 +117,7 @@ def test_all_json_processes(start_prog, tmp_path):
     c = start_prog(prog_path("mmap_leak"), "-rate", "5", "-chunk-kb", "256",
                    "-duration", "60")
     out = tmp_path / "all.json"
-    lt = Tracer(["--all", "--no-go", "-d", "8", "--format", "json", "-o", str(out)],
+    lt = Tracer(["--all", "-i", "1", "--no-go", "-d", "8", "--format", "json", "-o", str(out)],
                 tmp_path, "alljson", 90)
     run = lt.wait()
     run.ok()
@@ -182,6 +182,8 @@ def test_several_pids(start_prog, tmp_path):
 
 BAD = {
     "all-with-pid": ["--all", "-p", "1", "-d", "3"],
+    "all-folded": ["--all", "--format", "folded", "-d", "3"],
+    "capture-all": ["capture", "--all", "-d", "3"],
     "cgroup-with-cmd": ["--cgroup", "/", "-d", "3", "--", "/bin/true"],
     "cgroup-missing": ["--cgroup", "/sys/fs/cgroup/unified/lt-no-such-cgroup", "-d", "3"],
     "cgroup-not-a-dir": ["--cgroup", "/sys/fs/cgroup/unified/cgroup.procs", "-d", "3"],

@@ -12,7 +12,8 @@
  *   mem            fault_sample: sampled fault unwinding off / on; release
  *                  in BPF (bpf_loop: *_exit_rel + the syscall programs
  *                  lt_pages_release/lt_pages_move) or in user space
- *                  (plain *_exit programs)
+ *                  (plain *_exit programs); lt_sweep (released
+ *                  processes' entries) with the syscall programs
  *   go             newg_in_rbx: creation probe on the runqput call (new g
  *                  in RBX) or at newproc1's RETs (RAX); track_parks
  *                  (--go-parks)
@@ -124,11 +125,12 @@ static void test_mem_variants(void **state)
 		bpf_program__set_autoload(skel->progs.lt_madvise_exit_rel, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_release, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_move, bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_sweep, bpf_release);
 		log_len = 0;
 		if (lt_bpf_load(skel->skeleton, &maps, "memory", LT_LOAD_ATTACH))
 			rejected(what);
-		/* 10 syscall tracepoints, the fault; + 2 syscall programs. */
-		check_programs(skel->obj, bpf_release ? 13 : 11);
+		/* 10 syscall tracepoints, the fault; + 3 syscall programs. */
+		check_programs(skel->obj, bpf_release ? 14 : 11);
 		mem_bpf__destroy(skel);
 		variants++;
 	}

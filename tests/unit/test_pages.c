@@ -188,6 +188,34 @@ static void release_and_move(void **state, bool in_bpf)
 	pages_free(&p);
 }
 
+/* lt_sweep: a released process's chunks and fault counters go, in one
+ * BPF pass; another process's stay. */
+static void test_sweep(void **state)
+{
+	struct fix *f = *state;
+	int gone = bpf_map__fd(f->skel->maps.gone);
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	struct lt_fault_key fk = { .sid = 7, .tgid = TGID_A };
+	struct lt_fault_stat st;
+	uint32_t tgid = TGID_A;
+	uint8_t one = 1;
+
+	clear(f);
+	touch(f, TGID_A, 100, 300, 7);
+	touch(f, TGID_B, 100, 300, 7);
+	assert_int_equal(chunks(f), 8);
+	assert_int_equal(bpf_map_update_elem(gone, &tgid, &one, BPF_ANY), 0);
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.lt_sweep), &o), 0);
+	bpf_map_delete_elem(gone, &tgid);
+	assert_int_equal(chunks(f), 4);
+	assert_int_equal(sid_at(f, TGID_A, 150), 0);
+	assert_int_equal(sid_at(f, TGID_B, 150), 7);
+	assert_int_not_equal(bpf_map_lookup_elem(f->stats_fd, &fk, &st), 0);
+	fk.tgid = TGID_B;
+	assert_int_equal(bpf_map_lookup_elem(f->stats_fd, &fk, &st), 0);
+	clear(f);
+}
+
 static void test_in_bpf(void **state)
 {
 	release_and_move(state, true);
@@ -202,6 +230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_in_bpf),
+		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_in_user_space),
 	};
 

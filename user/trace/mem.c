@@ -10,6 +10,7 @@
 #include "trace/faultsplit.h"
 #include "trace/loader.h"
 #include "trace/mem.h"
+#include "trace/mem_int.h"
 #include "trace/pages.h"
 #include "trace/ranges.h"
 #include "util/hashmap.h"
@@ -19,14 +20,9 @@
 #define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
 
-/* The memory BPF object: one for all targets of the run. */
-struct mem_obj {
-	struct mem_bpf *skel;
-	int release_fd, move_fd;	/* the page-map programs, or -1 */
-};
-
 struct mem {
 	struct mem_bpf *skel;		/* the run's (struct mem_obj) */
+	struct mem_obj *obj;
 	struct model *model;		/* where the sites live */
 	struct stacks *stacks;
 	int copy_need_fd;		/* shared, for stack copies */
@@ -39,128 +35,7 @@ struct mem {
 	struct mem_stats st;
 };
 
-/* Opens, sizes, sets and loads the memory object. page_progs: with the
- * syscall programs that edit the page map for user space (flags: of
- * lt_bpf_load). */
-static int mem_load(struct mem_obj *m, const struct lt_opts *o,
-		    const struct lt_maps *maps, bool bpf_release,
-		    bool page_progs, unsigned int flags)
-{
-	int err;
-
-	m->skel = mem_bpf__open();
-	if (!m->skel) {
-		err = -errno;
-		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	LT_BPF_COMMON_RODATA(m->skel, maps);
-	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
-	m->skel->rodata->fault_sample = o->fault_sample;
-	/* Chunks: room for max_pages touched pages even when only one page
-	 * in 16 of a chunk is touched (thread stacks, sparse heaps). */
-	if ((err = bpf_map__set_max_entries(m->skel->maps.pages,
-			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
-	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
-					    o->max_fault_stacks)) ||
-	    (err = bpf_map__set_max_entries(m->skel->maps.sys_args,
-					    maps->targ_tgid ? 16384 : 65536))) {
-		lt_err("cannot size BPF maps: %s\n", strerror(-err));
-		return err;
-	}
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
-	bpf_program__set_autoload(m->skel->progs.lt_pages_move, page_progs);
-	return lt_bpf_load(m->skel->skeleton, maps, "memory", flags);
-}
-
-int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
-		 const struct lt_maps *maps)
-{
-	struct mem_obj *m;
-	bool bpf_release;
-	int err;
-
-	*out = m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->release_fd = m->move_fd = -1;
-	/* Releases in BPF where bpf_loop exists (5.17+): small ranges at the
-	 * syscall's exit, the rest asked by user space of the syscall
-	 * programs. Before that user space edits the page map itself, and
-	 * also when this kernel refuses the syscall programs (said). */
-	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-					      BPF_FUNC_loop, NULL) == 1;
-	err = mem_load(m, o, maps, bpf_release, bpf_release,
-		       LT_LOAD_ATTACH | (bpf_release ? LT_LOAD_QUIET : 0));
-	if (err && bpf_release && m->skel) {
-		mem_bpf__destroy(m->skel);
-		m->skel = NULL;
-		err = mem_load(m, o, maps, true, false, LT_LOAD_ATTACH);
-		if (!err)
-			lt_warn("this kernel refused the page-map programs: user space edits the page map, racing with the fault program (a page first touched meanwhile may be missed)\n");
-	}
-	if (err)
-		return err;
-	if (bpf_program__autoload(m->skel->progs.lt_pages_release))
-		m->release_fd = bpf_program__fd(m->skel->progs.lt_pages_release);
-	if (bpf_program__autoload(m->skel->progs.lt_pages_move))
-		m->move_fd = bpf_program__fd(m->skel->progs.lt_pages_move);
-	return 0;
-}
-
-void mem_obj_close(struct mem_obj *m)
-{
-	if (!m)
-		return;
-	mem_bpf__destroy(m->skel);
-	free(m);
-}
-
-void mem_obj_stop(struct mem_obj *m)
-{
-	if (m && m->skel && m->skel->bss)
-		m->skel->bss->lt_stop = 1;
-}
-
-void mem_obj_drops(const struct mem_obj *m, uint64_t *out)
-{
-	if (!m || !m->skel || !m->skel->bss)
-		return;
-	for (int i = 0; i < LT_DROP_MAX; i++)
-		out[i] += m->skel->bss->drops[i];
-}
-
-/* Forgets the target's chunks and fault counters in the shared maps (its
- * state is released: the process exited). */
-static void forget_kernel_state(struct mem *m, uint32_t tgid)
-{
-	int fd = bpf_map__fd(m->skel->maps.pages);
-	struct lt_fault_key fk, fnext;
-	uint64_t key, next;
-	bool have;
-
-	have = !bpf_map_get_next_key(fd, NULL, &key);
-	while (have) {
-		have = !bpf_map_get_next_key(fd, &key, &next);
-		if (LT_TGID_OF_KEY(key) == tgid)
-			bpf_map_delete_elem(fd, &key);
-		key = next;
-	}
-	fd = bpf_map__fd(m->skel->maps.fault_stats);
-	have = !bpf_map_get_next_key(fd, NULL, &fk);
-	while (have) {
-		have = !bpf_map_get_next_key(fd, &fk, &fnext);
-		if (fk.tgid == tgid)
-			bpf_map_delete_elem(fd, &fk);
-		fk = fnext;
-	}
-}
-
-int mem_open(struct lt_target *ctx, const struct mem_obj *obj,
+int mem_open(struct lt_target *ctx, struct mem_obj *obj,
 	     const struct lt_maps *maps)
 {
 	struct mem *m;
@@ -171,6 +46,7 @@ int mem_open(struct lt_target *ctx, const struct mem_obj *obj,
 		return -ENOMEM;
 	ctx->mem = m;
 	m->skel = obj->skel;
+	m->obj = obj;
 	m->model = &ctx->model;
 	m->stacks = &ctx->stacks;
 	m->copy_need_fd = maps->copy_need_fd;
@@ -201,8 +77,8 @@ void mem_close(struct lt_target *ctx)
 		return;
 	/* A shared object outlives the target: forget its kernel state (no
 	 * growth with process churn). */
-	if (m->skel && !m->skel->rodata->targ_tgid)
-		forget_kernel_state(m, m->pages.tgid);
+	if (m->skel && !m->skel->rodata->targ_tgid && m->obj)
+		mem_obj_forget(m->obj, m->pages.tgid);
 	ranges_free(m->ranges);
 	pages_free(&m->pages);
 	brk_free(&m->brk);
@@ -383,11 +259,10 @@ void mem_collect(struct lt_target *ctx)
 {
 	struct mem *m = ctx->mem;
 	struct model *model = m->model;
-	int fd = bpf_map__fd(m->skel->maps.fault_stats);
+	const struct fault_entry *fe;
 	struct lt_fault_stat fs;
-	struct lt_fault_key fk, fnext;
 	uint64_t key, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
-	bool have;
+	size_t nfe;
 
 	for (size_t i = 0; i < model->n; i++) {
 		struct site *s = model->sites[i];
@@ -398,13 +273,12 @@ void mem_collect(struct lt_target *ctx)
 			s->bytes = ranges_bytes(m->ranges, s->id);
 	}
 	heap_top = faultsplit_heap_top(&m->splits);
-	have = !bpf_map_get_next_key(fd, NULL, &fk);
-	while (have) {
-		bool more = !bpf_map_get_next_key(fd, &fk, &fnext);
-
-		key = fk.sid;
-		if (fk.tgid == m->pages.tgid &&
-		    !bpf_map_lookup_elem(fd, &fk, &fs)) {
+	/* this process's entries of the run's snapshot (mem_obj_snapshot) */
+	fe = mem_obj_faults(m->obj, m->pages.tgid, &nfe);
+	for (size_t e = 0; e < nfe; e++) {
+		key = fe[e].k.sid;
+		fs = fe[e].v;
+		{
 			const struct fault_split *sp = faultsplit_get(&m->splits, key);
 			uint64_t rel = 0, lazy = 0;
 
@@ -430,8 +304,6 @@ void mem_collect(struct lt_target *ctx)
 								sp->total,
 							&fs, rel, lazy);
 		}
-		have = more;
-		fk = fnext;
 	}
 	m->faulted_pages = total;
 	if (m->pages.failed > m->failed_said) {

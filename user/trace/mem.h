@@ -37,8 +37,14 @@ void mem_obj_stop(struct mem_obj *m);
 void mem_obj_drops(const struct mem_obj *m, uint64_t *out);
 /* The target's memory state on the run's object. Sites go to ctx->model
  * through ctx->stacks. */
-int mem_open(struct lt_target *ctx, const struct mem_obj *obj,
+int mem_open(struct lt_target *ctx, struct mem_obj *obj,
 	     const struct lt_maps *maps);
+/* Reads the kernel's fault counters of every target at once; each
+ * target's mem_collect then takes its own. Call before the collects. */
+void mem_obj_snapshot(struct mem_obj *m);
+/* Deletes the kernel entries of the targets released since the last
+ * call (mem_close queues them). */
+void mem_obj_sweep(struct mem_obj *m);
 /* Releases the target's state, its chunks and counters in the kernel's
  * maps included (shared object). */
 void mem_close(struct lt_target *ctx);
