@@ -32,7 +32,7 @@
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
 #define NODE_INTERVAL_S 10.0	/* --all, --cgroup: default -i */
 #define RINGBUF_DEF_MB 4
-#define NODE_RINGBUF_MB 16	/* --all, --cgroup: default --ringbuf-mb */
+#define NODE_RINGBUF_MB 8	/* --all, --cgroup: default --ringbuf-mb (its pages count twice in RSS) */
 #define MAX_STACKS_DEF 16384
 #define NODE_MAX_STACKS 131072	/* --all, --cgroup: default --max-stacks */
 
