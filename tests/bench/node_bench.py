@@ -135,6 +135,22 @@ def w_idle(progs, n, warmup, secs):
     return {"processes": n, "tracked": tracked, "cpu_pct_core": cpu, "rss_peak_mb": peak}
 
 
+def live_user_processes(skip):
+    """User processes now (no kernel threads, no zombies, not skip)."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == skip:
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                rest = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if rest[0] != "Z" and not int(rest[6]) & 0x00200000:   # PF_KTHREAD
+            n += 1
+    return n
+
+
 def w_churn(per_min, minutes):
     a = Agent()
     try:
@@ -155,13 +171,17 @@ def w_churn(per_min, minutes):
         for k in kids:
             k.wait()
         time.sleep(5)
+        time.sleep(25)      # two intervals: the last exits released
         m = metrics(a.port)
         end = m.get("leaktrace_processes_tracked", -1)
+        live = live_user_processes(a.p.pid)
         drops = {k: v for k, v in m.items() if k.startswith("leaktrace_drops_total")}
     finally:
         err = a.stop()
     warm = rss[len(rss) // 5:] or rss
     return {"started": n, "tracked_before": base, "tracked_after": end,
+            "live_user_processes_after": live,
+            "left_in_state": end - live,   # ~0 (a process may start meanwhile)
             "rss_mb_series": rss, "rss_growth_after_warmup_mb": warm[-1] - warm[0],
             "drops": drops, "stderr_tail": err[-500:]}
 
