@@ -259,11 +259,20 @@ int node_rescan(struct lt_ctx *ctx)
 	}
 	for (size_t i = 0; i < added.n; i++) {
 		struct lt_target *tg = add_found(ctx, n, added.keys[i]);
+		int v, err;
 
 		if (!tg)
 			continue;
-		if (node_target_attach(ctx, tg)) {
-			n->st.refused++;
+		/* A process found by a scan may be gone already: its attach
+		 * failures are counted, said only with -v. */
+		v = quiet_begin(true);
+		err = node_target_attach(ctx, tg);
+		lt_verbosity = v;
+		if (err) {
+			if (kill(added.keys[i].pid, 0) && errno == ESRCH)
+				n->st.vanished++;
+			else
+				n->st.refused++;
 			node_target_free(ctx, tg);
 			continue;
 		}
