@@ -13,8 +13,11 @@
          processes (0 silent: every one is counted).
   http   the Go net/http server of bench.py under wrk, untraced and with
          leaktrace --all running, interleaved RUNS times.  Target: >= 0.97x.
+  filter the one-process fast path (rodata tgid, one compare) against the
+         traced-process map: pagetouch's first-touch rate untraced, with
+         -p PID, and with -p PID,SLEEPER (map mode), interleaved.
 
-    tests/bench/node_bench.py [--smoke] [--out FILE] [--only idle|churn|http]
+    tests/bench/node_bench.py [--smoke] [--out FILE] [--only idle|churn|http|filter]
 
 --smoke: small and short (20 processes, 1 minute at 200/min, 5 s wrk): the
 harness works; the numbers mean nothing. Never judge numbers on a busy
@@ -204,6 +207,41 @@ def w_http(progs, runs, secs):
     return {"untraced_rps": res["untraced"], "agent_rps": res["agent"], "ratio": g / u}
 
 
+def w_filter(progs, runs, secs):
+    """pagetouch's rate: untraced, one process (fast path), map mode."""
+    res = {"untraced": [], "one": [], "map": []}
+    sleeper = subprocess.Popen(["sleep", "100000"])
+    try:
+        for _ in range(runs):
+            for mode in res:
+                t = bench.Target([progs["pagetouch"], "0", str(secs), "3"])
+                lt = None
+                if mode != "untraced":
+                    pids = str(t.p.pid) + ("," + str(sleeper.pid) if mode == "map" else "")
+                    lt = subprocess.Popen([LT, "-p", pids, "-d", "600", "-v", "--no-threads",
+                                           "--format", "json", "-o", "/dev/null"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          text=True)
+                    for line in lt.stderr:
+                        if "probes live" in line:
+                            break
+                try:
+                    out = t.finish()
+                    res[mode].append(float(re.search(r"rate=(\d+)", out).group(1)))
+                finally:
+                    if lt:
+                        lt.send_signal(signal.SIGINT)
+                        lt.wait()
+                    t.kill()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    med = {k: statistics.median(v) for k, v in res.items()}
+    return {"rates": res, "one_vs_untraced": med["one"] / med["untraced"],
+            "map_vs_untraced": med["map"] / med["untraced"],
+            "map_vs_one": med["map"] / med["one"]}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
@@ -228,6 +266,9 @@ def main():
     if not a.only or a.only == "http":
         out["http"] = w_http(progs, cfg["runs"], cfg["wrk_s"])
         print("http:", out["http"], flush=True)
+    if not a.only or a.only == "filter":
+        out["filter"] = w_filter(progs, cfg["runs"] * 2 - 1, 5 if a.smoke else 15)
+        print("filter:", out["filter"], flush=True)
     if a.out:
         with open(a.out, "w") as f:
             f.write("# Node agent benchmark (tests/bench/node_bench.py)\n\n```\n")
