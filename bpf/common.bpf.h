@@ -11,9 +11,11 @@
 #include <bpf/bpf_tracing.h>
 #include "leaktrace.h"
 
-/* Set by user space before load. */
+/* Set by user space before load. One traced process (its fast path: one
+ * compare, the map below is never looked up), or 0: the "traced" map
+ * names the traced processes. */
 const volatile __u32 targ_tgid = 0;
-/* The target is a Go program: frame pointers may jump between stacks. */
+/* targ_tgid is a Go program: frame pointers may jump between stacks. */
 const volatile bool fp_jumps = false;
 /* Wake user space only once this much is waiting: it drains on a timer,
  * so a wakeup per record (tens of thousands a second under goroutine
@@ -41,6 +43,15 @@ struct {
 	__type(value, struct lt_stack);
 } stack_scratch SEC(".maps");
 
+/* Host tgid -> struct lt_traced: the traced processes when targ_tgid is 0
+ * (created and written by user space, shared by every object). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);	/* resized by user space */
+	__type(key, __u32);
+	__type(value, struct lt_traced);
+} traced SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);	/* resized by user space */
@@ -52,9 +63,30 @@ static __always_inline void lt_drop(enum lt_drop why)
 		__sync_fetch_and_add(&drops[why], 1);
 }
 
+static __always_inline bool lt_is_tgid(__u32 tgid)
+{
+	if (lt_stop)
+		return false;
+	if (targ_tgid)
+		return tgid == targ_tgid;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
 static __always_inline bool lt_is_target(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid && !lt_stop;
+	return lt_is_tgid(bpf_get_current_pid_tgid() >> 32);
+}
+
+/* Frame pointers of the current process may jump between stacks (Go). */
+static __always_inline bool lt_fp_jumps(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lt_traced *t;
+
+	if (targ_tgid)
+		return fp_jumps;
+	t = bpf_map_lookup_elem(&traced, &tgid);
+	return t && (t->flags & LT_TRACED_GO);
 }
 
 /* User-mode registers of the current task (tracepoint programs get none). */
@@ -91,6 +123,7 @@ static __always_inline long lt_fp_walk(__u64 ip, __u64 sp, __u64 fp,
 				       __u64 *ips, int max, bool *full)
 {
 	struct lt_frame fr;
+	bool jumps = lt_fp_jumps();
 	long n = 1;
 
 	ips[0] = ip;
@@ -102,7 +135,7 @@ static __always_inline long lt_fp_walk(__u64 ip, __u64 sp, __u64 fp,
 		}
 		if ((fp & 7) || fp < (1ULL << 16) || fp >= (1ULL << 47) - 16)
 			break;
-		if (!fp_jumps && (fp < sp || fp - sp > LT_FRAME_MAX))
+		if (!jumps && (fp < sp || fp - sp > LT_FRAME_MAX))
 			break;
 		if (bpf_probe_read_user(&fr, sizeof(fr), (void *)fp) || !fr.ret)
 			break;
@@ -140,6 +173,10 @@ static __always_inline __u64 lt_capture_stack(__u64 ip, __u64 sp, __u64 fp)
 		bpf_probe_read_user(&word, sizeof(word), (void *)sp);
 	st->ips[1] = word;
 	st->nr = n + 1;
+	/* The process is part of the id: two instances of one binary have
+	 * the same addresses, and each target reads (and deletes) its own
+	 * stacks from the shared map. */
+	h = (h ^ (bpf_get_current_pid_tgid() >> 32)) * 0x100000001b3ULL;
 	for (int i = 0; i < LT_MAX_STACK; i++) {
 		if (i >= st->nr)
 			break;

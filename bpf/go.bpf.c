@@ -82,6 +82,7 @@ int lt_go_new(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_NEW;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	e->ts_ns = t0;
 	e->goid = g_read(g, off_goid);
 	if (off_parent_goid)
@@ -118,6 +119,7 @@ int lt_go_stmt(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_STMT;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->parent_goid = g_read(ctx->r14, off_goid);
 	e->gopc = PT_REGS_IP(ctx);
@@ -172,6 +174,7 @@ int lt_go_exit(struct pt_regs *ctx)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = LT_EV_GO_EXIT;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->goid = goid;
 	lt_submit(e);

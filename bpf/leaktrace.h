@@ -66,6 +66,14 @@ enum lt_ucopy_stat {
 	LT_UC_MAX,
 };
 
+/* The "traced" map: host tgid -> this, for every traced process when
+ * leaktrace traces more than one (one process is a constant instead). */
+struct lt_traced {
+	__u32 flags;		/* LT_TRACED_* */
+	__u32 pad;
+};
+#define LT_TRACED_GO	1	/* a Go program: frame pointers may jump */
+
 enum lt_event_type {
 	LT_EV_MMAP = 1,
 	LT_EV_MUNMAP,
@@ -95,7 +103,8 @@ struct lt_mem_event {
 	__u32 flags;		/* mmap flags, madvise advice */
 	__u32 prot;		/* mmap prot */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 pad;
+	__u32 tgid;		/* host tgid of the process (user space
+				 * dispatches every record to its target) */
 };
 
 /* A sampled first touch whose frame-pointer stack may stop early: carries
@@ -105,6 +114,8 @@ struct lt_fault_sample {
 	__u32 type;		/* LT_EV_FAULT_SAMPLE */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
 	__u64 stack_id;		/* the fault's frame-pointer stack */
+	__u32 tgid;		/* host tgid of the process */
+	__u32 pad;
 };
 #define LT_FAULT_SAMPLE_DEF 64	/* one first touch in this many */
 
@@ -115,7 +126,7 @@ struct lt_task_event {
 	__u64 ts_ns;
 	__u64 stack_id;		/* creator's user stack (NEW only) */
 	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
-	__u32 pad;
+	__u32 tgid;		/* host tgid of the process */
 };
 
 /* Goroutine lifecycle (Go runtime uprobes). GO_STMT: a probe on one go
@@ -123,7 +134,7 @@ struct lt_task_event {
  * there: goid 0, gopc the go statement's return address). */
 struct lt_go_event {
 	__u32 type;		/* LT_EV_GO_NEW / LT_EV_GO_EXIT / LT_EV_GO_STMT */
-	__u32 pad;
+	__u32 tgid;		/* host tgid of the process */
 	__u64 ts_ns;
 	__u64 goid;
 	__u64 parent_goid;	/* NEW, STMT: the creating goroutine; 0 unknown */
@@ -181,6 +192,20 @@ struct lt_chunk {
 	__u64 sid[LT_CHUNK_PAGES];
 };
 
+/* Keys of per-process state shared by all traced processes: a chunk of
+ * the "pages" map is (host tgid << 32) | chunk number (a 47-bit address
+ * has a chunk number below 2^29); "fault_stats" is keyed by the stack id
+ * and the tgid (two instances of one non-PIE program share stack ids). */
+#define LT_CHUNK_KEY(tgid, chunk)	(((__u64)(tgid) << 32) | (chunk))
+#define LT_CHUNK_OF_KEY(key)		((key) & 0xffffffffULL)
+#define LT_TGID_OF_KEY(key)		((__u32)((key) >> 32))
+
+struct lt_fault_key {
+	__u64 sid;		/* stack id of the first touches */
+	__u32 tgid;
+	__u32 pad;
+};
+
 /* Only BPF writes the "pages" map (with bpf_loop, 5.17+; before that user
  * space edits it too: user/trace/pages.h). Releases of larger ranges (and brk
  * shrinks, MAP_FIXED, mremap) that user space learns from the ring buffer
@@ -194,7 +219,7 @@ struct lt_pages_req {
 	__u64 first, last;	/* page numbers */
 	__u64 dest;		/* move: destination of page first */
 	__u32 lazy;		/* release: by MADV_FREE */
-	__u32 pad;
+	__u32 tgid;		/* the process whose pages these are */
 };
 
 /* Everything that could not be recorded, by cause. Counted in BPF .bss. */

@@ -32,7 +32,7 @@ struct {
 	__type(value, struct lt_sys_args);
 } sys_args SEC(".maps");
 
-/* Chunk (page >> LT_CHUNK_SHIFT) -> stack id of the first touch of each of
+/* LT_CHUNK_KEY(tgid, page >> LT_CHUNK_SHIFT) -> stack id of the first touch of each of
  * its pages. Released pages are cleared (small ranges here at munmap or
  * madvise, others by user space), so a touch after that counts again. */
 struct {
@@ -64,7 +64,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);	/* resized by user space */
-	__type(key, __u64);
+	__type(key, struct lt_fault_key);
 	__type(value, struct lt_fault_stat);
 } fault_stats SEC(".maps");
 
@@ -98,7 +98,7 @@ static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx,
 
 struct release_ctx {
 	__u64 first, last;	/* pages [first, last) */
-	__u64 key0;		/* first chunk */
+	__u64 key0;		/* first chunk's key */
 	bool lazy;
 };
 
@@ -106,7 +106,8 @@ struct release_ctx {
 static long release_chunk(__u32 i, void *data)
 {
 	struct release_ctx *r = data;
-	__u64 key = r->key0 + i, lo = key << LT_CHUNK_SHIFT, sid;
+	__u64 key = r->key0 + i, lo = LT_CHUNK_OF_KEY(key) << LT_CHUNK_SHIFT;
+	struct lt_fault_key fk = { .tgid = LT_TGID_OF_KEY(key) };
 	struct lt_fault_stat *st;
 	struct lt_chunk *c;
 	bool left = false;
@@ -117,15 +118,15 @@ static long release_chunk(__u32 i, void *data)
 	if (!c)
 		return 0;
 	for (int j = 0; j < LT_CHUNK_PAGES; j++) {
-		sid = c->sid[j];
-		if (!sid)
+		fk.sid = c->sid[j];
+		if (!fk.sid)
 			continue;
 		if (lo + j < r->first || lo + j >= r->last) {
 			left = true;
 			continue;
 		}
 		c->sid[j] = 0;
-		st = bpf_map_lookup_elem(&fault_stats, &sid);
+		st = bpf_map_lookup_elem(&fault_stats, &fk);
 		if (!st)
 			continue;
 		__sync_fetch_and_add(&st->released, 1);
@@ -142,7 +143,8 @@ static long release_chunk(__u32 i, void *data)
  * LT_RELEASE_BPF_PAGES; returns false when the range is left to user
  * space. Needs bpf_loop (5.17): older kernels load the programs without
  * it and user space releases everything. */
-static __always_inline bool release_range(__u64 addr, __u64 len, bool lazy)
+static __always_inline bool release_range(__u32 tgid, __u64 addr, __u64 len,
+					  bool lazy)
 {
 	struct release_ctx r = { .lazy = lazy };
 
@@ -152,9 +154,9 @@ static __always_inline bool release_range(__u64 addr, __u64 len, bool lazy)
 		return true;
 	if (r.last - r.first > LT_RELEASE_BPF_PAGES)
 		return false;
-	r.key0 = r.first >> LT_CHUNK_SHIFT;
-	bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1, release_chunk,
-		 &r, 0);
+	r.key0 = LT_CHUNK_KEY(tgid, r.first >> LT_CHUNK_SHIFT);
+	bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - (r.first >> LT_CHUNK_SHIFT) + 1,
+		 release_chunk, &r, 0);
 	return true;
 }
 
@@ -171,9 +173,9 @@ int lt_pages_release(struct lt_pages_req *req)
 	r.last = req->last;
 	if (r.last <= r.first)
 		return 0;
-	r.key0 = r.first >> LT_CHUNK_SHIFT;
-	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1,
-			release_chunk, &r, 0) < 0;
+	r.key0 = LT_CHUNK_KEY(req->tgid, r.first >> LT_CHUNK_SHIFT);
+	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) -
+			(r.first >> LT_CHUNK_SHIFT) + 1, release_chunk, &r, 0) < 0;
 }
 
 /* Zeroed chunk to insert from, for the syscall programs only (the fault
@@ -189,15 +191,16 @@ struct {
 struct move_ctx {
 	__u64 first, last;	/* source pages [first, last) */
 	__u64 dest;		/* destination of page first */
-	__u64 key0;		/* first source chunk */
+	__u64 key0;		/* first source chunk's key */
+	__u32 tgid;
 };
 
 /* Records sid as the first touch of page (its chunk made if needed). A
  * global function, verified once: inlined in move_chunk's loop the paths
  * multiply past the verifier's limit. */
-__noinline int set_touch(__u64 page, __u64 sid)
+__noinline int set_touch(__u32 tgid, __u64 page, __u64 sid)
 {
-	__u64 key = page >> LT_CHUNK_SHIFT;
+	__u64 key = LT_CHUNK_KEY(tgid, page >> LT_CHUNK_SHIFT);
 	__u32 idx = page & (LT_CHUNK_PAGES - 1), zero = 0;
 	struct lt_chunk *c = bpf_map_lookup_elem(&pages, &key), *z;
 	long err;
@@ -226,7 +229,8 @@ __noinline int set_touch(__u64 page, __u64 sid)
 static long move_chunk(__u32 i, void *data)
 {
 	struct move_ctx *r = data;
-	__u64 key = r->key0 + i, lo = key << LT_CHUNK_SHIFT, sid, page;
+	__u64 key = r->key0 + i, lo = LT_CHUNK_OF_KEY(key) << LT_CHUNK_SHIFT;
+	__u64 sid, page;
 	struct lt_chunk *c;
 
 	if (lo >= r->last)
@@ -240,7 +244,7 @@ static long move_chunk(__u32 i, void *data)
 		if (!sid || page < r->first || page >= r->last)
 			continue;
 		c->sid[j] = 0;
-		set_touch(page - r->first + r->dest, sid);
+		set_touch(r->tgid, page - r->first + r->dest, sid);
 	}
 	/* Deleted once empty (pages may have moved into it: look again). */
 	for (int j = 0; j < LT_CHUNK_PAGES; j++)
@@ -258,11 +262,51 @@ int lt_pages_move(struct lt_pages_req *req)
 	r.first = req->first;
 	r.last = req->last;
 	r.dest = req->dest;
+	r.tgid = req->tgid;
 	if (r.last <= r.first)
 		return 0;
-	r.key0 = r.first >> LT_CHUNK_SHIFT;
-	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) - r.key0 + 1,
-			move_chunk, &r, 0) < 0;
+	r.key0 = LT_CHUNK_KEY(req->tgid, r.first >> LT_CHUNK_SHIFT);
+	return bpf_loop(((r.last - 1) >> LT_CHUNK_SHIFT) -
+			(r.first >> LT_CHUNK_SHIFT) + 1, move_chunk, &r, 0) < 0;
+}
+
+/* Processes user space has released (host tgid -> 1): lt_sweep deletes
+ * their chunks and fault counters, in one pass over each map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} gone SEC(".maps");
+
+static long sweep_chunk(struct bpf_map *map, __u64 *key, struct lt_chunk *c,
+			void *data)
+{
+	__u32 tgid = LT_TGID_OF_KEY(*key);
+
+	if (bpf_map_lookup_elem(&gone, &tgid))
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+static long sweep_fault(struct bpf_map *map, struct lt_fault_key *key,
+			struct lt_fault_stat *st, void *data)
+{
+	__u32 tgid = key->tgid;
+
+	if (bpf_map_lookup_elem(&gone, &tgid))
+		bpf_map_delete_elem(map, key);
+	return 0;
+}
+
+/* Run by user space (BPF_PROG_RUN) once per interval in which processes
+ * were released: the kernel walks the maps, not one syscall per entry. */
+SEC("syscall")
+int lt_sweep(void *ctx)
+{
+	bpf_for_each_map_elem(&pages, sweep_chunk, NULL, 0);
+	bpf_for_each_map_elem(&fault_stats, sweep_fault, NULL, 0);
+	return 0;
 }
 
 static __always_inline int sys_exit(enum lt_event_type type, long ret,
@@ -273,7 +317,7 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 
-	if ((id >> 32) != targ_tgid || lt_stop)
+	if (!lt_is_tgid(id >> 32))
 		return 0;
 	a = bpf_map_lookup_elem(&sys_args, &tid);
 	if (!a || a->type != type) {
@@ -284,6 +328,7 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 	if (type != LT_EV_BRK && (ret < 0 && ret > -4096))
 		goto out;
 	e.type = type;
+	e.tgid = id >> 32;
 	e.stack_id = a->stack_id;
 	switch (type) {
 	case LT_EV_MMAP:	/* addr, len, prot, flags */
@@ -296,7 +341,8 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 		e.addr = a->a[0];
 		e.len = a->a[1];
 		if (release)
-			e.bpf_released = release_range(e.addr, e.len, false);
+			e.bpf_released = release_range(id >> 32, e.addr, e.len,
+						       false);
 		break;
 	case LT_EV_MREMAP:	/* old, old_len, new_len */
 		e.addr = a->a[0];
@@ -313,7 +359,7 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 		e.len = a->a[1];
 		e.flags = a->a[2];
 		if (release && lt_madv_releases(e.flags))
-			e.bpf_released = release_range(e.addr, e.len,
+			e.bpf_released = release_range(id >> 32, e.addr, e.len,
 						       e.flags == LT_MADV_FREE);
 		break;
 	default:
@@ -433,6 +479,7 @@ static __always_inline void fault_copy(__u64 sid, __u64 addr)
 		*tick = 0;
 	}
 	e.type = LT_EV_FAULT_SAMPLE;
+	e.tgid = bpf_get_current_pid_tgid() >> 32;
 	e.stack_id = sid;
 	lt_output(&e, sizeof(e),
 		  __builtin_offsetof(struct lt_fault_sample, copy_bytes), sid);
@@ -442,15 +489,16 @@ SEC("tracepoint/exceptions/page_fault_user")
 int lt_page_fault(struct lt_page_fault_args *ctx)
 {
 	struct lt_fault_stat one = { .pages = 1 }, *st;
+	struct lt_fault_key fk = {};
 	struct lt_chunk *c, *z;
 	__u64 page, key, sid;
-	__u32 zero = 0, idx;
+	__u32 zero = 0, idx, tgid = bpf_get_current_pid_tgid() >> 32;
 	long err;
 
-	if (!lt_is_target())
+	if (!lt_is_tgid(tgid))
 		return 0;
 	page = ctx->address >> LT_PAGE_SHIFT;
-	key = page >> LT_CHUNK_SHIFT;
+	key = LT_CHUNK_KEY(tgid, page >> LT_CHUNK_SHIFT);
 	idx = page & (LT_CHUNK_PAGES - 1);
 	c = bpf_map_lookup_elem(&pages, &key);
 	if (c && c->sid[idx])
@@ -478,11 +526,13 @@ int lt_page_fault(struct lt_page_fault_args *ctx)
 			return 0;
 		}
 	}
-	st = bpf_map_lookup_elem(&fault_stats, &sid);
+	fk.sid = sid;
+	fk.tgid = tgid;
+	st = bpf_map_lookup_elem(&fault_stats, &fk);
 	if (st) {
 		__sync_fetch_and_add(&st->pages, 1);
-	} else if (bpf_map_update_elem(&fault_stats, &sid, &one, BPF_NOEXIST)) {
-		st = bpf_map_lookup_elem(&fault_stats, &sid);
+	} else if (bpf_map_update_elem(&fault_stats, &fk, &one, BPF_NOEXIST)) {
+		st = bpf_map_lookup_elem(&fault_stats, &fk);
 		if (st)
 			__sync_fetch_and_add(&st->pages, 1);
 		else

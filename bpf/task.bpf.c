@@ -16,6 +16,7 @@ int lt_task_new(struct trace_event_raw_task_newtask *ctx)
 	if (!lt_is_target() || !(ctx->clone_flags & LT_CLONE_THREAD))
 		return 0;
 	e.type = LT_EV_THREAD_NEW;
+	e.tgid = bpf_get_current_pid_tgid() >> 32;
 	e.tid = ctx->pid;
 	e.ts_ns = bpf_ktime_get_ns();
 	e.stack_id = lt_capture_user_stack();
@@ -40,7 +41,7 @@ int lt_task_exit(void *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->stack_id = 0;
 	e->copy_bytes = 0;
-	e->pad = 0;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	lt_submit(e);
 	return 0;
 }

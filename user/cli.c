@@ -48,13 +48,20 @@ enum {
 	OPT_BASE,
 	OPT_STACK_COPY_KB,
 	OPT_FAULT_SAMPLE,
+	OPT_MAX_PROCS,
+	OPT_ALL,
+	OPT_CGROUP,
+	OPT_WINDOW,
 };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Target and duration:", 1 },
-	{ "pid", 'p', "PID", 0, "Trace this process (all its threads)", 1 },
+	{ "pid", 'p', "PID[,PID...]", 0, "Trace these processes (all their threads); may be repeated", 1 },
+	{ "all", OPT_ALL, NULL, 0, "Trace every user process of the host, also those started later (kernel threads and leaktrace skipped)", 1 },
+	{ "window", OPT_WINDOW, "SECONDS", 0, "Judge growth over the last SECONDS only, at most 240 samples a series (default: the whole run; with --all or --cgroup 3600)", 1 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "With or without --all: only the processes of this cgroup subtree (a /sys/fs/cgroup path, or one as /proc/PID/cgroup writes it)", 1 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 1 },
-	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view (default 1)", 1 },
+	{ "interval", 'i', "SECONDS", 0, "Sampling interval; with it, a live view of one process (default 1; --all and --cgroup: 10)", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "format", OPT_FORMAT, "FMT", 0, "Report format: text (default), json, folded "
 	  "(collapsed stacks for flame graphs) or pprof (gzipped profile.proto for go tool pprof; "
@@ -69,6 +76,7 @@ static const struct argp_option options[] = {
 	{ "max-fault-stacks", OPT_MAX_FAULT_STACKS, "N", 0, "Faulting stacks counted (16384)", 3 },
 	{ "ringbuf-mb", OPT_RINGBUF_MB, "MB", 0, "Ring buffer size in MiB, rounded up to a power of two (4, at most 1024)", 3 },
 	{ "max-goroutines", OPT_MAX_GOROUTINES, "N", 0, "Parked goroutines tracked (1048576)", 3 },
+	{ "max-processes", OPT_MAX_PROCS, "N", 0, "Processes traced at once (4096); more are counted, not traced", 3 },
 	{ "stack-copy-kb", OPT_STACK_COPY_KB, "N", 0, "User stack copied with each mmap/brk/thread creation whose frame-pointer stack stops early, unwound with CFI (16, at most 28; 0 = off)", 3 },
 	{ "fault-sample", OPT_FAULT_SAMPLE, "N", 0, "Also unwind one first page touch in N (if its frame-pointer stack stops early) and split that stack's pages between the callers found (64; 0 = off)", 3 },
 	{ "no-threads", OPT_NO_THREADS, NULL, 0, "Do not trace thread creation", 3 },
@@ -127,10 +135,43 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	long v;
 
 	switch (key) {
-	case 'p':
-		if (parse_long(arg, 1, INT_MAX, &v))
-			argp_error(state, "invalid PID: %s", arg);
-		o->pid = v;
+	case 'p': {
+		char *s = arg, *comma;
+
+		do {
+			comma = strchr(s, ',');
+			if (comma)
+				*comma = '\0';
+			if (parse_long(s, 1, INT_MAX, &v))
+				argp_error(state, "invalid PID: %s", s);
+			if (o->npids >= LT_MAX_PIDS)
+				argp_error(state, "too many PIDs (at most %d): use --all or --cgroup",
+					   LT_MAX_PIDS);
+			if (!o->pids)
+				o->pids = calloc(LT_MAX_PIDS, sizeof(*o->pids));
+			if (!o->pids)
+				argp_failure(state, 1, ENOMEM, "out of memory");
+			for (uint32_t i = 0; i < o->npids; i++)
+				if (o->pids[i] == v)
+					argp_error(state, "PID %ld given twice", v);
+			o->pids[o->npids++] = v;
+			if (!o->pid)
+				o->pid = v;
+			s = comma + 1;
+		} while (comma);
+		break;
+	}
+	case OPT_ALL:
+		o->all = true;
+		break;
+	case OPT_WINDOW:
+		if (parse_seconds(arg, &o->window_s) || o->window_s < 10)
+			argp_error(state, "invalid window: %s (at least 10 seconds)", arg);
+		break;
+	case OPT_CGROUP:
+		if (!*arg)
+			argp_error(state, "--cgroup needs a path");
+		o->cgroup = arg;
 		break;
 	case 'd':
 		if (parse_seconds(arg, &o->duration_s))
@@ -176,6 +217,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_GOROUTINES:
 		o->max_goroutines = parse_limit(state, "--max-goroutines", arg, 1,
 						LT_HASH_MAX);
+		break;
+	case OPT_MAX_PROCS:
+		o->max_procs = parse_limit(state, "--max-processes", arg, 1, 1L << 22);
 		break;
 	case OPT_RINGBUF_MB:
 		o->ringbuf_mb = parse_limit(state, "--ringbuf-mb", arg, 1, LT_RINGBUF_MAX_MB);
@@ -223,8 +267,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (!o->pid && !o->cmd)
-			argp_error(state, "no target: give -p PID or -- CMD");
+		if ((o->all || o->cgroup) && o->pid)
+			argp_error(state, "--all and --cgroup choose the processes themselves: not with -p");
+		if ((o->all || o->cgroup) && o->cmd)
+			argp_error(state, "--all and --cgroup trace running processes: not with -- CMD");
+		if (!o->pid && !o->cmd && !o->all && !o->cgroup)
+			argp_error(state, "no target: give -p PID, -- CMD, --all or --cgroup PATH");
 		if (o->pid && o->cmd)
 			argp_error(state, "give -p PID or -- CMD, not both");
 		break;

@@ -14,7 +14,7 @@
 #include "export/export.h"
 #include "report/compare.h"
 #include "cli.h"
-#include "ctx.h"
+#include "trace/world.h"
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "util/log.h"
@@ -24,11 +24,17 @@
 #include "report/output.h"
 #include "report/report.h"
 #include "sym/symbolize.h"
+#include "trace/node.h"
 #include "trace/task.h"
 
 /* Ring buffer drain period. */
 #define DRAIN_MS 50
 #define DRAIN_BUDGET_S 0.2	/* longest drain per tick */
+#define NODE_INTERVAL_S 10.0	/* --all, --cgroup: default -i */
+#define RINGBUF_DEF_MB 4
+#define NODE_RINGBUF_MB 8	/* --all, --cgroup: default --ringbuf-mb (its pages count twice in RSS) */
+#define MAX_STACKS_DEF 16384
+#define NODE_MAX_STACKS 131072	/* --all, --cgroup: default --max-stacks */
 
 static volatile sig_atomic_t exiting;
 
@@ -69,170 +75,133 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, args);
 }
 
-double lt_elapsed(const struct lt_ctx *ctx)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
-}
-
-static int handle_event(void *c, void *data, size_t size)
-{
-	struct lt_ctx *ctx = c;
-	__u32 type;
-	int ret = 0;
-
-	if (size < sizeof(type))
-		return 0;
-	type = *(__u32 *)data;
-	/* A target that writes faster than we read must not keep us here
-	 * past the tick: stop (this record is consumed) at the deadline. */
-	if (ctx->drain_until && !(++ctx->drained & 255) &&
-	    lt_elapsed(ctx) > ctx->drain_until)
-		ret = -EAGAIN;
-	if (type >= LT_EV_MMAP && type <= LT_EV_MADVISE &&
-	    size >= sizeof(struct lt_mem_event))
-		mem_handle(ctx, data);
-	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
-		 size >= sizeof(struct lt_task_event) && ctx->threads)
-		task_handle(ctx, data);
-	else if (((type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT) ||
-		  type == LT_EV_GO_STMT) && size >= sizeof(struct lt_go_event))
-		go_handle(ctx, data);
-	else if (type == LT_EV_FAULT_SAMPLE &&
-		 size >= sizeof(struct lt_fault_sample))
-		mem_fault_sample(ctx, data);
-	return ret;
-}
-
-/* One sample of everything: kernel counters, /proc totals, series. full:
- * read every goroutine now (else reads come when their pacing allows). */
-static void collect(struct lt_ctx *ctx, bool full)
+/* One sample of everything of one target: kernel counters, /proc totals,
+ * series. full: read every goroutine now (else reads come when their
+ * pacing allows). */
+static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 {
 	struct proc_totals t;
 
-	symbolizer_refresh(ctx->sym);
-	stacks_name_jit(&ctx->stacks, &ctx->model);
-	ctx->now_s = lt_elapsed(ctx);
-	mem_collect(ctx);
-	task_collect(ctx);
-	go_collect(ctx, full);
-	goheap_collect(ctx);
+	symbolizer_refresh(tg->sym);
+	stacks_name_jit(&tg->stacks, &tg->model);
+	tg->now_s = lt_target_elapsed(tg);
+	mem_collect(tg);
+	task_collect(tg);
+	go_collect(tg, full);
+	goheap_collect(tg);
 	/* A zombie's status has no VmRSS, nor has that of a process whose
 	 * exit is releasing its memory: keep the last real sample. */
-	if (!procstat_sample(ctx->target.proc_pid, &t) && t.rss > 0 &&
-	    !procstat_is_zombie_or_gone(ctx->target.proc_pid)) {
-		if (!ctx->have_totals) {
-			ctx->first = t;
-			ctx->threads_start = t.threads;
+	if (!procstat_sample(tg->target.proc_pid, &t) && t.rss > 0 &&
+	    !procstat_is_zombie_or_gone(tg->target.proc_pid)) {
+		if (!tg->have_totals) {
+			tg->first = t;
+			tg->threads_start = t.threads;
 		}
-		ctx->last = t;
-		ctx->threads_end = t.threads;
-		ctx->have_totals = true;
-		model_totals(&ctx->model, ctx->now_s, (double)t.rss, t.threads);
+		tg->last = t;
+		tg->threads_end = t.threads;
+		tg->have_totals = true;
+		model_totals(&tg->model, tg->now_s, (double)t.rss, t.threads);
 	}
-	model_sample(&ctx->model, ctx->now_s);
-	capture_sample(ctx);
+	model_sample(&tg->model, tg->now_s);
+	capture_sample(ctx, tg);
+}
+
+static void collect_all(struct lt_ctx *ctx, bool full)
+{
+	mem_obj_snapshot(ctx->mem_obj);	/* every target's fault counters */
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		collect(ctx, ctx->targets[i], full);
 }
 
 /* RSS rise over the window, NAN before two samples. */
-static double rss_rise(const struct lt_ctx *ctx)
+static double rss_rise(const struct lt_target *tg)
 {
-	if (!ctx->have_totals)
+	if (!tg->have_totals)
 		return NAN;
-	return (double)ctx->last.rss - (double)ctx->first.rss;
+	return (double)tg->last.rss - (double)tg->first.rss;
 }
 
 static void sum_drops(struct lt_ctx *ctx)
 {
 	memset(ctx->drops, 0, sizeof(ctx->drops));
-	mem_drops(ctx, ctx->drops);
-	task_drops(ctx, ctx->drops);
-	go_drops(ctx, ctx->drops);
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		go_drops(tg, ctx->drops);
+	}
+	mem_obj_drops(ctx->mem_obj, ctx->drops);
+	task_obj_drops(ctx->task_obj, ctx->drops);
 }
 
 static int setup(struct lt_ctx *ctx)
 {
 	struct lt_opts *o = &ctx->opts;
-	char exe[PATH_MAX];
+	struct lt_target *tg;
 	int err;
 
 	err = export_open(ctx);	/* a bad --metrics-addr fails first */
 	if (err)
 		return err;
-	if (o->cmd) {
-		/* A command that cannot run is a bad target: say so first. */
-		ctx->target.spawned = true;
-		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
-			return 2;
-		if (target_spawn(&ctx->target, o->cmd)) {
-			lt_err("cannot start %s: %s\n", o->cmd[0], strerror(errno));
-			return 1;
-		}
-	} else if (target_open_pid(&ctx->target, o->pid)) {
-		return 2;
-	}
-	ctx->sym = symbolizer_new(ctx->target.proc_pid);
-	if (!ctx->sym) {
-		err = errno;
-		if (err == ENOMEM) {
-			lt_err("out of memory\n");
-			return 1;
-		}
-		if (err == ESRCH || err == ENOENT)
-			lt_err("process %d vanished while leaktrace was setting up\n",
-			       ctx->target.pid);
-		else
-			lt_err("cannot read the memory map of process %d: %s%s\n",
-			       ctx->target.pid, strerror(err), err == EACCES || err == EPERM ?
-			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
-			       "user namespace, same Yama scope)" : "");
-		return 2;
-	}
-	model_init(&ctx->model);
-	/* Frame-pointer walks in BPF follow Go's stack switches only in Go
-	 * programs (elsewhere a jump is a garbage frame pointer). */
-	if (!target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)))
-		ctx->target.is_go = target_exe_is_go(exe);
-	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb))
+	if (lt_maps_open(&ctx->maps, o->max_stacks, o->ringbuf_mb, o->max_procs))
 		return 1;
 	ctx->wakeup_bytes = ctx->maps.wakeup_bytes;
-	if (mem_open(ctx, &ctx->maps))
-		return 1;
-	stacks_init(&ctx->stacks, ctx->maps.stacks_fd, ctx->sym);
-	ctx->stacks.copy_max = o->stack_copy_kb << 10;
-	if (!o->no_threads && task_open(ctx, &ctx->maps))
-		return 1;
-	if (!o->no_go) {
-		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
-		    go_open(ctx, exe) ||
-		    goheap_open(ctx, exe))
-			return 1;
+	if (o->all || o->cgroup) {
+		err = node_open(ctx);
+		if (err)
+			return err;
+	} else {
+		for (uint32_t i = 0; i < (o->cmd ? 1 : o->npids); i++) {
+			tg = lt_target_add(ctx);
+			if (!tg) {
+				lt_err("out of memory\n");
+				return 1;
+			}
+			err = node_target_open(ctx, tg, o->cmd ? 0 : o->pids[i], false);
+			if (err)
+				return err;
+		}
 	}
-	ctx->rb = ring_buffer__new(ctx->maps.events_fd, handle_event, ctx, NULL);
+	/* One process: its own fast path in BPF (a compare, no map). */
+	if (ctx->ntargets == 1 && !ctx->node) {
+		tg = ctx->targets[0];
+		ctx->maps.targ_tgid = target_host_pid(&tg->target);
+		ctx->maps.targ_go = tg->target.is_go;
+	}
+	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps) ||
+	    (!o->no_threads && task_obj_open(&ctx->task_obj, o, &ctx->maps)))
+		return 1;
+	for (size_t i = 0; i < ctx->ntargets;) {
+		tg = ctx->targets[i];
+		err = node_target_attach(ctx, tg);
+		if (err && ctx->node) {
+			/* One process of many: counted, the others traced. */
+			node_target_free(ctx, tg);
+			continue;
+		}
+		if (err)
+			return err;
+		i++;
+	}
+	ctx->rb = ring_buffer__new(ctx->maps.events_fd, lt_dispatch, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
-	/* Execs are followed from here on (-- CMD's own exec included). */
-	if (procid_watch_exec(&ctx->target.id))
-		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
-			"would go unnoticed\n");
-	ctx->spawn_exec_pending = ctx->target.spawned;
-	err = target_release(&ctx->target);
-	if (err) {
-		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
-		return 1;
+	if (o->cmd) {
+		err = target_release(&ctx->targets[0]->target);
+		if (err) {
+			lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
+			return 1;
+		}
 	}
 	return 0;
 }
 
 /* Goroutines of the old image are gone with it. */
-static void forget_goroutines(struct lt_ctx *ctx)
+static void forget_goroutines(struct lt_target *tg)
 {
-	for (size_t i = 0; i < ctx->model.n; i++) {
-		struct site *site = ctx->model.sites[i];
+	for (size_t i = 0; i < tg->model.n; i++) {
+		struct site *site = tg->model.sites[i];
 
 		if (site && site->kind == SITE_GOROUTINE && site->live > 0)
 			site->live = 0;
@@ -241,52 +210,81 @@ static void forget_goroutines(struct lt_ctx *ctx)
 
 /* The target exec'd: say so, symbolize the new image, re-plan the Go
  * probes (dropped unless the new image is Go). */
-static void follow_exec(struct lt_ctx *ctx)
+static void follow_exec(struct lt_ctx *ctx, struct lt_target *tg)
 {
-	uint64_t ts = 0, n = procid_new_execs(&ctx->target.id, &ts);
+	uint64_t ts = 0, n = procid_new_execs(&tg->target.id, &ts);
 	struct timespec now;
 	char exe[PATH_MAX];
 	double at;
 
-	if (n && ctx->spawn_exec_pending) {
+	if (n && tg->spawn_exec_pending) {
 		n--;	/* -- CMD's own exec, at release */
-		ctx->spawn_exec_pending = false;
+		tg->spawn_exec_pending = false;
 	}
 	if (!n)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	at = lt_elapsed(ctx) - ((now.tv_sec * 1000000000ULL + now.tv_nsec) - ts) / 1e9;
+	at = lt_target_elapsed(tg) -
+	     ((now.tv_sec * 1000000000ULL + now.tv_nsec) - ts) / 1e9;
 	if (at < 0)
 		at = 0;
 	/* The old image's records first, symbolized while it is known. */
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
-	target_refresh_names(&ctx->target);
-	symbolizer_refresh(ctx->sym);
-	if (ctx->nexecs < LT_MAX_EXECS) {
-		struct lt_exec *x = &ctx->execs[ctx->nexecs];
+	target_refresh_names(&tg->target);
+	symbolizer_refresh(tg->sym);
+	if (tg->nexecs < LT_MAX_EXECS) {
+		struct lt_exec *x = &tg->execs[tg->nexecs];
 
 		x->at_s = at;
-		snprintf(x->exe, sizeof(x->exe), "%.255s", ctx->target.exe);
+		snprintf(x->exe, sizeof(x->exe), "%.255s", tg->target.exe);
 	}
-	ctx->nexecs += n;
+	tg->nexecs += n;
 	lt_warn("process %d exec'd %s at %.1f s%s: following the new image\n",
-		ctx->target.pid, ctx->target.exe[0] ? ctx->target.exe : ctx->target.comm,
+		tg->target.pid, tg->target.exe[0] ? tg->target.exe : tg->target.comm,
 		at, n > 1 ? " (more than once)" : "");
-	forget_goroutines(ctx);
+	forget_goroutines(tg);
 	if (ctx->opts.no_go)
 		return;
-	goheap_close(ctx);
-	go_close(ctx);
-	if (target_exe_path(&ctx->target, NULL, exe, sizeof(exe)))
+	goheap_close(tg);
+	go_close(tg);
+	if (target_exe_path(&tg->target, NULL, exe, sizeof(exe)))
 		return;
-	ctx->target.is_go = target_exe_is_go(exe);
-	if (go_open(ctx, exe))
+	tg->target.is_go = target_exe_is_go(exe);
+	if (go_open(tg, exe, &ctx->maps))
 		lt_warn("goroutine tracing is off after the exec\n");
 	else
-		go_scan_existing(ctx);
-	if (goheap_open(ctx, exe))
+		go_scan_existing(tg);
+	if (goheap_open(tg, exe))
 		lt_warn("the Go heap profile is not read after the exec\n");
+}
+
+/* The shortest wait any target's Go reads allow. */
+static int poll_ms(struct lt_ctx *ctx)
+{
+	int ms = DRAIN_MS;
+
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		ms = go_poll_ms(ctx->targets[i], ms);
+	return ms;
+}
+
+/* Marks the -p targets that exited; true when none is left. */
+static bool all_exited(struct lt_ctx *ctx)
+{
+	bool left = false;
+
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		if (!tg->exited && !target_alive(&tg->target)) {
+			tg->exited = true;
+			if (ctx->ntargets > 1)
+				lt_info("process %d exited\n", tg->target.pid);
+		}
+		left |= !tg->exited;
+	}
+	return !left;
 }
 
 static void run(struct lt_ctx *ctx)
@@ -295,8 +293,9 @@ static void run(struct lt_ctx *ctx)
 		   ctx->opts.format == FMT_TEXT;
 	double next = ctx->opts.interval_s;
 
-	go_scan_existing(ctx);
-	collect(ctx, false);
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		go_scan_existing(ctx->targets[i]);
+	collect_all(ctx, false);
 	export_publish(ctx);
 	while (!exiting) {
 		/* Records arrive without wakeups (lt_submit): drain on a tick,
@@ -304,30 +303,47 @@ static void run(struct lt_ctx *ctx)
 		int err;
 
 		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
-		err = ring_buffer__poll(ctx->rb, go_poll_ms(ctx, DRAIN_MS));
+		err = ring_buffer__poll(ctx->rb, poll_ms(ctx));
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {
 			lt_err("ring buffer: %s\n", strerror(-err));
 			break;
 		}
-		go_tick(ctx);
-		follow_exec(ctx);
+		for (size_t i = 0; i < ctx->ntargets; i++) {
+			go_tick(ctx->targets[i]);
+			follow_exec(ctx, ctx->targets[i]);
+		}
 		if (lt_elapsed(ctx) >= next) {
-			collect(ctx, false);
+			/* --all: new processes attached, exited ones get their
+			 * final sample here and are released after it. */
+			node_rescan(ctx);
+			if (ctx->node) {
+				ctx->drain_until = 0;
+				ring_buffer__consume(ctx->rb);
+			}
+			collect_all(ctx, false);
 			export_publish(ctx);
+			node_release_exited(ctx);
+			mem_obj_sweep(ctx->mem_obj);	/* their kernel entries */
 			next += ctx->opts.interval_s;
-			if (ctx->opts.interval_set) {
-				model_rank(&ctx->model, rss_rise(ctx));
-				goheap_explain(&ctx->model);
-				report_live(ctx, tty ? stdout : stderr, tty);
+			if (ctx->opts.interval_set && ctx->ntargets == 1 && !ctx->node) {
+				struct lt_target *tg = ctx->targets[0];
+
+				model_rank(&tg->model, rss_rise(tg));
+				goheap_explain(&tg->model);
+				report_live(ctx, tg, tty ? stdout : stderr, tty);
 			}
 		}
 		if (ctx->opts.duration_s && lt_elapsed(ctx) >= ctx->opts.duration_s)
 			break;
-		if (!target_alive(&ctx->target)) {
-			lt_info("target %d exited\n", ctx->target.pid);
-			ctx->ended_by = "target exited";
+		if (!ctx->node && all_exited(ctx)) {
+			if (ctx->ntargets == 1)
+				lt_info("target %d exited\n", ctx->targets[0]->target.pid);
+			else
+				lt_info("every traced process exited\n");
+			ctx->ended_by = ctx->ntargets == 1 ? "target exited" :
+							     "targets exited";
 			break;
 		}
 	}
@@ -343,12 +359,13 @@ static void run(struct lt_ctx *ctx)
 		ctx->ended_by = "duration";
 	}
 	/* No new records, then read all that are left: the drain ends. */
-	mem_stop(ctx);
-	task_stop(ctx);
-	go_stop(ctx);
+	mem_obj_stop(ctx->mem_obj);
+	task_obj_stop(ctx->task_obj);
+	for (size_t i = 0; i < ctx->ntargets; i++)
+		go_stop(ctx->targets[i]);
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
-	collect(ctx, true);
+	collect_all(ctx, true);
 }
 
 static int finish(struct lt_ctx *ctx, struct report_out *out)
@@ -356,11 +373,18 @@ static int finish(struct lt_ctx *ctx, struct report_out *out)
 	int err;
 
 	sum_drops(ctx);
-	model_rank(&ctx->model, rss_rise(ctx));
-	goheap_explain(&ctx->model);
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		model_rank(&tg->model, rss_rise(tg));
+		goheap_explain(&tg->model);
+	}
 	if (ctx->capture)
-		return capture_write(ctx);
-	err = report_write(ctx, out->f);
+		return capture_write(ctx, ctx->targets[0]);
+	if (ctx->ntargets == 1 && !ctx->node)
+		err = report_write(ctx, ctx->targets[0], out->f);
+	else
+		err = report_write_processes(ctx, out->f);
 	if (err) {
 		report_out_fail(out, err);
 		return 1;
@@ -372,17 +396,19 @@ static void teardown(struct lt_ctx *ctx)
 {
 	export_close(ctx);
 	ring_buffer__free(ctx->rb);
-	goheap_close(ctx);
-	go_close(ctx);
-	task_close(ctx);
-	mem_close(ctx);
+	while (ctx->ntargets)
+		node_target_free(ctx, ctx->targets[ctx->ntargets - 1]);
+	free(ctx->targets);
+	ctx->targets = NULL;
+	if (ctx->by_tgid_init)
+		u64map_free(&ctx->by_tgid);
+	node_close(ctx);
+	task_obj_close(ctx->task_obj);
+	mem_obj_close(ctx->mem_obj);
 	lt_maps_close(&ctx->maps);
-	stacks_free(&ctx->stacks);
-	model_free(&ctx->model);
-	symbolizer_free(ctx->sym);
-	target_abort(&ctx->target);
 	compare_free(ctx->base);
 	capture_free(ctx);
+	free(ctx->opts.pids);
 }
 
 int main(int argc, char **argv)
@@ -390,14 +416,16 @@ int main(int argc, char **argv)
 	struct lt_ctx ctx = {
 		.opts = {
 			.interval_s = 1.0,
-			.max_stacks = 16384,
+			.max_stacks = MAX_STACKS_DEF,
 			.max_pages = 1U << 21,
 			.max_fault_stacks = 16384,
-			.ringbuf_mb = 4,
+			.ringbuf_mb = RINGBUF_DEF_MB,
 			.stack_copy_kb = LT_UCOPY_DEF_KB,
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
 			.go_budget_pct = 1.0,
+			.max_procs = 4096,
+			.window_s = -1,
 		},
 	};
 	struct report_out out = { 0 };
@@ -411,8 +439,27 @@ int main(int argc, char **argv)
 	}
 	if (cli_parse(argc - capture, argv + capture, &ctx.opts))
 		return 2;
+	/* A node agent samples every NODE_INTERVAL_S unless told: /proc
+	 * reads of every process each second cost more than its budget. */
+	if ((ctx.opts.all || ctx.opts.cgroup) && !ctx.opts.interval_set)
+		ctx.opts.interval_s = NODE_INTERVAL_S;
+	/* Every process's records share one ring buffer and stack map. */
+	if ((ctx.opts.all || ctx.opts.cgroup) && ctx.opts.ringbuf_mb == RINGBUF_DEF_MB)
+		ctx.opts.ringbuf_mb = NODE_RINGBUF_MB;
+	if ((ctx.opts.all || ctx.opts.cgroup) && ctx.opts.max_stacks == MAX_STACKS_DEF)
+		ctx.opts.max_stacks = NODE_MAX_STACKS;
+	if (capture && (ctx.opts.all || ctx.opts.cgroup || ctx.opts.npids > 1)) {
+		lt_err("leaktrace capture records one process: give one -p PID or -- CMD\n");
+		return 2;
+	}
 	if (capture && capture_new(&ctx, argc - 2, argv + 2))
 		return 2;
+	if ((ctx.opts.all || ctx.opts.cgroup || ctx.opts.npids > 1) &&
+	    (ctx.opts.format == FMT_FOLDED || ctx.opts.format == FMT_PPROF)) {
+		lt_err("--format folded and pprof describe one process: use json or text "
+		       "with several\n");
+		return 2;
+	}
 	if (ctx.opts.format == FMT_PPROF && !ctx.opts.output && isatty(STDOUT_FILENO)) {
 		lt_err("--format pprof is binary: write it to a file with -o FILE\n");
 		return 2;
@@ -445,8 +492,17 @@ int main(int argc, char **argv)
 	ctx.started_at = time(NULL);
 	ctx.attach_ms = (ctx.t0.tv_sec - start.tv_sec) * 1e3 +
 			(ctx.t0.tv_nsec - start.tv_nsec) / 1e6;
-	lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
-		ctx.target.pid, ctx.target.comm, ctx.attach_ms);
+	for (size_t i = 0; i < ctx.ntargets; i++) {
+		ctx.targets[i]->t0 = ctx.t0;
+		ctx.targets[i]->started_at = ctx.started_at;
+	}
+	if (ctx.ntargets == 1 && !ctx.node)
+		lt_info("tracing pid %d (%s), probes live after %.0f ms\n",
+			ctx.targets[0]->target.pid, ctx.targets[0]->target.comm,
+			ctx.attach_ms);
+	else
+		lt_info("tracing %zu processes, probes live after %.0f ms\n",
+			ctx.ntargets, ctx.attach_ms);
 	run(&ctx);
 	err = finish(&ctx, &out);
 	ignore_signals();

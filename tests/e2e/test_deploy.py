@@ -113,7 +113,6 @@ def test_manifest_metrics_flags_exist():
     assert flags and all(f in text for f in flags), (flags, text)
 
 
-@pytest.mark.xfail(strict=True, reason="--all (every process) is not built yet: issue 16")
 def test_manifest_all_flags_exist():
     text = help_text()
     for f in container(daemonset())["args"]:

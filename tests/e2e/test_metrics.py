@@ -236,10 +236,10 @@ def test_prometheus_scrapes_leaks(start_prog, cgroups, tmp_path):
             prom.stop()
         for t in tracers:
             t.signal(signal.SIGINT)
-    for t in tracers:
-        t.wait()
-    c.kill()        # they leave their cgroups, which can then be removed
-    go.kill()
+        for t in tracers:
+            t.wait()
+        c.kill()    # they leave their cgroups, which can then be removed
+        go.kill()   # (also when an assertion failed)
     for t in tracers:
         run = t.wait()
         run.ok()     # the report is still written after serving metrics

@@ -4,12 +4,16 @@
  * (trace/loader.h) with the shared maps it creates. A variant is a set of
  * rodata and autoload choices that user space makes and that change the
  * code the verifier sees:
- *   every object   fp_jumps: frame pointers may jump between stacks (Go)
+ *   every object   the filter: one process (targ_tgid, with fp_jumps: its
+ *                  frame pointers may jump between stacks, Go) or the
+ *                  "traced" map (targ_tgid 0: several processes, fp_jumps
+ *                  per process from the map)
  *   mem, task      ucopy_bytes: stack copies off, default 16 KiB, max 28 KiB
  *   mem            fault_sample: sampled fault unwinding off / on; release
  *                  in BPF (bpf_loop: *_exit_rel + the syscall programs
  *                  lt_pages_release/lt_pages_move) or in user space
- *                  (plain *_exit programs)
+ *                  (plain *_exit programs); lt_sweep (released
+ *                  processes' entries) with the syscall programs
  *   go             newg_in_rbx: creation probe on the runqput call (new g
  *                  in RBX) or at newproc1's RETs (RAX); track_parks
  *                  (--go-parks)
@@ -74,9 +78,19 @@ static const uint32_t ucopy_sizes[] = {
 
 static struct lt_maps maps;
 
+/* Filter modes: one non-Go process, one Go process, the "traced" map. */
+#define NFILTER 3
+static const char *const filter_names[NFILTER] = { "one", "one Go", "map" };
+
+static void set_filter(int f)
+{
+	maps.targ_tgid = f < 2 ? (uint32_t)getpid() : 0;
+	maps.targ_go = f == 1;
+}
+
 static int open_maps(void **state)
 {
-	return lt_maps_open(&maps, 1024, 1) ? -1 : 0;
+	return lt_maps_open(&maps, 1024, 1, 64) ? -1 : 0;
 }
 
 static int close_maps(void **state)
@@ -89,7 +103,7 @@ static void test_mem_variants(void **state)
 {
 	int variants = 0;
 
-	for (int go = 0; go < 2; go++)
+	for (int f = 0; f < NFILTER; f++)
 	for (size_t uc = 0; uc < NUCOPY; uc++)
 	for (int sample = 0; sample < 2; sample++)
 	for (int bpf_release = 0; bpf_release < 2; bpf_release++) {
@@ -98,10 +112,11 @@ static void test_mem_variants(void **state)
 
 		assert_non_null(skel);
 		snprintf(what, sizeof(what),
-			 "mem.bpf.o (fp_jumps %d, ucopy_bytes %u, fault_sample %d, release in %s)",
-			 go, ucopy_sizes[uc], sample ? LT_FAULT_SAMPLE_DEF : 0,
+			 "mem.bpf.o (filter %s, ucopy_bytes %u, fault_sample %d, release in %s)",
+			 filter_names[f], ucopy_sizes[uc], sample ? LT_FAULT_SAMPLE_DEF : 0,
 			 bpf_release ? "BPF" : "user space");
-		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
+		set_filter(f);
+		LT_BPF_COMMON_RODATA(skel, &maps);
 		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
 		skel->rodata->fault_sample = sample ? LT_FAULT_SAMPLE_DEF : 0;
 		bpf_program__set_autoload(skel->progs.lt_munmap_exit, !bpf_release);
@@ -110,28 +125,30 @@ static void test_mem_variants(void **state)
 		bpf_program__set_autoload(skel->progs.lt_madvise_exit_rel, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_release, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_move, bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_sweep, bpf_release);
 		log_len = 0;
 		if (lt_bpf_load(skel->skeleton, &maps, "memory", LT_LOAD_ATTACH))
 			rejected(what);
-		/* 10 syscall tracepoints, the fault; + 2 syscall programs. */
-		check_programs(skel->obj, bpf_release ? 13 : 11);
+		/* 10 syscall tracepoints, the fault; + 3 syscall programs. */
+		check_programs(skel->obj, bpf_release ? 14 : 11);
 		mem_bpf__destroy(skel);
 		variants++;
 	}
-	assert_int_equal(variants, 24);
+	assert_int_equal(variants, 36);
 }
 
 static void test_task_variants(void **state)
 {
-	for (int go = 0; go < 2; go++)
+	for (int f = 0; f < NFILTER; f++)
 	for (size_t uc = 0; uc < NUCOPY; uc++) {
 		struct task_bpf *skel = task_bpf__open();
 		char what[128];
 
 		assert_non_null(skel);
-		snprintf(what, sizeof(what), "task.bpf.o (fp_jumps %d, ucopy_bytes %u)",
-			 go, ucopy_sizes[uc]);
-		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
+		snprintf(what, sizeof(what), "task.bpf.o (filter %s, ucopy_bytes %u)",
+			 filter_names[f], ucopy_sizes[uc]);
+		set_filter(f);
+		LT_BPF_COMMON_RODATA(skel, &maps);
 		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
 		log_len = 0;
 		if (lt_bpf_load(skel->skeleton, &maps, "thread", LT_LOAD_ATTACH))
@@ -144,6 +161,7 @@ static void test_task_variants(void **state)
 static void test_go_variants(void **state)
 {
 	/* creator: g.parentGoid (Go >= 1.21), or g0.m.curg (1.19, 1.20) */
+	for (int f = 1; f < NFILTER; f++)
 	for (int rbx = 0; rbx < 2; rbx++)
 	for (int parks = 0; parks < 2; parks++)
 	for (int curg = 0; curg < 2; curg++) {
@@ -151,9 +169,10 @@ static void test_go_variants(void **state)
 		char what[128];
 
 		assert_non_null(skel);
-		snprintf(what, sizeof(what), "go.bpf.o (newg_in_rbx %d, track_parks %d, m.curg %d)",
-			 rbx, parks, curg);
-		LT_BPF_COMMON_RODATA(skel, getpid(), true, &maps);
+		snprintf(what, sizeof(what), "go.bpf.o (filter %s, newg_in_rbx %d, track_parks %d, m.curg %d)",
+			 filter_names[f], rbx, parks, curg);
+		set_filter(f);
+		LT_BPF_COMMON_RODATA(skel, &maps);
 		skel->rodata->newg_in_rbx = rbx;
 		skel->rodata->track_parks = parks;
 		skel->rodata->off_parent_goid = curg ? 0 : 272;

@@ -137,7 +137,7 @@ static char *build(size_t top, size_t max, struct metrics_site *sites, size_t n)
 	struct metrics_target t[2] = {
 		{ .id = &id1, .start_time_s = 1700000000.5, .have_totals = true,
 		  .rss = 123456789, .threads = 9, .goroutines = 42, .sites = sites,
-		  .nsites = n },
+		  .nsites = n, .have_heap = true, .heap_inuse = 7340032 },
 		{ .id = &id2, .have_totals = false, .goroutines = -1, .sites = sites,
 		  .nsites = n, .nmore = 2 },
 	};
@@ -180,6 +180,9 @@ static void test_build(void **state)
 	assert_non_null(strstr(out, line));
 	snprintf(line, sizeof(line), "leaktrace_process_goroutines{%s} 42\n", labels1);
 	assert_non_null(strstr(out, line));
+	snprintf(line, sizeof(line), "leaktrace_process_heap_inuse_bytes{%s} 7340032\n", labels1);
+	assert_non_null(strstr(out, line));
+	assert_null(strstr(out, "leaktrace_process_heap_inuse_bytes{pid=\"7\""));
 	snprintf(line, sizeof(line), "leaktrace_site_leak{kind=\"fault\","
 		 "culprit=\"main.(*SessionStore).Save\",%s} 1\n", labels1);
 	assert_non_null(strstr(out, line));

@@ -19,7 +19,7 @@
 #include "model/entries.h"
 #include "report/text.h"
 
-static struct lt_ctx ctx;
+static struct lt_target ctx;
 
 /* A child run through a link whose name differs from its target's, like
  * /usr/bin/redis-server -> redis-check-rdb. */

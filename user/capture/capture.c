@@ -123,7 +123,7 @@ static void thin(struct capture *c)
 	c->n = j + c->n - half;
 }
 
-static void record(struct capture *c, struct lt_ctx *ctx)
+static void record(struct capture *c, struct lt_target *tg)
 {
 	struct cap_point *p;
 
@@ -139,24 +139,24 @@ static void record(struct capture *c, struct lt_ctx *ctx)
 		c->cap = cap;
 	}
 	p = &c->pts[c->n++];
-	p->t = ctx->now_s;
-	p->rss = ctx->have_totals ? (double)ctx->last.rss : -1;
-	p->rss_anon = ctx->have_totals ? (double)ctx->last.rss_anon : -1;
-	p->threads = ctx->have_totals ? (double)ctx->last.threads : -1;
+	p->t = tg->now_s;
+	p->rss = tg->have_totals ? (double)tg->last.rss : -1;
+	p->rss_anon = tg->have_totals ? (double)tg->last.rss_anon : -1;
+	p->threads = tg->have_totals ? (double)tg->last.threads : -1;
 	for (int k = 0; k < SITE_KIND_MAX; k++) {
 		bool any = false;
-		double v = kind_sum(&ctx->model, k, &any);
+		double v = kind_sum(&tg->model, k, &any);
 
 		p->kind[k] = any ? v : -1;
 	}
 }
 
-static double rss_rise(const struct lt_ctx *ctx)
+static double rss_rise(const struct lt_target *tg)
 {
-	return ctx->have_totals ? (double)ctx->last.rss - (double)ctx->first.rss : NAN;
+	return tg->have_totals ? (double)tg->last.rss - (double)tg->first.rss : NAN;
 }
 
-static void progress(struct capture *c, struct lt_ctx *ctx)
+static void progress(struct capture *c, struct lt_ctx *ctx, struct lt_target *tg)
 {
 	const struct site *top = NULL;
 	char rss[32], amount[32], where[160] = "", line[256];
@@ -164,9 +164,9 @@ static void progress(struct capture *c, struct lt_ctx *ctx)
 	double total = ctx->opts.duration_s;
 
 	/* ranked holds the sites of its time: rank now, read it now. */
-	model_rank(&ctx->model, rss_rise(ctx));
-	for (size_t i = 0; ctx->model.ranked && i < ctx->model.n && !top; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	model_rank(&tg->model, rss_rise(tg));
+	for (size_t i = 0; tg->model.ranked && i < tg->model.n && !top; i++) {
+		const struct site *s = tg->model.ranked[i];
 
 		if (s->growth.slope_per_min > 0 && (s->bytes > 0 || s->live > 0))
 			top = s;
@@ -184,8 +184,8 @@ static void progress(struct capture *c, struct lt_ctx *ctx)
 			 f && f->function ? f->function : "(stack unknown)");
 	}
 	snprintf(line, sizeof(line), "capture %3.0fs / %.0fs (%.0fs left)  RSS %s%s",
-		 ctx->now_s, total, total > ctx->now_s ? total - ctx->now_s : 0,
-		 report_bytes(ctx->have_totals ? (double)ctx->last.rss : 0, rss,
+		 tg->now_s, total, total > tg->now_s ? total - tg->now_s : 0,
+		 report_bytes(tg->have_totals ? (double)tg->last.rss : 0, rss,
 			      sizeof(rss)), where);
 	/* One line that \r can rewrite: never wider than the terminal. */
 	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1 &&
@@ -196,7 +196,7 @@ static void progress(struct capture *c, struct lt_ctx *ctx)
 	c->progress_shown = true;
 }
 
-void capture_sample(struct lt_ctx *ctx)
+void capture_sample(struct lt_ctx *ctx, struct lt_target *tg)
 {
 	struct capture *c = ctx->capture;
 
@@ -204,21 +204,21 @@ void capture_sample(struct lt_ctx *ctx)
 		return;
 	if (!c->started) {
 		c->started = true;
-		snap_cgroups(c, ctx->target.pid);
+		snap_cgroups(c, tg->target.pid);
 		c->oom_start = snap_oom_kills(c);
-		snap_take(c, ctx->target.pid, "start");
-		if (go_enabled(ctx))
-			gdump_write(c, ctx, "snapshots/start/goroutines.txt");
+		snap_take(c, tg->target.pid, "start");
+		if (go_enabled(tg))
+			gdump_write(c, ctx, tg, "snapshots/start/goroutines.txt");
 	}
-	record(c, ctx);
-	if (c->tty && ctx->now_s >= c->next_progress) {
-		progress(c, ctx);
-		c->next_progress = ctx->now_s + 1;
+	record(c, tg);
+	if (c->tty && tg->now_s >= c->next_progress) {
+		progress(c, ctx, tg);
+		c->next_progress = tg->now_s + 1;
 	}
 }
 
 /* One report format into rel. */
-static int write_format(struct capture *c, struct lt_ctx *ctx,
+static int write_format(struct capture *c, struct lt_ctx *ctx, struct lt_target *tg,
 			enum lt_format fmt, const char *rel)
 {
 	enum lt_format saved = ctx->opts.format;
@@ -228,7 +228,7 @@ static int write_format(struct capture *c, struct lt_ctx *ctx,
 	if (!f)
 		return -errno;
 	ctx->opts.format = fmt;
-	err = report_write(ctx, f);
+	err = report_write(ctx, tg, f);
 	ctx->opts.format = saved;
 	if (cap_close(f) && !err)
 		err = -EIO;
@@ -284,7 +284,7 @@ static const char index_text[] =
 "                oom_kill), at start/ and end/; MISSING.txt: what could not\n"
 "                be read.\n";
 
-static void write_index(struct capture *c, struct lt_ctx *ctx)
+static void write_index(struct capture *c, struct lt_target *tg)
 {
 	FILE *f = cap_open(c, "README.txt");
 	char ts[64];
@@ -293,7 +293,7 @@ static void write_index(struct capture *c, struct lt_ctx *ctx)
 		return;
 	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S UTC", gmtime(&c->wall_start));
 	fprintf(f, "leaktrace capture of pid %d (%s), %s, %.0f s\n",
-		ctx->target.pid, ctx->target.comm, ts, ctx->now_s);
+		tg->target.pid, tg->target.comm, ts, tg->now_s);
 	fprintf(f, "Command: %s\n\n", c->cmdline ? c->cmdline : "?");
 	fprintf(f, "Open report.html first (any browser, offline). To share the\n"
 		   "capture, send the .tar.gz next to this directory.\n\n");
@@ -305,10 +305,10 @@ static void write_index(struct capture *c, struct lt_ctx *ctx)
 }
 
 /* How the target ended, for host.txt and the page. */
-static json_object *end_json(struct capture *c, struct lt_ctx *ctx)
+static json_object *end_json(struct capture *c, struct lt_target *tg)
 {
 	json_object *o = json_object_new_object();
-	const struct target *t = &ctx->target;
+	const struct target *t = &tg->target;
 	char how[128] = "still running at the end of the capture";
 	int64_t limit = snap_memory_limit(c);
 
@@ -322,7 +322,7 @@ static json_object *end_json(struct capture *c, struct lt_ctx *ctx)
 		snprintf(how, sizeof(how),
 			 "exited during the capture (status unknown: not our child)");
 	json_object_object_add(o, "exited", json_object_new_boolean(t->exited));
-	json_object_object_add(o, "at_s", json_object_new_double(round(ctx->now_s * 10) / 10));
+	json_object_object_add(o, "at_s", json_object_new_double(round(tg->now_s * 10) / 10));
 	json_object_object_add(o, "memory_limit_bytes",
 			       limit >= 0 ? json_object_new_int64(limit) : NULL);
 	json_object_object_add(o, "how", json_object_new_string(how));
@@ -387,7 +387,7 @@ static json_object *timeline_json(struct capture *c)
 	return o;
 }
 
-int capture_write(struct lt_ctx *ctx)
+int capture_write(struct lt_ctx *ctx, struct lt_target *tg)
 {
 	struct capture *c = ctx->capture;
 	char path[PATH_MAX * 2], tgz[PATH_MAX + 16];
@@ -400,33 +400,33 @@ int capture_write(struct lt_ctx *ctx)
 		c->progress_shown = false;
 	}
 	if (!c->started)	/* the target died before the first sample */
-		snap_cgroups(c, ctx->target.pid);
-	snap_take(c, ctx->target.pid, "end");
+		snap_cgroups(c, tg->target.pid);
+	snap_take(c, tg->target.pid, "end");
 	c->oom_end = snap_oom_kills(c);
-	err |= write_format(c, ctx, FMT_TEXT, "report.txt");
-	err |= write_format(c, ctx, FMT_JSON, "report.json");
-	err |= write_format(c, ctx, FMT_PPROF, "profile.pb.gz");
-	err |= write_format(c, ctx, FMT_FOLDED, "stacks.folded");
-	if (gdump_write(c, ctx, "goroutines.txt"))
+	err |= write_format(c, ctx, tg, FMT_TEXT, "report.txt");
+	err |= write_format(c, ctx, tg, FMT_JSON, "report.json");
+	err |= write_format(c, ctx, tg, FMT_PPROF, "profile.pb.gz");
+	err |= write_format(c, ctx, tg, FMT_FOLDED, "stacks.folded");
+	if (gdump_write(c, ctx, tg, "goroutines.txt"))
 		lt_info("capture: no goroutine dump at the end\n");
 	meta = json_object_new_object();
-	json_object_object_add(meta, "end", end_json(c, ctx));
+	json_object_object_add(meta, "end", end_json(c, tg));
 	json_object_object_add(meta, "timeline", timeline_json(c));
 	json_object_object_add(meta, "command", json_object_new_string(c->cmdline ? c->cmdline : ""));
-	snap_host(c, ctx, json_object_object_get(meta, "end"));
+	snap_host(c, ctx, tg, json_object_object_get(meta, "end"));
 
 	snprintf(path, sizeof(path), "%s/report.json", c->tmp);
 	report = json_object_from_file(path);
 	snprintf(path, sizeof(path), "%s/stacks.folded", c->tmp);
 	folded = slurp(path);
-	if (!report || html_write(c, ctx, report, meta, folded ? folded : "", "report.html")) {
+	if (!report || html_write(c, tg, report, meta, folded ? folded : "", "report.html")) {
 		lt_err("capture: writing report.html failed\n");
 		err = 1;
 	}
 	json_object_put(report);
 	json_object_put(meta);
 	free(folded);
-	write_index(c, ctx);
+	write_index(c, tg);
 	if (rename(c->tmp, c->dir)) {
 		lt_err("capture: cannot rename %s to %s: %s\n", c->tmp, c->dir,
 		       strerror(errno));

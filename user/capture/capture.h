@@ -5,7 +5,7 @@
  */
 #ifndef LT_CAPTURE_H
 #define LT_CAPTURE_H
-#include "ctx.h"
+#include "trace/world.h"
 
 #define CAPTURE_DEFAULT_S 60.0
 
@@ -17,9 +17,9 @@ int capture_new(struct lt_ctx *ctx, int argc, char **argv);
 /* Called after every sample: records the process totals and per-kind
  * sums, takes the start snapshots on the first call, and shows progress
  * on a terminal. */
-void capture_sample(struct lt_ctx *ctx);
+void capture_sample(struct lt_ctx *ctx, struct lt_target *tg);
 /* Writes the bundle (model_rank() done): the directory, atomically
  * renamed into place, then its .tar.gz. 0, or 1 after a message. */
-int capture_write(struct lt_ctx *ctx);
+int capture_write(struct lt_ctx *ctx, struct lt_target *tg);
 void capture_free(struct lt_ctx *ctx);
 #endif

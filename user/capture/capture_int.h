@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <json-c/json.h>
-#include "ctx.h"
+#include "trace/world.h"
 
 /* One sample of the whole process, as the run took it. */
 struct cap_point {
@@ -60,17 +60,17 @@ int64_t snap_oom_kills(const struct capture *c);
 int64_t snap_memory_limit(const struct capture *c);
 /* Host, kernel, leaktrace and options, how the target ended (end: the
  * object capture.c builds): host.txt. */
-void snap_host(struct capture *c, struct lt_ctx *ctx, json_object *end);
+void snap_host(struct capture *c, struct lt_ctx *ctx, struct lt_target *tg, json_object *end);
 
 /* gdump.c */
 /* Reads every goroutine from the target's memory and writes rel (Go's
  * debug=2 layout, grouped); keeps the groups as JSON in c->gdump.
  * 0, or -errno (not Go, gone, unreadable). */
-int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel);
+int gdump_write(struct capture *c, struct lt_ctx *ctx, struct lt_target *tg, const char *rel);
 
 /* html.c */
 /* report.html from report.json (parsed), meta (timeline, how the target
  * ended), the folded stacks and the goroutine dump. 0 or -errno. */
-int html_write(struct capture *c, struct lt_ctx *ctx, json_object *report,
+int html_write(struct capture *c, struct lt_target *tg, json_object *report,
 	       json_object *meta, const char *folded, const char *rel);
 #endif

@@ -107,9 +107,9 @@ static int by_count(const void *a, const void *b)
 }
 
 /* Frames of pc (innermost first, inlined ones included). */
-static int sym(struct lt_ctx *ctx, uint64_t pc, bool ret, struct frame *f, int max)
+static int sym(struct lt_target *tg, uint64_t pc, bool ret, struct frame *f, int max)
 {
-	return stacks_symbolize(ctx->sym, pc, ret, f, max);
+	return stacks_symbolize(tg->sym, pc, ret, f, max);
 }
 
 static json_object *frame_json(const struct frame *f)
@@ -143,7 +143,7 @@ static const struct gsnap *find_goid(const struct gread *r, uint64_t goid)
 	return goid && u64map_get(&r->by_goid, goid, &i) ? &r->g[i - 1] : NULL;
 }
 
-static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
+static void write_group(FILE *out, struct lt_target *tg, const struct gread *r,
 			struct group *gr, json_object *arr)
 {
 	const struct gsnap *g = gr->first;
@@ -172,7 +172,7 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 		fprintf(out, "(no park stack: %s goroutines' saved registers are stale)\n",
 			g->reason);
 	for (int i = 0; i < g->npcs; i++) {
-		n = sym(ctx, g->pcs[i], i > 0, f, 8);
+		n = sym(tg, g->pcs[i], i > 0, f, 8);
 		for (int k = 0; k < n; k++) {
 			frame_text(out, &f[k], true);
 			json_object_array_add(st, frame_json(&f[k]));
@@ -191,7 +191,7 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 	json_object_object_add(o, "stack", st);
 	/* Like Go's traceback: the main goroutine has no creator shown. */
 	if (g->gopc && g->goid != 1) {
-		n = sym(ctx, g->gopc, true, f, 8);
+		n = sym(tg, g->gopc, true, f, 8);
 		if (n) {
 			fprintf(out, "created by %s", f[0].function ? f[0].function : "?");
 			if (g->parent)
@@ -222,7 +222,7 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 	for (const struct gsnap *p = find_goid(r, g->parent); p; p = find_goid(r, p->parent)) {
 		char line[512];
 
-		n = p->gopc && p->goid != 1 ? sym(ctx, p->gopc, true, f, 8) : 0;
+		n = p->gopc && p->goid != 1 ? sym(tg, p->gopc, true, f, 8) : 0;
 		snprintf(line, sizeof(line), "goroutine %llu [%s]%s%s",
 			 (unsigned long long)p->goid, p->reason,
 			 p->goid == 1 ? " (main goroutine)" : ", created by ",
@@ -237,9 +237,9 @@ static void write_group(FILE *out, struct lt_ctx *ctx, const struct gread *r,
 	json_object_array_add(arr, o);
 }
 
-int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
+int gdump_write(struct capture *c, struct lt_ctx *ctx, struct lt_target *tg, const char *rel)
 {
-	const struct go_runtime *rt = go_runtime(ctx);
+	const struct go_runtime *rt = go_runtime(tg);
 	struct go_allgs_opts opts = { .max_frames = G_FRAMES };
 	struct go_allgs_stats st = {};
 	struct gread r = {};
@@ -257,8 +257,8 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 		out = cap_open(c, rel);
 		if (out) {
 			fprintf(out, "No goroutine dump: pid %d (%s) is %s.\n",
-				ctx->target.pid, ctx->target.comm,
-				ctx->target.is_go ? "a Go program whose runtime was "
+				tg->target.pid, tg->target.comm,
+				tg->target.is_go ? "a Go program whose runtime was "
 				"not probed (--no-go, or see report.txt)" : "not a Go program");
 			cap_close(out);
 		}
@@ -266,14 +266,14 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	r.now_ns = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
-	err = go_read_allgs(ctx->target.pid, rt, &opts, on_g, &r, &st);
+	err = go_read_allgs(tg->target.pid, rt, &opts, on_g, &r, &st);
 	if (err) {
 		free(r.g);
 		out = cap_open(c, rel);
 		if (out) {
 			fprintf(out, "No goroutine dump: reading runtime.allgs of pid %d "
-				     "failed: %s%s\n", ctx->target.pid, strerror(-err),
-				ctx->target.exited ? " (the process had exited)" : "");
+				     "failed: %s%s\n", tg->target.pid, strerror(-err),
+				tg->target.exited ? " (the process had exited)" : "");
 			if (strcmp(rel, "goroutines.txt") == 0 && c->started)
 				fprintf(out, "The dump taken at the start is in "
 					     "snapshots/start/goroutines.txt.\n");
@@ -302,7 +302,7 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 		if (g->goid < gr->first->goid)
 			gr->first = g;
 		if (!gr->created) {
-			struct site *site = go_site_of(ctx, g->goid);
+			struct site *site = go_site_of(tg, g->goid);
 
 			if (site && !site->preexisting && site->nframes) {
 				gr->created = site;
@@ -334,8 +334,8 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	}
 	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S UTC", gmtime(&wall));
 	fprintf(out, "%zu goroutines in %zu groups, read from the memory of pid %d "
-		     "(%s) at %s, without stopping it.\n", r.n, ng, ctx->target.pid,
-		ctx->target.comm, ts);
+		     "(%s) at %s, without stopping it.\n", r.n, ng, tg->target.pid,
+		tg->target.comm, ts);
 	fprintf(out, "Each group: how many goroutines share the state, wait reason, "
 		     "park stack and creator; then one of them as in Go's debug=2 "
 		     "dump. Minutes parked come from the runtime's waitsince (set "
@@ -346,7 +346,7 @@ int gdump_write(struct capture *c, struct lt_ctx *ctx, const char *rel)
 	fputc('\n', out);
 	arr = json_object_new_array();
 	for (size_t i = 0; i < ng; i++)
-		write_group(out, ctx, &r, &groups[i], arr);
+		write_group(out, tg, &r, &groups[i], arr);
 	err = cap_close(out);
 	root = json_object_new_object();
 	json_object_object_add(root, "total", json_object_new_int64(r.n));

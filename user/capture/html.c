@@ -52,7 +52,7 @@ static void put_html(FILE *out, const char *s)
 	}
 }
 
-int html_write(struct capture *c, struct lt_ctx *ctx, json_object *report,
+int html_write(struct capture *c, struct lt_target *tg, json_object *report,
 	       json_object *meta, const char *folded, const char *rel)
 {
 	json_object *data = json_object_new_object(), *files = json_object_new_array();
@@ -71,8 +71,8 @@ int html_write(struct capture *c, struct lt_ctx *ctx, json_object *report,
 	json_object_object_add(data, "folded", json_object_new_string(folded));
 	json_object_object_add(data, "goroutines", json_object_get(c->gdump));
 	json_object_object_add(data, "files", files);
-	snprintf(title, sizeof(title), "leaktrace: %s (pid %d)", ctx->target.comm,
-		 ctx->target.pid);
+	snprintf(title, sizeof(title), "leaktrace: %s (pid %d)", tg->target.comm,
+		 tg->target.pid);
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "

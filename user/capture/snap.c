@@ -259,12 +259,12 @@ static void file_line(FILE *out, const char *label, const char *path,
 	fclose(f);
 }
 
-void snap_host(struct capture *c, struct lt_ctx *ctx, json_object *end)
+void snap_host(struct capture *c, struct lt_ctx *ctx, struct lt_target *tg, json_object *end)
 {
 	const struct lt_opts *o = &ctx->opts;
 	FILE *f = cap_open(c, "host.txt");
-	const char *gov = go_version(ctx) ? go_version(ctx) :
-			  symbolizer_go_version(ctx->sym);
+	const char *gov = go_version(tg) ? go_version(tg) :
+			  symbolizer_go_version(tg->sym);
 	char host[256] = "?", ts[64];
 	time_t now = time(NULL);
 	struct utsname u;
@@ -286,11 +286,11 @@ void snap_host(struct capture *c, struct lt_ctx *ctx, json_object *end)
 	fprintf(f, "%-18s %s\n", "started", ts);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	fprintf(f, "%-18s %s (traced %.1f s, probes live after %.0f ms)\n",
-		"ended", ts, ctx->now_s, ctx->attach_ms);
+		"ended", ts, tg->now_s, ctx->attach_ms);
 
 	fprintf(f, "\n== target\n");
-	fprintf(f, "%-18s %d\n%-18s %s\n%-18s %s\n", "pid", ctx->target.pid,
-		"comm", ctx->target.comm, "exe", ctx->target.exe);
+	fprintf(f, "%-18s %d\n%-18s %s\n%-18s %s\n", "pid", tg->target.pid,
+		"comm", tg->target.comm, "exe", tg->target.exe);
 	fprintf(f, "%-18s %s\n", "go", gov ? gov : "(not a Go program)");
 	fprintf(f, "%-18s %s\n", "end",
 		json_object_get_string(json_object_object_get(end, "how")));

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
-#include "ctx.h"
+#include "trace/world.h"
 #include "leaktrace.h"
 #include "export/export.h"
 #include "export/httpd.h"
@@ -17,6 +17,7 @@
 #include "proc/procstat.h"
 #include "report/report.h"
 #include "trace/go.h"
+#include "trace/goheap.h"
 #include "trace/mem.h"
 #include "trace/task.h"
 #include "util/log.h"
@@ -25,19 +26,14 @@
  * intervals, if longer): the loop is stuck. */
 #define STALE_MIN_S 30.0
 
-/* One traced process as the exporter sees it. With several targets this
- * becomes one per target, built from each target's context. */
-struct export_target {
-	struct proc_identity id;	/* last read while it lived */
-	bool have_id;
-	struct metrics_site *sites;	/* top_n groups */
-};
-
 struct lt_export {
 	struct httpd *httpd;
 	double btime;			/* boot time, Unix s */
 	long clk_tck;
-	struct export_target t;		/* today: the one target */
+	/* scratch for one exposition, grown with the targets */
+	struct metrics_target *mt;
+	struct metrics_site *sites;	/* top_n groups per target */
+	size_t cap;
 };
 
 static double boot_time(void)
@@ -65,17 +61,13 @@ int export_open(struct lt_ctx *ctx)
 	if (!o->addr)
 		return 0;
 	e = calloc(1, sizeof(*e));
-	if (e)
-		e->t.sites = calloc(o->top_n, sizeof(*e->t.sites));
-	if (!e || !e->t.sites) {
-		free(e);
+	if (!e) {
 		lt_err("out of memory\n");
 		return 1;
 	}
 	e->httpd = httpd_start(o->addr, o->listen_any,
 			       stale > STALE_MIN_S ? stale : STALE_MIN_S, &usage);
 	if (!e->httpd) {
-		free(e->t.sites);
 		free(e);
 		return usage ? 2 : 1;
 	}
@@ -98,6 +90,71 @@ static void self_usage(struct metrics_self *self)
 		self->rss = t.rss;
 }
 
+static int grow(struct lt_export *e, size_t n, unsigned int top_n)
+{
+	struct metrics_target *mt;
+	struct metrics_site *sites;
+
+	if (n <= e->cap)
+		return 0;
+	mt = realloc(e->mt, n * sizeof(*mt));
+	if (!mt)
+		return -ENOMEM;
+	e->mt = mt;
+	sites = realloc(e->sites, n * top_n * sizeof(*sites));
+	if (!sites)
+		return -ENOMEM;
+	e->sites = sites;
+	e->cap = n;
+	return 0;
+}
+
+/* One process's series: identity (re-read each time: exec, cgroup moves;
+ * the last one read stays once the process is gone), totals, top sites. */
+static void target_series(struct lt_export *e, struct lt_target *tg,
+			  unsigned int top_n, struct metrics_target *mt,
+			  struct metrics_site *sites)
+{
+	struct proc_identity id;
+	struct goheap_info hi;
+	double rise = NAN;
+
+	if (!identity_read("", tg->target.pid, &id)) {
+		tg->id = id;
+		tg->have_id = true;
+	}
+	if (!tg->have_id) {
+		memset(&tg->id, 0, sizeof(tg->id));
+		tg->id.pid = tg->target.pid;
+		snprintf(tg->id.comm, sizeof(tg->id.comm), "%.15s", tg->target.comm);
+	}
+	if (tg->have_totals)
+		rise = (double)tg->last.rss - (double)tg->first.rss;
+	model_rank(&tg->model, rise);
+
+	memset(mt, 0, sizeof(*mt));
+	mt->goroutines = -1;
+	mt->id = &tg->id;
+	if (tg->id.start_ticks && e->clk_tck > 0 && e->btime > 0)
+		mt->start_time_s = e->btime + (double)tg->id.start_ticks / e->clk_tck;
+	mt->have_totals = tg->have_totals;
+	mt->rss = tg->last.rss;
+	mt->threads = tg->last.threads;
+	if (go_enabled(tg))
+		mt->goroutines = go_count_end(tg);
+	goheap_get_info(tg, &hi);
+	if (hi.state == GOHEAP_ON && hi.cycles_seen) {
+		/* the Go heap profile: its sites are the heap */
+		for (size_t i = 0; i < tg->model.n; i++)
+			if (tg->model.sites[i]->kind == SITE_HEAP)
+				mt->heap_inuse += tg->model.sites[i]->bytes;
+		mt->have_heap = true;
+	}
+	mt->sites = sites;
+	mt->nsites = metrics_group_sites(tg->model.ranked, tg->model.n, sites,
+					 top_n, &mt->nmore);
+}
+
 void export_publish(struct lt_ctx *ctx)
 {
 	struct lt_export *e = ctx->export;
@@ -105,54 +162,36 @@ void export_publish(struct lt_ctx *ctx)
 	const char *names[LT_DROP_MAX + 1];
 	uint64_t drops[LT_DROP_MAX + 1] = { 0 };
 	struct metrics_limits lim = { o->top_n, o->max_sites };
-	struct metrics_target mt = { .goroutines = -1 };
 	struct metrics_self self = { .drops = drops, .drop_names = names,
 				     .ndrops = LT_DROP_MAX + 1 };
-	struct proc_identity id;
-	double rise = NAN;
+	double now_s = 0;
 	char *text;
 	size_t len;
 
 	if (!e)
 		return;
-	/* Identity re-read each time (exec, cgroup moves); the last one
-	 * read stays once the process is gone. */
-	if (!identity_read("", ctx->target.pid, &id)) {
-		e->t.id = id;
-		e->t.have_id = true;
+	if (grow(e, ctx->ntargets, o->top_n)) {
+		lt_warn("metrics: out of memory; /metrics keeps the previous sample\n");
+		return;
 	}
-	if (!e->t.have_id) {
-		memset(&e->t.id, 0, sizeof(e->t.id));
-		e->t.id.pid = ctx->target.pid;
-		snprintf(e->t.id.comm, sizeof(e->t.id.comm), "%.15s", ctx->target.comm);
+	for (size_t i = 0; i < ctx->ntargets; i++) {
+		struct lt_target *tg = ctx->targets[i];
+
+		target_series(e, tg, o->top_n, &e->mt[i], e->sites + i * o->top_n);
+		go_drops(tg, drops);
+		drops[LT_DROP_MAX] += tg->stacks.missing;
+		if (tg->now_s > now_s)
+			now_s = tg->now_s;
 	}
-	if (ctx->have_totals)
-		rise = (double)ctx->last.rss - (double)ctx->first.rss;
-	model_rank(&ctx->model, rise);
-
-	mt.id = &e->t.id;
-	if (e->t.id.start_ticks && e->clk_tck > 0 && e->btime > 0)
-		mt.start_time_s = e->btime + (double)e->t.id.start_ticks / e->clk_tck;
-	mt.have_totals = ctx->have_totals;
-	mt.rss = ctx->last.rss;
-	mt.threads = ctx->last.threads;
-	if (go_enabled(ctx))
-		mt.goroutines = go_count_end(ctx);
-	mt.sites = e->t.sites;
-	mt.nsites = metrics_group_sites(ctx->model.ranked, ctx->model.n, e->t.sites,
-					o->top_n, &mt.nmore);
-
-	mem_drops(ctx, drops);
-	task_drops(ctx, drops);
-	go_drops(ctx, drops);
+	mem_obj_drops(ctx->mem_obj, drops);
+	task_obj_drops(ctx->task_obj, drops);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		names[i] = report_drop_name(i);
 	names[LT_DROP_MAX] = "stack_gone_before_read";
-	drops[LT_DROP_MAX] = ctx->stacks.missing;
 	self_usage(&self);
-	self.collected_at = ctx->started_at + ctx->now_s;
+	self.collected_at = ctx->started_at + now_s;
 
-	if (metrics_build(&mt, 1, &self, &lim, &text, &len)) {
+	if (metrics_build(e->mt, ctx->ntargets, &self, &lim, &text, &len)) {
 		lt_warn("metrics: out of memory; /metrics keeps the previous sample\n");
 		return;
 	}
@@ -166,7 +205,8 @@ void export_close(struct lt_ctx *ctx)
 	if (!e)
 		return;
 	httpd_stop(e->httpd);
-	free(e->t.sites);
+	free(e->mt);
+	free(e->sites);
 	free(e);
 	ctx->export = NULL;
 }

@@ -8,13 +8,7 @@
 #define LT_EXPORT_H
 #include <argp.h>
 #include <stdbool.h>
-
-struct export_opts {
-	const char *addr;	/* --metrics-addr; NULL: no endpoint */
-	bool listen_any;	/* --metrics-listen-any */
-	unsigned int top_n;	/* --metrics-top */
-	unsigned int max_sites;	/* --metrics-max-sites */
-};
+#include "trace/opts.h"
 
 #define EXPORT_TOP_DEF 5
 #define EXPORT_MAX_SITES_DEF 1000

@@ -303,6 +303,18 @@ static void process_families(FILE *f, const struct metrics_target *t, size_t nt)
 		go = true;
 		proc_series(f, "leaktrace_process_goroutines", &t[i], t[i].goroutines);
 	}
+	go = false;
+	for (size_t i = 0; i < nt; i++) {
+		if (!t[i].have_heap)
+			continue;
+		if (!go)
+			family(f, "leaktrace_process_heap_inuse_bytes", "gauge",
+			       "Heap in use of a traced Go process: live objects by its heap "
+			       "profile (scaled by MemProfileRate), at the last GC cycle read");
+		go = true;
+		proc_series(f, "leaktrace_process_heap_inuse_bytes", &t[i],
+			    (double)t[i].heap_inuse);
+	}
 }
 
 static void self_families(FILE *f, const struct metrics_self *self, size_t nt,

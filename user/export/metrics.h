@@ -34,6 +34,8 @@ struct metrics_target {
 	uint64_t rss;		/* bytes */
 	uint32_t threads;
 	int64_t goroutines;	/* -1: not a Go program, or not traced */
+	bool have_heap;		/* heap_inuse is known (Go heap profile) */
+	uint64_t heap_inuse;	/* bytes of live heap objects, by the profile */
 	const struct metrics_site *sites;	/* most suspect first */
 	size_t nsites;
 	size_t nmore;		/* groups left out before (metrics_group_sites) */

@@ -162,8 +162,40 @@ static void downsample(struct site *s)
 	s->nsamples = j;
 }
 
+/* Drops the samples older than the window ending at t (keeps two at
+ * least, so a flat site still has a slope of 0). */
+static size_t window_cut(struct sample *a, size_t n, double t, double window_s)
+{
+	size_t k = 0;
+
+	if (window_s <= 0 || n <= 2)
+		return n;
+	while (k < n - 2 && a[k].t < t - window_s)
+		k++;
+	if (k)
+		memmove(a, a + k, (n - k) * sizeof(*a));
+	return n - k;
+}
+
+/* In a window, once a series holds max_samples / 2 samples, one sample
+ * per window_s / max_samples seconds (the latest of its slot): a short
+ * run keeps every sample, a long one an even resolution over the window;
+ * at most 1.5 max_samples + 2 samples a series. */
+static bool same_slot(const struct model *m, const struct sample *last,
+		      size_t n, double t)
+{
+	double w;
+
+	if (m->window_s <= 0 || !m->max_samples || n < m->max_samples / 2)
+		return false;
+	w = m->window_s / m->max_samples;
+	return floor(last->t / w) == floor(t / w);
+}
+
 void model_sample(struct model *m, double t)
 {
+	size_t max = m->max_samples ? m->max_samples : MAX_SAMPLES;
+
 	for (size_t i = 0; i < m->n; i++) {
 		struct site *s = m->sites[i];
 		double v = site_kind_is_bytes(s->kind) ? (double)s->bytes
@@ -171,14 +203,17 @@ void model_sample(struct model *m, double t)
 
 		/* A sample right after the last one (the final collect) replaces
 		 * it: two points at one instant bend the fit. */
-		if (s->nsamples && t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S) {
+		if (s->nsamples && (t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S ||
+				    same_slot(m, &s->samples[s->nsamples - 1],
+					      s->nsamples, t))) {
 			s->samples[s->nsamples - 1].t = t;
 			s->samples[s->nsamples - 1].v = v;
 			continue;
 		}
 
-		if (s->nsamples == s->cap) {
-			if (s->cap >= MAX_SAMPLES) {
+		s->nsamples = window_cut(s->samples, s->nsamples, t, m->window_s);
+		if (s->nsamples == s->cap || s->nsamples >= max + max / 2 + 2) {
+			if (s->nsamples >= max + max / 2 + 2) {
 				downsample(s);
 			} else {
 				size_t cap = s->cap ? s->cap * 2 : 16;
@@ -248,13 +283,20 @@ void model_totals(struct model *m, double t, double rss, double threads)
 	size_t cap = m->totals_cap;
 
 	/* the final collect right after the last sample replaces it */
-	if (m->ntotals && t - m->rss[m->ntotals - 1].t < SAME_SAMPLE_S) {
+	if (m->ntotals && (t - m->rss[m->ntotals - 1].t < SAME_SAMPLE_S ||
+			   same_slot(m, &m->rss[m->ntotals - 1], m->ntotals, t))) {
 		m->rss[m->ntotals - 1] = (struct sample){ t, rss };
 		m->threads[m->ntotals - 1] = (struct sample){ t, threads };
 		return;
 	}
+	if (m->window_s > 0) {
+		size_t n = window_cut(m->rss, m->ntotals, t, m->window_s);
+
+		window_cut(m->threads, m->ntotals, t, m->window_s);
+		m->ntotals = n;
+	}
 	/* long runs: keep every other sample once the series is long */
-	if (m->ntotals >= MAX_SAMPLES) {
+	if (m->ntotals >= (m->max_samples ? m->max_samples : MAX_SAMPLES)) {
 		size_t j = 0;
 
 		for (size_t i = 0; i < m->ntotals; i += 2, j++) {

@@ -96,6 +96,13 @@ struct model {
 	/* the process's RSS and thread count, one sample per model_totals */
 	struct sample *rss, *threads;
 	size_t ntotals, totals_cap;
+	/* An always-on agent: analyse only the last window_s seconds (0: the
+	 * whole run); with a window and max_samples, every sample until a
+	 * series holds max_samples / 2, then one per window_s / max_samples
+	 * seconds: at most 1.5 max_samples + 2 (bounded memory per site).
+	 * Without a window max_samples (0: 2048) merges pairs past it. */
+	double window_s;
+	uint32_t max_samples;
 };
 
 void model_init(struct model *m);

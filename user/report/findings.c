@@ -100,10 +100,10 @@ static void count_leak(const struct entry *e, struct finding *f)
 		 w ? "; most are parked in " : "", w ? w->wait_reason : "");
 }
 
-static void leak_findings(struct lt_ctx *ctx, struct finding *out, int *n,
+static void leak_findings(struct lt_target *tg, struct finding *out, int *n,
 			  int max)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 	int shown = 0;
 
 	for (size_t i = 0; i < m->nentries && shown < MAX_LEAK_FINDINGS; i++) {
@@ -125,10 +125,10 @@ static void leak_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 }
 
 /* Grew, then flat: say so, so nobody reads the size as a leak. */
-static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
+static void stopped_findings(struct lt_target *tg, struct finding *out, int *n,
 			     int max)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 	int shown = 0;
 
 	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
@@ -164,19 +164,19 @@ static void stopped_findings(struct lt_ctx *ctx, struct finding *out, int *n,
 	}
 }
 
-static void lazyfree_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+static void lazyfree_finding(struct lt_target *tg, struct finding *out, int *n,
 			     int max)
 {
-	const struct mem_stats *ms = mem_stats(ctx);
-	double lazy = (double)ctx->last.lazyfree / MIB;
-	double rss = (double)ctx->last.rss / MIB;
+	const struct mem_stats *ms = mem_stats(tg);
+	double lazy = (double)tg->last.lazyfree / MIB;
+	double rss = (double)tg->last.rss / MIB;
 	char released[192];
 	struct finding *f;
-	bool go = symbolizer_go_version(ctx->sym) != NULL;
+	bool go = symbolizer_go_version(tg->sym) != NULL;
 
-	if (ctx->last.lazyfree < (16u << 20) && !ms->madvise_bytes[LT_MADV_FREE])
+	if (tg->last.lazyfree < (16u << 20) && !ms->madvise_bytes[LT_MADV_FREE])
 		return;
-	if (ctx->last.lazyfree < (1u << 20))
+	if (tg->last.lazyfree < (1u << 20))
 		return;
 	f = add(out, n, max, lazy > rss / 4 ? SEV_WARNING : SEV_INFO, "lazyfree");
 	if (!f)
@@ -215,23 +215,23 @@ static double threads_rising_now(const struct model *m)
 	return rate * (m->threads[m->ntotals - 1].t - from) / 60;
 }
 
-static void thread_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+static void thread_finding(struct lt_target *tg, struct finding *out, int *n,
 			   int max)
 {
 	struct finding *f;
 
-	if (ctx->threads_end <= ctx->threads_start + 4 || ctx->now_s <= 0 ||
-	    threads_rising_now(&ctx->model) < 1)
+	if (tg->threads_end <= tg->threads_start + 4 || tg->now_s <= 0 ||
+	    threads_rising_now(&tg->model) < 1)
 		return;
 	f = add(out, n, max, SEV_WARNING, "threads");
 	if (!f)
 		return;
 	snprintf(f->title, sizeof(f->title), "OS threads grew from %u to %u and still grow",
-		 ctx->threads_start, ctx->threads_end);
+		 tg->threads_start, tg->threads_end);
 	snprintf(f->detail, sizeof(f->detail),
 		 "%.1f threads a minute over %.0f s, and more in the last quarter of the window. Each thread holds a stack (8 MiB reserved by default) and kernel state; see the thread entries for where they are created.",
-		 (ctx->threads_end - ctx->threads_start) * 60.0 / ctx->now_s,
-		 ctx->now_s);
+		 (tg->threads_end - tg->threads_start) * 60.0 / tg->now_s,
+		 tg->now_s);
 }
 
 /* Workers wait for work in a receive, a select, on I/O, a timer or a
@@ -254,10 +254,10 @@ static bool blocked_wait(const char *reason)
 /* Goroutines parked at one place for minutes: blocked for good when they
  * wait on a send or a lock, when more of them came while traced, or when
  * there are more than any pool would hold. */
-static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+static void parked_finding(struct lt_target *tg, struct finding *out, int *n,
 			   int max)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 	int shown = 0;
 
 	for (size_t i = 0; i < m->nentries && shown < 2; i++) {
@@ -302,13 +302,13 @@ static void parked_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 /* Goroutines the Go runtime itself proved leaked (Go 1.26+'s goroutine
  * leak detection: blocked on something no live goroutine can reach; it
  * runs when the service collects the goroutineleak profile). */
-static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
+static void runtime_leaked_finding(struct lt_target *tg, struct finding *out,
 				   int *n, int max)
 {
 	int shown = 0;
 
-	for (size_t i = 0; i < ctx->model.n && shown < 3; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	for (size_t i = 0; i < tg->model.n && shown < 3; i++) {
+		const struct site *s = tg->model.ranked[i];
 		char where[512];
 		struct finding *f;
 
@@ -334,17 +334,17 @@ static void runtime_leaked_finding(struct lt_ctx *ctx, struct finding *out,
 /* Native stacks that end early. Never for Go targets: Go keeps frame
  * pointers, and a Go stack that ends early is a cgo or signal switch that
  * rebuilding would not change. */
-static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+static void truncated_finding(struct lt_target *tg, struct finding *out, int *n,
 			      int max)
 {
 	size_t cut = 0, with = 0;
 	char cfi[256] = "";
 	struct finding *f;
 
-	if (symbolizer_go_version(ctx->sym))
+	if (symbolizer_go_version(tg->sym))
 		return;
-	for (size_t i = 0; i < ctx->model.n; i++) {
-		const struct site *s = ctx->model.sites[i];
+	for (size_t i = 0; i < tg->model.n; i++) {
+		const struct site *s = tg->model.sites[i];
 
 		if (!s->nframes || s->kind == SITE_GOROUTINE)
 			continue;
@@ -359,11 +359,11 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		return;
 	snprintf(f->title, sizeof(f->title),
 		 "%zu of %zu native stacks end early", cut, with);
-	if (ctx->stacks.uw.copies)
+	if (tg->stacks.uw.copies)
 		snprintf(cfi, sizeof(cfi),
 			 " CFI unwinding from copied stacks (--stack-copy-kb) ran for %llu events and went further for %llu; these stacks were not among them or CFI stopped too.",
-			 (unsigned long long)ctx->stacks.uw.copies,
-			 (unsigned long long)ctx->stacks.uw.unwound);
+			 (unsigned long long)tg->stacks.uw.copies,
+			 (unsigned long long)tg->stacks.uw.unwound);
 	snprintf(f->detail, sizeof(f->detail),
 		 "Frame-pointer unwinding stops at code built without frame pointers (Debian's glibc, most -O2 C/C++), so the callers above such a frame are unknown.%s Rebuilding the target with -fno-omit-frame-pointer gives full stacks.",
 		 cfi);
@@ -371,7 +371,7 @@ static void truncated_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 
 /* Frames in code a JIT compiled, which the runtime did not name in a perf
  * map: the stack goes on through them but they say nothing. */
-static void jit_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+static void jit_finding(struct lt_target *ctx, struct finding *out, int *n,
 			int max)
 {
 	size_t unnamed = 0, sites = 0;
@@ -400,14 +400,14 @@ static void jit_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 ctx->target.pid);
 }
 
-static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
+static void drop_finding(struct lt_ctx *ctx, struct lt_target *tg, struct finding *out, int *n,
 			 int max)
 {
 	uint64_t total = 0;
 	struct finding *f;
 
 	/* the same total as the report's DROPS line */
-	total = ctx->stacks.missing;
+	total = tg->stacks.missing;
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		total += ctx->drops[i];
 	if (!total)
@@ -422,10 +422,10 @@ static void drop_finding(struct lt_ctx *ctx, struct finding *out, int *n,
 		 "See DROPS (JSON \"drops\") for the causes; each is counted once there. Stack gone before read: the stack map was reused before leaktrace read it, raise --max-stacks. Ring buffer full: raise --ringbuf-mb; stacks map full: raise --max-stacks; pages map full: raise --max-pages; fault stacks full: raise --max-fault-stacks.");
 }
 
-static void address_space_finding(struct lt_ctx *ctx, struct finding *out,
+static void address_space_finding(struct lt_target *tg, struct finding *out,
 				  int *n, int max)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 
 	for (size_t i = 0; i < m->nentries; i++) {
 		const struct entry *e = &m->entries[i];
@@ -436,8 +436,8 @@ static void address_space_finding(struct lt_ctx *ctx, struct finding *out,
 		if (e->cls != ENTRY_MEMORY || e->symptom || e->verdict != VERDICT_LEAK ||
 		    !mc->nsites || !(mc->slope_per_min > 0))
 			continue;
-		if ((double)ctx->last.rss - (double)ctx->first.rss >
-		    mc->slope_per_min * ctx->now_s / 60 / 4)
+		if ((double)tg->last.rss - (double)tg->first.rss >
+		    mc->slope_per_min * tg->now_s / 60 / 4)
 			return;	/* resident memory follows */
 		f = add(out, n, max, SEV_INFO, "address-space");
 		if (!f)
@@ -452,19 +452,19 @@ static void address_space_finding(struct lt_ctx *ctx, struct finding *out,
 	}
 }
 
-int findings_build(struct lt_ctx *ctx, struct finding *out, int max)
+int findings_build(struct lt_ctx *ctx, struct lt_target *tg, struct finding *out, int max)
 {
 	int n = 0;
 
-	runtime_leaked_finding(ctx, out, &n, max);
-	leak_findings(ctx, out, &n, max);
-	stopped_findings(ctx, out, &n, max);
-	lazyfree_finding(ctx, out, &n, max);
-	thread_finding(ctx, out, &n, max);
-	parked_finding(ctx, out, &n, max);
-	address_space_finding(ctx, out, &n, max);
-	drop_finding(ctx, out, &n, max);
-	truncated_finding(ctx, out, &n, max);
-	jit_finding(ctx, out, &n, max);
+	runtime_leaked_finding(tg, out, &n, max);
+	leak_findings(tg, out, &n, max);
+	stopped_findings(tg, out, &n, max);
+	lazyfree_finding(tg, out, &n, max);
+	thread_finding(tg, out, &n, max);
+	parked_finding(tg, out, &n, max);
+	address_space_finding(tg, out, &n, max);
+	drop_finding(ctx, tg, out, &n, max);
+	truncated_finding(tg, out, &n, max);
+	jit_finding(tg, out, &n, max);
 	return n;
 }

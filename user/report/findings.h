@@ -2,7 +2,7 @@
 /* Plain-words explanations of what the numbers mean, with the remedy. */
 #ifndef LT_FINDINGS_H
 #define LT_FINDINGS_H
-#include "ctx.h"
+#include "trace/world.h"
 
 enum finding_severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 
@@ -15,6 +15,6 @@ struct finding {
 
 /* Fills out[max] most important first; returns the count. Needs
  * model_rank() first. */
-int findings_build(struct lt_ctx *ctx, struct finding *out, int max);
+int findings_build(struct lt_ctx *ctx, struct lt_target *tg, struct finding *out, int max);
 const char *finding_severity_name(enum finding_severity s);
 #endif

@@ -42,9 +42,9 @@ static void put_frame(FILE *out, const struct frame *f)
 	fputs(addr, out);
 }
 
-int folded_write(struct lt_ctx *ctx, FILE *out)
+int folded_write(struct lt_target *tg, FILE *out)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 
 	for (size_t i = 0; i < m->n; i++) {
 		const struct site *s = m->ranked[i];

@@ -11,10 +11,10 @@
 #ifndef LT_FOLDED_H
 #define LT_FOLDED_H
 #include <stdio.h>
-#include "ctx.h"
+#include "trace/world.h"
 
 /* Writes the folded stacks of ctx's ranked sites to out. 0 or -errno. */
-int folded_write(struct lt_ctx *ctx, FILE *out);
+int folded_write(struct lt_target *tg, FILE *out);
 /* The value a site contributes to a profile: bytes for memory kinds, live
  * objects otherwise; 0 when not applicable. */
 int64_t folded_site_value(const struct site *s);

@@ -348,9 +348,9 @@ static int write_gzip(const uint8_t *buf, size_t len, FILE *out)
 	return err;
 }
 
-int pprof_write(struct lt_ctx *ctx, FILE *out)
+int pprof_write(struct lt_ctx *ctx, struct lt_target *tg, FILE *out)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 	struct pp p = {};	/* zeroed u64maps are initialized, empty */
 	Perftools__Profiles__Profile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
 	Perftools__Profiles__ValueType types[T_MAX], *tp[T_MAX], period;
@@ -388,13 +388,13 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 		ncol++;
 	}
 	/* The target's binary is the first mapping (pprof's main binary). */
-	map_id(&p, ctx->target.exe, 0);
+	map_id(&p, tg->target.exe, 0);
 	for (size_t i = 0; i < m->n && !p.err; i++)
 		if (in_profile(m->ranked[i]))
 			add_sample(&p, m->ranked[i], col, ncol);
 
 	snprintf(buf, sizeof(buf), "%s: pid %d (%s), %.1f s", LT_VERSION,
-		 ctx->target.pid, ctx->target.comm, ctx->now_s);
+		 tg->target.pid, tg->target.comm, tg->now_s);
 	comment = str_id(&p, buf);
 	prof.n_sample_type = ncol;
 	prof.sample_type = tp;
@@ -404,7 +404,7 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 	if (used[T_HEAP]) {	/* as a Go heap profile: one sample per rate */
 		struct goheap_info hi;
 
-		goheap_get_info(ctx, &hi);
+		goheap_get_info(tg, &hi);
 		perftools__profiles__value_type__init(&period);
 		period.type = str_id(&p, "space");
 		period.unit = str_id(&p, "bytes");
@@ -412,7 +412,7 @@ int pprof_write(struct lt_ctx *ctx, FILE *out)
 		prof.period = hi.rate;
 	}
 	prof.time_nanos = (int64_t)ctx->started_at * 1000000000LL;
-	prof.duration_nanos = (int64_t)(ctx->now_s * 1e9);
+	prof.duration_nanos = (int64_t)(tg->now_s * 1e9);
 	prof.n_sample = p.samples.n;
 	prof.sample = (PSample **)p.samples.a;
 	prof.n_mapping = p.maps.n;

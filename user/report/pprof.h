@@ -13,8 +13,8 @@
 #ifndef LT_PPROF_H
 #define LT_PPROF_H
 #include <stdio.h>
-#include "ctx.h"
+#include "trace/world.h"
 
 /* Writes the profile for ctx's sites (model_rank() done). 0 or -errno. */
-int pprof_write(struct lt_ctx *ctx, FILE *out);
+int pprof_write(struct lt_ctx *ctx, struct lt_target *tg, FILE *out);
 #endif

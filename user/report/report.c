@@ -119,7 +119,7 @@ static json_object *frames_json(const struct frame *f, int n)
 }
 
 /* Modules whose frames have no names, and what would supply them. */
-static json_object *symbols_missing_json(struct lt_ctx *ctx)
+static json_object *symbols_missing_json(struct lt_target *ctx)
 {
 	json_object *arr = json_object_new_array();
 	const struct sym_missing *v;
@@ -232,9 +232,9 @@ static json_object *site_json(const struct model *m, const struct site *s,
 
 /* One entry per culprit: its columns, verdict, and its sites (indices
  * into "sites"; -1 for a site past MAX_JSON_SITES). */
-static json_object *entries_json(struct lt_ctx *ctx, const int *json_at)
+static json_object *entries_json(struct lt_target *tg, const int *json_at)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 	json_object *arr = json_object_new_array();
 
 	for (size_t i = 0; i < m->nentries; i++) {
@@ -304,12 +304,12 @@ static json_object *entries_json(struct lt_ctx *ctx, const int *json_at)
 
 /* The memory limit and when RSS growth now reaches it; null when the
  * target exited. */
-static json_object *limit_json(struct lt_ctx *ctx)
+static json_object *limit_json(struct lt_target *tg)
 {
 	struct limit_view v;
 	json_object *o;
 
-	text_limit(ctx, &v);
+	text_limit(tg, &v);
 	if (!v.have)
 		return NULL;
 	o = json_object_new_object();
@@ -332,12 +332,12 @@ static json_object *start_end(uint64_t a, uint64_t b)
 }
 
 /* The Go heap profile: state, and how old and how costly its data is. */
-static json_object *heap_profile_json(struct lt_ctx *ctx)
+static json_object *heap_profile_json(struct lt_target *tg)
 {
 	struct goheap_info hi;
 	json_object *o;
 
-	goheap_get_info(ctx, &hi);
+	goheap_get_info(tg, &hi);
 	if (hi.state == GOHEAP_NOT_GO)
 		return NULL;
 	o = json_object_new_object();
@@ -362,57 +362,57 @@ static json_object *heap_profile_json(struct lt_ctx *ctx)
 	return o;
 }
 
-static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, int nf)
+static json_object *report_json(struct lt_ctx *ctx, struct lt_target *tg, const struct finding *fs, int nf)
 {
 	json_object *root = json_object_new_object(), *o, *arr;
-	const struct mem_stats *ms = mem_stats(ctx);
-	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
+	const struct mem_stats *ms = mem_stats(tg);
+	const char *gov = go_version(tg) ? go_version(tg) : symbolizer_go_version(tg->sym);
 	uint64_t events = 0, stacks = 0;
 	struct goheap_info hi;
 	char ts[64], exe[PATH_MAX + 64];
 	int shown = 0, *entry_of, *json_at;
 
-	goheap_get_info(ctx, &hi);
+	goheap_get_info(tg, &hi);
 	json_object_object_add(root, "schema", json_object_new_string("leaktrace/v1"));
 	json_object_object_add(root, "version", json_object_new_string(LT_VERSION));
 	o = json_object_new_object();
-	json_object_object_add(o, "pid", json_object_new_int(ctx->target.pid));
-	json_object_object_add(o, "comm", json_object_new_string(ctx->target.comm));
-	json_object_object_add(o, "exe", json_object_new_string(ctx->target.exe));
-	text_exe(ctx, exe, sizeof(exe));
+	json_object_object_add(o, "pid", json_object_new_int(tg->target.pid));
+	json_object_object_add(o, "comm", json_object_new_string(tg->target.comm));
+	json_object_object_add(o, "exe", json_object_new_string(tg->target.exe));
+	text_exe(tg, exe, sizeof(exe));
 	json_object_object_add(o, "exe_as_run", json_object_new_string(exe));
 	json_object_object_add(o, "go_version", jstr(gov));
-	json_object_object_add(o, "exited", json_object_new_boolean(ctx->target.exited));
-	json_object_object_add(o, "host_pid", json_object_new_int(target_host_pid(&ctx->target)));
-	json_object_object_add(o, "execs", json_object_new_int64(ctx->nexecs));
+	json_object_object_add(o, "exited", json_object_new_boolean(tg->target.exited));
+	json_object_object_add(o, "host_pid", json_object_new_int(target_host_pid(&tg->target)));
+	json_object_object_add(o, "execs", json_object_new_int64(tg->nexecs));
 	arr = json_object_new_array();
-	for (uint32_t i = 0; i < ctx->nexecs && i < LT_MAX_EXECS; i++) {
+	for (uint32_t i = 0; i < tg->nexecs && i < LT_MAX_EXECS; i++) {
 		json_object *x = json_object_new_object();
 
-		json_object_object_add(x, "at_s", jdouble(ctx->execs[i].at_s, 3));
-		json_object_object_add(x, "exe", json_object_new_string(ctx->execs[i].exe));
+		json_object_object_add(x, "at_s", jdouble(tg->execs[i].at_s, 3));
+		json_object_object_add(x, "exe", json_object_new_string(tg->execs[i].exe));
 		json_object_array_add(arr, x);
 	}
 	json_object_object_add(o, "exec_log", arr);
 	json_object_object_add(root, "target", o);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&ctx->started_at));
 	json_object_object_add(root, "started_at", json_object_new_string(ts));
-	json_object_object_add(root, "duration_s", jdouble(ctx->now_s, 3));
+	json_object_object_add(root, "duration_s", jdouble(tg->now_s, 3));
 	json_object_object_add(root, "attach_ms", jdouble(ctx->attach_ms, 1));
 	json_object_object_add(root, "trace_ended_by", jstr(ctx->ended_by));
-	if (go_enabled(ctx)) {	/* exits are seen by reads */
+	if (go_enabled(tg)) {	/* exits are seen by reads */
 		json_object_object_add(root, "goroutine_exits_found_by_reads",
-				       json_object_new_int64(go_exits_reconciled(ctx)));
-		json_object_object_add(root, "goroutine_sampling", go_sampling_json(ctx));
+				       json_object_new_int64(go_exits_reconciled(tg)));
+		json_object_object_add(root, "goroutine_sampling", go_sampling_json(tg));
 	}
 
 	o = json_object_new_object();
-	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));
-	json_object_object_add(o, "rss_anon_bytes", start_end(ctx->first.rss_anon, ctx->last.rss_anon));
-	json_object_object_add(o, "lazyfree_bytes", start_end(ctx->first.lazyfree, ctx->last.lazyfree));
-	json_object_object_add(o, "threads", start_end(ctx->threads_start, ctx->threads_end));
-	if (go_enabled(ctx))
-		json_object_object_add(o, "goroutines", start_end(go_count_start(ctx), go_count_end(ctx)));
+	json_object_object_add(o, "rss_bytes", start_end(tg->first.rss, tg->last.rss));
+	json_object_object_add(o, "rss_anon_bytes", start_end(tg->first.rss_anon, tg->last.rss_anon));
+	json_object_object_add(o, "lazyfree_bytes", start_end(tg->first.lazyfree, tg->last.lazyfree));
+	json_object_object_add(o, "threads", start_end(tg->threads_start, tg->threads_end));
+	if (go_enabled(tg))
+		json_object_object_add(o, "goroutines", start_end(go_count_start(tg), go_count_end(tg)));
 	else
 		json_object_object_add(o, "goroutines", NULL);
 	json_object_object_add(o, "mapped_traced_bytes", json_object_new_int64(ms->mapped_total));
@@ -430,30 +430,30 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 				       json_object_new_int64(ms->madvise_bytes[a]));
 	}
 	json_object_object_add(root, "madvise_bytes", o);
-	json_object_object_add(root, "go_heap_profile", heap_profile_json(ctx));
+	json_object_object_add(root, "go_heap_profile", heap_profile_json(tg));
 
-	entry_of = calloc(ctx->model.n ? ctx->model.n : 1, sizeof(*entry_of));
-	json_at = calloc(ctx->model.n ? ctx->model.n : 1, sizeof(*json_at));
-	for (size_t i = 0; entry_of && json_at && i < ctx->model.n; i++)
+	entry_of = calloc(tg->model.n ? tg->model.n : 1, sizeof(*entry_of));
+	json_at = calloc(tg->model.n ? tg->model.n : 1, sizeof(*json_at));
+	for (size_t i = 0; entry_of && json_at && i < tg->model.n; i++)
 		entry_of[i] = json_at[i] = -1;
-	for (size_t k = 0; entry_of && k < ctx->model.nentries; k++)
-		for (size_t j = 0; j < ctx->model.entries[k].nsites; j++)
-			entry_of[ctx->model.entries[k].sites[j]->id] = (int)k;
+	for (size_t k = 0; entry_of && k < tg->model.nentries; k++)
+		for (size_t j = 0; j < tg->model.entries[k].nsites; j++)
+			entry_of[tg->model.entries[k].sites[j]->id] = (int)k;
 	arr = json_object_new_array();
-	for (size_t i = 0; i < ctx->model.n && shown < MAX_JSON_SITES; i++) {
-		const struct site *s = ctx->model.ranked[i];
+	for (size_t i = 0; i < tg->model.n && shown < MAX_JSON_SITES; i++) {
+		const struct site *s = tg->model.ranked[i];
 
 		if (!site_shown(s))
 			continue;
 		if (json_at)
 			json_at[s->id] = shown;
-		json_object_array_add(arr, site_json(&ctx->model, s, hi.data_age_s,
+		json_object_array_add(arr, site_json(&tg->model, s, hi.data_age_s,
 						       entry_of ? entry_of[s->id] : -1));
 		shown++;
 	}
 	json_object_object_add(root, "sites", arr);
-	json_object_object_add(root, "entries", entries_json(ctx, json_at));
-	json_object_object_add(root, "memory_limit", limit_json(ctx));
+	json_object_object_add(root, "entries", entries_json(tg, json_at));
+	json_object_object_add(root, "memory_limit", limit_json(tg));
 	free(entry_of);
 	free(json_at);
 
@@ -476,32 +476,48 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 			events += ctx->drops[i];
 	}
 	json_object_object_add(o, "events", json_object_new_int64(events));
-	json_object_object_add(o, "stacks", json_object_new_int64(stacks + ctx->stacks.missing));
+	json_object_object_add(o, "stacks", json_object_new_int64(stacks + tg->stacks.missing));
 	arr = json_object_new_object();
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		json_object_object_add(arr, drop_names[i], json_object_new_int64(ctx->drops[i]));
-	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(ctx->stacks.missing));
+	json_object_object_add(arr, "stack_gone_before_read", json_object_new_int64(tg->stacks.missing));
 	json_object_object_add(o, "by_cause", arr);
 	json_object_object_add(root, "drops", o);
-	json_object_object_add(root, "unwind", report_unwind_json(ctx));
-	json_object_object_add(root, "symbols_missing", symbols_missing_json(ctx));
+	json_object_object_add(root, "unwind", report_unwind_json(tg));
+	json_object_object_add(root, "symbols_missing", symbols_missing_json(tg));
 	if (ctx->base)
-		json_object_object_add(root, "comparison", compare_json(ctx->base, &ctx->model));
+		json_object_object_add(root, "comparison", compare_json(ctx->base, &tg->model));
 	return root;
 }
 
-int report_write(struct lt_ctx *ctx, FILE *out)
+json_object *report_process_json(struct lt_ctx *ctx, struct lt_target *tg)
+{
+	struct finding fs[MAX_FINDINGS];
+	int nf = findings_build(ctx, tg, fs, MAX_FINDINGS);
+
+	return report_json(ctx, tg, fs, nf);
+}
+
+void report_process_text(struct lt_ctx *ctx, struct lt_target *tg, FILE *out)
+{
+	struct finding fs[MAX_FINDINGS];
+	int nf = findings_build(ctx, tg, fs, MAX_FINDINGS);
+
+	text_report(ctx, tg, out, fs, nf);
+}
+
+int report_write(struct lt_ctx *ctx, struct lt_target *tg, FILE *out)
 {
 	struct finding fs[MAX_FINDINGS];
 	int nf;
 
 	if (ctx->opts.format == FMT_FOLDED)
-		return folded_write(ctx, out);
+		return folded_write(tg, out);
 	if (ctx->opts.format == FMT_PPROF)
-		return pprof_write(ctx, out);
-	nf = findings_build(ctx, fs, MAX_FINDINGS);
+		return pprof_write(ctx, tg, out);
+	nf = findings_build(ctx, tg, fs, MAX_FINDINGS);
 	if (ctx->opts.format == FMT_JSON) {
-		json_object *root = report_json(ctx, fs, nf);
+		json_object *root = report_json(ctx, tg, fs, nf);
 
 		/* Paths and symbols are bytes: escape what is not UTF-8. */
 		fputs_utf8(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
@@ -509,7 +525,7 @@ int report_write(struct lt_ctx *ctx, FILE *out)
 		fputc('\n', out);
 		json_object_put(root);
 	} else {
-		text_report(ctx, out, fs, nf);
+		text_report(ctx, tg, out, fs, nf);
 	}
 	return fflush(out) ? -errno : 0;
 }

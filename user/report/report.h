@@ -6,14 +6,22 @@
 #ifndef LT_REPORT_H
 #define LT_REPORT_H
 #include <stdio.h>
-#include "ctx.h"
+#include "trace/world.h"
 
 #define LT_VERSION "leaktrace 0.1.0"
 
 /* Writes the report for ctx (model_rank() done) to out. 0 or -errno. */
-int report_write(struct lt_ctx *ctx, FILE *out);
+int report_write(struct lt_ctx *ctx, struct lt_target *tg, FILE *out);
+/* Several processes (-p A,B, --all, --cgroup): one document with a
+ * "processes" array (JSON), or the processes by suspicion (text), most
+ * suspect first (report/processes.c). 0 or -errno. */
+int report_write_processes(struct lt_ctx *ctx, FILE *out);
+struct json_object;
+/* One process's report: the leaktrace/v1 object, or its text. */
+struct json_object *report_process_json(struct lt_ctx *ctx, struct lt_target *tg);
+void report_process_text(struct lt_ctx *ctx, struct lt_target *tg, FILE *out);
 /* One refresh of the live view: a table on a terminal, else one line. */
-void report_live(struct lt_ctx *ctx, FILE *out, bool tty);
+void report_live(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, bool tty);
 /* Frames as the report's JSON array, and one frame as text. */
 struct json_object;
 struct json_object *report_frames_json(const struct frame *f, int n);

@@ -136,15 +136,15 @@ void text_culprit(const struct entry *e, char *buf, size_t len)
 		snprintf(buf + off, len - off, ")");
 }
 
-void text_exe(const struct lt_ctx *ctx, char *buf, size_t len)
+void text_exe(const struct lt_target *tg, char *buf, size_t len)
 {
 	char path[64], cmd[PATH_MAX], cand[PATH_MAX * 2], a[PATH_MAX], b[PATH_MAX];
-	const char *exe = ctx->target.exe, *slash, *name;
+	const char *exe = tg->target.exe, *slash, *name;
 	FILE *f;
 	size_t n;
 
 	snprintf(buf, len, "%s", exe);
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", ctx->target.pid);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", tg->target.pid);
 	f = fopen(path, "re");
 	if (!f)
 		return;
@@ -171,13 +171,13 @@ void text_exe(const struct lt_ctx *ctx, char *buf, size_t len)
 		snprintf(buf, len, "%s (exe %s)", name, exe);
 }
 
-void text_limit(struct lt_ctx *ctx, struct limit_view *v)
+void text_limit(struct lt_target *tg, struct limit_view *v)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 
 	memset(v, 0, sizeof(*v));
 	v->minutes = INFINITY;
-	if (ctx->target.exited || memlimit_read("", ctx->target.pid, &v->lim))
+	if (tg->target.exited || memlimit_read("", tg->target.pid, &v->lim))
 		return;
 	v->have = v->lim.source != MEMLIMIT_NONE;
 	if (m->ntotals >= 2)
@@ -473,7 +473,7 @@ static void entry_callers(FILE *out, const struct entry *e)
 }
 
 /* Modules without symbols, one line each: what would name their frames. */
-static void symbols_missing_text(struct lt_ctx *ctx, FILE *out)
+static void symbols_missing_text(struct lt_target *ctx, FILE *out)
 {
 	const struct sym_missing *v;
 	size_t n = ctx->sym ? symbolizer_missing(ctx->sym, &v) : 0;
@@ -485,12 +485,12 @@ static void symbols_missing_text(struct lt_ctx *ctx, FILE *out)
 }
 
 /* One line on the Go heap profile: off (and why), or how old it is. */
-static void heap_profile_text(struct lt_ctx *ctx, FILE *out)
+static void heap_profile_text(struct lt_target *tg, FILE *out)
 {
 	struct goheap_info hi;
 	char r[32];
 
-	goheap_get_info(ctx, &hi);
+	goheap_get_info(tg, &hi);
 	if (hi.state == GOHEAP_NOT_GO)
 		return;
 	if (hi.message) {
@@ -507,38 +507,38 @@ static void heap_profile_text(struct lt_ctx *ctx, FILE *out)
 		hi.truncated ? " (list cut at the read caps)" : "");
 }
 
-void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf)
+void text_report(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, const struct finding *fs, int nf)
 {
-	const char *gov = go_version(ctx) ? go_version(ctx) : symbolizer_go_version(ctx->sym);
-	const struct model *m = &ctx->model;
+	const char *gov = go_version(tg) ? go_version(tg) : symbolizer_go_version(tg->sym);
+	const struct model *m = &tg->model;
 	char a[32], b[32], c[32], exe[PATH_MAX + 64], line[512];
 	struct limit_view lv;
-	uint64_t drops = ctx->stacks.missing;
+	uint64_t drops = tg->stacks.missing;
 	int shown = 0;
 
-	text_exe(ctx, exe, sizeof(exe));
+	text_exe(tg, exe, sizeof(exe));
 	fprintf(out, "leaktrace report: pid %d (%s) %s%s%s, %.1f s%s\n",
-		ctx->target.pid, ctx->target.comm, exe, gov ? ", " : "",
-		gov ? gov : "", ctx->now_s, ctx->target.exited ? ", target exited" : "");
-	text_limit(ctx, &lv);
-	if (!ctx->target.exited) {
+		tg->target.pid, tg->target.comm, exe, gov ? ", " : "",
+		gov ? gov : "", tg->now_s, tg->target.exited ? ", target exited" : "");
+	text_limit(tg, &lv);
+	if (!tg->target.exited) {
 		text_limit_line(&lv, line, sizeof(line));
 		fprintf(out, "%s\n", line);
 	}
 	fprintf(out, "RSS %s -> %s   threads %u -> %u   LazyFree %s",
-		report_bytes((double)ctx->first.rss, a, sizeof(a)),
-		report_bytes((double)ctx->last.rss, b, sizeof(b)),
-		ctx->threads_start, ctx->threads_end,
-		report_bytes((double)ctx->last.lazyfree, c, sizeof(c)));
-	if (go_enabled(ctx))
-		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(ctx),
-			(long long)go_count_end(ctx));
+		report_bytes((double)tg->first.rss, a, sizeof(a)),
+		report_bytes((double)tg->last.rss, b, sizeof(b)),
+		tg->threads_start, tg->threads_end,
+		report_bytes((double)tg->last.lazyfree, c, sizeof(c)));
+	if (go_enabled(tg))
+		fprintf(out, "   goroutines %lld -> %lld", (long long)go_count_start(tg),
+			(long long)go_count_end(tg));
 	fprintf(out, "\n");
-	if (ctx->nexecs)	/* sites before it belong to the old image */
-		fprintf(out, "exec'd %u time%s, first at %.1f s (%s)\n", ctx->nexecs,
-			ctx->nexecs > 1 ? "s" : "", ctx->execs[0].at_s, ctx->execs[0].exe);
-	go_sampling_text(ctx, out);
-	heap_profile_text(ctx, out);
+	if (tg->nexecs)	/* sites before it belong to the old image */
+		fprintf(out, "exec'd %u time%s, first at %.1f s (%s)\n", tg->nexecs,
+			tg->nexecs > 1 ? "s" : "", tg->execs[0].at_s, tg->execs[0].exe);
+	go_sampling_text(tg, out);
+	heap_profile_text(tg, out);
 	fprintf(out, "\nONE ENTRY PER CULPRIT, most suspect first "
 		"(GROWTH: whole window; NOW: its last quarter)\n");
 	header_row(out, false);
@@ -563,34 +563,34 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 			fs[i].title, fs[i].detail);
 	if (!nf)
 		fprintf(out, "  none\n");
-	symbols_missing_text(ctx, out);
+	symbols_missing_text(tg, out);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		drops += ctx->drops[i];
 	fprintf(out, "\nDROPS %llu", (unsigned long long)drops);
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		if (ctx->drops[i])
 			fprintf(out, "  %s=%llu", report_drop_name(i), (unsigned long long)ctx->drops[i]);
-	if (ctx->stacks.missing)
+	if (tg->stacks.missing)
 		fprintf(out, "  stack_gone_before_read=%llu",
-			(unsigned long long)ctx->stacks.missing);
+			(unsigned long long)tg->stacks.missing);
 	/* not drops: exits no event told of, found by reading allgs */
-	if (go_enabled(ctx) && go_exits_reconciled(ctx))
+	if (go_enabled(tg) && go_exits_reconciled(tg))
 		fprintf(out, "   (%llu goroutine exits seen by reads, not by events)",
-			(unsigned long long)go_exits_reconciled(ctx));
+			(unsigned long long)go_exits_reconciled(tg));
 	fprintf(out, "\n");
 	if (ctx->base)
-		compare_text(ctx->base, &ctx->model, out);
+		compare_text(ctx->base, &tg->model, out);
 }
 
-void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
+void report_live(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, bool tty)
 {
-	const struct model *m = &ctx->model;
+	const struct model *m = &tg->model;
 	char a[32], now[32], growth[32], recent[32], where[512], lim[512];
 	struct limit_view lv;
 	const char *kind;
 	int shown = 0;
 
-	text_limit(ctx, &lv);
+	text_limit(tg, &lv);
 	text_limit_line(&lv, lim, sizeof(lim));
 	if (!tty) {
 		const struct entry *top = NULL;
@@ -599,9 +599,9 @@ void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
 			if (entry_shown(&m->entries[i]) &&
 			    !(m->entries[i].symptom && m->entries[i].cause >= 0))
 				top = &m->entries[i];
-		fprintf(out, "t=%.0fs rss=%s threads=%u sites=%zu entries=%zu", ctx->now_s,
-			report_bytes((double)ctx->last.rss, a, sizeof(a)),
-			ctx->last.threads, m->n, m->nentries);
+		fprintf(out, "t=%.0fs rss=%s threads=%u sites=%zu entries=%zu", tg->now_s,
+			report_bytes((double)tg->last.rss, a, sizeof(a)),
+			tg->last.threads, m->n, m->nentries);
 		if (top) {
 			entry_amounts(top, &kind, now, sizeof(now), growth, sizeof(growth),
 				      recent, sizeof(recent));
@@ -615,8 +615,8 @@ void report_live(struct lt_ctx *ctx, FILE *out, bool tty)
 	}
 	fprintf(out, "\033[H\033[2J");
 	fprintf(out, "leaktrace  pid %d (%s)  %.0f s  RSS %s  threads %u\n%s\n\n",
-		ctx->target.pid, ctx->target.comm, ctx->now_s,
-		report_bytes((double)ctx->last.rss, a, sizeof(a)), ctx->last.threads, lim);
+		tg->target.pid, tg->target.comm, tg->now_s,
+		report_bytes((double)tg->last.rss, a, sizeof(a)), tg->last.threads, lim);
 	header_row(out, true);
 	for (size_t i = 0; i < m->nentries && shown < TEXT_ENTRIES; i++) {
 		const struct entry *e = &m->entries[i];

@@ -3,7 +3,7 @@
 #ifndef LT_TEXT_H
 #define LT_TEXT_H
 #include <stdio.h>
-#include "ctx.h"
+#include "trace/world.h"
 #include "proc/memlimit.h"
 #include "report/findings.h"
 
@@ -16,7 +16,7 @@ const char *text_short_function(const char *fn, char *buf, size_t len);
 struct entry;
 void text_culprit(const struct entry *e, char *buf, size_t len);
 /* Writes the text report. */
-void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf);
+void text_report(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, const struct finding *fs, int nf);
 
 /* The process's memory limit and when the RSS growth now reaches it. */
 struct limit_view {
@@ -25,10 +25,10 @@ struct limit_view {
 	double rss_now_per_min;	/* RSS slope over the recent part, bytes/min */
 	double minutes;		/* until the limit at that rate; INFINITY */
 };
-void text_limit(struct lt_ctx *ctx, struct limit_view *v);
+void text_limit(struct lt_target *tg, struct limit_view *v);
 /* "limit 1.0 GiB (cgroup v1 /x), at +12.0 MiB/min reached in ~35 min" */
 void text_limit_line(const struct limit_view *v, char *buf, size_t len);
 /* The exe as the process runs it: argv[0] (resolved next to the exe when
  * it is a bare name that names the same file), else the exe. */
-void text_exe(const struct lt_ctx *ctx, char *buf, size_t len);
+void text_exe(const struct lt_target *tg, char *buf, size_t len);
 #endif

@@ -4,15 +4,15 @@
 #include "trace/mem.h"
 #include "trace/task.h"
 
-struct json_object *report_unwind_json(const struct lt_ctx *ctx)
+struct json_object *report_unwind_json(const struct lt_target *tg)
 {
-	const struct unwind_stats *u = &ctx->stacks.uw;
+	const struct unwind_stats *u = &tg->stacks.uw;
 	uint64_t bpf[LT_UC_MAX] = {}, samples, split = 0;
 	struct json_object *o = json_object_new_object(), *e;
 	uint64_t tried = u->copies - u->fp_complete;
 
-	mem_ucopy_stats(ctx, bpf);
-	task_ucopy_stats(ctx, bpf);
+	mem_ucopy_stats(tg, bpf);
+	task_ucopy_stats(tg, bpf);
 	json_object_object_add(o, "copies", json_object_new_int64(u->copies));
 	json_object_object_add(o, "copies_skipped_complete",
 			       json_object_new_int64(bpf[LT_UC_SKIPPED]));
@@ -40,7 +40,7 @@ struct json_object *report_unwind_json(const struct lt_ctx *ctx)
 		json_object_object_add(e, unwind_end_name(i),
 				       json_object_new_int64(u->end[i]));
 	json_object_object_add(o, "ended_by", e);
-	samples = mem_fault_samples(ctx, &split);
+	samples = mem_fault_samples(tg, &split);
 	json_object_object_add(o, "fault_samples", json_object_new_int64(samples));
 	json_object_object_add(o, "fault_stacks_split", json_object_new_int64(split));
 	return o;

@@ -3,8 +3,8 @@
  * unwinding made of them, and the fault samples that split fault stacks. */
 #ifndef LT_REPORT_UNWIND_H
 #define LT_REPORT_UNWIND_H
-#include "ctx.h"
+#include "trace/world.h"
 
 struct json_object;
-struct json_object *report_unwind_json(const struct lt_ctx *ctx);
+struct json_object *report_unwind_json(const struct lt_target *tg);
 #endif

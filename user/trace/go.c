@@ -22,6 +22,7 @@
 #include "go/goruntime.h"
 #include "trace/go.h"
 #include "trace/go_int.h"
+#include "trace/loader.h"
 #include "trace/uprobe_cost.h"
 #include "util/log.h"
 
@@ -36,7 +37,7 @@
 #define STMT_CHECK_S 0.2
 
 /* Seconds since attach (ctx->now_s is only updated per interval). */
-static double since_attach(const struct lt_ctx *ctx)
+static double since_attach(const struct lt_target *ctx)
 {
 	struct timespec now;
 
@@ -52,23 +53,23 @@ static uint64_t ktime_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
 }
 
-bool go_enabled(const struct lt_ctx *ctx)
+bool go_enabled(const struct lt_target *ctx)
 {
 	return ctx->go && ctx->go->skel;
 }
 
-const char *go_version(const struct lt_ctx *ctx)
+const char *go_version(const struct lt_target *ctx)
 {
 	return ctx->go && ctx->go->rt && ctx->go->rt->version[0] ?
 	       ctx->go->rt->version : NULL;
 }
 
-const struct go_runtime *go_runtime(const struct lt_ctx *ctx)
+const struct go_runtime *go_runtime(const struct lt_target *ctx)
 {
 	return go_enabled(ctx) ? ctx->go->rt : NULL;
 }
 
-struct site *go_site_of(struct lt_ctx *ctx, uint64_t goid)
+struct site *go_site_of(struct lt_target *ctx, uint64_t goid)
 {
 	uint64_t id;
 
@@ -77,19 +78,19 @@ struct site *go_site_of(struct lt_ctx *ctx, uint64_t goid)
 	return model_get(&ctx->model, id - 1);
 }
 
-uint64_t go_exits_reconciled(const struct lt_ctx *ctx)
+uint64_t go_exits_reconciled(const struct lt_target *ctx)
 {
 	return go_enabled(ctx) ? ctx->go->exits_by_reads : 0;
 }
 
-int64_t go_count_start(const struct lt_ctx *ctx)
+int64_t go_count_start(const struct lt_target *ctx)
 {
 	if (!go_enabled(ctx))
 		return -1;
 	return ctx->go->count_start > 0 ? ctx->go->count_start : 0;
 }
 
-int64_t go_count_end(const struct lt_ctx *ctx)
+int64_t go_count_end(const struct lt_target *ctx)
 {
 	if (!go_enabled(ctx))
 		return -1;
@@ -226,7 +227,8 @@ static void measure_cost(struct go_state *g)
 	}
 }
 
-static int load(struct lt_ctx *ctx, struct go_state *g)
+static int load(struct lt_target *ctx, struct go_state *g,
+		const struct lt_maps *maps)
 {
 	struct go_bpf *skel;
 	int err;
@@ -234,8 +236,10 @@ static int load(struct lt_ctx *ctx, struct go_state *g)
 	skel = g->skel = go_bpf__open();
 	if (!skel)
 		return -errno;
-	LT_BPF_COMMON_RODATA(skel, target_host_pid(&ctx->target), true,
-			     &ctx->maps);
+	/* the Go object is this process's own: its pid, Go's stack switches */
+	skel->rodata->targ_tgid = target_host_pid(&ctx->target);
+	skel->rodata->fp_jumps = true;
+	skel->rodata->wakeup_bytes = maps->wakeup_bytes;
 	skel->rodata->off_goid = g->rt->off.goid;
 	skel->rodata->off_parent_goid =
 		g->rt->off.parent_goid > 0 ? g->rt->off.parent_goid : 0;
@@ -244,18 +248,19 @@ static int load(struct lt_ctx *ctx, struct go_state *g)
 		g->rt->off.parent_goid > 0 ? 0 : g->rt->off.m_curg;
 	skel->rodata->off_gopc = g->rt->off.gopc;
 	skel->rodata->newg_in_rbx = g->plan.newg.found;
-	skel->rodata->track_parks = ctx->opts.go_parks;
+	skel->rodata->track_parks = ctx->opts->go_parks;
 	err = bpf_map__set_max_entries(skel->maps.parked,
-				       ctx->opts.max_goroutines);
+				       ctx->opts->max_goroutines);
 	if (err) {
 		lt_err("cannot size the Go BPF maps: %s\n", strerror(-err));
 		return err;
 	}
 	/* uprobes are attached by go_attach(), not here */
-	return lt_bpf_load(skel->skeleton, &ctx->maps, "Go", 0);
+	return lt_bpf_load(skel->skeleton, maps, "Go", 0);
 }
 
-int go_open(struct lt_ctx *ctx, const char *exe)
+int go_open(struct lt_target *ctx, const char *exe,
+	    const struct lt_maps *maps)
 {
 	char msg[256] = "";
 	struct go_state *g;
@@ -287,23 +292,23 @@ int go_open(struct lt_ctx *ctx, const char *exe)
 		return 0;
 	}
 	g->have_plan = true;
-	if ((err = load(ctx, g)))
+	if ((err = load(ctx, g, maps)))
 		return err;
 	lt_debug("go probes: creation %s\n",
 		 !g->plan.newg.found ? "at newproc1's RETs" :
 		 g->plan.newg.nop5 ? "at runqput's NOP padding" : "at the runqput call");
-	if (ctx->opts.go_budget_pct > 0)
+	if (ctx->opts->go_budget_pct > 0)
 		measure_cost(g);
 	/* On from now (goroutines created while we set up are seen), but
 	 * the budget's ticks begin with the run loop: until then BPF itself
 	 * ends the first window. */
-	pb_init(&g->pb, ctx->opts.go_budget_pct / 100.0, g->cost_s, 0);
+	pb_init(&g->pb, ctx->opts->go_budget_pct / 100.0, g->cost_s, 0);
 	if (g->pb.budget > 0) {
 		g->skel->bss->go_new_until_ns = ktime_ns() +
 			(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
 		err = creation_attach(g);
 	}
-	if (!err && ctx->opts.go_parks)
+	if (!err && ctx->opts->go_parks)
 		err = parks_attach(g);
 	if (err)
 		lt_err("cannot attach Go runtime uprobes to %s: %s\n", exe,
@@ -311,7 +316,7 @@ int go_open(struct lt_ctx *ctx, const char *exe)
 	return err;
 }
 
-void go_close(struct lt_ctx *ctx)
+void go_close(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
 
@@ -337,13 +342,13 @@ void go_close(struct lt_ctx *ctx)
 }
 
 /* No new records from now on (before the last drain). */
-void go_stop(struct lt_ctx *ctx)
+void go_stop(struct lt_target *ctx)
 {
 	if (go_enabled(ctx) && ctx->go->skel->bss)
 		ctx->go->skel->bss->lt_stop = 1;
 }
 
-void go_drops(const struct lt_ctx *ctx, uint64_t *out)
+void go_drops(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!go_enabled(ctx) || !ctx->go->skel->bss)
 		return;
@@ -353,7 +358,7 @@ void go_drops(const struct lt_ctx *ctx, uint64_t *out)
 
 /* Go statement probes past their share of the budget are taken off: such
  * a statement is hot, and the duty-cycled creation probe samples it. */
-static void stmt_check(struct lt_ctx *ctx, double now)
+static void stmt_check(struct lt_target *ctx, double now)
 {
 	struct go_state *g = ctx->go;
 	double allowed = STMT_SHARE * g->pb.budget / g->cost_s;
@@ -377,7 +382,7 @@ static void stmt_check(struct lt_ctx *ctx, double now)
 	}
 }
 
-void go_tick(struct lt_ctx *ctx)
+void go_tick(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
 	uint64_t hits;
@@ -414,7 +419,7 @@ void go_tick(struct lt_ctx *ctx)
 	stmt_check(ctx, now);
 }
 
-int go_poll_ms(const struct lt_ctx *ctx, int max_ms)
+int go_poll_ms(const struct lt_target *ctx, int max_ms)
 {
 	double next;
 
@@ -424,7 +429,7 @@ int go_poll_ms(const struct lt_ctx *ctx, int max_ms)
 	return next < max_ms ? (int)ceil(next) : max_ms;
 }
 
-void go_stmt_want(struct lt_ctx *ctx, uint64_t gopc)
+void go_stmt_want(struct lt_target *ctx, uint64_t gopc)
 {
 	struct go_state *g = ctx->go;
 	struct go_stmt_probe *sp;
@@ -464,7 +469,7 @@ void go_stmt_want(struct lt_ctx *ctx, uint64_t gopc)
 }
 
 /* The creator's site becomes the site's creator (its ancestry). */
-static void link_creator(struct lt_ctx *ctx, struct site *s, uint64_t parent)
+static void link_creator(struct lt_target *ctx, struct site *s, uint64_t parent)
 {
 	uint64_t pid;
 	struct site *p;
@@ -485,7 +490,7 @@ static struct go_stmt_probe *stmt_by_addr(struct go_state *g, uint64_t addr)
 	return NULL;
 }
 
-void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
+void go_handle(struct lt_target *ctx, const struct lt_go_event *e)
 {
 	struct go_state *g = ctx->go;
 	struct go_site_info *in;
@@ -534,7 +539,7 @@ void go_handle(struct lt_ctx *ctx, const struct lt_go_event *e)
 	}
 }
 
-void go_collect(struct lt_ctx *ctx, bool force)
+void go_collect(struct lt_target *ctx, bool force)
 {
 	struct go_state *g = ctx->go;
 
@@ -543,12 +548,12 @@ void go_collect(struct lt_ctx *ctx, bool force)
 	go_ages(ctx);
 	if (!force && ctx->now_s < g->next_read_s)
 		return;
-	if (ctx->opts.go_parks)
+	if (ctx->opts->go_parks)
 		go_parked_since(ctx);
 	go_full_read(ctx, false);
 }
 
-void go_scan_existing(struct lt_ctx *ctx)
+void go_scan_existing(struct lt_target *ctx)
 {
 	if (!go_enabled(ctx) || ctx->go->scanned)
 		return;
@@ -564,7 +569,7 @@ static bool was_duty_cycled(const struct go_state *g)
 }
 
 /* "goroutine_sampling": how goroutines were seen, and at what cost. */
-struct json_object *go_sampling_json(const struct lt_ctx *ctx)
+struct json_object *go_sampling_json(const struct lt_target *ctx)
 {
 	const struct go_state *g = ctx->go;
 	double now = ctx->now_s;
@@ -627,7 +632,7 @@ struct json_object *go_sampling_json(const struct lt_ctx *ctx)
 	return o;
 }
 
-void go_sampling_text(const struct lt_ctx *ctx, FILE *out)
+void go_sampling_text(const struct lt_target *ctx, FILE *out)
 {
 	const struct go_state *g = ctx->go;
 	double now = ctx->now_s;

@@ -6,7 +6,7 @@
 #define LT_GO_INT_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "ctx.h"
+#include "trace/target.h"
 #include "go/goprobes.h"
 #include "trace/probe_budget.h"
 #include "util/hashmap.h"
@@ -97,10 +97,10 @@ struct go_state {
 
 struct go_site_info *go_info(struct go_state *g, uint32_t site_id);
 /* Read side (trace/goreads.c). */
-void go_full_read(struct lt_ctx *ctx, bool initial);
-void go_ages(struct lt_ctx *ctx);
-void go_parked_since(struct lt_ctx *ctx);
+void go_full_read(struct lt_target *ctx, bool initial);
+void go_ages(struct lt_target *ctx);
+void go_parked_since(struct lt_target *ctx);
 /* Probe side: a go statement whose goroutines have no sampled creation
  * stack; probed on its own when the budget and a proven place allow. */
-void go_stmt_want(struct lt_ctx *ctx, uint64_t gopc);
+void go_stmt_want(struct lt_target *ctx, uint64_t gopc);
 #endif

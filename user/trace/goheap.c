@@ -53,7 +53,7 @@ static const char *const state_names[] = {
 	[GOHEAP_UNSUPPORTED] = "unsupported", [GOHEAP_UNREADABLE] = "unreadable",
 };
 
-int goheap_open(struct lt_ctx *ctx, const char *exe)
+int goheap_open(struct lt_target *ctx, const char *exe)
 {
 	struct goheap *g = calloc(1, sizeof(*g));
 	char err[256] = "";
@@ -89,7 +89,7 @@ int goheap_open(struct lt_ctx *ctx, const char *exe)
 	return 0;
 }
 
-void goheap_close(struct lt_ctx *ctx)
+void goheap_close(struct lt_target *ctx)
 {
 	struct goheap *g = ctx->heap;
 
@@ -136,7 +136,7 @@ static uint64_t stack_hash(const struct go_heap_rec *r)
 /* The PCs are logical return PCs, inlined frames already expanded: each
  * names one frame, the innermost at pc - 1. Leading runtime frames are
  * dropped as pprof drops them (Go 1.26+ keeps up to two). */
-static struct site *site_for(struct lt_ctx *ctx, struct goheap *g,
+static struct site *site_for(struct lt_target *ctx, struct goheap *g,
 			     const struct go_heap_rec *r)
 {
 	uint64_t key = stack_hash(r), id;
@@ -177,7 +177,7 @@ static void set_off(struct goheap *g, enum goheap_state st, const char *msg)
 }
 
 /* Sums the profile into the heap sites. */
-static void apply(struct lt_ctx *ctx, struct goheap *g,
+static void apply(struct lt_target *ctx, struct goheap *g,
 		  const struct go_heap_profile *p)
 {
 	for (size_t i = 0; i < g->nhs; i++) {
@@ -238,7 +238,7 @@ static uint64_t counts_hash(const struct go_heap_profile *p)
 	return (h ^ p->n) * 0x100000001b3ULL;
 }
 
-void goheap_collect(struct lt_ctx *ctx)
+void goheap_collect(struct lt_target *ctx)
 {
 	struct goheap *g = ctx->heap;
 	struct go_heap_profile p;
@@ -311,7 +311,7 @@ void goheap_collect(struct lt_ctx *ctx)
 		g->info.max_apply_ms = ms;
 }
 
-void goheap_get_info(const struct lt_ctx *ctx, struct goheap_info *out)
+void goheap_get_info(const struct lt_target *ctx, struct goheap_info *out)
 {
 	const struct goheap *g = ctx->heap;
 

@@ -6,7 +6,7 @@
 #define LT_TRACE_GOHEAP_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "ctx.h"
+#include "trace/target.h"
 
 enum goheap_state {
 	GOHEAP_NOT_GO,		/* not a Go target (or --no-go) */
@@ -44,12 +44,12 @@ struct goheap_info {
 /* Opens the heap profile of a Go target (exe as seen from here). Never
  * fails the run: a target without a readable profile gets a state and a
  * message. -ENOMEM only. */
-int goheap_open(struct lt_ctx *ctx, const char *exe);
-void goheap_close(struct lt_ctx *ctx);
+int goheap_open(struct lt_target *ctx, const char *exe);
+void goheap_close(struct lt_target *ctx);
 /* Per interval: reads the profile; sites change only when the runtime
  * published new counts (a new GC cycle, or the end of its sweep). */
-void goheap_collect(struct lt_ctx *ctx);
-void goheap_get_info(const struct lt_ctx *ctx, struct goheap_info *out);
+void goheap_collect(struct lt_target *ctx);
+void goheap_get_info(const struct lt_target *ctx, struct goheap_info *out);
 
 /* Heap as the cause (call after model_rank). A growing fault or mmap
  * site of Go heap memory (first touched by Go code, or mapped through

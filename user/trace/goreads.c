@@ -36,7 +36,7 @@ struct unsampled {
 };
 
 struct scan {
-	struct lt_ctx *ctx;
+	struct lt_target *ctx;
 	bool initial;
 	int64_t count;
 	int64_t leaked;
@@ -70,7 +70,7 @@ static uint64_t park_key(const struct go_g *gg)
 	return key;
 }
 
-static struct site *gostmt_site(struct lt_ctx *ctx, uint64_t gopc,
+static struct site *gostmt_site(struct lt_target *ctx, uint64_t gopc,
 				unsigned int flags, uint64_t extra)
 {
 	struct frame f[8];
@@ -251,7 +251,7 @@ static void split(int64_t n, const double *w, int k, int64_t *out)
 /* Candidates among the sites sampled for gopc: rule 0 those whose probed
  * goroutines wait at key, 1 those with probed goroutines alive, 2 those
  * with creations seen. */
-static int candidates(struct lt_ctx *ctx, uint64_t gopc, uint64_t key,
+static int candidates(struct lt_target *ctx, uint64_t gopc, uint64_t key,
 		      int rule, struct site **c, double *w, int max)
 {
 	struct go_state *g = ctx->go;
@@ -287,7 +287,7 @@ static int candidates(struct lt_ctx *ctx, uint64_t gopc, uint64_t key,
  * for its go statement. */
 static void place_unsampled(struct scan *sc)
 {
-	struct lt_ctx *ctx = sc->ctx;
+	struct lt_target *ctx = sc->ctx;
 	struct go_state *g = ctx->go;
 	struct site *c[64];
 	double w[64];
@@ -334,7 +334,7 @@ static void place_unsampled(struct scan *sc)
 	}
 }
 
-static void apply_waits(struct lt_ctx *ctx)
+static void apply_waits(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
 
@@ -373,7 +373,7 @@ static void apply_waits(struct lt_ctx *ctx)
 
 /* Goroutines we track that a full read did not find alive, though they
  * were created before it began, have exited. */
-static void forget_exited(struct lt_ctx *ctx, const struct u64map *seen,
+static void forget_exited(struct lt_target *ctx, const struct u64map *seen,
 			  uint64_t read_start_ns)
 {
 	struct go_state *g = ctx->go;
@@ -406,7 +406,7 @@ static void forget_exited(struct lt_ctx *ctx, const struct u64map *seen,
  * is the creator's site (where it waits now is in that site's stack). */
 static void link_parents(struct scan *sc)
 {
-	struct lt_ctx *ctx = sc->ctx;
+	struct lt_target *ctx = sc->ctx;
 	uint64_t sid, parent, psid;
 	size_t i = 0;
 
@@ -421,7 +421,7 @@ static void link_parents(struct scan *sc)
 	}
 }
 
-void go_full_read(struct lt_ctx *ctx, bool initial)
+void go_full_read(struct lt_target *ctx, bool initial)
 {
 	struct go_state *g = ctx->go;
 	struct go_allgs_opts opts = { .max_frames = PARK_FRAMES };
@@ -456,7 +456,7 @@ void go_full_read(struct lt_ctx *ctx, bool initial)
 					 s->running, s->runnable, s->parked_s };
 		s->live = s->unsampled = s->runtime_leaked = 0;
 		s->running = s->runnable = 0;
-		if (!ctx->opts.go_parks)	/* else parked_since() set it */
+		if (!ctx->opts->go_parks)	/* else parked_since() set it */
 			s->parked_s = -1;
 		if (k < g->ninfo)
 			g->info[k].read_probed = 0;
@@ -517,7 +517,7 @@ out:
 
 /* Oldest live goroutine per site: creation time for traced ones, at least
  * the whole trace for those alive at attach. */
-void go_ages(struct lt_ctx *ctx)
+void go_ages(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
 	uint64_t goid, born, id, now = now_ns();
@@ -543,7 +543,7 @@ void go_ages(struct lt_ctx *ctx)
 }
 
 /* Longest current park per site, from the gopark probes' map. */
-void go_parked_since(struct lt_ctx *ctx)
+void go_parked_since(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
 	int fd = bpf_map__fd(g->skel->maps.parked);

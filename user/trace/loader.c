@@ -34,12 +34,18 @@ static int create(const char *name, enum bpf_map_type type, uint32_t key,
 	return fd;
 }
 
-int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb)
+int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb,
+		 uint32_t max_procs)
 {
 	uint32_t rb = pow2_at_least((uint64_t)ringbuf_mb << 20);
 
 	m->stacks_fd = m->events_fd = m->copy_need_fd = m->ucopy_buf_fd = -1;
+	m->traced_fd = -1;
 	m->wakeup_bytes = rb / 4;
+	m->traced_fd = create("traced", BPF_MAP_TYPE_HASH, sizeof(__u32),
+			      sizeof(struct lt_traced), max_procs ? max_procs : 1, 0);
+	if (m->traced_fd < 0)
+		return m->traced_fd;
 	m->stacks_fd = create("stacks", BPF_MAP_TYPE_HASH, sizeof(__u64),
 			      sizeof(struct lt_stack), max_stacks,
 			      BPF_F_NO_PREALLOC);
@@ -61,7 +67,7 @@ int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb)
 void lt_maps_close(struct lt_maps *m)
 {
 	int *fds[] = { &m->stacks_fd, &m->events_fd, &m->copy_need_fd,
-		       &m->ucopy_buf_fd };
+		       &m->ucopy_buf_fd, &m->traced_fd };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] > 0)	/* 0: a zeroed struct, never opened */
@@ -70,9 +76,23 @@ void lt_maps_close(struct lt_maps *m)
 	}
 }
 
+int lt_maps_trace(const struct lt_maps *m, uint32_t tgid, bool go)
+{
+	struct lt_traced v = { .flags = go ? LT_TRACED_GO : 0 };
+
+	return bpf_map_update_elem(m->traced_fd, &tgid, &v, BPF_ANY) ? -errno : 0;
+}
+
+int lt_maps_untrace(const struct lt_maps *m, uint32_t tgid)
+{
+	return bpf_map_delete_elem(m->traced_fd, &tgid) ? -errno : 0;
+}
+
 /* The fd of the shared map called name, or -1 for the object's own. */
 static int shared_fd(const struct lt_maps *m, const char *name)
 {
+	if (!strcmp(name, "traced"))
+		return m->traced_fd;
 	if (!strcmp(name, "stacks"))
 		return m->stacks_fd;
 	if (!strcmp(name, "events"))

@@ -25,6 +25,10 @@
 struct bpf_object_skeleton;
 
 struct lt_maps {
+	int traced_fd;		/* host tgid -> struct lt_traced */
+	uint32_t targ_tgid;	/* the one traced process (its fast path),
+				 * 0: the "traced" map says which */
+	bool targ_go;		/* targ_tgid is a Go program */
 	int stacks_fd;		/* stack id -> struct lt_stack */
 	int events_fd;		/* ring buffer of every object */
 	int copy_need_fd;	/* stack id -> bytes of stack to copy */
@@ -33,16 +37,23 @@ struct lt_maps {
 };
 
 /* Creates the shared maps: max_stacks stacks, a ring buffer of
- * ringbuf_mb MiB (rounded up to a power of two). 0 or -errno (said). */
-int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb);
+ * ringbuf_mb MiB (rounded up to a power of two), room for max_procs
+ * traced processes. 0 or -errno (said). */
+int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb,
+		 uint32_t max_procs);
+/* Adds a process to the "traced" map (go: its frame pointers may jump
+ * between stacks), or removes it. 0 or -errno. */
+int lt_maps_trace(const struct lt_maps *m, uint32_t tgid, bool go);
+int lt_maps_untrace(const struct lt_maps *m, uint32_t tgid);
 void lt_maps_close(struct lt_maps *m);
 
-/* The rodata every object has (common.bpf.h): the target, whether frame
- * pointers may jump between stacks (Go), when to wake user space. */
-#define LT_BPF_COMMON_RODATA(skel, pid, go, maps)			\
+/* The rodata every object has (common.bpf.h): the one target (or 0: the
+ * "traced" map), whether its frame pointers may jump between stacks
+ * (Go), when to wake user space. */
+#define LT_BPF_COMMON_RODATA(skel, maps)				\
 	do {								\
-		(skel)->rodata->targ_tgid = (pid);			\
-		(skel)->rodata->fp_jumps = (go);			\
+		(skel)->rodata->targ_tgid = (maps)->targ_tgid;		\
+		(skel)->rodata->fp_jumps = (maps)->targ_go;		\
 		(skel)->rodata->wakeup_bytes = (maps)->wakeup_bytes;	\
 	} while (0)
 

@@ -10,6 +10,7 @@
 #include "trace/faultsplit.h"
 #include "trace/loader.h"
 #include "trace/mem.h"
+#include "trace/mem_int.h"
 #include "trace/pages.h"
 #include "trace/ranges.h"
 #include "util/hashmap.h"
@@ -20,7 +21,8 @@
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
 
 struct mem {
-	struct mem_bpf *skel;
+	struct mem_bpf *skel;		/* the run's (struct mem_obj) */
+	struct mem_obj *obj;
 	struct model *model;		/* where the sites live */
 	struct stacks *stacks;
 	int copy_need_fd;		/* shared, for stack copies */
@@ -33,58 +35,21 @@ struct mem {
 	struct mem_stats st;
 };
 
-/* Opens, sizes, sets and loads the memory object. page_progs: with the
- * syscall programs that edit the page map for user space (flags: of
- * lt_bpf_load). */
-static int mem_load(struct mem *m, const struct lt_ctx *ctx,
-		    const struct lt_maps *maps, bool bpf_release,
-		    bool page_progs, unsigned int flags)
-{
-	const struct lt_opts *o = &ctx->opts;
-	int err;
-
-	m->skel = mem_bpf__open();
-	if (!m->skel) {
-		err = -errno;
-		lt_err("cannot open the memory BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	LT_BPF_COMMON_RODATA(m->skel, target_host_pid(&ctx->target), ctx->target.is_go, maps);
-	m->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
-	m->skel->rodata->fault_sample = o->fault_sample;
-	/* Chunks: room for max_pages touched pages even when only one page
-	 * in 16 of a chunk is touched (thread stacks, sparse heaps). */
-	if ((err = bpf_map__set_max_entries(m->skel->maps.pages,
-			(o->max_pages >> 4) ? o->max_pages >> 4 : 1)) ||
-	    (err = bpf_map__set_max_entries(m->skel->maps.fault_stats,
-					    o->max_fault_stacks))) {
-		lt_err("cannot size BPF maps: %s\n", strerror(-err));
-		return err;
-	}
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
-	bpf_program__set_autoload(m->skel->progs.lt_pages_move, page_progs);
-	return lt_bpf_load(m->skel->skeleton, maps, "memory", flags);
-}
-
-int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
+int mem_open(struct lt_target *ctx, struct mem_obj *obj,
+	     const struct lt_maps *maps)
 {
 	struct mem *m;
-	bool bpf_release;
 	uint64_t cur = 0;
-	int err;
 
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	ctx->mem = m;
+	m->skel = obj->skel;
+	m->obj = obj;
 	m->model = &ctx->model;
 	m->stacks = &ctx->stacks;
 	m->copy_need_fd = maps->copy_need_fd;
-	pages_init(&m->pages, -1, -1, -1);
 	faultsplit_init(&m->splits);
 	/* The break already reached; a spawned target syncs on its first
 	 * brk(0) after exec instead. */
@@ -95,41 +60,25 @@ int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 			cur = PAGE_UP(cur_brk);
 	}
 	brk_init(&m->brk, cur);
+	pages_init(&m->pages, bpf_map__fd(obj->skel->maps.pages),
+		   obj->release_fd, obj->move_fd);
+	m->pages.tgid = target_host_pid(&ctx->target);
 	m->ranges = ranges_new();
 	if (!m->ranges)
 		return -ENOMEM;
-	/* Releases in BPF where bpf_loop exists (5.17+): small ranges at the
-	 * syscall's exit, the rest asked by user space of the syscall
-	 * programs. Before that user space edits the page map itself, and
-	 * also when this kernel refuses the syscall programs (said). */
-	bpf_release = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-					      BPF_FUNC_loop, NULL) == 1;
-	err = mem_load(m, ctx, maps, bpf_release, bpf_release,
-		       LT_LOAD_ATTACH | (bpf_release ? LT_LOAD_QUIET : 0));
-	if (err && bpf_release && m->skel) {
-		mem_bpf__destroy(m->skel);
-		m->skel = NULL;
-		err = mem_load(m, ctx, maps, true, false, LT_LOAD_ATTACH);
-		if (!err)
-			lt_warn("this kernel refused the page-map programs: user space edits the page map, racing with the fault program (a page first touched meanwhile may be missed)\n");
-	}
-	if (err)
-		return err;
-	pages_init(&m->pages, bpf_map__fd(m->skel->maps.pages),
-		   bpf_program__autoload(m->skel->progs.lt_pages_release) ?
-			bpf_program__fd(m->skel->progs.lt_pages_release) : -1,
-		   bpf_program__autoload(m->skel->progs.lt_pages_move) ?
-			bpf_program__fd(m->skel->progs.lt_pages_move) : -1);
 	return 0;
 }
 
-void mem_close(struct lt_ctx *ctx)
+void mem_close(struct lt_target *ctx)
 {
 	struct mem *m = ctx->mem;
 
 	if (!m)
 		return;
-	mem_bpf__destroy(m->skel);
+	/* A shared object outlives the target: forget its kernel state (no
+	 * growth with process churn). */
+	if (m->skel && !m->skel->rodata->targ_tgid && m->obj)
+		mem_obj_forget(m->obj, m->pages.tgid);
 	ranges_free(m->ranges);
 	pages_free(&m->pages);
 	brk_free(&m->brk);
@@ -138,27 +87,12 @@ void mem_close(struct lt_ctx *ctx)
 	ctx->mem = NULL;
 }
 
-const struct mem_stats *mem_stats(const struct lt_ctx *ctx)
+const struct mem_stats *mem_stats(const struct lt_target *ctx)
 {
 	return &ctx->mem->st;
 }
 
-/* No new records from now on (before the last drain). */
-void mem_stop(struct lt_ctx *ctx)
-{
-	if (ctx->mem && ctx->mem->skel->bss)
-		ctx->mem->skel->bss->lt_stop = 1;
-}
-
-void mem_drops(const struct lt_ctx *ctx, uint64_t *out)
-{
-	if (!ctx->mem || !ctx->mem->skel->bss)
-		return;
-	for (int i = 0; i < LT_DROP_MAX; i++)
-		out[i] += ctx->mem->skel->bss->drops[i];
-}
-
-void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->mem || !ctx->mem->skel->bss)
 		return;
@@ -166,7 +100,7 @@ void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->mem->skel->bss->ucopy_stats[i];
 }
 
-uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids)
+uint64_t mem_fault_samples(const struct lt_target *ctx, uint64_t *split_ids)
 {
 	*split_ids = ctx->mem ? faultsplit_split_ids(&ctx->mem->splits) : 0;
 	return ctx->mem ? ctx->mem->splits.samples : 0;
@@ -221,7 +155,7 @@ static void handle_brk(struct mem *m, const struct lt_mem_event *e,
 	}
 }
 
-void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e)
+void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 {
 	struct mem *m = ctx->mem;
 	uint64_t len = PAGE_UP(e->len), sid = e->stack_id;
@@ -291,7 +225,7 @@ static bool in_allocator(struct mem *m, uint64_t fp_id)
 	return r->n && fn_is_allocator(r->frames[0].function);
 }
 
-void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e)
+void mem_fault_sample(struct lt_target *ctx, const struct lt_fault_sample *e)
 {
 	struct mem *m = ctx->mem;
 	uint64_t id;
@@ -321,14 +255,14 @@ static void add_fault_share(struct mem *m, uint64_t id, double share,
 	s->created += (uint64_t)(fs->pages * share + 0.5);
 }
 
-void mem_collect(struct lt_ctx *ctx)
+void mem_collect(struct lt_target *ctx)
 {
 	struct mem *m = ctx->mem;
 	struct model *model = m->model;
-	int fd = bpf_map__fd(m->skel->maps.fault_stats);
+	const struct fault_entry *fe;
 	struct lt_fault_stat fs;
-	uint64_t key, next, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
-	bool have;
+	uint64_t key, total = 0, rel_bpf = 0, lazy_bpf = 0, heap_top;
+	size_t nfe;
 
 	for (size_t i = 0; i < model->n; i++) {
 		struct site *s = model->sites[i];
@@ -339,11 +273,12 @@ void mem_collect(struct lt_ctx *ctx)
 			s->bytes = ranges_bytes(m->ranges, s->id);
 	}
 	heap_top = faultsplit_heap_top(&m->splits);
-	have = !bpf_map_get_next_key(fd, NULL, &key);
-	while (have) {
-		bool more = !bpf_map_get_next_key(fd, &key, &next);
-
-		if (!bpf_map_lookup_elem(fd, &key, &fs)) {
+	/* this process's entries of the run's snapshot (mem_obj_snapshot) */
+	fe = mem_obj_faults(m->obj, m->pages.tgid, &nfe);
+	for (size_t e = 0; e < nfe; e++) {
+		key = fe[e].k.sid;
+		fs = fe[e].v;
+		{
 			const struct fault_split *sp = faultsplit_get(&m->splits, key);
 			uint64_t rel = 0, lazy = 0;
 
@@ -369,8 +304,6 @@ void mem_collect(struct lt_ctx *ctx)
 								sp->total,
 							&fs, rel, lazy);
 		}
-		have = more;
-		key = next;
 	}
 	m->faulted_pages = total;
 	if (m->pages.failed > m->failed_said) {

@@ -7,11 +7,13 @@
 #ifndef LT_MEM_H
 #define LT_MEM_H
 #include <stdint.h>
-#include "ctx.h"
+#include "trace/target.h"
 #include <linux/types.h>
 #include "leaktrace.h"
 
 struct lt_maps;
+struct lt_opts;
+struct mem_obj;
 
 struct mem_stats {
 	uint64_t madvise_bytes[LT_MADV_MAX];	/* requested, per advice */
@@ -23,24 +25,39 @@ struct mem_stats {
 };
 
 /* Opens, sizes, loads and attaches the memory programs, with the shared
- * maps of maps (trace/loader.h). Sites go to ctx->model through
- * ctx->stacks. */
-int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps);
-void mem_close(struct lt_ctx *ctx);
-void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
+ * maps of maps (trace/loader.h): one object for every target of the run
+ * (it filters on maps->targ_tgid, or on the "traced" map). 0 or -errno
+ * (said). */
+int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
+		 const struct lt_maps *maps);
+void mem_obj_close(struct mem_obj *m);
+/* Stops new records (the last drain then ends). */
+void mem_obj_stop(struct mem_obj *m);
+/* Adds the object's drop counters to out[LT_DROP_MAX]. */
+void mem_obj_drops(const struct mem_obj *m, uint64_t *out);
+/* The target's memory state on the run's object. Sites go to ctx->model
+ * through ctx->stacks. */
+int mem_open(struct lt_target *ctx, struct mem_obj *obj,
+	     const struct lt_maps *maps);
+/* Reads the kernel's fault counters of every target at once; each
+ * target's mem_collect then takes its own. Call before the collects. */
+void mem_obj_snapshot(struct mem_obj *m);
+/* Deletes the kernel entries of the targets released since the last
+ * call (mem_close queues them). */
+void mem_obj_sweep(struct mem_obj *m);
+/* Releases the target's state, its chunks and counters in the kernel's
+ * maps included (shared object). */
+void mem_close(struct lt_target *ctx);
+void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e);
 /* A sampled page fault with a stack copy: learns which full stack its
  * frame-pointer stack id stood for this time. */
-void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e);
+void mem_fault_sample(struct lt_target *ctx, const struct lt_fault_sample *e);
 /* Sampled faults unwound so far; *split_ids: fault stacks split by them. */
-uint64_t mem_fault_samples(const struct lt_ctx *ctx, uint64_t *split_ids);
+uint64_t mem_fault_samples(const struct lt_target *ctx, uint64_t *split_ids);
 /* Reads the kernel's per-stack fault counters into the fault sites and the
  * ranges into the mmap/brk sites. */
-void mem_collect(struct lt_ctx *ctx);
-const struct mem_stats *mem_stats(const struct lt_ctx *ctx);
-/* Stops new records (the last drain then ends). */
-void mem_stop(struct lt_ctx *ctx);
-/* Adds this object's drop counters to out[LT_DROP_MAX]. */
-void mem_drops(const struct lt_ctx *ctx, uint64_t *out);
+void mem_collect(struct lt_target *ctx);
+const struct mem_stats *mem_stats(const struct lt_target *ctx);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
-void mem_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);
+void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out);
 #endif

@@ -11,7 +11,9 @@
  * the pages map instead when it holds fewer chunks. Also the largest
  * request to BPF (bpf_loop runs at most 1 << 23 callbacks). */
 #define RELEASE_LOOKUP_MAX (1ULL << 24)
-#define CHUNK_OF(page) ((page) >> LT_CHUNK_SHIFT)
+/* The map key of a page's chunk (needs p: the keys carry the tgid). */
+#define CHUNK_OF(page) LT_CHUNK_KEY(p->tgid, (page) >> LT_CHUNK_SHIFT)
+#define LO_OF(key) (LT_CHUNK_OF_KEY(key) << LT_CHUNK_SHIFT)
 #define SLOT_OF(page) ((page) & (LT_CHUNK_PAGES - 1))
 
 void pages_init(struct pages *p, int map_fd, int release_fd, int move_fd)
@@ -35,7 +37,7 @@ static void ask_bpf(struct pages *p, int prog_fd, uint64_t first,
 		    uint64_t last, uint64_t dest, bool lazy)
 {
 	struct lt_pages_req req = { .first = first, .last = last,
-				    .dest = dest, .lazy = lazy };
+				    .dest = dest, .lazy = lazy, .tgid = p->tgid };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &req,
 		    .ctx_size_in = sizeof(req));
 
@@ -94,7 +96,7 @@ static void edit_release(struct pages *p, uint64_t key, unsigned from,
 static void release_in_chunk(struct pages *p, uint64_t key, uint64_t first,
 			     uint64_t last, bool lazy)
 {
-	uint64_t lo = key << LT_CHUNK_SHIFT;
+	uint64_t lo = LO_OF(key);
 
 	if (first < lo)
 		first = lo;
@@ -134,9 +136,10 @@ void pages_release(struct pages *p, uint64_t start, uint64_t end, bool lazy,
 		return;
 	for (;;) {
 		int more = !bpf_map_get_next_key(p->map_fd, &key, &next);
-		uint64_t lo = key << LT_CHUNK_SHIFT;
+		uint64_t lo = LO_OF(key);
 
-		if (lo + LT_CHUNK_PAGES > first && lo < last)
+		if (LT_TGID_OF_KEY(key) == p->tgid &&
+		    lo + LT_CHUNK_PAGES > first && lo < last)
 			release_in_chunk(p, key, first, last, lazy);
 		if (!more)
 			break;

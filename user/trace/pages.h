@@ -17,6 +17,7 @@ struct pages {
 	int map_fd;		/* "pages" */
 	int release_fd;		/* lt_pages_release, or -1: edit here */
 	int move_fd;		/* lt_pages_move, or -1 */
+	uint32_t tgid;		/* host tgid: the high half of its chunk keys */
 	/* Counted here when user space edits (else in the kernel's fault
 	 * stats): stack id -> pages released / by MADV_FREE. */
 	struct u64map released, lazy;

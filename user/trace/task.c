@@ -12,8 +12,13 @@
 #include "trace/task.h"
 #include "task.skel.h"
 
-struct threads {
+/* The thread BPF object: one for all targets of the run. */
+struct task_obj {
 	struct task_bpf *skel;
+};
+
+struct threads {
+	struct task_bpf *skel;		/* the run's (struct task_obj) */
 	struct u64map site_of;		/* tid -> site id + 1 */
 	struct u64map born;		/* tid -> CLOCK_MONOTONIC ns at creation */
 	int copy_need_fd;		/* shared, for stack copies */
@@ -54,10 +59,52 @@ static void count_existing(struct threads *t, const struct target *tg)
 	closedir(dir);
 }
 
-int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
+int task_obj_open(struct task_obj **out, const struct lt_opts *o,
+		  const struct lt_maps *maps)
+{
+	struct task_obj *t;
+	int err;
+
+	*out = t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->skel = task_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
+		return err;
+	}
+	LT_BPF_COMMON_RODATA(t->skel, maps);
+	t->skel->rodata->ucopy_bytes = o->stack_copy_kb << 10;
+	return lt_bpf_load(t->skel->skeleton, maps, "thread", LT_LOAD_ATTACH);
+}
+
+void task_obj_close(struct task_obj *t)
+{
+	if (!t)
+		return;
+	task_bpf__destroy(t->skel);
+	free(t);
+}
+
+void task_obj_stop(struct task_obj *t)
+{
+	if (t && t->skel && t->skel->bss)
+		t->skel->bss->lt_stop = 1;
+}
+
+void task_obj_drops(const struct task_obj *t, uint64_t *out)
+{
+	if (!t || !t->skel || !t->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += t->skel->bss->drops[i];
+}
+
+int task_open(struct lt_target *ctx, const struct task_obj *obj,
+	      const struct lt_maps *maps)
 {
 	struct threads *t;
-	int err;
 
 	t = calloc(1, sizeof(*t));
 	if (!t)
@@ -68,51 +115,25 @@ int task_open(struct lt_ctx *ctx, const struct lt_maps *maps)
 	t->stacks = &ctx->stacks;
 	u64map_init(&t->site_of);
 	u64map_init(&t->born);
-	t->skel = task_bpf__open();
-	if (!t->skel) {
-		err = -errno;
-		lt_err("cannot open the thread BPF programs: %s\n", strerror(-err));
-		return err;
-	}
-	LT_BPF_COMMON_RODATA(t->skel, target_host_pid(&ctx->target), ctx->target.is_go, maps);
-	t->skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
-	err = lt_bpf_load(t->skel->skeleton, maps, "thread", LT_LOAD_ATTACH);
-	if (err)
-		return err;
+	t->skel = obj->skel;
 	if (!ctx->target.spawned)
 		count_existing(t, &ctx->target);
 	return 0;
 }
 
-void task_close(struct lt_ctx *ctx)
+void task_close(struct lt_target *ctx)
 {
 	struct threads *t = ctx->threads;
 
 	if (!t)
 		return;
-	task_bpf__destroy(t->skel);
 	u64map_free(&t->site_of);
 	u64map_free(&t->born);
 	free(t);
 	ctx->threads = NULL;
 }
 
-/* No new records from now on (before the last drain). */
-void task_stop(struct lt_ctx *ctx)
-{
-	if (ctx->threads && ctx->threads->skel->bss)
-		ctx->threads->skel->bss->lt_stop = 1;
-}
-
-void task_drops(const struct lt_ctx *ctx, uint64_t *out)
-{
-	if (!ctx->threads || !ctx->threads->skel->bss)
-		return;
-	for (int i = 0; i < LT_DROP_MAX; i++)
-		out[i] += ctx->threads->skel->bss->drops[i];
-}
-
-void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+void task_ucopy_stats(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->threads || !ctx->threads->skel->bss)
 		return;
@@ -120,7 +141,7 @@ void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
 		out[i] += ctx->threads->skel->bss->ucopy_stats[i];
 }
 
-void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
+void task_handle(struct lt_target *ctx, const struct lt_task_event *e)
 {
 	struct threads *t = ctx->threads;
 	struct site *s;
@@ -149,7 +170,7 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e)
 	u64map_del(&t->born, e->tid);
 }
 
-void task_collect(struct lt_ctx *ctx)
+void task_collect(struct lt_target *ctx)
 {
 	struct threads *t = ctx->threads;
 	struct timespec now;

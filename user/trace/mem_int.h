@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Between the memory tracker's two halves: the run's object (memobj.c)
+ * and each target's state (mem.c). */
+#ifndef LT_MEM_INT_H
+#define LT_MEM_INT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "leaktrace.h"
+
+/* The memory BPF object: one for all targets of the run. */
+struct mem_obj {
+	struct mem_bpf *skel;
+	int release_fd, move_fd;	/* the page-map programs, or -1 */
+	int sweep_fd;			/* lt_sweep, or -1 */
+	/* "fault_stats" read once per collect for every target, by tgid */
+	struct fault_entry *snap;
+	size_t nsnap, snap_cap;
+	/* released processes whose kernel entries the next sweep deletes */
+	uint32_t *gone;
+	size_t ngone, gone_cap;
+};
+
+struct fault_entry {
+	struct lt_fault_key k;
+	struct lt_fault_stat v;
+};
+
+/* Queues a released target's kernel entries for the next sweep. */
+void mem_obj_forget(struct mem_obj *o, uint32_t tgid);
+/* The target's entries of the last snapshot (sorted by tgid). */
+const struct fault_entry *mem_obj_faults(const struct mem_obj *o, uint32_t tgid,
+					 size_t *n);
+#endif
