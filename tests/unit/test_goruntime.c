@@ -1015,6 +1015,34 @@ static void test_errors(void **state)
 	go_runtime_close(rt);
 }
 
+/* One copy per executable: the same file through two paths is shared,
+ * another binary is not, and the file path stays usable for uprobes. */
+static void test_shared_by_executable(void **state)
+{
+	int minor = versions[nversions - 1];
+	char p[1200], q[1300], r[1200], file[64], err[256] = "";
+	struct go_runtime *a, *b, *c;
+	struct stat st1, st2;
+
+	prog_path(p, sizeof(p), minor, "");
+	snprintf(q, sizeof(q), "/proc/self/root%s%s", p[0] == '/' ? "" : "/", p);
+	if (p[0] != '/')	/* a relative build dir: through the cwd */
+		snprintf(q, sizeof(q), "/proc/self/cwd/%s", p);
+	prog_path(r, sizeof(r), minor, ".stripped");
+	assert_int_equal(go_runtime_get(p, &a, err, sizeof(err)), 0);
+	assert_int_equal(go_runtime_get(q, &b, err, sizeof(err)), 0);
+	assert_ptr_equal(a, b);
+	assert_int_equal(go_runtime_get(r, &c, err, sizeof(err)), 0);
+	assert_ptr_not_equal(a, c);
+	assert_int_equal(stat(go_runtime_file(a, file, sizeof(file)), &st1), 0);
+	assert_int_equal(stat(p, &st2), 0);
+	assert_true(st1.st_ino == st2.st_ino && st1.st_dev == st2.st_dev);
+	go_runtime_put(b);
+	assert_int_equal(a->version_minor, minor);	/* still open */
+	go_runtime_put(a);
+	go_runtime_put(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1032,6 +1060,7 @@ int main(void)
 		cmocka_unit_test(test_running_and_syscall),
 		cmocka_unit_test(test_deep_stacks),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_shared_by_executable),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

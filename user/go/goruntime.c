@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "go/gopclntab.h"
 #include "go/goallgs.h"
 #include "go/goruntime.h"
@@ -267,4 +268,80 @@ void go_runtime_close(struct go_runtime *rt)
 		close(rt->fd);
 	go_strv_free(rt->owned_strs, rt->n_wait_reasons);
 	free(rt);
+}
+
+/* Executables open for every target of the run (one list: a node has a
+ * few dozen distinct Go binaries at most). */
+struct rt_shared {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct go_runtime *rt;
+	int refs;
+	struct rt_shared *next;
+};
+static struct rt_shared *shared;
+
+int go_runtime_get(const char *path, struct go_runtime **out, char *err,
+		   size_t errlen)
+{
+	struct rt_shared *e;
+	struct stat st;
+	int ret;
+
+	if (stat(path, &st))
+		return go_runtime_open(path, out, err, errlen);
+	for (e = shared; e; e = e->next) {
+		if (e->dev == st.st_dev && e->ino == st.st_ino &&
+		    e->size == st.st_size &&
+		    e->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    e->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			e->refs++;
+			*out = e->rt;
+			return 0;
+		}
+	}
+	ret = go_runtime_open(path, out, err, errlen);
+	if (ret)
+		return ret;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return 0;	/* not shared: put closes it */
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->size = st.st_size;
+	e->mtime = st.st_mtim;
+	e->rt = *out;
+	e->refs = 1;
+	e->next = shared;
+	shared = e;
+	return 0;
+}
+
+void go_runtime_put(struct go_runtime *rt)
+{
+	struct rt_shared **p, *e;
+
+	if (!rt)
+		return;
+	for (p = &shared; (e = *p); p = &e->next) {
+		if (e->rt != rt)
+			continue;
+		if (--e->refs > 0)
+			return;
+		*p = e->next;
+		free(e);
+		break;
+	}
+	go_runtime_close(rt);
+}
+
+const char *go_runtime_file(const struct go_runtime *rt, char *buf,
+			    size_t len)
+{
+	if (rt->fd < 0)
+		return rt->path;
+	snprintf(buf, len, "/proc/self/fd/%d", rt->fd);
+	return buf;
 }

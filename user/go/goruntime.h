@@ -79,6 +79,17 @@ struct go_runtime {
 int go_runtime_open(const char *path, struct go_runtime **out, char *err,
 		    size_t errlen);
 void go_runtime_close(struct go_runtime *rt);
+/* go_runtime_open through a cache of the executables already open (by
+ * device, inode, size and time): the goroutine and heap readers of one
+ * process, and every process of one binary, share one copy (read-only
+ * after open). Each get is paired with a go_runtime_put. */
+int go_runtime_get(const char *path, struct go_runtime **out, char *err,
+		   size_t errlen);
+void go_runtime_put(struct go_runtime *rt);
+/* A path to rt's file that stays valid while rt is open, whatever
+ * happens to the process it was opened through: "/proc/self/fd/N". */
+const char *go_runtime_file(const struct go_runtime *rt, char *buf,
+			    size_t len);
 
 /* "go1.22.12" / "go1.21rc2" / "devel go1.23-abc" -> 22; -EINVAL if not
  * a go1.N version. */

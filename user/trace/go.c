@@ -115,7 +115,13 @@ struct go_site_info *go_info(struct go_state *g, uint32_t id)
 static int attach_one(struct go_state *g, struct bpf_program *prog,
 		      uint64_t offset, struct bpf_link **out)
 {
-	*out = bpf_program__attach_uprobe(prog, false, g->pid, g->rt->path,
+	char file[64];
+
+	/* through our own fd: the path it was opened by may be another
+	 * process's /proc/PID/exe, gone when that one exits */
+	*out = bpf_program__attach_uprobe(prog, false, g->pid,
+					  go_runtime_file(g->rt, file,
+							  sizeof(file)),
 					  offset);
 	return *out ? 0 : -errno;
 }
@@ -274,7 +280,7 @@ int go_open(struct lt_target *ctx, const char *exe,
 	g->count_start = g->count_end = -1;
 	u64map_init(&g->site_of);
 	u64map_init(&g->born);
-	err = go_runtime_open(exe, &g->rt, msg, sizeof(msg));
+	err = go_runtime_get(exe, &g->rt, msg, sizeof(msg));
 	if (err == -ENOENT) {
 		lt_note("%s is not a Go binary: goroutine tracing is off\n",
 			ctx->target.comm[0] ? ctx->target.comm : exe);
@@ -332,7 +338,7 @@ void go_close(struct lt_target *ctx)
 	go_bpf__destroy(g->skel);
 	if (g->have_plan)
 		go_probes_free(&g->plan);
-	go_runtime_close(g->rt);
+	go_runtime_put(g->rt);
 	u64map_free(&g->site_of);
 	u64map_free(&g->born);
 	free(g->info);

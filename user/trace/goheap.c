@@ -64,7 +64,7 @@ int goheap_open(struct lt_target *ctx, const char *exe)
 	ctx->heap = g;
 	u64map_init(&g->site_of);
 	g->state = GOHEAP_NOT_GO;
-	ret = go_runtime_open(exe, &g->rt, err, sizeof(err));
+	ret = go_runtime_get(exe, &g->rt, err, sizeof(err));
 	if (ret)
 		return 0;	/* not Go, or said by the goroutine tracker */
 	ret = go_heap_open(g->rt, &g->h, err, sizeof(err));
@@ -95,7 +95,7 @@ void goheap_close(struct lt_target *ctx)
 
 	if (!g)
 		return;
-	go_runtime_close(g->rt);
+	go_runtime_put(g->rt);
 	u64map_free(&g->site_of);
 	free(g->hs);
 	free(g);
