@@ -11,6 +11,8 @@
 #include "proc/target.h"
 #include "trace/loader.h"
 #include "export/export.h"
+#include <linux/types.h>
+#include "leaktrace.h"
 
 enum lt_format { FMT_TEXT, FMT_JSON, FMT_FOLDED, FMT_PPROF };
 
@@ -68,7 +70,7 @@ struct lt_ctx {
 	uint64_t wakeup_bytes;		/* ring buffer fill that wakes us */
 	double drain_until;		/* stop draining at (s since attach), 0 never */
 	uint64_t drained;		/* records handled */
-	uint64_t drops[16];		/* summed over BPF objects at exit */
+	uint64_t drops[LT_DROP_MAX];		/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
 	struct capture *capture;	/* leaktrace capture, or NULL */
