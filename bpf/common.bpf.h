@@ -13,8 +13,10 @@
 
 /* Set by user space before load. */
 const volatile __u32 targ_tgid = 0;
-/* The target is a Go program: frame pointers may jump between stacks. */
-const volatile bool fp_jumps = false;
+/* The target is a Go program: frame pointers may jump between stacks.
+ * Not rodata: user space switches it when the target execs another image
+ * (a shell exec'ing a Go service); set before load like the rodata. */
+bool fp_jumps = false;
 /* Wake user space only once this much is waiting: it drains on a timer,
  * so a wakeup per record (tens of thousands a second under goroutine
  * churn) would only burn the CPU the target needs. */

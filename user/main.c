@@ -91,8 +91,8 @@ static int handle_event(void *c, void *data, size_t size)
 	if (ctx->drain_until && !(++ctx->drained & 255) &&
 	    lt_elapsed(ctx) > ctx->drain_until)
 		ret = -EAGAIN;
-	if (type >= LT_EV_MMAP && type <= LT_EV_MADVISE &&
-	    size >= sizeof(struct lt_mem_event))
+	if (((type >= LT_EV_MMAP && type <= LT_EV_MADVISE) ||
+	     type == LT_EV_EXEC) && size >= sizeof(struct lt_mem_event))
 		mem_handle(ctx, data);
 	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
 		 size >= sizeof(struct lt_task_event) && ctx->threads)
@@ -273,13 +273,19 @@ static void follow_exec(struct lt_ctx *ctx)
 		ctx->target.pid, ctx->target.exe[0] ? ctx->target.exe : ctx->target.comm,
 		at, n > 1 ? " (more than once)" : "");
 	forget_goroutines(ctx);
-	if (ctx->opts.no_go)
-		return;
-	goheap_close(ctx);
-	go_close(ctx);
+	mem_exec(ctx);
+	if (!ctx->opts.no_go) {
+		goheap_close(ctx);
+		go_close(ctx);
+	}
 	if (target_exe_path(&ctx->target, NULL, exe, sizeof(exe)))
 		return;
+	/* Frame pointers of the new image may jump stacks if it is Go. */
 	ctx->target.is_go = target_exe_is_go(exe);
+	mem_set_go(ctx, ctx->target.is_go);
+	task_set_go(ctx, ctx->target.is_go);
+	if (ctx->opts.no_go)
+		return;
 	if (go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd))
 		lt_warn("goroutine tracing is off after the exec\n");
 	else

@@ -348,6 +348,83 @@ def test_pid_execs_go_program(tmp_path):
     assert tgt["go_version"], tgt
 
 
+def exec_trace(tmp_path, first, then, d=6, after=3):
+    """-p on mmap_leak run with the flags first, which execs mmap_leak with
+    the flags then after `after` seconds; traced d seconds."""
+    leak = prog_path("mmap_leak")
+    cmd = [leak, *first, "-exec-after", after, "--", leak, *then]
+    with running(cmd, tmp_path) as t:
+        run = start_trace(t.pid, d, tmp_path).wait()
+    report = run.ok()
+    assert report["target"].get("execs") == 1, run.describe()
+    return run, report
+
+
+def test_exec_forgets_the_old_images_memory(tmp_path):
+    """A leaker execs a program that leaks nothing: the old address space
+    went with the exec (no munmap for any of it). Its sites stay in the
+    report as history, with nothing outstanding and no leak verdict."""
+    run, report = exec_trace(tmp_path, ["-rate", "20", "-churn-rate", "0"],
+                             ["-rate", "0", "-churn-rate", "10"])
+    d = run.describe()
+    old = find_sites(report, kind=("mmap", "fault"), function="leak_chunk")
+    kinds = {s["kind"] for s in old}
+    assert kinds == {"mmap", "fault"}, f"the old image's sites are kept: {kinds}\n{d}"
+    for s in old:
+        assert not s["bytes"], f"{s['kind']} site of the old image holds {s['bytes']}\n{d}"
+        assert s["leak"] is False, f"{s['kind']} site of the old image is a leak\n{d}"
+    mapped = find_sites(report, kind="mmap", function="leak_chunk")
+    assert sum(s["freed_bytes"] or 0 for s in mapped) >= 10 << 20, \
+        "the old image's mappings count as freed by the exec\n" + d
+    # The new image's churn is still seen after the exec.
+    churn = find_sites(report, kind="mmap", function="churn_chunk")
+    assert churn and sum(s["created"] for s in churn) >= 10, d
+
+
+def test_exec_into_a_leaker_finds_its_leak(tmp_path):
+    """The reverse: a program that leaks nothing execs a leaker. The
+    forgetting at the exec takes nothing of the new image: its mappings
+    and first touches are all counted."""
+    run, report = exec_trace(tmp_path, ["-rate", "0", "-churn-rate", "10"],
+                             ["-rate", "20", "-churn-rate", "0"])
+    d = run.describe()
+    at = report["target"]["exec_log"][0]["at_s"]
+    since = report["duration_s"] - at
+    assert since >= 1.5, d
+    want = 20 * (1 << 20) * since
+    for kind in ("mmap", "fault"):
+        sites = find_sites(report, kind=kind, function="leak_chunk")
+        assert sites, f"no {kind} site in leak_chunk\n{d}"
+        held = sum(s["bytes"] or 0 for s in sites)
+        assert 0.6 * want <= held <= 1.3 * want + (20 << 20), \
+            f"{kind}: {held} bytes held, ~{want:.0f} leaked since the exec\n{d}"
+        assert any(s["leak"] for s in sites), f"{kind}: no leak verdict\n{d}"
+
+
+def test_shell_execs_go_frame_pointers_jump_stacks(tmp_path):
+    """-- sh -c 'exec GO': the objects were loaded for a shell, whose frame
+    pointers must not jump between stacks. After the exec Go's links from
+    the g0 stack back to the goroutine's are followed: a Go mapping made
+    through runtime.systemstack has callers past it. Allowed: the sites of
+    the first tick after the exec (the switch is made by user space when it
+    learns of the exec, up to one drain period later)."""
+    go = GoBuild(newest_go()).path("heapgrow")
+    run = trace_cmd(["sh", "-c", f"sleep 0.5; exec {go} -rate 50"], tmp_path,
+                    interval=0.5, extra=["-d", "5"])
+    report = run.ok()
+    d = run.describe()
+    assert report["target"].get("execs") == 1, d
+    at = report["target"]["exec_log"][0]["at_s"]
+    stopped = []
+    for s in find_sites(report, kind="mmap"):
+        names = [f["function"] for f in s["stack"]]
+        if names and names[-1] == "runtime.systemstack" and s["series"] \
+                and s["series"][0][0] > at + 1.0:
+            stopped.append(" < ".join(names[-4:]))
+    assert not stopped, f"walks stopped at the g0 switch after the exec: {stopped}\n{d}"
+    assert find_sites(report, kind="mmap", function="main.storeSession"), d
+
+
 # --------------------------------------------------------------------------
 # Damaged ELF: one warning naming the module and what is lost; what is
 # intact still symbolizes

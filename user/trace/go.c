@@ -236,7 +236,7 @@ static int load(struct lt_ctx *ctx, struct go_state *g, int stacks_fd,
 	if (!skel)
 		return -errno;
 	skel->rodata->targ_tgid = target_host_pid(&ctx->target);
-	skel->rodata->fp_jumps = true;
+	skel->bss->fp_jumps = true;
 	skel->rodata->wakeup_bytes = ctx->wakeup_bytes;
 	skel->rodata->off_goid = g->rt->off.goid;
 	skel->rodata->off_parent_goid =

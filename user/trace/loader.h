@@ -38,12 +38,19 @@ int lt_maps_open(struct lt_maps *m, uint32_t max_stacks, uint32_t ringbuf_mb);
 void lt_maps_close(struct lt_maps *m);
 
 /* The rodata every object has (common.bpf.h): the target, whether frame
- * pointers may jump between stacks (Go), when to wake user space. */
+ * pointers may jump between stacks (Go), when to wake user space.
+ * fp_jumps is a global, not rodata: LT_BPF_FP_JUMPS switches it in a
+ * loaded object when the target execs. */
 #define LT_BPF_COMMON_RODATA(skel, pid, go, maps)			\
 	do {								\
 		(skel)->rodata->targ_tgid = (pid);			\
-		(skel)->rodata->fp_jumps = (go);			\
+		(skel)->bss->fp_jumps = (go);				\
 		(skel)->rodata->wakeup_bytes = (maps)->wakeup_bytes;	\
+	} while (0)
+#define LT_BPF_FP_JUMPS(skel, go)					\
+	do {								\
+		if ((skel) && (skel)->bss)				\
+			(skel)->bss->fp_jumps = (go);			\
 	} while (0)
 
 #define LT_LOAD_ATTACH	1	/* attach its auto-attachable programs */

@@ -27,7 +27,13 @@ struct mem_stats {
  * ctx->stacks. */
 int mem_open(struct lt_ctx *ctx, const struct lt_maps *maps);
 void mem_close(struct lt_ctx *ctx);
+/* A record; LT_EV_EXEC forgets every range and page of the old image. */
 void mem_handle(struct lt_ctx *ctx, const struct lt_mem_event *e);
+/* After an exec (its record consumed): forgets the old image now if the
+ * ring buffer had no room for its record (said). */
+void mem_exec(struct lt_ctx *ctx);
+/* The image now running is Go: frame-pointer walks may jump stacks. */
+void mem_set_go(struct lt_ctx *ctx, bool go);
 /* A sampled page fault with a stack copy: learns which full stack its
  * frame-pointer stack id stood for this time. */
 void mem_fault_sample(struct lt_ctx *ctx, const struct lt_fault_sample *e);

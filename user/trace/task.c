@@ -104,6 +104,12 @@ void task_stop(struct lt_ctx *ctx)
 		ctx->threads->skel->bss->lt_stop = 1;
 }
 
+void task_set_go(struct lt_ctx *ctx, bool go)
+{
+	if (ctx->threads)
+		LT_BPF_FP_JUMPS(ctx->threads->skel, go);
+}
+
 void task_drops(const struct lt_ctx *ctx, uint64_t *out)
 {
 	if (!ctx->threads || !ctx->threads->skel->bss)

@@ -18,6 +18,8 @@ void task_handle(struct lt_ctx *ctx, const struct lt_task_event *e);
 void task_collect(struct lt_ctx *ctx);
 /* Stops new records (the last drain then ends). */
 void task_stop(struct lt_ctx *ctx);
+/* The image now running is Go: frame-pointer walks may jump stacks. */
+void task_set_go(struct lt_ctx *ctx, bool go);
 void task_drops(const struct lt_ctx *ctx, uint64_t *out);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
 void task_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);
