@@ -172,6 +172,7 @@ static int setup(struct lt_ctx *ctx)
 	} else if (target_open_pid(&ctx->target, o->pid)) {
 		return 2;
 	}
+	target_test_stop("opened");
 	ctx->sym = symbolizer_new(ctx->target.proc_pid);
 	if (!ctx->sym) {
 		err = errno;
@@ -179,10 +180,11 @@ static int setup(struct lt_ctx *ctx)
 			lt_err("out of memory\n");
 			return 1;
 		}
-		if (err == ESRCH || err == ENOENT)
-			lt_err("process %d vanished while leaktrace was setting up\n",
-			       ctx->target.pid);
-		else
+		if (err == ESRCH || err == ENOENT) {
+			if (!target_vanished(&ctx->target))
+				lt_err("cannot read the memory map of process %d: %s\n",
+				       ctx->target.pid, strerror(err));
+		} else
 			lt_err("cannot read the memory map of process %d: %s%s\n",
 			       ctx->target.pid, strerror(err), err == EACCES || err == EPERM ?
 			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
@@ -203,6 +205,9 @@ static int setup(struct lt_ctx *ctx)
 	ctx->stacks.copy_max = o->stack_copy_kb << 10;
 	if (!o->no_threads && task_open(ctx, &ctx->maps))
 		return 1;
+	target_test_stop("loaded");
+	if (target_vanished(&ctx->target))	/* before its exe is read */
+		return 2;
 	if (!o->no_go) {
 		if (target_exe_path(&ctx->target, o->cmd, exe, sizeof(exe)) ||
 		    go_open(ctx, exe, ctx->maps.stacks_fd, ctx->maps.events_fd) ||
@@ -219,6 +224,9 @@ static int setup(struct lt_ctx *ctx)
 		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
 			"would go unnoticed\n");
 	ctx->spawn_exec_pending = ctx->target.spawned;
+	target_test_stop("ready");
+	if (target_vanished(&ctx->target))
+		return 2;
 	err = target_release(&ctx->target);
 	if (err) {
 		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));

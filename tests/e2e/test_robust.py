@@ -426,6 +426,84 @@ def test_shell_execs_go_frame_pointers_jump_stacks(tmp_path):
 
 
 # --------------------------------------------------------------------------
+# The target vanishes during set-up: LEAKTRACE_TEST_STOP=STAGE makes
+# leaktrace stop itself (SIGSTOP) at that point of its set-up (a hook for
+# tests only, README "Tests"); the test kills the target there, then
+# continues leaktrace.
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def _vanish_at(stage: str, args: list, tmp_path, kill_target):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "r.json"
+    argv = [str(LEAKTRACE), "-d", "2", "--format", "json", "-o", str(out), *map(str, args)]
+    lt = subprocess.Popen(argv, env=dict(os.environ, LEAKTRACE_TEST_STOP=stage),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not _stopped(lt.pid):
+            assert lt.poll() is None, lt.communicate()
+            assert time.monotonic() < deadline, f"leaktrace never reached {stage}"
+            time.sleep(0.01)
+        kill_target(lt.pid)
+        os.kill(lt.pid, signal.SIGCONT)
+        _, err = lt.communicate(timeout=60)
+    finally:
+        if lt.poll() is None:
+            lt.kill()
+            lt.wait()
+    return lt.returncode, [l for l in err.splitlines() if l.strip()], out_dir
+
+
+VANISH_STAGES = ["opened", "loaded", "ready"]
+
+
+@pytest.mark.parametrize("stage", VANISH_STAGES)
+@pytest.mark.parametrize("prog", ["c", "go"])
+def test_pid_target_vanishing_during_setup(tmp_path, stage, prog):
+    """-p: the target is killed (and reaped) while leaktrace sets up: one
+    line says it vanished, exit 2, no report. Before: at "loaded" a Go
+    target was called "not a Go binary" and the run ended 0 with a report
+    of nothing; at "ready", "cannot read the existing goroutines: No such
+    process", exit 0."""
+    path = prog_path("mmap_leak") if prog == "c" else GoBuild(newest_go()).path("slowleak")
+    with running([path], tmp_path) as t:
+        def kill(_):
+            t.proc.kill()
+            t.proc.wait()
+        rc, lines, out_dir = _vanish_at(stage, ["-p", t.pid], tmp_path, kill)
+        pid = t.pid
+    assert rc == 2, lines
+    assert lines and lines[-1] == f"leaktrace: process {pid} vanished while leaktrace " \
+        "was setting up", lines
+    # Lines before it, if any, are true notes from before it vanished.
+    for l in lines[:-1]:
+        assert "Go binary" in l and prog == "c", lines
+    assert not list(out_dir.iterdir()), "no report, no temp file left"
+
+
+@pytest.mark.parametrize("stage", VANISH_STAGES)
+def test_cmd_killed_before_it_started(tmp_path, stage):
+    """-- CMD: the held child is killed before leaktrace releases it."""
+    def kill(lt_pid):
+        with open(f"/proc/{lt_pid}/task/{lt_pid}/children") as f:
+            kids = [int(k) for k in f.read().split()]
+        assert len(kids) == 1, kids
+        os.kill(kids[0], signal.SIGKILL)
+    rc, lines, out_dir = _vanish_at(stage, ["--", prog_path("mmap_leak")], tmp_path, kill)
+    assert rc == 2, lines
+    assert "was killed by signal 9" in lines[-1] and "before it started" in lines[-1], lines
+    for l in lines[:-1]:
+        assert "Go binary" in l, lines
+    assert not list(out_dir.iterdir()), "no report, no temp file left"
+
+
+# --------------------------------------------------------------------------
 # Damaged ELF: one warning naming the module and what is lost; what is
 # intact still symbolizes
 

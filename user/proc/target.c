@@ -362,3 +362,29 @@ bool target_exe_is_go(const char *path)
 	close(fd);
 	return is_go;
 }
+
+bool target_vanished(struct target *t)
+{
+	int st;
+
+	if (target_alive(t))
+		return false;
+	st = t->exit_status;
+	if (!t->spawned)
+		lt_err("process %d vanished while leaktrace was setting up\n", t->pid);
+	else if (WIFSIGNALED(st))
+		lt_err("the command's process %d was killed by signal %d (%s) while leaktrace was setting up, before it started\n",
+		       t->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		lt_err("the command's process %d ended (status %d) while leaktrace was setting up, before it started\n",
+		       t->pid, WEXITSTATUS(st));
+	return true;
+}
+
+void target_test_stop(const char *stage)
+{
+	const char *want = getenv("LEAKTRACE_TEST_STOP");
+
+	if (want && !strcmp(want, stage))
+		raise(SIGSTOP);
+}
