@@ -579,7 +579,7 @@ def test_go_program_execs_go_program(tmp_path):
     assert new and sum(s["live"] for s in new) >= 6, run.describe()
     tgt = report["target"]
     assert tgt.get("execs") == 1 and Path(tgt["exe"]) == slow.resolve(), tgt
-    assert 1 <= tgt["exec_log"][0]["at_s"] <= 4, tgt
+    assert 0.2 <= tgt["exec_log"][0]["at_s"] <= 4, tgt  # exec 2 s after ready; attach takes 0.3-1.5 s
 
 
 def test_sigkill_while_writing_never_leaves_a_broken_report(tmp_path):
