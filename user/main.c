@@ -228,6 +228,8 @@ static int setup(struct lt_ctx *ctx)
 	if (target_vanished(&ctx->target))
 		return 2;
 	err = target_release(&ctx->target);
+	if (err == -ECHILD && target_vanished(&ctx->target))
+		return 2;
 	if (err) {
 		lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 		return 1;

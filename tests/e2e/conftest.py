@@ -788,3 +788,47 @@ def _environment():
         pytest.fail(f"{LEAKTRACE} is missing: run `make` in {REPO} "
                     f"(or set LEAKTRACE_BUILD to the build directory)")
     yield
+
+
+# --------------------------------------------------------------------------
+# Parallel runs (make e2e: pytest-xdist, --dist loadgroup)
+
+# Module fixtures that trace lazily, once per `build` the tests ask for
+# (test_goroutines.go_runs): tests of different builds share nothing.
+PER_BUILD_FIXTURES = {"go_runs"}
+
+
+def _shared_fixture(item) -> Optional[str]:
+    """The first module- or session-scoped fixture of ours that a test
+    reads (a trace several tests share), as a group name: per parameter for
+    a parametrized fixture or a PER_BUILD_FIXTURES one; None if none."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    for name in info.names_closure:
+        defs = info.name2fixturedefs.get(name)
+        if not defs:
+            continue
+        d = defs[-1]
+        mod = getattr(d.func, "__module__", "") or ""
+        if not (mod == "conftest" or mod.startswith("test_")):
+            continue
+        if d.scope == "function" or name.startswith("_"):
+            continue
+        group = f"{item.module.__name__}:{name}" if d.scope == "module" else f"session:{name}"
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if d.params is not None and name in params:
+            group += f"[{getattr(params[name], 'id', params[name])}]"
+        elif name in PER_BUILD_FIXTURES and "build" in params:
+            group += f"[{getattr(params['build'], 'id', params['build'])}]"
+        return group
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that read one shared trace go to one xdist worker, so it is
+    traced once; the others are spread one by one."""
+    for item in items:
+        group = _shared_fixture(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -348,7 +348,7 @@ def test_pid_execs_go_program(tmp_path):
     assert tgt["go_version"], tgt
 
 
-def exec_trace(tmp_path, first, then, d=6, after=3):
+def exec_trace(tmp_path, first, then, d=8, after=2.5):
     """-p on mmap_leak run with the flags first, which execs mmap_leak with
     the flags then after `after` seconds; traced d seconds."""
     leak = prog_path("mmap_leak")
@@ -390,7 +390,7 @@ def test_exec_into_a_leaker_finds_its_leak(tmp_path):
     d = run.describe()
     at = report["target"]["exec_log"][0]["at_s"]
     since = report["duration_s"] - at
-    assert since >= 1.5, d
+    assert since >= 4, d  # a verdict needs 4 samples over 3 s
     want = 20 * (1 << 20) * since
     for kind in ("mmap", "fault"):
         sites = find_sites(report, kind=kind, function="leak_chunk")

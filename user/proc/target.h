@@ -40,6 +40,8 @@ static inline pid_t target_host_pid(const struct target *t)
 int target_open_pid(struct target *t, pid_t pid);
 /* Forks argv[0]; the child waits to exec until target_release(). */
 int target_spawn(struct target *t, char **argv);
+/* Lets it exec: 0, -errno of a failed exec, or -ECHILD when it died
+ * before it could (reaped; target_vanished() says how). */
 int target_release(struct target *t);
 /* Re-reads comm and exe (after exec). */
 void target_refresh_names(struct target *t);
