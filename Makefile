@@ -183,8 +183,22 @@ unit: $(UNIT_BINS) progs
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
 		LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $$t; done
 
+# The e2e tests mostly sleep while they trace: they run E2E_JOBS at a time
+# (pytest-xdist, a test file per worker: the traces its tests share run
+# once), then the tests that need the host to themselves (marked serial:
+# host-wide BPF program counts, timing-judged verdicts) run alone. E2E_JOBS=1, or
+# no xdist, runs them all in one pass.
+E2E_JOBS ?= 4
+E2E_RUN = LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q
 e2e: all progs
-	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q tests/e2e
+	$(Q)if [ "$(E2E_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null; then \
+		rc=0; \
+		$(E2E_RUN) -n $(E2E_JOBS) --dist loadfile -m 'not serial' tests/e2e || rc=$$?; \
+		$(E2E_RUN) -m serial tests/e2e || rc=$$?; \
+		exit $$rc; \
+	else \
+		$(E2E_RUN) tests/e2e; \
+	fi
 
 test: all progs
 	$(Q)$(MAKE) --no-print-directory unit

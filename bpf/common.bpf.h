@@ -15,8 +15,11 @@
  * compare, the map below is never looked up), or 0: the "traced" map
  * names the traced processes. */
 const volatile __u32 targ_tgid = 0;
-/* targ_tgid is a Go program: frame pointers may jump between stacks. */
-const volatile bool fp_jumps = false;
+/* targ_tgid is a Go program: frame pointers may jump between stacks.
+ * Not rodata: user space switches it when the target execs another image
+ * (a shell exec'ing a Go service); set before load like the rodata. With
+ * several targets the "traced" map's flags say it per process. */
+bool fp_jumps = false;
 /* Wake user space only once this much is waiting: it drains on a timer,
  * so a wakeup per record (tens of thousands a second under goroutine
  * churn) would only burn the CPU the target needs. */

@@ -86,13 +86,15 @@ enum lt_event_type {
 	LT_EV_GO_EXIT,
 	LT_EV_FAULT_SAMPLE,
 	LT_EV_GO_STMT,
+	LT_EV_EXEC,		/* the target exec'd (struct lt_mem_event) */
 };
 
 /* Memory syscalls, emitted at syscall exit when the call succeeded. */
 struct lt_mem_event {
-	__u32 type;		/* LT_EV_MMAP .. LT_EV_MADVISE */
+	__u32 type;		/* LT_EV_MMAP .. LT_EV_MADVISE, LT_EV_EXEC */
 	__u32 bpf_released;	/* munmap/madvise: BPF already forgot the
-				 * range's pages (small ranges) */
+				 * range's pages (small ranges); exec: every
+				 * page of the old image */
 	__u64 stack_id;		/* key into "stacks"; 0 = not recorded */
 	__u64 addr;		/* mmap: result; munmap/madvise: addr;
 				 * mremap: old addr; brk: new break */

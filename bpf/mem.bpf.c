@@ -448,6 +448,73 @@ int lt_madvise_exit_rel(struct trace_event_raw_sys_exit *ctx)
 	return sys_exit(LT_EV_MADVISE, ctx->ret, true);
 }
 
+/* bpf_for_each_map_elem callback: forgets one chunk of an image the
+ * target left by exec, its pages counted released on the stacks that
+ * first touched them. */
+static long forget_chunk(struct bpf_map *map, __u64 *key, struct lt_chunk *c,
+			 __u32 *tgid)
+{
+	struct lt_fault_key fk = { .tgid = *tgid };
+	struct lt_fault_stat *st;
+
+	if (LT_TGID_OF_KEY(*key) != *tgid)
+		return 0;	/* another traced process's page */
+	for (int j = 0; j < LT_CHUNK_PAGES; j++) {
+		fk.sid = c->sid[j];
+		if (!fk.sid)
+			continue;
+		st = bpf_map_lookup_elem(&fault_stats, &fk);
+		if (st)
+			__sync_fetch_and_add(&st->released, 1);
+	}
+	bpf_map_delete_elem(&pages, key);
+	return 0;
+}
+
+/* The target exec'd: its old address space went away without a munmap.
+ * A record tells user space in order with the rest (it forgets the old
+ * image's ranges); with release the old pages are forgotten here, before
+ * the new image runs a single instruction, so none of its first touches
+ * can be taken for the old image's. */
+/* Exec records the ring buffer had no room for: user space forgets the
+ * old image late. */
+__u32 exec_lost = 0;
+
+static __always_inline int on_exec(bool release)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lt_mem_event *e;
+
+	if (!lt_is_tgid(tgid))
+		return 0;
+	if (release)
+		bpf_for_each_map_elem(&pages, forget_chunk, &tgid, 0);
+	e = lt_reserve(sizeof(*e));
+	if (!e) {
+		__sync_fetch_and_add(&exec_lost, 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = LT_EV_EXEC;
+	e->tgid = tgid;
+	e->bpf_released = release;
+	lt_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int lt_exec(void *ctx)
+{
+	return on_exec(false);
+}
+
+/* The same, forgetting the pages in BPF (kernels with bpf_loop). */
+SEC("tracepoint/sched/sched_process_exec")
+int lt_exec_rel(void *ctx)
+{
+	return on_exec(true);
+}
+
 /* Sends the first touch of a stack user space has not seen yet, then every
  * fault_sample-th first touch whose stack is not known complete, with a
  * copy of the stack for user space to unwind with CFI. Without the first

@@ -70,6 +70,7 @@ fi
 apt_install make gcc clang llvm pkg-config libelf-dev libdw-dev zlib1g-dev \
 	libzstd-dev libcapstone-dev libjson-c-dev libprotobuf-c-dev \
 	protobuf-c-compiler libcmocka-dev libmicrohttpd-dev python3 python3-pytest \
+	python3-pytest-xdist \
 	python3-yaml procps prometheus \
 	ca-certificates
 # Tests of scripts/deploy: systemd-analyze verify, setpriv (capability

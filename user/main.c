@@ -188,7 +188,13 @@ static int setup(struct lt_ctx *ctx)
 		return 1;
 	}
 	if (o->cmd) {
-		err = target_release(&ctx->targets[0]->target);
+		tg = ctx->targets[0];
+		target_test_stop("ready");
+		if (target_vanished(&tg->target))
+			return 2;
+		err = target_release(&tg->target);
+		if (err == -ECHILD && target_vanished(&tg->target))
+			return 2;
 		if (err) {
 			lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 			return 1;
@@ -244,13 +250,24 @@ static void follow_exec(struct lt_ctx *ctx, struct lt_target *tg)
 		tg->target.pid, tg->target.exe[0] ? tg->target.exe : tg->target.comm,
 		at, n > 1 ? " (more than once)" : "");
 	forget_goroutines(tg);
-	if (ctx->opts.no_go)
-		return;
-	goheap_close(tg);
-	go_close(tg);
+	mem_exec(tg);
+	if (!ctx->opts.no_go) {
+		goheap_close(tg);
+		go_close(tg);
+	}
 	if (target_exe_path(&tg->target, NULL, exe, sizeof(exe)))
 		return;
+	/* Frame pointers of the new image may jump stacks if it is Go. */
 	tg->target.is_go = target_exe_is_go(exe);
+	if (ctx->maps.targ_tgid) {
+		mem_obj_set_go(ctx->mem_obj, tg->target.is_go);
+		task_obj_set_go(ctx->task_obj, tg->target.is_go);
+	} else if (lt_maps_trace(&ctx->maps, tg->tgid, tg->target.is_go)) {
+		lt_warn("process %d: its stacks are walked as before the exec\n",
+			tg->target.pid);
+	}
+	if (ctx->opts.no_go)
+		return;
 	if (go_open(tg, exe, &ctx->maps))
 		lt_warn("goroutine tracing is off after the exec\n");
 	else

@@ -793,3 +793,4 @@ def _environment():
         pytest.fail(f"{LEAKTRACE} is missing: run `make` in {REPO} "
                     f"(or set LEAKTRACE_BUILD to the build directory)")
     yield
+

@@ -16,6 +16,10 @@ from conftest import (GoBuild, Tracer, assert_valid_report, newest_go, prog_path
 
 PREFIX = "lt_"
 
+# Every leaktrace's programs are named lt_*: another test's run would look
+# like a leftover. Run alone (make e2e: the serial pass).
+pytestmark = pytest.mark.serial
+
 
 def tracefs() -> Path:
     for p in (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing")):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from conftest import (GoBuild, trace_together, all_go_builds, find_sites, has_function,
-                      site_index, sites, source_line)
+                      require_sites, site_index, sites, source_line)
 
 pytestmark = pytest.mark.goroutines
 
@@ -114,7 +114,8 @@ def test_story1_chansend(build, go_runs):
     assert fr is not None, "parked stack must show the closure doing the send\n" + d
     assert fr["line"] == line, f"parked at line {fr['line']}, the send is at {line}\n{d}"
     top_i = site_index(report, top)
-    for s in find_sites(report, kind="goroutine", function="main.spawnHealthy"):
+    for s in require_sites(find_sites(report, kind="goroutine", function="main.spawnHealthy"),
+                           "of goroutines created in main.spawnHealthy", run):
         assert s["leak"] is False, "healthy churn (main.spawnHealthy) is not a leak\n" + d
         assert site_index(report, s) > top_i, "churn must rank below the leak\n" + d
     goroutine_totals(report, run)  # set for a Go target (its slope is churn noise here)
@@ -145,7 +146,9 @@ def test_story3_redial(build, go_runs):
         assert 60 <= s["growth_per_min"] <= 240, f"{fn}: growth_per_min should be ~120\n{d}"
     assert len(set(found.values())) == 3, \
         f"reader, writer and keepalive are three distinct sites: {found}\n{d}"
-    for s in find_sites(report, kind="goroutine", function="main.idleWorker", key="wait_stack"):
+    for s in require_sites(find_sites(report, kind="goroutine", function="main.idleWorker",
+                                      key="wait_stack"),
+                           "of goroutines waiting in main.idleWorker", run):
         assert s["leak"] is False, "the idle pool does not grow\n" + d
     start, end = goroutine_totals(report, run)
     assert end - start >= 3 * 2 * (SCENARIOS["redial"].duration - 1) * 0.5, d

@@ -14,6 +14,8 @@
  *   -chunk-kb N    chunk size in KiB (default 1024)
  *   -duration S    exit 0 after S seconds (default 0: run until killed)
  *   -max N         stop leaking after N chunks (default 100000)
+ *   -exec-after S  after S seconds, exec the arguments after the flags
+ *                  (mmap_leak -exec-after 2 -- PROG ARGS): the exec tests
  *
  * Prints "ready pid=<pid>" once set up.
  */
@@ -26,7 +28,7 @@
 
 #define PAGE 4096UL
 
-static double opt_rate = 10, opt_churn_rate = 20, opt_duration;
+static double opt_rate = 10, opt_churn_rate = 20, opt_duration, opt_exec_after;
 static unsigned long opt_chunk = 1024 * 1024, opt_max = 100000;
 
 /* Kept so the leaked chunks stay reachable, like a real leak's owner. */
@@ -74,11 +76,13 @@ int main(int argc, char **argv)
 		{ "chunk-kb", NULL, &opt_chunk, 1024 },
 		{ "duration", &opt_duration },
 		{ "max", NULL, &opt_max },
+		{ "exec-after", &opt_exec_after },
 		{ 0 },
 	};
 
 	prog_parse(argc, argv, flags);
-	if (opt_chunk == 0 || opt_rate < 0 || opt_churn_rate < 0)
+	if (opt_chunk == 0 || opt_rate < 0 || opt_churn_rate < 0 ||
+	    (opt_exec_after > 0 && optind >= argc))
 		prog_usage(argv[0], flags, 2);
 	leaked = calloc(opt_max + 1, sizeof(*leaked));
 	if (!leaked) {
@@ -99,6 +103,11 @@ int main(int argc, char **argv)
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;
+		if (opt_exec_after > 0 && t >= opt_exec_after) {
+			execv(argv[optind], argv + optind);
+			perror("execv");
+			return 1;
+		}
 		unsigned long want_leak = (unsigned long)(opt_rate * t);
 		unsigned long want_churn = (unsigned long)(opt_churn_rate * t);
 

@@ -8,12 +8,15 @@
  *                  frame pointers may jump between stacks, Go) or the
  *                  "traced" map (targ_tgid 0: several processes, fp_jumps
  *                  per process from the map)
+ *                  (fp_jumps is a global switched at exec, not rodata)
  *   mem, task      ucopy_bytes: stack copies off, default 16 KiB, max 28 KiB
  *   mem            fault_sample: sampled fault unwinding off / on; release
  *                  in BPF (bpf_loop: *_exit_rel + the syscall programs
  *                  lt_pages_release/lt_pages_move) or in user space
  *                  (plain *_exit programs); lt_sweep (released
- *                  processes' entries) with the syscall programs
+ *                  processes' entries) with the syscall programs; the exec
+ *                  program forgets the old image's pages in BPF
+ *                  (lt_exec_rel) or leaves them to user space (lt_exec)
  *   go             newg_in_rbx: creation probe on the runqput call (new g
  *                  in RBX) or at newproc1's RETs (RAX); track_parks
  *                  (--go-parks)
@@ -126,11 +129,14 @@ static void test_mem_variants(void **state)
 		bpf_program__set_autoload(skel->progs.lt_pages_release, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_move, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_sweep, bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_exec, !bpf_release);
+		bpf_program__set_autoload(skel->progs.lt_exec_rel, bpf_release);
 		log_len = 0;
 		if (lt_bpf_load(skel->skeleton, &maps, "memory", LT_LOAD_ATTACH))
 			rejected(what);
-		/* 10 syscall tracepoints, the fault; + 3 syscall programs. */
-		check_programs(skel->obj, bpf_release ? 14 : 11);
+		/* 10 syscall tracepoints, the fault, the exec; + 3 syscall
+		 * programs. */
+		check_programs(skel->obj, bpf_release ? 15 : 12);
 		mem_bpf__destroy(skel);
 		variants++;
 	}

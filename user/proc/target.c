@@ -214,6 +214,51 @@ int target_spawn(struct target *t, char **argv)
 	return resolve_ids(t) ? -ESRCH : 0;
 }
 
+/* PF_FORKNOEXEC (linux/sched.h): forked, has not exec'd. exec clears it
+ * before it closes the close-on-exec files. */
+#define LT_PF_FORKNOEXEC 0x40
+
+/* PF_EXITING: in do_exit (set before its memory and files go). */
+#define LT_PF_EXITING 0x4
+
+/* The task flags of pid (/proc/PID/stat), or all ones when it is gone. */
+static unsigned long task_flags(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return ~0UL;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 0;
+	return flags;
+}
+
+/* The child never exec'd (it is dying or dead as the leaktrace fork it
+ * was): its flags still say so. */
+static bool never_execd(pid_t pid)
+{
+	return task_flags(pid) & LT_PF_FORKNOEXEC;
+}
+
+/* The held child died before it could exec (killed while leaktrace was
+ * setting up): reaped, its status kept for target_vanished(). */
+static int died_unreleased(struct target *t)
+{
+	int st = 0;
+
+	if (waitpid(t->pid, &st, 0) == t->pid) {
+		t->exited = true;
+		t->exit_status = st;
+	}
+	return -ECHILD;
+}
+
 int target_release(struct target *t)
 {
 	int e = 0, err_fd = t->exec_err_fd;
@@ -221,8 +266,11 @@ int target_release(struct target *t)
 
 	if (!t->spawned || t->release_fd < 0)
 		return 0;
-	if (write(t->release_fd, "g", 1) != 1)
-		return -errno;
+	if (write(t->release_fd, "g", 1) != 1) {
+		e = errno;
+		/* Its read end is closed: it is exiting. */
+		return e == EPIPE ? died_unreleased(t) : -e;
+	}
 	close(t->release_fd);
 	t->release_fd = -1;
 	t->exec_err_fd = -1;
@@ -234,6 +282,10 @@ int target_release(struct target *t)
 		t->exited = true;
 		return -e;
 	}
+	/* EOF: exec closed the pipe, or the child died before it (killed
+	 * between our last look and the release). */
+	if (never_execd(t->pid))
+		return died_unreleased(t);
 	target_refresh_names(t);
 	return 0;
 }
@@ -365,4 +417,34 @@ bool target_exe_is_go(const char *path)
 	}
 	close(fd);
 	return is_go;
+}
+
+bool target_vanished(struct target *t)
+{
+	int st;
+
+	/* A held child that is exiting (killed) is not waited for. */
+	if (target_alive(t) &&
+	    !(t->spawned && t->release_fd >= 0 && (task_flags(t->pid) & LT_PF_EXITING)))
+		return false;
+	if (!t->exited)
+		died_unreleased(t);
+	st = t->exit_status;
+	if (!t->spawned)
+		lt_err("process %d vanished while leaktrace was setting up\n", t->pid);
+	else if (WIFSIGNALED(st))
+		lt_err("the command's process %d was killed by signal %d (%s) while leaktrace was setting up, before it started\n",
+		       t->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		lt_err("the command's process %d ended (status %d) while leaktrace was setting up, before it started\n",
+		       t->pid, WEXITSTATUS(st));
+	return true;
+}
+
+void target_test_stop(const char *stage)
+{
+	const char *want = getenv("LEAKTRACE_TEST_STOP");
+
+	if (want && !strcmp(want, stage))
+		raise(SIGSTOP);
 }

@@ -40,11 +40,16 @@ static inline pid_t target_host_pid(const struct target *t)
 int target_open_pid(struct target *t, pid_t pid);
 /* Forks argv[0]; the child waits to exec until target_release(). */
 int target_spawn(struct target *t, char **argv);
+/* Lets it exec: 0, -errno of a failed exec, or -ECHILD when it died
+ * before it could (reaped; target_vanished() says how). */
 int target_release(struct target *t);
 /* Re-reads comm and exe (after exec). */
 void target_refresh_names(struct target *t);
 /* False once the process has exited (reaps a spawned child). */
 bool target_alive(struct target *t);
+/* During set-up (a command: before its release): true, said in one line,
+ * when the target is gone; nothing of it can be traced (exit 2). */
+bool target_vanished(struct target *t);
 /* The target's executable as a path usable from here: /proc/PID/exe for a
  * running process (works across mount namespaces), argv[0] resolved
  * through PATH for one we start (argv NULL: its /proc/PID/exe, after it
@@ -56,6 +61,13 @@ bool target_exe_is_go(const char *path);
 /* Ends a spawned child: SIGTERM to it and its process group, SIGKILL
  * after a grace period; reaps it. Frees the host-id state. */
 void target_abort(struct target *t);
+/* Tests only (tests/e2e/test_robust.py, README "Tests"): with
+ * LEAKTRACE_TEST_STOP=STAGE in the environment leaktrace stops itself
+ * (SIGSTOP) when set-up reaches STAGE ("opened": the target validated;
+ * "loaded": memory and thread programs attached; "ready": every probe
+ * attached), so a test can end the target exactly there, then SIGCONT it.
+ * Without the variable it does nothing. */
+void target_test_stop(const char *stage);
 /* A thread id of the target's in our namespace as BPF sees it. */
 pid_t target_host_tid(const struct target *t, pid_t tid);
 #endif

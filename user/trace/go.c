@@ -244,7 +244,7 @@ static int load(struct lt_target *ctx, struct go_state *g,
 		return -errno;
 	/* the Go object is this process's own: its pid, Go's stack switches */
 	skel->rodata->targ_tgid = target_host_pid(&ctx->target);
-	skel->rodata->fp_jumps = true;
+	skel->bss->fp_jumps = true;
 	skel->rodata->wakeup_bytes = maps->wakeup_bytes;
 	skel->rodata->off_goid = g->rt->off.goid;
 	skel->rodata->off_parent_goid =

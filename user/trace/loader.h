@@ -49,12 +49,18 @@ void lt_maps_close(struct lt_maps *m);
 
 /* The rodata every object has (common.bpf.h): the one target (or 0: the
  * "traced" map), whether its frame pointers may jump between stacks
- * (Go), when to wake user space. */
+ * (Go), when to wake user space. fp_jumps is a global, not rodata:
+ * LT_BPF_FP_JUMPS switches it in a loaded object when the target execs. */
 #define LT_BPF_COMMON_RODATA(skel, maps)				\
 	do {								\
 		(skel)->rodata->targ_tgid = (maps)->targ_tgid;		\
-		(skel)->rodata->fp_jumps = (maps)->targ_go;		\
+		(skel)->bss->fp_jumps = (maps)->targ_go;		\
 		(skel)->rodata->wakeup_bytes = (maps)->wakeup_bytes;	\
+	} while (0)
+#define LT_BPF_FP_JUMPS(skel, go)					\
+	do {								\
+		if ((skel) && (skel)->bss)				\
+			(skel)->bss->fp_jumps = (go);			\
 	} while (0)
 
 #define LT_LOAD_ATTACH	1	/* attach its auto-attachable programs */

@@ -19,6 +19,8 @@
 
 #define PAGE_SIZE_ (1ULL << LT_PAGE_SHIFT)
 #define PAGE_UP(x) (((x) + PAGE_SIZE_ - 1) & ~(PAGE_SIZE_ - 1))
+/* Above every user address (5-level paging: 2^56). */
+#define LT_USER_TOP (1ULL << 57)
 
 struct mem {
 	struct mem_bpf *skel;		/* the run's (struct mem_obj) */
@@ -32,6 +34,7 @@ struct mem {
 	struct fault_splits splits;
 	uint64_t faulted_pages;		/* sum of the kernel's counters */
 	uint64_t failed_said;		/* page requests refused, warned of */
+	uint32_t exec_lost;		/* lost exec records handled */
 	struct mem_stats st;
 };
 
@@ -155,6 +158,37 @@ static void handle_brk(struct mem *m, const struct lt_mem_event *e,
 	}
 }
 
+/* The target exec'd: the old image's address space is gone, with no
+ * munmap for any of it. Its ranges leave as freed (their sites stay in
+ * the report as history, nothing outstanding), its touched pages as
+ * released unless BPF already forgot them at the exec (bpf_released), and
+ * the break is learnt again from the new image. */
+static void forget_all(struct mem *m, bool bpf_released)
+{
+	ranges_remove(m->ranges, 0, UINT64_MAX, on_removed, m->model);
+	if (!bpf_released)
+		release_pages(m, 0, LT_USER_TOP, false);
+	brk_free(&m->brk);
+	brk_init(&m->brk, 0);
+}
+
+void mem_exec(struct lt_target *ctx)
+{
+	struct mem *m = ctx->mem;
+	uint32_t lost;
+
+	if (!m || !m->skel->bss)
+		return;
+	lost = m->skel->bss->exec_lost;
+	if (lost == m->exec_lost)
+		return;
+	/* The ring buffer had no room for the record: forget now, late.
+	 * Pages and ranges of the new image from before now go too. */
+	lt_warn("an exec record was lost (ring buffer full): the old image's memory is forgotten late, the new image's first mappings and pages with it\n");
+	forget_all(m, false);
+	m->exec_lost = lost;
+}
+
 void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 {
 	struct mem *m = ctx->mem;
@@ -200,6 +234,9 @@ void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 	}
 	case LT_EV_BRK:
 		handle_brk(m, e, sid);
+		break;
+	case LT_EV_EXEC:
+		forget_all(m, e->bpf_released);
 		break;
 	case LT_EV_MADVISE:
 		if (e->flags < LT_MADV_MAX) {

@@ -48,7 +48,14 @@ void mem_obj_sweep(struct mem_obj *m);
 /* Releases the target's state, its chunks and counters in the kernel's
  * maps included (shared object). */
 void mem_close(struct lt_target *ctx);
+/* A record; LT_EV_EXEC forgets every range and page of the old image. */
 void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e);
+/* After an exec (its record consumed): forgets the old image now if the
+ * ring buffer had no room for its record (said). */
+void mem_exec(struct lt_target *ctx);
+/* The one target's new image is Go (single-target fast path): frame-
+ * pointer walks may jump stacks. */
+void mem_obj_set_go(struct mem_obj *m, bool go);
 /* A sampled page fault with a stack copy: learns which full stack its
  * frame-pointer stack id stood for this time. */
 void mem_fault_sample(struct lt_target *ctx, const struct lt_fault_sample *e);

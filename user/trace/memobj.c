@@ -46,6 +46,8 @@ static int mem_load(struct mem_obj *m, const struct lt_opts *o,
 	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_exec, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_exec_rel, bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
 	bpf_program__set_autoload(m->skel->progs.lt_pages_move, page_progs);
 	bpf_program__set_autoload(m->skel->progs.lt_sweep, page_progs);
@@ -232,6 +234,12 @@ void mem_obj_sweep(struct mem_obj *m)
 			forget_kernel_state(m->skel, m->gone[i]);
 	}
 	m->ngone = 0;
+}
+
+void mem_obj_set_go(struct mem_obj *m, bool go)
+{
+	if (m)
+		LT_BPF_FP_JUMPS(m->skel, go);
 }
 
 void mem_obj_stop(struct mem_obj *m)

@@ -60,6 +60,7 @@ int node_target_open(struct lt_ctx *ctx, struct lt_target *tg, pid_t pid,
 		ret = 2;
 		goto out;
 	}
+	target_test_stop("opened");
 	tg->sym = symbolizer_new(tg->target.proc_pid);
 	if (!tg->sym) {
 		int err = errno;
@@ -69,10 +70,11 @@ int node_target_open(struct lt_ctx *ctx, struct lt_target *tg, pid_t pid,
 			ret = 1;
 			goto out;
 		}
-		if (err == ESRCH || err == ENOENT)
-			lt_err("process %d vanished while leaktrace was setting up\n",
-			       tg->target.pid);
-		else
+		if (err == ESRCH || err == ENOENT) {
+			if (!target_vanished(&tg->target))
+				lt_err("cannot read the memory map of process %d: %s\n",
+				       tg->target.pid, strerror(err));
+		} else
 			lt_err("cannot read the memory map of process %d: %s%s\n",
 			       tg->target.pid, strerror(err), err == EACCES || err == EPERM ?
 			       " (leaktrace needs ptrace rights over it: CAP_SYS_PTRACE in its "
@@ -118,6 +120,9 @@ int node_target_attach(struct lt_ctx *ctx, struct lt_target *tg)
 	tg->stacks.copy_max = o->stack_copy_kb << 10;
 	if (!o->no_threads && task_open(tg, ctx->task_obj, &ctx->maps))
 		return 1;
+	target_test_stop("loaded");
+	if (target_vanished(&tg->target))	/* before its exe is read */
+		return 2;
 	if (!o->no_go && tg->target.is_go) {
 		if (target_exe_path(&tg->target, tg->target.spawned ? o->cmd : NULL,
 				    exe, sizeof(exe)) ||

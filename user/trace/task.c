@@ -133,6 +133,12 @@ void task_close(struct lt_target *ctx)
 	ctx->threads = NULL;
 }
 
+void task_obj_set_go(struct task_obj *t, bool go)
+{
+	if (t)
+		LT_BPF_FP_JUMPS(t->skel, go);
+}
+
 void task_ucopy_stats(const struct lt_target *ctx, uint64_t *out)
 {
 	if (!ctx->threads || !ctx->threads->skel->bss)

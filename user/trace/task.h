@@ -28,6 +28,9 @@ void task_close(struct lt_target *ctx);
 void task_handle(struct lt_target *ctx, const struct lt_task_event *e);
 /* Updates the age of the oldest live thread per site. */
 void task_collect(struct lt_target *ctx);
+/* The one target's new image is Go (single-target fast path): frame-
+ * pointer walks may jump stacks. */
+void task_obj_set_go(struct task_obj *t, bool go);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
 void task_ucopy_stats(const struct lt_target *ctx, uint64_t *out);
 #endif

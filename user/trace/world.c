@@ -106,8 +106,8 @@ int lt_dispatch(void *c, void *data, size_t size)
 	if (ctx->drain_until && !(++ctx->drained & 255) &&
 	    lt_elapsed(ctx) > ctx->drain_until)
 		ret = -EAGAIN;
-	if (type >= LT_EV_MMAP && type <= LT_EV_MADVISE &&
-	    size >= sizeof(struct lt_mem_event))
+	if (((type >= LT_EV_MMAP && type <= LT_EV_MADVISE) ||
+	     type == LT_EV_EXEC) && size >= sizeof(struct lt_mem_event))
 		tgid = ((struct lt_mem_event *)data)->tgid;
 	else if ((type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) &&
 		 size >= sizeof(struct lt_task_event))
@@ -125,7 +125,7 @@ int lt_dispatch(void *c, void *data, size_t size)
 		ctx->unrouted++;
 		return ret;
 	}
-	if (type <= LT_EV_MADVISE)
+	if (type <= LT_EV_MADVISE || type == LT_EV_EXEC)
 		mem_handle(tg, data);
 	else if (type == LT_EV_THREAD_NEW || type == LT_EV_THREAD_EXIT) {
 		if (tg->threads)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <linux/types.h>
+#include "leaktrace.h"
 #include "trace/loader.h"
 #include "trace/opts.h"
 #include "trace/target.h"
@@ -41,7 +43,7 @@ struct lt_ctx {
 	double drain_until;		/* stop draining at (s since attach), 0 never */
 	uint64_t drained;		/* records handled */
 	uint64_t unrouted;		/* records of no traced process */
-	uint64_t drops[16];		/* summed over BPF objects at exit */
+	uint64_t drops[LT_DROP_MAX];	/* summed over BPF objects at exit */
 	uint64_t lost_samples;
 	struct lt_base *base;		/* loaded --base report, or NULL */
 	struct capture *capture;	/* leaktrace capture, or NULL */
