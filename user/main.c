@@ -187,11 +187,13 @@ static int setup(struct lt_ctx *ctx)
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
+	if (ctx->ntargets == 1 && !ctx->node) {
+		target_test_stop("ready");
+		if (target_vanished(&ctx->targets[0]->target))
+			return 2;
+	}
 	if (o->cmd) {
 		tg = ctx->targets[0];
-		target_test_stop("ready");
-		if (target_vanished(&tg->target))
-			return 2;
 		err = target_release(&tg->target);
 		if (err == -ECHILD && target_vanished(&tg->target))
 			return 2;
