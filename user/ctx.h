@@ -34,6 +34,8 @@ struct lt_opts {
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
 	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
+	bool no_malloc;		/* no allocator probes (malloc sites) */
+	double malloc_budget_pct;	/* allocator probes: % of a core */
 	struct export_opts metrics;	/* --metrics-* */
 };
 
@@ -41,6 +43,7 @@ struct mem;
 struct threads;
 struct go_state;
 struct goheap;
+struct malloc_state;
 struct ring_buffer;
 struct lt_base;
 struct capture;
@@ -57,6 +60,9 @@ struct lt_ctx {
 	struct threads *threads;
 	struct go_state *go;
 	struct goheap *heap;		/* Go heap profile (trace/goheap.h) */
+	struct malloc_state *malloc;	/* allocator probes (trace/malloc.h) */
+	double malloc_open_s;		/* >0: find the allocator then (after
+					 * an exec: once the loader mapped it) */
 	struct ring_buffer *rb;
 	struct proc_totals first, last;
 	bool have_totals;

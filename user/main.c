@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "trace/go.h"
 #include "trace/goheap.h"
+#include "trace/malloc.h"
 #include "trace/mem.h"
 #include "report/output.h"
 #include "report/report.h"
@@ -100,6 +101,8 @@ static int handle_event(void *c, void *data, size_t size)
 	else if (((type >= LT_EV_GO_NEW && type <= LT_EV_GO_EXIT) ||
 		  type == LT_EV_GO_STMT) && size >= sizeof(struct lt_go_event))
 		go_handle(ctx, data);
+	else if (type == LT_EV_MALLOC || type == LT_EV_FREE)
+		malloc_handle(ctx, data, size);
 	else if (type == LT_EV_FAULT_SAMPLE &&
 		 size >= sizeof(struct lt_fault_sample))
 		mem_fault_sample(ctx, data);
@@ -149,6 +152,7 @@ static void sum_drops(struct lt_ctx *ctx)
 	mem_drops(ctx, ctx->drops);
 	task_drops(ctx, ctx->drops);
 	go_drops(ctx, ctx->drops);
+	malloc_drops(ctx, ctx->drops);
 }
 
 static int setup(struct lt_ctx *ctx)
@@ -209,6 +213,10 @@ static int setup(struct lt_ctx *ctx)
 		    goheap_open(ctx, exe))
 			return 1;
 	}
+	/* A command's allocator is known once it has exec'd (malloc_tick). */
+	if (!ctx->target.spawned && malloc_open(ctx))
+		return 1;
+	ctx->malloc_open_s = ctx->target.spawned ? 0.1 : 0;
 	ctx->rb = ring_buffer__new(ctx->maps.events_fd, handle_event, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
@@ -273,6 +281,8 @@ static void follow_exec(struct lt_ctx *ctx)
 		ctx->target.pid, ctx->target.exe[0] ? ctx->target.exe : ctx->target.comm,
 		at, n > 1 ? " (more than once)" : "");
 	forget_goroutines(ctx);
+	malloc_close(ctx);	/* the new image's allocator, shortly */
+	ctx->malloc_open_s = lt_elapsed(ctx) + 0.1;
 	if (ctx->opts.no_go)
 		return;
 	goheap_close(ctx);
@@ -303,7 +313,8 @@ static void run(struct lt_ctx *ctx)
 		int err;
 
 		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
-		err = ring_buffer__poll(ctx->rb, go_poll_ms(ctx, DRAIN_MS));
+		err = ring_buffer__poll(ctx->rb,
+					malloc_poll_ms(ctx, go_poll_ms(ctx, DRAIN_MS)));
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {
@@ -311,6 +322,7 @@ static void run(struct lt_ctx *ctx)
 			break;
 		}
 		go_tick(ctx);
+		malloc_tick(ctx);
 		follow_exec(ctx);
 		if (lt_elapsed(ctx) >= next) {
 			collect(ctx, false);
@@ -345,6 +357,7 @@ static void run(struct lt_ctx *ctx)
 	mem_stop(ctx);
 	task_stop(ctx);
 	go_stop(ctx);
+	malloc_stop(ctx);
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
 	collect(ctx, true);
@@ -373,6 +386,7 @@ static void teardown(struct lt_ctx *ctx)
 	ring_buffer__free(ctx->rb);
 	goheap_close(ctx);
 	go_close(ctx);
+	malloc_close(ctx);
 	task_close(ctx);
 	mem_close(ctx);
 	lt_maps_close(&ctx->maps);
@@ -397,6 +411,7 @@ int main(int argc, char **argv)
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
 			.go_budget_pct = 1.0,
+			.malloc_budget_pct = 1.0,
 		},
 	};
 	struct report_out out = { 0 };

@@ -15,6 +15,7 @@
 #include "report/goroutines.h"
 #include "trace/go.h"
 #include "trace/goheap.h"
+#include "trace/malloc.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/output.h"
@@ -366,6 +367,8 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 				       json_object_new_int64(go_exits_reconciled(ctx)));
 		json_object_object_add(root, "goroutine_sampling", go_sampling_json(ctx));
 	}
+	if (ctx->malloc)
+		json_object_object_add(root, "malloc_sampling", malloc_sampling_json(ctx));
 
 	o = json_object_new_object();
 	json_object_object_add(o, "rss_bytes", start_end(ctx->first.rss, ctx->last.rss));
@@ -408,8 +411,12 @@ static json_object *report_json(struct lt_ctx *ctx, const struct finding *fs, in
 			continue;
 		if (json_at)
 			json_at[s->id] = shown;
-		json_object_array_add(arr, site_json(&ctx->model, s, hi.data_age_s,
-						       entry_of ? entry_of[s->id] : -1));
+		json_object *so = site_json(&ctx->model, s, hi.data_age_s,
+					    entry_of ? entry_of[s->id] : -1);
+
+		if (s->kind == SITE_MALLOC)
+			malloc_site_json(ctx, s, so);
+		json_object_array_add(arr, so);
 		shown++;
 	}
 	json_object_object_add(root, "sites", arr);

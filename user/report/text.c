@@ -15,6 +15,7 @@
 #include "sym/symbolize.h"
 #include "trace/go.h"
 #include "trace/goheap.h"
+#include "trace/malloc.h"
 
 #define TEXT_ENTRIES 15
 #define TEXT_FRAMES 8
@@ -447,6 +448,7 @@ void text_report(struct lt_ctx *ctx, FILE *out, const struct finding *fs, int nf
 		fprintf(out, "exec'd %u time%s, first at %.1f s (%s)\n", ctx->nexecs,
 			ctx->nexecs > 1 ? "s" : "", ctx->execs[0].at_s, ctx->execs[0].exe);
 	go_sampling_text(ctx, out);
+	malloc_sampling_text(ctx, out);
 	heap_profile_text(ctx, out);
 	fprintf(out, "\nONE ENTRY PER CULPRIT, most suspect first "
 		"(GROWTH: whole window; NOW: its last quarter)\n");

@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Native allocation sites: the allocator's entry points probed in duty
+ * windows within a CPU budget (trace/malloc.h has the estimator). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "ctx.h"
+#include "malloc.skel.h"
+#include "sym/allocsyms.h"
+#include "trace/malloc.h"
+#include "trace/probe_budget.h"
+#include "trace/uprobe_cost.h"
+#include "util/log.h"
+
+/* What a hit costs inside a busy target against what leaktrace measures
+ * on its own code: measured on this VM with tests/bench/mallocbench (see
+ * README "What it costs the target"). */
+#define IN_TARGET_FACTOR 2.0
+
+struct mobj {
+	uint64_t size;
+	uint32_t site;
+	float weight;	/* 1/duty of the window it was seen in */
+};
+
+struct msite {
+	double est_bytes, est_objs;	/* the estimate */
+	uint64_t live_objs, live_bytes;	/* sampled, not known freed */
+	uint64_t calls;			/* sampled allocation calls */
+	uint64_t freed_seen, freed_reuse;	/* how their objects died */
+};
+
+struct malloc_state {
+	struct malloc_bpf *skel;
+	struct alloc_found found;
+	struct bpf_link *entry_links[ALLOC_MAX_PROBES];
+	struct bpf_link *ret_links[ALLOC_MAX_PROBES];
+	int nentry, nret;
+	bool multi;			/* uprobe_multi links */
+	bool attached;
+	struct probe_budget pb;
+	double mech_alloc_s, mech_free_s;	/* measured mechanism */
+	double cost_alloc_s, cost_free_s;	/* in the target */
+	bool cost_measured;
+	float weight;
+	struct u64map live;		/* addr -> slot + 1 */
+	struct mobj *objs;
+	size_t nobjs, cap;
+	uint32_t *spare;		/* free slots */
+	size_t nspare, spare_cap;
+	struct msite *sites;		/* by site id */
+	size_t nsites;
+	uint64_t allocs, frees, frees_unknown, freed_seen, freed_reuse;
+	uint64_t attach_errors;
+};
+
+static double since_attach(const struct lt_ctx *ctx)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
+}
+
+static uint64_t ktime_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+bool malloc_enabled(const struct lt_ctx *ctx)
+{
+	return ctx->malloc && ctx->malloc->skel;
+}
+
+static void detach(struct malloc_state *ms)
+{
+	/* Entries (and frees) first: no call begins that the return probe
+	 * would miss. */
+	for (int i = 0; i < ms->nentry; i++)
+		bpf_link__destroy(ms->entry_links[i]);
+	for (int i = 0; i < ms->nret; i++)
+		bpf_link__destroy(ms->ret_links[i]);
+	ms->nentry = ms->nret = 0;
+	ms->attached = false;
+}
+
+/* Every entry point of one file in two uprobe_multi links. */
+static int attach_multi(struct malloc_state *ms, pid_t pid, const char *path)
+{
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, o);
+	unsigned long off[ALLOC_MAX_PROBES], roff[ALLOC_MAX_PROBES];
+	__u64 ck[ALLOC_MAX_PROBES], rck[ALLOC_MAX_PROBES];
+	size_t n = 0, nr = 0;
+	struct bpf_link *l;
+
+	for (int i = 0; i < ms->found.n; i++) {
+		const struct alloc_probe *ap = &ms->found.probes[i];
+
+		if (strcmp(ap->path, path))
+			continue;
+		off[n] = ap->offset;
+		ck[n++] = ap->fn;
+		if (ap->fn != LT_MF_FREE) {
+			roff[nr] = ap->offset;
+			rck[nr++] = ap->fn;
+		}
+	}
+	/* Entries first: a return is then never without its entry. */
+	o.offsets = off, o.cookies = ck, o.cnt = n, o.retprobe = false;
+	l = bpf_program__attach_uprobe_multi(ms->skel->progs.lt_alloc_entry_multi,
+					     pid, path, NULL, &o);
+	if (!l)
+		return -errno;
+	ms->entry_links[ms->nentry++] = l;
+	if (nr) {
+		o.offsets = roff, o.cookies = rck, o.cnt = nr, o.retprobe = true;
+		l = bpf_program__attach_uprobe_multi(ms->skel->progs.lt_alloc_ret_multi,
+						     pid, path, NULL, &o);
+		if (!l)
+			return -errno;
+		ms->ret_links[ms->nret++] = l;
+	}
+	return 0;
+}
+
+/* One link per entry point (kernels before uprobe_multi). */
+static int attach_single(struct malloc_state *ms, pid_t pid,
+			 const struct alloc_probe *ap)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = ap->fn);
+	struct bpf_link *l;
+
+	l = bpf_program__attach_uprobe_opts(ms->skel->progs.lt_alloc_entry, pid,
+					    ap->path, ap->offset, &o);
+	if (!l)
+		return -errno;
+	ms->entry_links[ms->nentry++] = l;
+	if (ap->fn != LT_MF_FREE) {
+		o.retprobe = true;
+		l = bpf_program__attach_uprobe_opts(ms->skel->progs.lt_alloc_ret, pid,
+						    ap->path, ap->offset, &o);
+		if (!l)
+			return -errno;
+		ms->ret_links[ms->nret++] = l;
+	}
+	return 0;
+}
+
+static int attach(struct lt_ctx *ctx, struct malloc_state *ms)
+{
+	pid_t pid = target_host_pid(&ctx->target);
+	int err = 0;
+
+	if (ms->attached)
+		return 0;
+	for (int i = 0; i < ms->found.n && !err; i++) {
+		const struct alloc_probe *ap = &ms->found.probes[i];
+		bool first = true;
+
+		if (!ms->multi) {
+			err = attach_single(ms, pid, ap);
+			continue;
+		}
+		for (int k = 0; k < i && first; k++)
+			first = strcmp(ms->found.probes[k].path, ap->path) != 0;
+		if (first)
+			err = attach_multi(ms, pid, ap->path);
+	}
+	if (err) {
+		detach(ms);
+		ms->attach_errors++;
+		return err;
+	}
+	ms->attached = true;
+	return 0;
+}
+
+/* Cost of an allocation hit (entry + uretprobe at one address) and of a
+ * free hit (one entry probe), measured on leaktrace's own code. */
+static void measure_cost(struct malloc_state *ms)
+{
+	double a = uprobe_cost_measure(ms->skel->progs.lt_alloc_ret,
+				       UPROBE_RETPROBE_ON_CALL);
+	double f = uprobe_cost_measure(ms->skel->progs.lt_alloc_entry, UPROBE_ON_CALL);
+
+	ms->cost_measured = a > 0 && f > 0;
+	ms->mech_alloc_s = a > 0 ? a : 40e-6;
+	ms->mech_free_s = f > 0 ? f : 20e-6;
+	if (!ms->cost_measured)
+		lt_warn("cannot measure the uprobe cost here: assuming %.0f us an allocation, %.0f us a free\n",
+			ms->mech_alloc_s * 1e6, ms->mech_free_s * 1e6);
+	/* Our programs' own time (~1 us with a stack copy) until measured. */
+	ms->cost_alloc_s = (ms->mech_alloc_s + 1e-6) * IN_TARGET_FACTOR;
+	ms->cost_free_s = (ms->mech_free_s + 0.2e-6) * IN_TARGET_FACTOR;
+}
+
+static int load_once(struct lt_ctx *ctx, struct malloc_state *ms, bool multi)
+{
+	struct malloc_bpf *skel = ms->skel = malloc_bpf__open();
+
+	if (!skel)
+		return -errno;
+	LT_BPF_COMMON_RODATA(skel, target_host_pid(&ctx->target),
+			     ctx->target.is_go, &ctx->maps);
+	skel->rodata->ucopy_bytes = ctx->opts.stack_copy_kb << 10;
+	bpf_program__set_autoload(skel->progs.lt_alloc_entry_multi, multi);
+	bpf_program__set_autoload(skel->progs.lt_alloc_ret_multi, multi);
+	ms->multi = multi;
+	return lt_bpf_load(skel->skeleton, &ctx->maps, "allocator",
+			   multi ? LT_LOAD_QUIET : 0);
+}
+
+/* With uprobe_multi programs where the kernel has them (6.6+). */
+static int load(struct lt_ctx *ctx, struct malloc_state *ms)
+{
+	if (!load_once(ctx, ms, true))
+		return 0;
+	malloc_bpf__destroy(ms->skel);
+	return load_once(ctx, ms, false);
+}
+
+int malloc_open(struct lt_ctx *ctx)
+{
+	struct malloc_state *ms;
+	int err;
+
+	if (ctx->opts.no_malloc || ctx->opts.malloc_budget_pct <= 0)
+		return 0;
+	ms = calloc(1, sizeof(*ms));
+	if (!ms)
+		return -ENOMEM;
+	ctx->malloc = ms;
+	u64map_init(&ms->live);
+	ms->weight = 1;
+	err = alloc_find(ctx->target.proc_pid, &ms->found);
+	if (err) {
+		lt_note("no native allocator found in process %d (%s): malloc sites are off\n",
+			ctx->target.pid, err == -ENOENT ? "no malloc in its mapped files" :
+			strerror(-err));
+		return 0;
+	}
+	err = load(ctx, ms);
+	if (err) {
+		malloc_bpf__destroy(ms->skel);
+		ms->skel = NULL;
+		return err;
+	}
+	measure_cost(ms);
+	lt_debug("allocator: %s (%s)%s%s, %d entry points, %.1f us an allocation\n",
+		 ms->found.name, ms->found.module, ms->found.prefixed[0] ? ", " : "",
+		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6);
+	pb_init(&ms->pb, ctx->opts.malloc_budget_pct / 100.0, ms->cost_alloc_s, 0);
+	ms->skel->bss->malloc_until_ns = ktime_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+	err = attach(ctx, ms);
+	if (err)
+		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
+		       ms->found.module, strerror(-err));
+	return err;
+}
+
+void malloc_close(struct lt_ctx *ctx)
+{
+	struct malloc_state *ms = ctx->malloc;
+
+	if (!ms)
+		return;
+	detach(ms);
+	malloc_bpf__destroy(ms->skel);
+	u64map_free(&ms->live);
+	free(ms->objs);
+	free(ms->spare);
+	free(ms->sites);
+	free(ms);
+	ctx->malloc = NULL;
+}
+
+void malloc_stop(struct lt_ctx *ctx)
+{
+	if (malloc_enabled(ctx) && ctx->malloc->skel->bss)
+		ctx->malloc->skel->bss->lt_stop = 1;
+}
+
+void malloc_drops(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!malloc_enabled(ctx) || !ctx->malloc->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += ctx->malloc->skel->bss->drops[i];
+}
+
+void malloc_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
+{
+	if (!malloc_enabled(ctx) || !ctx->malloc->skel->bss)
+		return;
+	for (int i = 0; i < LT_UC_MAX; i++)
+		out[i] += ctx->malloc->skel->bss->ucopy_stats[i];
+}
+
+/* Hits in allocation-hit units (what the budget is fed). */
+static uint64_t hit_units(const struct malloc_state *ms)
+{
+	const __u64 *h = ms->skel->bss->malloc_hits;
+
+	return h[LT_MH_ALLOC] + (uint64_t)(h[LT_MH_FREE] * ms->cost_free_s /
+					   ms->cost_alloc_s);
+}
+
+void malloc_tick(struct lt_ctx *ctx)
+{
+	struct malloc_state *ms = ctx->malloc;
+	const __u64 *h;
+	uint64_t hits;
+	double now;
+
+	if (!ms && ctx->malloc_open_s > 0 && since_attach(ctx) >= ctx->malloc_open_s) {
+		ctx->malloc_open_s = 0;
+		if (malloc_open(ctx))
+			lt_warn("malloc sites are off\n");
+		ms = ctx->malloc;
+	}
+	if (!malloc_enabled(ctx) || ms->pb.budget <= 0)
+		return;
+	now = since_attach(ctx);
+	h = ms->skel->bss->malloc_hits;
+	hits = h[LT_MH_ALLOC] + h[LT_MH_FREE];
+	/* The programs' own time, measured in BPF, replaces the guess. */
+	if (hits >= 1000) {
+		double own = (double)ms->skel->bss->malloc_ns / hits / 1e9;
+
+		ms->cost_alloc_s = IN_TARGET_FACTOR * (ms->mech_alloc_s + own);
+		ms->cost_free_s = IN_TARGET_FACTOR * (ms->mech_free_s + own);
+		ms->pb.cost_s = ms->cost_alloc_s;
+	}
+	if (!pb_tick(&ms->pb, now, hit_units(ms)))
+		return;
+	double t0 = since_attach(ctx);
+	if (ms->pb.on) {
+		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
+
+		ms->weight = ms->pb.duty > 0 ? (float)(1 / ms->pb.duty) : 1;
+		ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
+		if (attach(ctx, ms)) {
+			ms->pb.on = false;	/* counted; next window */
+		} else {
+			double t = since_attach(ctx);
+
+			ms->pb.until += t - ms->pb.since;
+			ms->pb.since = t;
+			ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len : 0;
+		}
+	} else {
+		detach(ms);
+	}
+	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (since_attach(ctx) - t0) * 1e3);
+}
+
+int malloc_poll_ms(const struct lt_ctx *ctx, int max_ms)
+{
+	double next;
+
+	if (!malloc_enabled(ctx) || ctx->malloc->pb.budget <= 0)
+		return max_ms;
+	next = pb_next(&ctx->malloc->pb, since_attach(ctx)) * 1000;
+	return next < max_ms ? (int)ceil(next) : max_ms;
+}
+
+static struct msite *msite(struct malloc_state *ms, uint32_t id)
+{
+	if (id >= ms->nsites) {
+		size_t n = id + 256;
+		struct msite *v = realloc(ms->sites, n * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		memset(v + ms->nsites, 0, (n - ms->nsites) * sizeof(*v));
+		ms->sites = v;
+		ms->nsites = n;
+	}
+	return &ms->sites[id];
+}
+
+static void publish(struct site *s, const struct msite *m)
+{
+	s->bytes = m->est_bytes > 0 ? llround(m->est_bytes) : 0;
+	s->live = m->est_objs > 0 ? llround(m->est_objs) : 0;
+}
+
+/* The sampled object at addr died (seen freed, or its address reused). */
+static void forget(struct lt_ctx *ctx, struct malloc_state *ms, uint64_t addr,
+		   bool reused)
+{
+	uint64_t slot;
+	struct mobj *o;
+	struct msite *m;
+	struct site *s;
+
+	if (!u64map_get(&ms->live, addr, &slot)) {
+		if (!reused)
+			ms->frees_unknown++;
+		return;
+	}
+	u64map_del(&ms->live, addr);
+	o = &ms->objs[slot - 1];
+	if (ms->nspare < ms->spare_cap ||
+	    (ms->spare = realloc(ms->spare, (ms->spare_cap = ms->spare_cap * 2 + 1024) *
+				 sizeof(*ms->spare))))
+		ms->spare[ms->nspare++] = (uint32_t)(slot - 1);
+	m = msite(ms, o->site);
+	s = model_get(&ctx->model, o->site);
+	if (!m || !s)
+		return;
+	m->est_bytes -= (double)o->size * o->weight;
+	m->est_objs -= o->weight;
+	m->live_objs--;
+	m->live_bytes -= o->size;
+	if (reused) {
+		m->freed_reuse++;
+		ms->freed_reuse++;
+	} else {
+		m->freed_seen++;
+		ms->freed_seen++;
+	}
+	s->freed += (uint64_t)((double)o->size * o->weight);
+	publish(s, m);
+}
+
+static void remember(struct lt_ctx *ctx, struct malloc_state *ms,
+		     const struct lt_malloc_event *e)
+{
+	uint64_t sid = e->stack_id;
+	struct msite *m;
+	struct site *s;
+	uint32_t slot;
+
+	if (e->copy_bytes)
+		sid = stacks_event_id(&ctx->stacks, ctx->maps.copy_need_fd,
+				      e->stack_id, e + 1, e->copy_bytes);
+	s = stacks_site(&ctx->stacks, &ctx->model, SITE_MALLOC, sid);
+	if (!s || !(m = msite(ms, s->id)))
+		return;
+	if (ms->nspare) {
+		slot = ms->spare[--ms->nspare];
+	} else {
+		if (ms->nobjs == ms->cap) {
+			size_t n = ms->cap ? ms->cap * 2 : 4096;
+			struct mobj *v = realloc(ms->objs, n * sizeof(*v));
+
+			if (!v)
+				return;
+			ms->objs = v;
+			ms->cap = n;
+		}
+		slot = (uint32_t)ms->nobjs++;
+	}
+	if (u64map_put(&ms->live, e->addr, slot + 1ULL)) {
+		ms->spare[ms->nspare++] = slot;	/* ENOMEM: not kept */
+		return;
+	}
+	ms->objs[slot] = (struct mobj){ .size = e->size, .site = s->id,
+					.weight = ms->weight };
+	m->calls++;
+	m->live_objs++;
+	m->live_bytes += e->size;
+	m->est_bytes += (double)e->size * ms->weight;
+	m->est_objs += ms->weight;
+	s->created++;
+	publish(s, m);
+}
+
+void malloc_handle(struct lt_ctx *ctx, const void *rec, size_t size)
+{
+	struct malloc_state *ms = ctx->malloc;
+	__u32 type = *(const __u32 *)rec;
+
+	if (!malloc_enabled(ctx))
+		return;
+	if (type == LT_EV_FREE && size >= sizeof(struct lt_free_event)) {
+		ms->frees++;
+		forget(ctx, ms, ((const struct lt_free_event *)rec)->addr, false);
+	} else if (type == LT_EV_MALLOC && size >= sizeof(struct lt_malloc_event)) {
+		const struct lt_malloc_event *e = rec;
+
+		ms->allocs++;
+		if (e->fn == LT_MF_REALLOC && e->old_addr)
+			forget(ctx, ms, e->old_addr, false);
+		/* The allocator handed this address out again: the object
+		 * we knew there was freed while no probe looked. */
+		forget(ctx, ms, e->addr, true);
+		remember(ctx, ms, e);
+	}
+}
+
+static bool was_duty_cycled(const struct malloc_state *ms)
+{
+	return ms->pb.windows || ms->pb.duty < 1;
+}
+
+static json_object *jround(double v, double scale)
+{
+	return json_object_new_double(round(v * scale) / scale);
+}
+
+struct json_object *malloc_sampling_json(const struct lt_ctx *ctx)
+{
+	const struct malloc_state *ms = ctx->malloc;
+	double now = ctx->now_s;
+	json_object *o;
+
+	if (!ms)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "allocator", ms->found.n ?
+			       json_object_new_string(ms->found.name) : NULL);
+	json_object_object_add(o, "module", ms->found.n ?
+			       json_object_new_string(ms->found.module) : NULL);
+	json_object_object_add(o, "prefixed", ms->found.prefixed[0] ?
+			       json_object_new_string(ms->found.prefixed) : NULL);
+	json_object_object_add(o, "entry_points", json_object_new_int(ms->found.n));
+	if (!malloc_enabled(ctx)) {
+		json_object_object_add(o, "mode", json_object_new_string("off"));
+		return o;
+	}
+	json_object_object_add(o, "mode", json_object_new_string(
+		was_duty_cycled(ms) ? "duty-cycled" : "continuous"));
+	json_object_object_add(o, "budget_pct", jround(ms->pb.budget * 100, 100));
+	json_object_object_add(o, "cost_alloc_us", jround(ms->cost_alloc_s * 1e6, 100));
+	json_object_object_add(o, "cost_free_us", jround(ms->cost_free_s * 1e6, 100));
+	json_object_object_add(o, "mechanism_alloc_us", jround(ms->mech_alloc_s * 1e6, 100));
+	json_object_object_add(o, "mechanism_free_us", jround(ms->mech_free_s * 1e6, 100));
+	json_object_object_add(o, "cost_measured", json_object_new_boolean(ms->cost_measured));
+	json_object_object_add(o, "in_target_factor", json_object_new_double(IN_TARGET_FACTOR));
+	json_object_object_add(o, "alloc_hits", json_object_new_int64(
+		(int64_t)ms->skel->bss->malloc_hits[LT_MH_ALLOC]));
+	json_object_object_add(o, "free_hits", json_object_new_int64(
+		(int64_t)ms->skel->bss->malloc_hits[LT_MH_FREE]));
+	json_object_object_add(o, "returns_without_entry", json_object_new_int64(
+		(int64_t)ms->skel->bss->malloc_hits[LT_MH_NO_ENTRY]));
+	json_object_object_add(o, "on_share", jround(pb_on_share(&ms->pb, now), 1e4));
+	json_object_object_add(o, "duty", jround(ms->pb.duty, 1e4));
+	json_object_object_add(o, "windows", json_object_new_int64(ms->pb.windows));
+	json_object_object_add(o, "spent_pct", jround(pb_spent(&ms->pb, now) * 100, 1e3));
+	json_object_object_add(o, "allocations_sampled", json_object_new_int64(ms->allocs));
+	json_object_object_add(o, "frees_sampled", json_object_new_int64(ms->frees));
+	json_object_object_add(o, "frees_of_unknown_objects", json_object_new_int64(ms->frees_unknown));
+	json_object_object_add(o, "died_seen_freed", json_object_new_int64(ms->freed_seen));
+	json_object_object_add(o, "died_address_reused", json_object_new_int64(ms->freed_reuse));
+	json_object_object_add(o, "sampled_live", json_object_new_int64(u64map_size(&ms->live)));
+	json_object_object_add(o, "attach_errors", json_object_new_int64(ms->attach_errors));
+	return o;
+}
+
+void malloc_site_json(const struct lt_ctx *ctx, const struct site *s,
+		      struct json_object *o)
+{
+	const struct malloc_state *ms = ctx->malloc;
+	const struct msite *m;
+	json_object *x;
+
+	if (!ms || s->id >= ms->nsites)
+		return;
+	m = &ms->sites[s->id];
+	x = json_object_new_object();
+	json_object_object_add(x, "calls", json_object_new_int64(m->calls));
+	json_object_object_add(x, "live_objects", json_object_new_int64(m->live_objs));
+	json_object_object_add(x, "live_bytes", json_object_new_int64(m->live_bytes));
+	json_object_object_add(x, "died_seen_freed", json_object_new_int64(m->freed_seen));
+	json_object_object_add(x, "died_address_reused", json_object_new_int64(m->freed_reuse));
+	json_object_object_add(o, "malloc_sampled", x);
+	json_object_object_add(o, "malloc_objects_estimated",
+			       json_object_new_int64(m->est_objs > 0 ? llround(m->est_objs) : 0));
+}
+
+void malloc_sampling_text(const struct lt_ctx *ctx, FILE *out)
+{
+	const struct malloc_state *ms = ctx->malloc;
+	double now = ctx->now_s;
+
+	if (!ms)
+		return;
+	if (!malloc_enabled(ctx)) {
+		fprintf(out, "Allocations: no native allocator found: malloc sites off\n");
+		return;
+	}
+	fprintf(out, "Allocations: %s (%s%s%s) probed %s", ms->found.name, ms->found.module,
+		ms->found.prefixed[0] ? "; " : "", ms->found.prefixed,
+		was_duty_cycled(ms) ? "in duty cycles" : "throughout");
+	if (was_duty_cycled(ms))
+		fprintf(out, ", %.1f %% of the time", pb_on_share(&ms->pb, now) * 100);
+	fprintf(out, " (%.2f %% of a core at %.1f us a call, budget %.2f %%); %llu allocations "
+		"sampled, %llu seen freed, %llu found freed by address reuse\n",
+		pb_spent(&ms->pb, now) * 100, ms->cost_alloc_s * 1e6, ms->pb.budget * 100,
+		(unsigned long long)ms->allocs, (unsigned long long)ms->freed_seen,
+		(unsigned long long)ms->freed_reuse);
+}

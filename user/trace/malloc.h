@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Native allocation sites (SITE_MALLOC): uprobes on the target's allocator
+ * (sym/allocsyms.h) attached in duty windows within --malloc-budget. While
+ * attached every call is seen; an allocation seen in a window counts for
+ * 1/duty allocations (the windows are a uniform sample of time). A
+ * sampled object is live until its free is seen in a window, or until the
+ * allocator hands its address out again in a later window (it was freed
+ * while no probe looked), or its pages are unmapped.
+ *
+ *   outstanding bytes of a stack = sum over its live sampled objects of
+ *                                  size / duty of the window it was seen in
+ */
+#ifndef LT_TRACE_MALLOC_H
+#define LT_TRACE_MALLOC_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "leaktrace.h"
+
+struct lt_ctx;
+struct site;
+struct json_object;
+
+/* Finds the allocator, loads and measures the probes. 0 also when there
+ * is nothing to probe (said); -errno when the BPF programs fail. */
+int malloc_open(struct lt_ctx *ctx);
+void malloc_close(struct lt_ctx *ctx);
+bool malloc_enabled(const struct lt_ctx *ctx);
+/* Attaches or detaches as the budget says (each poll tick). */
+void malloc_tick(struct lt_ctx *ctx);
+int malloc_poll_ms(const struct lt_ctx *ctx, int max_ms);
+void malloc_handle(struct lt_ctx *ctx, const void *rec, size_t size);
+void malloc_stop(struct lt_ctx *ctx);
+void malloc_drops(const struct lt_ctx *ctx, uint64_t *out);
+void malloc_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);
+/* Report: "malloc_sampling", per-site sampled counts, one text line. */
+struct json_object *malloc_sampling_json(const struct lt_ctx *ctx);
+void malloc_site_json(const struct lt_ctx *ctx, const struct site *s,
+		      struct json_object *o);
+void malloc_sampling_text(const struct lt_ctx *ctx, FILE *out);
+#endif
