@@ -331,6 +331,7 @@ static void run(struct lt_ctx *ctx)
 			if (ctx->opts.interval_set) {
 				model_rank(&ctx->model, rss_rise(ctx));
 				goheap_explain(&ctx->model);
+				malloc_explain(ctx);
 				report_live(ctx, tty ? stdout : stderr, tty);
 			}
 		}
@@ -370,6 +371,7 @@ static int finish(struct lt_ctx *ctx, struct report_out *out)
 	sum_drops(ctx);
 	model_rank(&ctx->model, rss_rise(ctx));
 	goheap_explain(&ctx->model);
+	malloc_explain(ctx);
 	if (ctx->capture)
 		return capture_write(ctx);
 	err = report_write(ctx, out->f);

@@ -189,7 +189,8 @@ static json_object *site_json(const struct model *m, const struct site *s,
 	if (s->heap_cause) {
 		json_object *c = json_object_new_object();
 
-		json_object_object_add(c, "kind", json_object_new_string("heap"));
+		json_object_object_add(c, "kind", json_object_new_string(
+			site_kind_name(m->sites[s->heap_cause - 1]->kind)));
 		json_object_object_add(c, "function", jstr(heap_cause_function(m, s)));
 		json_object_object_add(o, "consequence_of", c);
 	}

@@ -2,7 +2,9 @@
 /* Native allocation sites: the allocator's entry points probed in duty
  * windows within a CPU budget (trace/malloc.h has the estimator). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,6 +12,8 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "ctx.h"
+#include "model/culprit.h"
+#include "model/entries.h"
 #include "malloc.skel.h"
 #include "sym/allocsyms.h"
 #include "trace/malloc.h"
@@ -25,7 +29,7 @@
 struct mobj {
 	uint64_t size;
 	uint32_t site;
-	float weight;	/* 1/duty of the window it was seen in */
+	uint32_t win;	/* the window it was seen in */
 };
 
 struct msite {
@@ -33,6 +37,10 @@ struct msite {
 	uint64_t live_objs, live_bytes;	/* sampled, not known freed */
 	uint64_t calls;			/* sampled allocation calls */
 	uint64_t freed_seen, freed_reuse;	/* how their objects died */
+	/* live sampled objects of window pend_win, whose weight is final
+	 * only once the next window begins */
+	uint32_t pend_win;
+	uint64_t pend_bytes, pend_objs;
 };
 
 struct malloc_state {
@@ -47,7 +55,14 @@ struct malloc_state {
 	double mech_alloc_s, mech_free_s;	/* measured mechanism */
 	double cost_alloc_s, cost_free_s;	/* in the target */
 	bool cost_measured;
-	float weight;
+	/* Windows: wt[w] is what an object seen in window w counts for,
+	 * (on + off) / on of that window's cycle; until the next window
+	 * begins the planned 1/duty. */
+	float *wt;
+	uint32_t win, nwt;
+	double on_at, off_at;		/* the last window's start and end */
+	int64_t u_on, u_off;		/* the target's user CPU then (ticks) */
+	int pid;
 	struct u64map live;		/* addr -> slot + 1 */
 	struct mobj *objs;
 	size_t nobjs, cap;
@@ -82,17 +97,91 @@ bool malloc_enabled(const struct lt_ctx *ctx)
 
 static void detach(struct malloc_state *ms)
 {
-	/* Entries (and frees) first: no call begins that the return probe
-	 * would miss. */
-	for (int i = 0; i < ms->nentry; i++)
-		bpf_link__destroy(ms->entry_links[i]);
+	/* Returns first: an entry left behind ages out of the LRU map. */
 	for (int i = 0; i < ms->nret; i++)
 		bpf_link__destroy(ms->ret_links[i]);
+	for (int i = 0; i < ms->nentry; i++)
+		bpf_link__destroy(ms->entry_links[i]);
 	ms->nentry = ms->nret = 0;
 	ms->attached = false;
 }
 
-/* Every entry point of one file in two uprobe_multi links. */
+/* User CPU time of the whole process (clock ticks), -1 unknown: the
+ * target's own work. A probe's cost is kernel time (trap, BPF), so while
+ * probed a CPU-bound target does less work per second but the same per
+ * user tick: windows weighted by user time, not wall time, are not biased
+ * by the slowdown the probes cause. */
+static int64_t user_ticks(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* comm may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu",
+			 &ut) != 1)
+		return -1;
+	return (int64_t)ut;
+}
+
+/* Ticks a window's user time must reach to weigh by it (a tick is 10 ms:
+ * shorter counts are mostly rounding). */
+#define MIN_ON_TICKS 5
+
+/* A window begins at now (s): the previous one's weight becomes final and
+ * the estimates of the sites with objects from it are corrected:
+ * (on + off) / on of its cycle in the target's user time, or in wall
+ * time when the target did too little work to measure. */
+static void window_begin(struct malloc_state *ms, double now, double planned)
+{
+	uint32_t prev = ms->win;
+	double on = ms->off_at - ms->on_at, w;
+	int64_t u = user_ticks(ms->pid);
+
+	if (!ms->nwt || ms->win + 1 >= UINT32_MAX)
+		return;
+	if (on > 0) {
+		if (u >= 0 && ms->u_on >= 0 && ms->u_off - ms->u_on >= MIN_ON_TICKS)
+			w = (double)(u - ms->u_on) / (double)(ms->u_off - ms->u_on);
+		else
+			w = (now - ms->on_at) / on;
+		for (size_t i = 0; i < ms->nsites; i++) {
+			struct msite *m = &ms->sites[i];
+
+			if (m->pend_win != prev || !m->pend_objs)
+				continue;
+			m->est_bytes += (double)m->pend_bytes * (w - ms->wt[prev]);
+			m->est_objs += (double)m->pend_objs * (w - ms->wt[prev]);
+			m->pend_objs = m->pend_bytes = 0;
+		}
+		lt_debug("malloc window %u: on %.3f s, %lld of %lld user ticks: weight %.1f (planned %.1f)\n",
+			 prev, on, (long long)(ms->u_off - ms->u_on),
+			 (long long)(u - ms->u_on), w, ms->wt[prev]);
+		ms->wt[prev] = (float)w;
+	}
+	if (ms->win + 1 >= ms->nwt) {
+		float *v = realloc(ms->wt, ms->nwt * 2 * sizeof(*v));
+
+		if (!v)
+			return;	/* this window joins the last one */
+		ms->wt = v;
+		ms->nwt *= 2;
+	}
+	ms->wt[++ms->win] = (float)planned;
+	ms->on_at = now;
+	ms->u_on = u;
+}
+
 static int attach_multi(struct malloc_state *ms, pid_t pid, const char *path)
 {
 	LIBBPF_OPTS(bpf_uprobe_multi_opts, o);
@@ -239,7 +328,6 @@ int malloc_open(struct lt_ctx *ctx)
 		return -ENOMEM;
 	ctx->malloc = ms;
 	u64map_init(&ms->live);
-	ms->weight = 1;
 	err = alloc_find(ctx->target.proc_pid, &ms->found);
 	if (err) {
 		lt_note("no native allocator found in process %d (%s): malloc sites are off\n",
@@ -259,6 +347,13 @@ int malloc_open(struct lt_ctx *ctx)
 		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6);
 	pb_init(&ms->pb, ctx->opts.malloc_budget_pct / 100.0, ms->cost_alloc_s, 0);
 	ms->skel->bss->malloc_until_ns = ktime_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+	ms->wt = calloc(64, sizeof(*ms->wt));
+	if (!ms->wt)
+		return -ENOMEM;
+	ms->nwt = 64;
+	ms->wt[0] = 1;	/* continuous until the budget says otherwise */
+	ms->pid = ctx->target.proc_pid;
+	ms->u_on = user_ticks(ms->pid);
 	err = attach(ctx, ms);
 	if (err)
 		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
@@ -278,6 +373,7 @@ void malloc_close(struct lt_ctx *ctx)
 	free(ms->objs);
 	free(ms->spare);
 	free(ms->sites);
+	free(ms->wt);
 	free(ms);
 	ctx->malloc = NULL;
 }
@@ -345,7 +441,6 @@ void malloc_tick(struct lt_ctx *ctx)
 	if (ms->pb.on) {
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
 
-		ms->weight = ms->pb.duty > 0 ? (float)(1 / ms->pb.duty) : 1;
 		ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
 		if (attach(ctx, ms)) {
 			ms->pb.on = false;	/* counted; next window */
@@ -354,9 +449,14 @@ void malloc_tick(struct lt_ctx *ctx)
 
 			ms->pb.until += t - ms->pb.since;
 			ms->pb.since = t;
+			window_begin(ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
 			ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len : 0;
 		}
 	} else {
+		/* Every program stops now; unlinking takes a grace period. */
+		ms->skel->bss->malloc_until_ns = 1;
+		ms->off_at = since_attach(ctx);
+		ms->u_off = user_ticks(ms->pid);
 		detach(ms);
 	}
 	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (since_attach(ctx) - t0) * 1e3);
@@ -401,6 +501,7 @@ static void forget(struct lt_ctx *ctx, struct malloc_state *ms, uint64_t addr,
 	struct mobj *o;
 	struct msite *m;
 	struct site *s;
+	double w;
 
 	if (!u64map_get(&ms->live, addr, &slot)) {
 		if (!reused)
@@ -417,8 +518,13 @@ static void forget(struct lt_ctx *ctx, struct malloc_state *ms, uint64_t addr,
 	s = model_get(&ctx->model, o->site);
 	if (!m || !s)
 		return;
-	m->est_bytes -= (double)o->size * o->weight;
-	m->est_objs -= o->weight;
+	w = o->win < ms->nwt ? ms->wt[o->win] : 1;
+	m->est_bytes -= (double)o->size * w;
+	m->est_objs -= w;
+	if (m->pend_win == o->win && m->pend_objs) {
+		m->pend_objs--;
+		m->pend_bytes -= o->size;
+	}
 	m->live_objs--;
 	m->live_bytes -= o->size;
 	if (reused) {
@@ -428,7 +534,7 @@ static void forget(struct lt_ctx *ctx, struct malloc_state *ms, uint64_t addr,
 		m->freed_seen++;
 		ms->freed_seen++;
 	}
-	s->freed += (uint64_t)((double)o->size * o->weight);
+	s->freed += (uint64_t)((double)o->size * w);
 	publish(s, m);
 }
 
@@ -439,6 +545,7 @@ static void remember(struct lt_ctx *ctx, struct malloc_state *ms,
 	struct msite *m;
 	struct site *s;
 	uint32_t slot;
+	double w;
 
 	if (e->copy_bytes)
 		sid = stacks_event_id(&ctx->stacks, ctx->maps.copy_need_fd,
@@ -465,12 +572,17 @@ static void remember(struct lt_ctx *ctx, struct malloc_state *ms,
 		return;
 	}
 	ms->objs[slot] = (struct mobj){ .size = e->size, .site = s->id,
-					.weight = ms->weight };
+					.win = ms->win };
+	w = ms->win < ms->nwt ? ms->wt[ms->win] : 1;
+	if (m->pend_win != ms->win)
+		m->pend_win = ms->win, m->pend_objs = m->pend_bytes = 0;
+	m->pend_objs++;
+	m->pend_bytes += e->size;
 	m->calls++;
 	m->live_objs++;
 	m->live_bytes += e->size;
-	m->est_bytes += (double)e->size * ms->weight;
-	m->est_objs += ms->weight;
+	m->est_bytes += (double)e->size * w;
+	m->est_objs += w;
 	s->created++;
 	publish(s, m);
 }
@@ -599,4 +711,101 @@ void malloc_sampling_text(const struct lt_ctx *ctx, FILE *out)
 		pb_spent(&ms->pb, now) * 100, ms->cost_alloc_s * 1e6, ms->pb.budget * 100,
 		(unsigned long long)ms->allocs, (unsigned long long)ms->freed_seen,
 		(unsigned long long)ms->freed_reuse);
+}
+
+static bool in_allocator(const struct malloc_state *ms, const struct site *s)
+{
+	for (int i = 0; i < s->nframes; i++) {
+		const struct frame *f = &s->frames[i];
+
+		if (frame_plumbing(f) == PLUMB_ALLOCATOR ||
+		    (f->module && ms->found.module[0] &&
+		     !strcmp(f->module, ms->found.module)))
+			return true;
+	}
+	return false;
+}
+
+static int cmp_score(const void *a, const void *b)
+{
+	const struct site *x = *(struct site *const *)a;
+	const struct site *y = *(struct site *const *)b;
+
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return x->id < y->id ? -1 : 1;
+}
+
+/* The leaking malloc site of the same culprit function, else the most
+ * suspect growing malloc site. */
+static const struct site *cause_of(const struct model *m, const struct site *s)
+{
+	const struct site *any = NULL, *same = NULL;
+	int c = site_culprit_frame(s);
+	const char *fn = c >= 0 ? s->frames[c].function : NULL;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct site *h = m->sites[i];
+		int hc;
+
+		if (h->kind != SITE_MALLOC || h->growth.slope_per_min <= 0 ||
+		    (h->verdict != VERDICT_LEAK && h->verdict != VERDICT_GROWING))
+			continue;
+		if (!any || h->score > any->score)
+			any = h;
+		hc = site_culprit_frame(h);
+		if (fn && hc >= 0 && h->frames[hc].function &&
+		    !strcmp(h->frames[hc].function, fn) &&
+		    (!same || h->score > same->score))
+			same = h;
+	}
+	return same ? same : any;
+}
+
+int malloc_explain(struct lt_ctx *ctx)
+{
+	const struct malloc_state *ms = ctx->malloc;
+	struct model *m = &ctx->model;
+	bool app_maps = false;
+	int marked = 0;
+
+	if (!malloc_enabled(ctx) || !ms->allocs || !m->ranked)
+		return 0;
+	/* Memory the application maps itself (not through the allocator):
+	 * its first touches are not allocations, keep them apart. */
+	for (size_t i = 0; i < m->n; i++) {
+		const struct site *s = m->sites[i];
+
+		if ((s->kind == SITE_MMAP || s->kind == SITE_BRK) &&
+		    s->growth.slope_per_min > 0 && site_culprit_frame(s) >= 0 &&
+		    !in_allocator(ms, s) && (s->verdict == VERDICT_LEAK ||
+					     s->verdict == VERDICT_GROWING))
+			app_maps = true;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		struct site *s = m->sites[i];
+		const struct site *c;
+
+		if ((s->kind != SITE_FAULT && s->kind != SITE_MMAP &&
+		     s->kind != SITE_BRK) || s->growth.slope_per_min <= 0 ||
+		    s->heap_cause)
+			continue;
+		if (!in_allocator(ms, s) && (app_maps || s->kind != SITE_FAULT))
+			continue;
+		c = cause_of(m, s);
+		if (!c)
+			continue;
+		s->heap_cause = c->id + 1;
+		s->growth.leak = false;
+		s->growth.confidence = 0;
+		s->verdict = VERDICT_NONE;
+		s->verdict_why = "allocator memory: its growth is that of the malloc sites";
+		s->score = c->score - 1e-6;
+		marked++;
+	}
+	if (marked) {
+		qsort(m->ranked, m->n, sizeof(*m->ranked), cmp_score);
+		entries_build(m);
+	}
+	return marked;
 }
