@@ -61,7 +61,8 @@ struct malloc_state {
 	float *wt;
 	uint32_t win, nwt;
 	double on_at, off_at;		/* the last window's start and end */
-	int64_t u_on, u_off;		/* the target's user CPU then (ticks) */
+	int64_t io_on, io_off;		/* the target's I/O calls then */
+	uint32_t io_windows;		/* windows weighed by I/O calls */
 	int pid;
 	struct u64map live;		/* addr -> slot + 1 */
 	struct mobj *objs;
@@ -106,19 +107,16 @@ static void detach(struct malloc_state *ms)
 	ms->attached = false;
 }
 
-/* User CPU time of the whole process (clock ticks), -1 unknown: the
- * target's own work. A probe's cost is kernel time (trap, BPF), so while
- * probed a CPU-bound target does less work per second but the same per
- * user tick: windows weighted by user time, not wall time, are not biased
- * by the slowdown the probes cause. */
-static int64_t user_ticks(int pid)
+/* The target's read and write system calls so far (/proc/PID/io syscr +
+ * syscw), -1 unknown: for a service, the requests it served. */
+static int64_t io_calls(int pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ut = 0;
+	char path[64], buf[512], *p;
+	unsigned long long r = 0, w = 0;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%d/io", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -127,34 +125,41 @@ static int64_t user_ticks(int pid)
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
-	p = strrchr(buf, ')');	/* comm may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu",
-			 &ut) != 1)
+	if (!(p = strstr(buf, "syscr:")) || sscanf(p, "syscr: %llu", &r) != 1 ||
+	    !(p = strstr(buf, "syscw:")) || sscanf(p, "syscw: %llu", &w) != 1)
 		return -1;
-	return (int64_t)ut;
+	return (int64_t)(r + w);
 }
 
-/* Ticks a window's user time must reach to weigh by it (a tick is 10 ms:
- * shorter counts are mostly rounding). */
-#define MIN_ON_TICKS 5
+/* A window's I/O calls must reach this to weigh by them. */
+#define MIN_ON_IO 50
 
 /* A window begins at now (s): the previous one's weight becomes final and
- * the estimates of the sites with objects from it are corrected:
- * (on + off) / on of its cycle in the target's user time, or in wall
- * time when the target did too little work to measure. */
+ * the estimates of the sites with objects from it are corrected. An object
+ * seen in a window stands for (on + off) / on of its cycle, measured in
+ * the target's read/write calls when it makes enough of them (a server's
+ * requests: probes slow a busy server, which then serves fewer requests
+ * while probed, and wall time would count that as fewer allocations),
+ * else in wall time (a program paced by the clock). */
 static void window_begin(struct malloc_state *ms, double now, double planned)
 {
 	uint32_t prev = ms->win;
-	double on = ms->off_at - ms->on_at, w;
-	int64_t u = user_ticks(ms->pid);
+	double on = ms->off_at - ms->on_at, w = 0;
+	int64_t io = io_calls(ms->pid);
 
 	if (!ms->nwt || ms->win + 1 >= UINT32_MAX)
 		return;
 	if (on > 0) {
-		if (u >= 0 && ms->u_on >= 0 && ms->u_off - ms->u_on >= MIN_ON_TICKS)
-			w = (double)(u - ms->u_on) / (double)(ms->u_off - ms->u_on);
-		else
-			w = (now - ms->on_at) / on;
+		w = (now - ms->on_at) / on;
+		if (io >= 0 && ms->io_on >= 0 && ms->io_off - ms->io_on >= MIN_ON_IO) {
+			double wio = (double)(io - ms->io_on) / (double)(ms->io_off - ms->io_on);
+
+			lt_debug("malloc window %u: on %.3f s, %lld of %lld I/O calls: weight %.1f (wall %.1f)\n",
+				 prev, on, (long long)(ms->io_off - ms->io_on),
+				 (long long)(io - ms->io_on), wio, w);
+			w = wio;
+			ms->io_windows++;
+		}
 		for (size_t i = 0; i < ms->nsites; i++) {
 			struct msite *m = &ms->sites[i];
 
@@ -164,9 +169,6 @@ static void window_begin(struct malloc_state *ms, double now, double planned)
 			m->est_objs += (double)m->pend_objs * (w - ms->wt[prev]);
 			m->pend_objs = m->pend_bytes = 0;
 		}
-		lt_debug("malloc window %u: on %.3f s, %lld of %lld user ticks: weight %.1f (planned %.1f)\n",
-			 prev, on, (long long)(ms->u_off - ms->u_on),
-			 (long long)(u - ms->u_on), w, ms->wt[prev]);
 		ms->wt[prev] = (float)w;
 	}
 	if (ms->win + 1 >= ms->nwt) {
@@ -179,7 +181,7 @@ static void window_begin(struct malloc_state *ms, double now, double planned)
 	}
 	ms->wt[++ms->win] = (float)planned;
 	ms->on_at = now;
-	ms->u_on = u;
+	ms->io_on = io;
 }
 
 static int attach_multi(struct malloc_state *ms, pid_t pid, const char *path)
@@ -353,7 +355,7 @@ int malloc_open(struct lt_ctx *ctx)
 	ms->nwt = 64;
 	ms->wt[0] = 1;	/* continuous until the budget says otherwise */
 	ms->pid = ctx->target.proc_pid;
-	ms->u_on = user_ticks(ms->pid);
+	ms->io_on = io_calls(ms->pid);
 	err = attach(ctx, ms);
 	if (err)
 		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
@@ -456,7 +458,7 @@ void malloc_tick(struct lt_ctx *ctx)
 		/* Every program stops now; unlinking takes a grace period. */
 		ms->skel->bss->malloc_until_ns = 1;
 		ms->off_at = since_attach(ctx);
-		ms->u_off = user_ticks(ms->pid);
+		ms->io_off = io_calls(ms->pid);
 		detach(ms);
 	}
 	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (since_attach(ctx) - t0) * 1e3);
@@ -658,6 +660,7 @@ struct json_object *malloc_sampling_json(const struct lt_ctx *ctx)
 	json_object_object_add(o, "on_share", jround(pb_on_share(&ms->pb, now), 1e4));
 	json_object_object_add(o, "duty", jround(ms->pb.duty, 1e4));
 	json_object_object_add(o, "windows", json_object_new_int64(ms->pb.windows));
+	json_object_object_add(o, "windows_weighed_by_io", json_object_new_int64(ms->io_windows));
 	json_object_object_add(o, "spent_pct", jround(pb_spent(&ms->pb, now) * 100, 1e3));
 	json_object_object_add(o, "allocations_sampled", json_object_new_int64(ms->allocs));
 	json_object_object_add(o, "frees_sampled", json_object_new_int64(ms->frees));
