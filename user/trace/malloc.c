@@ -739,8 +739,9 @@ static int cmp_score(const void *a, const void *b)
 	return x->id < y->id ? -1 : 1;
 }
 
-/* The leaking malloc site of the same culprit function, else the most
- * suspect growing malloc site. */
+/* The most suspect growing malloc site, NULL when none grows or when one
+ * of s's own culprit function grows (then s's growth is its own: the
+ * pages it first touched are those it allocated). */
 static const struct site *cause_of(const struct model *m, const struct site *s)
 {
 	const struct site *any = NULL, *same = NULL;
@@ -762,7 +763,7 @@ static const struct site *cause_of(const struct model *m, const struct site *s)
 		    (!same || h->score > same->score))
 			same = h;
 	}
-	return same ? same : any;
+	return same ? NULL : any;
 }
 
 int malloc_explain(struct lt_ctx *ctx)

@@ -41,7 +41,9 @@ void malloc_site_json(const struct lt_ctx *ctx, const struct site *s,
 void malloc_sampling_text(const struct lt_ctx *ctx, FILE *out);
 /* After model_rank: fault, brk and mmap growth in allocator memory (first
  * touched or mapped inside the allocator; with no application mapping of
- * its own, every first touch) is shown as the consequence of the malloc
- * sites (heap_cause), verdict none, entries rebuilt. Returns how many. */
+ * its own, every first touch) whose culprit function has no growing malloc
+ * site of its own is what the allocator reuses and hands to others: shown
+ * as the consequence of the top growing malloc site (heap_cause), verdict
+ * none, entries rebuilt. Returns how many. */
 int malloc_explain(struct lt_ctx *ctx);
 #endif
