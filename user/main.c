@@ -222,6 +222,8 @@ static int setup(struct lt_ctx *ctx)
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
 		return 1;
 	}
+	if (malloc_ring(ctx, ctx->rb, handle_event))
+		return 1;
 	/* Execs are followed from here on (-- CMD's own exec included). */
 	if (procid_watch_exec(&ctx->target.id))
 		lt_warn("cannot watch the target's execs (sched_process_exec): an exec "
@@ -323,6 +325,7 @@ static void run(struct lt_ctx *ctx)
 		}
 		go_tick(ctx);
 		malloc_tick(ctx);
+		malloc_ring(ctx, ctx->rb, handle_event);	/* opened late */
 		follow_exec(ctx);
 		if (lt_elapsed(ctx) >= next) {
 			collect(ctx, false);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <json-c/json.h>
 #include "report/unwind.h"
-#include "trace/malloc.h"
 #include "trace/mem.h"
 #include "trace/task.h"
 
@@ -14,7 +13,6 @@ struct json_object *report_unwind_json(const struct lt_ctx *ctx)
 
 	mem_ucopy_stats(ctx, bpf);
 	task_ucopy_stats(ctx, bpf);
-	malloc_ucopy_stats(ctx, bpf);
 	json_object_object_add(o, "copies", json_object_new_int64(u->copies));
 	json_object_object_add(o, "copies_skipped_complete",
 			       json_object_new_int64(bpf[LT_UC_SKIPPED]));

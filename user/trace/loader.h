@@ -49,6 +49,8 @@ void lt_maps_close(struct lt_maps *m);
 #define LT_LOAD_ATTACH	1	/* attach its auto-attachable programs */
 #define LT_LOAD_QUIET	2	/* a refused load is not said: the caller
 				 * tries again with fewer programs */
+#define LT_LOAD_OWN_EVENTS 4	/* the object's "events" ring buffer is its
+				 * own (fd set by the caller), not shared */
 
 /* Reuses the shared maps the object declares, loads it and, with
  * LT_LOAD_ATTACH, attaches its auto-attachable programs (tracepoints;

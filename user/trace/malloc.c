@@ -25,6 +25,7 @@
  * on its own code: measured on this VM with tests/bench/mallocbench (see
  * README "What it costs the target"). */
 #define IN_TARGET_FACTOR 2.0
+#define MALLOC_RINGBUF (8U << 20)
 
 struct mobj {
 	uint64_t size;
@@ -50,6 +51,8 @@ struct malloc_state {
 	struct bpf_link *ret_links[ALLOC_MAX_PROBES];
 	int nentry, nret;
 	bool multi;			/* uprobe_multi links */
+	int events_fd;			/* its own ring buffer */
+	bool rb_added;			/* polled with ctx->rb */
 	bool attached;
 	struct probe_budget pb;
 	double mech_alloc_s, mech_free_s;	/* measured mechanism */
@@ -305,8 +308,24 @@ static int load_once(struct lt_ctx *ctx, struct malloc_state *ms, bool multi)
 	bpf_program__set_autoload(skel->progs.lt_alloc_entry_multi, multi);
 	bpf_program__set_autoload(skel->progs.lt_alloc_ret_multi, multi);
 	ms->multi = multi;
+	/* A ring buffer of its own: a burst of allocations in a window must
+	 * not crowd the memory and thread events (and their stack copies)
+	 * out of the shared one. */
+	if (ms->events_fd < 0) {
+		LIBBPF_OPTS(bpf_map_create_opts, o);
+
+		ms->events_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "malloc_events", 0, 0,
+					       MALLOC_RINGBUF, &o);
+		if (ms->events_fd < 0) {
+			lt_err("cannot create the allocator ring buffer: %s\n", strerror(errno));
+			return -errno;
+		}
+	}
+	if (bpf_map__reuse_fd(skel->maps.events, ms->events_fd))
+		return -errno;
+	skel->rodata->wakeup_bytes = MALLOC_RINGBUF / 4;
 	return lt_bpf_load(skel->skeleton, &ctx->maps, "allocator",
-			   multi ? LT_LOAD_QUIET : 0);
+			   LT_LOAD_OWN_EVENTS | (multi ? LT_LOAD_QUIET : 0));
 }
 
 /* With uprobe_multi programs where the kernel has them (6.6+). */
@@ -314,6 +333,7 @@ static int load(struct lt_ctx *ctx, struct malloc_state *ms)
 {
 	if (!load_once(ctx, ms, true))
 		return 0;
+	lt_debug("allocator: no uprobe_multi here, one link per entry point\n");
 	malloc_bpf__destroy(ms->skel);
 	return load_once(ctx, ms, false);
 }
@@ -329,6 +349,7 @@ int malloc_open(struct lt_ctx *ctx)
 	if (!ms)
 		return -ENOMEM;
 	ctx->malloc = ms;
+	ms->events_fd = -1;
 	u64map_init(&ms->live);
 	err = alloc_find(ctx->target.proc_pid, &ms->found);
 	if (err) {
@@ -371,6 +392,8 @@ void malloc_close(struct lt_ctx *ctx)
 		return;
 	detach(ms);
 	malloc_bpf__destroy(ms->skel);
+	if (ms->events_fd >= 0)
+		close(ms->events_fd);	/* ctx->rb keeps its own mapping */
 	u64map_free(&ms->live);
 	free(ms->objs);
 	free(ms->spare);
@@ -392,14 +415,6 @@ void malloc_drops(const struct lt_ctx *ctx, uint64_t *out)
 		return;
 	for (int i = 0; i < LT_DROP_MAX; i++)
 		out[i] += ctx->malloc->skel->bss->drops[i];
-}
-
-void malloc_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out)
-{
-	if (!malloc_enabled(ctx) || !ctx->malloc->skel->bss)
-		return;
-	for (int i = 0; i < LT_UC_MAX; i++)
-		out[i] += ctx->malloc->skel->bss->ucopy_stats[i];
 }
 
 /* Hits in allocation-hit units (what the budget is fed). */
@@ -462,6 +477,23 @@ void malloc_tick(struct lt_ctx *ctx)
 		detach(ms);
 	}
 	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (since_attach(ctx) - t0) * 1e3);
+}
+
+int malloc_ring(struct lt_ctx *ctx, struct ring_buffer *rb,
+		ring_buffer_sample_fn fn)
+{
+	struct malloc_state *ms = ctx->malloc;
+	int err;
+
+	if (!malloc_enabled(ctx) || !rb || ms->rb_added)
+		return 0;
+	err = ring_buffer__add(rb, ms->events_fd, fn, ctx);
+	if (err) {
+		lt_err("cannot read the allocator ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	ms->rb_added = true;
+	return 0;
 }
 
 int malloc_poll_ms(const struct lt_ctx *ctx, int max_ms)
@@ -669,6 +701,17 @@ struct json_object *malloc_sampling_json(const struct lt_ctx *ctx)
 	json_object_object_add(o, "died_address_reused", json_object_new_int64(ms->freed_reuse));
 	json_object_object_add(o, "sampled_live", json_object_new_int64(u64map_size(&ms->live)));
 	json_object_object_add(o, "attach_errors", json_object_new_int64(ms->attach_errors));
+	{
+		const __u64 *u = ms->skel->bss->ucopy_stats;
+		json_object *c = json_object_new_object();
+
+		/* its own, apart from the report's "unwind" counts */
+		json_object_object_add(c, "copied", json_object_new_int64((int64_t)u[LT_UC_COPIED]));
+		json_object_object_add(c, "not_needed", json_object_new_int64((int64_t)u[LT_UC_SKIPPED]));
+		json_object_object_add(c, "ringbuf_full", json_object_new_int64((int64_t)u[LT_UC_RINGBUF]));
+		json_object_object_add(c, "read_failed", json_object_new_int64((int64_t)u[LT_UC_READ_FAILED]));
+		json_object_object_add(o, "stack_copies", c);
+	}
 	return o;
 }
 

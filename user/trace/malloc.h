@@ -30,10 +30,13 @@ bool malloc_enabled(const struct lt_ctx *ctx);
 /* Attaches or detaches as the budget says (each poll tick). */
 void malloc_tick(struct lt_ctx *ctx);
 int malloc_poll_ms(const struct lt_ctx *ctx, int max_ms);
+/* Adds the allocator's own ring buffer to rb (records to fn). */
+struct ring_buffer;
+typedef int (*ring_buffer_sample_fn)(void *ctx, void *data, size_t size);
+int malloc_ring(struct lt_ctx *ctx, struct ring_buffer *rb, ring_buffer_sample_fn fn);
 void malloc_handle(struct lt_ctx *ctx, const void *rec, size_t size);
 void malloc_stop(struct lt_ctx *ctx);
 void malloc_drops(const struct lt_ctx *ctx, uint64_t *out);
-void malloc_ucopy_stats(const struct lt_ctx *ctx, uint64_t *out);
 /* Report: "malloc_sampling", per-site sampled counts, one text line. */
 struct json_object *malloc_sampling_json(const struct lt_ctx *ctx);
 void malloc_site_json(const struct lt_ctx *ctx, const struct site *s,
