@@ -5,7 +5,11 @@ included) cost real C services from Debian: redis-server (jemalloc) under
 redis-benchmark SETs and memcached under memslap sets, each untraced and
 traced, interleaved, RUNS times; heaptrack on the same redis workload for
 comparison (launched under heaptrack, its LD_PRELOAD mode: attaching with
--p injects through gdb). Medians with min and max, ratios against untraced.
+-p injects through gdb); and what one malloc+free pair costs a program
+(tests/bench/mallocloop.c) untraced, with the defaults and with the probes
+on throughout (--malloc-budget 100: the in-target cost per hit the budget
+is calibrated with). Medians with min and max, ratios against untraced
+(for the pair cost, a ratio above 1 is slower).
 Writes RESULTS-services.md (or --out).
 
     tests/bench/services.py [--runs N] [--out FILE] [--requests N]
@@ -145,6 +149,32 @@ def memcached_run(mode, n, tmp):
         svc.stop()
 
 
+def mallocloop_run(mode, n, tmp):
+    """ns per malloc+free pair; 'probes on' = --malloc-budget 100."""
+    exe = os.path.join(tmp, "mallocloop")
+    if not os.path.exists(exe):
+        subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "mallocloop.c")],
+                       check=True)
+    p = subprocess.Popen([exe, str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    p.stdout.readline()
+    t = None
+    if mode != "untraced":
+        t = subprocess.Popen([LT, "-p", str(p.pid), "--format", "json", "-o",
+                              os.path.join(tmp, "ml.json")] +
+                             (["--malloc-budget", "100"] if mode == "probes on" else []),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        time.sleep(2.0)
+    p.stdin.write("go\n")
+    p.stdin.flush()
+    out = p.stdout.readline()
+    p.wait()
+    if t:
+        stop_tracer(t)
+    return float(out.split()[0])
+
+
 def summarize(v):
     return statistics.median(v), min(v), max(v)
 
@@ -169,7 +199,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lt-bench-services-")
     modes = {"redis SET (req/s)": (redis_run, ["untraced", "leaktrace"] +
                                   ([] if a.no_heaptrack else ["heaptrack"])),
-             "memcached set (req/s)": (memcached_run, ["untraced", "leaktrace"])}
+             "memcached set (req/s)": (memcached_run, ["untraced", "leaktrace"]),
+             "malloc+free pair (ns)": (mallocloop_run, ["untraced", "leaktrace",
+                                                        "probes on"])}
     res = {w: {m: [] for m in ms} for w, (_, ms) in modes.items()}
     for r in range(a.runs):
         for w, (fn, ms) in modes.items():
