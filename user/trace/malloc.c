@@ -80,6 +80,14 @@ struct malloc_state {
 	uint64_t attach_errors;
 };
 
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static double since_attach(const struct lt_ctx *ctx)
 {
 	struct timespec now;
@@ -353,6 +361,8 @@ int malloc_open(struct lt_ctx *ctx)
 	ctx->malloc = ms;
 	ms->events_fd = -1;
 	u64map_init(&ms->live);
+	double t0 = now_s();
+
 	err = alloc_find(ctx->target.proc_pid, &ms->found);
 	if (err) {
 		lt_note("no native allocator found in process %d (%s): malloc sites are off\n",
@@ -366,10 +376,13 @@ int malloc_open(struct lt_ctx *ctx)
 		ms->skel = NULL;
 		return err;
 	}
+	double t1 = now_s();
+
 	measure_cost(ms);
-	lt_debug("allocator: %s (%s)%s%s, %d entry points, %.1f us an allocation\n",
+	lt_debug("allocator: %s (%s)%s%s, %d entry points, %.1f us an allocation; found and loaded in %.0f ms, cost measured in %.0f ms\n",
 		 ms->found.name, ms->found.module, ms->found.prefixed[0] ? ", " : "",
-		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6);
+		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6,
+		 (t1 - t0) * 1e3, (now_s() - t1) * 1e3);
 	pb_init(&ms->pb, ctx->opts.malloc_budget_pct / 100.0, ms->cost_alloc_s, 0);
 	ms->skel->bss->malloc_until_ns = ktime_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
 	ms->wt = calloc(64, sizeof(*ms->wt));
@@ -379,7 +392,9 @@ int malloc_open(struct lt_ctx *ctx)
 	ms->wt[0] = 1;	/* continuous until the budget says otherwise */
 	ms->pid = ctx->target.proc_pid;
 	ms->io_on = io_calls(ms->pid);
+	t1 = now_s();
 	err = attach(ctx, ms);
+	lt_debug("allocator probes attached in %.0f ms\n", (now_s() - t1) * 1e3);
 	if (err)
 		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
 		       ms->found.module, strerror(-err));
