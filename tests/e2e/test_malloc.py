@@ -12,9 +12,10 @@ real services under the real tool:
   churn()'s (malloc/free) does not;
 - the same program with only churn: no leak at all;
 - redis-server (jemalloc) filled, FLUSHALL'd and filled again while traced:
-  malloc sites under setCommand (_sdsnewlen, dictAddRaw) leak, the top
-  entry has malloc growth, dictFind (a lookup that first touches a new hash
-  table) gets no leak verdict; GET-only load afterwards: no leak verdict;
+  malloc sites under setCommand (_sdsnewlen, dictAddRaw) leak, the most
+  suspect leaking entry has malloc growth, dictFind (a lookup that first
+  touches a new hash table) gets no leak verdict; GET-only load
+  afterwards: no leak verdict;
 - --no-malloc turns the kind off, a bad --malloc-budget is a usage error.
 """
 import socket
@@ -216,13 +217,17 @@ def test_redis_refill_malloc_sites_leak(redis_runs):
                  and (has_function(s, "_sdsnewlen") or has_function(s, "dictAddRaw"))]
     assert under_set, "no leaking malloc site through setCommand (_sdsnewlen or " \
                       "dictAddRaw)\n" + run.describe(20)
-    # The top entry is one the allocator's probes saw grow, and leaks.
-    top = report["entries"][0]
-    assert top["verdict"] == "leak", run.describe(20)
+    # The most suspect leaking entry is one the allocator's probes saw
+    # grow. (A hash table's doubling, zcalloc < _dictExpand < dictAddRaw <
+    # ... < setCommand, can rank above it: megabytes at once, a step, not
+    # a leak's shape.)
+    leaks = [e for e in report["entries"] if e["verdict"] == "leak"]
+    assert leaks, run.describe(20)
+    top = leaks[0]
     heap = top.get("columns", {}).get("heap")
-    lead = report["sites"][top["sites"][0]]
-    assert (heap and heap["sites"] > 0) or lead["kind"] == "malloc", \
-        f"top entry {top['culprit']!r} has no malloc growth\n" + run.describe(20)
+    assert heap and heap["sites"] > 0 and heap["growth_per_min"] > 0, \
+        f"top leaking entry {top['culprit']!r} has no malloc growth\n" + run.describe(20)
+    assert report["sites"][0]["kind"] in ("malloc", "fault"), run.describe(20)
 
 
 def test_redis_refill_dictfind_is_not_a_leak(redis_runs):
