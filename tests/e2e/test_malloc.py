@@ -11,6 +11,7 @@ real services under the real tool:
 - malloc_leak: leak_record's malloc site leaks, about as much as it keeps;
   churn()'s (malloc/free) does not;
 - the same program with only churn: no leak at all;
+- a cgo program's C mallocs, with the Go caller in the stack;
 - redis-server (jemalloc) filled, FLUSHALL'd and filled again while traced:
   malloc sites under setCommand (_sdsnewlen, dictAddRaw) leak, the most
   suspect leaking entry has malloc growth, dictFind (a lookup that first
@@ -23,8 +24,8 @@ import time
 
 import pytest
 
-from conftest import (find_sites, fmt_stack, functions, has_function, prog_path, run_leaktrace,
-                      start_trace, trace_program)
+from conftest import (GoBuild, find_sites, fmt_stack, functions, has_function, newest_go,
+                      prog_path, run_leaktrace, start_trace, trace_program)
 from test_real_services import Service, _free_port, _need, _wait_port
 
 D = 8
@@ -107,6 +108,23 @@ def test_churn_program_has_no_leak(tmp_path):
     assert malloc_sites(report), "churn's mallocs were not seen\n" + run.describe()
     bad = [s for s in report["sites"] if s["verdict"] == "leak"]
     assert not bad, "a program that frees what it mallocs has no leak\n" + run.describe()
+
+
+def test_cgo_allocations_in_a_go_process(tmp_path):
+    """cgoleak's C code mallocs 256 KiB buffers from a Go function: a Go
+    process is probed too (its allocator is C), and the site's stack
+    crosses from C back to the Go caller."""
+    run = trace_program([prog_path("cgoleak", GoBuild(newest_go())), "-rate", 50], D,
+                        tmp_path, name="cgoleak")
+    report = run.ok()
+    check_sampling(report, run, "glibc")
+    sites = [s for s in malloc_sites(report) if has_function(s, "leak_buffer")]
+    assert sites, "no malloc site through leak_buffer\n" + run.describe()
+    top = max(sites, key=lambda s: s["bytes"] or 0)
+    assert has_function(top, "main.leakBuffers"), f"[{fmt_stack(top, n=12)}]"
+    assert top["verdict"] == "leak", run.describe()
+    want = 50 * (256 << 10) * D
+    assert 0.3 * want <= top["bytes"] <= 3 * want, f"{top['bytes']} vs ~{want}"
 
 
 def test_no_malloc(tmp_path):
