@@ -129,6 +129,18 @@ void malloc_sampling_text(const struct lt_ctx *ctx, FILE *out)
 		pb_spent(&ms->pb, now) * 100, ms->cost_alloc_s * 1e6, ms->pb.budget * 100,
 		(unsigned long long)ms->allocs, (unsigned long long)ms->freed_seen,
 		(unsigned long long)ms->freed_reuse);
+	/* Never wrong in silence: what the probes could not record. */
+	if (ms->skel->bss) {
+		uint64_t nocopy = ms->skel->bss->ucopy_stats[LT_UC_RINGBUF] +
+				  ms->skel->bss->ucopy_stats[LT_UC_READ_FAILED];
+		uint64_t noentry = ms->skel->bss->malloc_hits[LT_MH_NO_ENTRY];
+
+		if (nocopy || noentry)
+			fprintf(out, "Allocations not fully recorded: %llu stacks not copied "
+				"(frame pointers only; ring buffer busy), %llu returns whose entry "
+				"was not seen (JSON malloc_sampling)\n",
+				(unsigned long long)nocopy, (unsigned long long)noentry);
+	}
 }
 
 static bool in_allocator(const struct malloc_state *ms, const struct site *s)
