@@ -330,8 +330,14 @@ void malloc_tick(struct lt_ctx *ctx)
 		ms->cost_free_s = IN_TARGET_FACTOR * (ms->mech_free_s + own);
 		ms->pb.cost_s = ms->cost_alloc_s;
 	}
-	if (!pb_tick(&ms->pb, now, hit_units(ms)))
+	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
+		/* Back to continuous without a detach (a window measured the
+		 * probes cheap again): the window's end kept in BPF must go, or
+		 * the attached probes would record nothing from then on. */
+		if (ms->pb.on && ms->pb.duty >= 1)
+			ms->skel->bss->malloc_until_ns = 0;
 		return;
+	}
 	double t0 = since_attach(ctx);
 	if (ms->pb.on) {
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
