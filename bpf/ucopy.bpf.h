@@ -69,8 +69,11 @@ static __always_inline __u32 lt_copy_stack(struct lt_ucopy_buf *b, __u64 sp,
  * until the function returns: an unwind of a copy taken inside it (brk in
  * malloc) would stop there. The kernel keeps each original with the stack
  * slot it was in (current->utask->return_instances, innermost first): put
- * them back in the copy. */
-#define LT_URET_FIX_MAX 8
+ * them back in the copy. The two innermost only: ours, and one nested
+ * (glibc's realloc calling malloc, another tool's): each level is unrolled
+ * into every copying program, and eight cost ~450 ms of verification at
+ * attach (two: ~65 ms). */
+#define LT_URET_FIX_MAX 2
 
 static __always_inline void lt_fix_uretprobes(struct lt_ucopy_buf *b, __u64 sp,
 					      __u32 len)
