@@ -108,7 +108,7 @@ GO_ENV = GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-buildvcs=false GO111MODULE=off \
 
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all clean test unit e2e progs go-progs bench bench-smoke vmlinux setup demo \
+.PHONY: all clean test unit e2e progs go-progs bench bench-smoke bench-services vmlinux setup demo \
 	fuzz fuzz-build fuzz-smoke
 
 all: $(OUTPUT)/leaktrace
@@ -275,11 +275,16 @@ fuzz-smoke: fuzz-build
 		grep -E '^stat::number_of_executed_units|^Done' $$log | tail -n 1; done
 
 # Overhead benchmarks (slow, noisy: not part of make test); results in
-# tests/bench/RESULTS.md. BENCH_RUNS sets the interleaved runs per mode.
+# tests/bench/RESULTS.md and RESULTS-services.md (redis, memcached,
+# heaptrack). BENCH_RUNS sets the interleaved runs per mode.
 BENCH_RUNS ?= 5
 bench: all
 	$(Q)scripts/setup-bench.sh >/dev/null
 	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) tests/bench/bench.py --runs $(BENCH_RUNS)
+	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) tests/bench/services.py --runs $(BENCH_RUNS)
+
+bench-services: all
+	$(Q)LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) tests/bench/services.py --runs $(BENCH_RUNS)
 
 # One short pass of the cheap workloads so the benchmark cannot rot.
 bench-smoke: all

@@ -87,6 +87,8 @@ enum lt_event_type {
 	LT_EV_FAULT_SAMPLE,
 	LT_EV_GO_STMT,
 	LT_EV_EXEC,		/* the target exec'd (struct lt_mem_event) */
+	LT_EV_MALLOC,
+	LT_EV_FREE,
 };
 
 /* Memory syscalls, emitted at syscall exit when the call succeeded. */
@@ -152,6 +154,48 @@ struct lt_parked {
 	__u64 caller_pc;
 	__u32 reason;		/* wait reason code */
 	__u32 pad;
+};
+
+/* Native allocator calls (bpf/malloc.bpf.c), sent only while the probes
+ * are attached (duty windows, trace/malloc.h). An allocation is sent at
+ * the function's return (uretprobe: the allocator is C, never Go code)
+ * with the caller's stack as it is right after the call: ips[0] is the
+ * return address into the caller. */
+enum lt_malloc_fn {
+	LT_MF_MALLOC,		/* malloc, operator new, valloc */
+	LT_MF_CALLOC,		/* calloc(n, size) */
+	LT_MF_REALLOC,		/* realloc(ptr, size) */
+	LT_MF_MEMALIGN,		/* memalign/aligned_alloc(align, size) */
+	LT_MF_POSIX_MEMALIGN,	/* posix_memalign(&ptr, align, size) */
+	LT_MF_FREE,		/* free, operator delete */
+	LT_MF_MAX,
+};
+
+struct lt_malloc_event {
+	__u32 type;		/* LT_EV_MALLOC */
+	__u32 fn;		/* enum lt_malloc_fn */
+	__u64 addr;		/* returned pointer (0: the call failed) */
+	__u64 size;		/* bytes asked for */
+	__u64 old_addr;		/* realloc: the pointer given */
+	__u64 stack_id;		/* caller's stack */
+	__u32 copy_bytes;	/* lt_ucopy + stack bytes after this record */
+	__u32 pad;
+};
+
+struct lt_free_event {
+	__u32 type;		/* LT_EV_FREE */
+	__u32 pad;
+	__u64 addr;
+};
+
+/* Allocator probe hits and the BPF time they took, BPF .bss: the budget's
+ * input (enum lt_malloc_hit). */
+enum lt_malloc_hit {
+	LT_MH_ALLOC,		/* allocation calls that returned */
+	LT_MH_FREE,		/* free calls (NULL included) */
+	LT_MH_NO_ENTRY,		/* a return without its entry (attached
+				 * mid-call, or the entry map full) */
+	LT_MH_MAX,
 };
 
 /* madvise advice (the kernel's uapi values; BPF includes no libc header).

@@ -64,6 +64,41 @@ static __always_inline __u32 lt_copy_stack(struct lt_ucopy_buf *b, __u64 sp,
 	return len;
 }
 
+/* A uretprobe (leaktrace's own on the allocator, or another tool's)
+ * replaces the return address of the probed function with its trampoline
+ * until the function returns: an unwind of a copy taken inside it (brk in
+ * malloc) would stop there. The kernel keeps each original with the stack
+ * slot it was in (current->utask->return_instances, innermost first): put
+ * them back in the copy. The two innermost only: ours, and one nested
+ * (glibc's realloc calling malloc, another tool's): each level is unrolled
+ * into every copying program, and eight cost ~450 ms of verification at
+ * attach (two: ~65 ms). */
+#define LT_URET_FIX_MAX 2
+
+static __always_inline void lt_fix_uretprobes(struct lt_ucopy_buf *b, __u64 sp,
+					      __u32 len)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct return_instance *ri;
+	struct uprobe_task *ut;
+
+	if (!bpf_core_field_exists(task->utask))
+		return;
+	ut = BPF_CORE_READ(task, utask);
+	if (!ut)
+		return;
+	ri = BPF_CORE_READ(ut, return_instances);
+	for (int i = 0; i < LT_URET_FIX_MAX && ri; i++) {
+		__u64 slot = BPF_CORE_READ(ri, stack);
+		__u64 ret = BPF_CORE_READ(ri, orig_ret_vaddr);
+		__u64 off = slot - sp;
+
+		if (slot >= sp && off + 8 <= len && off <= LT_UCOPY_MAX - 8)
+			__builtin_memcpy(&b->data[off], &ret, 8);
+		ri = BPF_CORE_READ(ri, next);
+	}
+}
+
 /* Sends the event record ev (ev_size bytes, a constant; copy_bytes at
  * copy_off inside it) to the ring buffer, followed by a copy of the user
  * stack when the event's frame-pointer stack is not known complete. */
@@ -114,6 +149,7 @@ static __always_inline void lt_output(const void *ev, __u32 ev_size,
 	}
 	if (len > LT_UCOPY_MAX)
 		len = LT_UCOPY_MAX;
+	lt_fix_uretprobes(b, b->hdr.sp, len);
 	b->hdr.len = len;
 	rec = b->ev + LT_EV_ROOM - ev_size;
 	__builtin_memcpy(rec, ev, ev_size);

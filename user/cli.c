@@ -52,6 +52,8 @@ enum {
 	OPT_ALL,
 	OPT_CGROUP,
 	OPT_WINDOW,
+	OPT_NO_MALLOC,
+	OPT_MALLOC_BUDGET,
 };
 
 static const struct argp_option options[] = {
@@ -83,6 +85,8 @@ static const struct argp_option options[] = {
 	{ "no-go", OPT_NO_GO, NULL, 0, "Do not probe the Go runtime (goroutines)", 3 },
 	{ "go-budget", OPT_GO_BUDGET, "PCT", 0, "CPU the Go creation probe may cost the target, in percent of one core (1; 0 = never probe: goroutines from reads only). Past it the probe is attached in duty cycles", 3 },
 	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
+	{ "no-malloc", OPT_NO_MALLOC, NULL, 0, "Do not probe the native allocator (malloc sites)", 3 },
+	{ "malloc-budget", OPT_MALLOC_BUDGET, "PCT", 0, "CPU the allocator probes (malloc, free ...) may cost the target, in percent of one core (1; 0 = off). Past it they are attached in duty cycles and what they see is scaled up", 3 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
 	{},
 };
@@ -253,6 +257,19 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (errno || end == arg || *end || !(o->go_budget_pct >= 0) ||
 		    o->go_budget_pct > 100)
 			argp_error(state, "invalid Go probe budget: %s (0 to 100 percent of a core)", arg);
+		break;
+	}
+	case OPT_NO_MALLOC:
+		o->no_malloc = true;
+		break;
+	case OPT_MALLOC_BUDGET: {
+		char *end;
+
+		errno = 0;
+		o->malloc_budget_pct = strtod(arg, &end);
+		if (errno || end == arg || *end || !(o->malloc_budget_pct >= 0) ||
+		    o->malloc_budget_pct > 100)
+			argp_error(state, "invalid allocator probe budget: %s (0 to 100 percent of a core)", arg);
 		break;
 	}
 	case ARGP_KEY_INIT:	/* export/options.c parses --metrics-* */

@@ -20,6 +20,7 @@
 #include "util/log.h"
 #include "trace/go.h"
 #include "trace/goheap.h"
+#include "trace/malloc.h"
 #include "trace/mem.h"
 #include "report/output.h"
 #include "report/report.h"
@@ -128,6 +129,7 @@ static void sum_drops(struct lt_ctx *ctx)
 		struct lt_target *tg = ctx->targets[i];
 
 		go_drops(tg, ctx->drops);
+		malloc_drops(tg, ctx->drops);
 	}
 	mem_obj_drops(ctx->mem_obj, ctx->drops);
 	task_obj_drops(ctx->task_obj, ctx->drops);
@@ -253,6 +255,9 @@ static void follow_exec(struct lt_ctx *ctx, struct lt_target *tg)
 		at, n > 1 ? " (more than once)" : "");
 	forget_goroutines(tg);
 	mem_exec(tg);
+	malloc_close(tg);	/* the new image's allocator, shortly */
+	if (!ctx->node)
+		tg->malloc_open_s = lt_target_elapsed(tg) + 0.1;
 	if (!ctx->opts.no_go) {
 		goheap_close(tg);
 		go_close(tg);
@@ -278,13 +283,14 @@ static void follow_exec(struct lt_ctx *ctx, struct lt_target *tg)
 		lt_warn("the Go heap profile is not read after the exec\n");
 }
 
-/* The shortest wait any target's Go reads allow. */
+/* The shortest wait any target's Go reads and allocator windows allow. */
 static int poll_ms(struct lt_ctx *ctx)
 {
 	int ms = DRAIN_MS;
 
 	for (size_t i = 0; i < ctx->ntargets; i++)
-		ms = go_poll_ms(ctx->targets[i], ms);
+		ms = malloc_poll_ms(ctx->targets[i],
+				    go_poll_ms(ctx->targets[i], ms));
 	return ms;
 }
 
@@ -330,8 +336,12 @@ static void run(struct lt_ctx *ctx)
 			break;
 		}
 		for (size_t i = 0; i < ctx->ntargets; i++) {
-			go_tick(ctx->targets[i]);
-			follow_exec(ctx, ctx->targets[i]);
+			struct lt_target *tg = ctx->targets[i];
+
+			go_tick(tg);
+			malloc_tick(tg, &ctx->maps);
+			malloc_ring(tg, ctx->rb);	/* opened late */
+			follow_exec(ctx, tg);
 		}
 		if (lt_elapsed(ctx) >= next) {
 			/* --all: new processes attached, exited ones get their
@@ -351,6 +361,7 @@ static void run(struct lt_ctx *ctx)
 
 				model_rank(&tg->model, rss_rise(tg));
 				goheap_explain(&tg->model);
+				malloc_explain(tg);
 				report_live(ctx, tg, tty ? stdout : stderr, tty);
 			}
 		}
@@ -380,8 +391,10 @@ static void run(struct lt_ctx *ctx)
 	/* No new records, then read all that are left: the drain ends. */
 	mem_obj_stop(ctx->mem_obj);
 	task_obj_stop(ctx->task_obj);
-	for (size_t i = 0; i < ctx->ntargets; i++)
+	for (size_t i = 0; i < ctx->ntargets; i++) {
 		go_stop(ctx->targets[i]);
+		malloc_stop(ctx->targets[i]);
+	}
 	ctx->drain_until = 0;
 	ring_buffer__consume(ctx->rb);
 	collect_all(ctx, true);
@@ -397,6 +410,7 @@ static int finish(struct lt_ctx *ctx, struct report_out *out)
 
 		model_rank(&tg->model, rss_rise(tg));
 		goheap_explain(&tg->model);
+		malloc_explain(tg);
 	}
 	if (ctx->capture)
 		return capture_write(ctx, ctx->targets[0]);
@@ -443,6 +457,7 @@ int main(int argc, char **argv)
 			.fault_sample = LT_FAULT_SAMPLE_DEF,
 			.max_goroutines = 1U << 20,
 			.go_budget_pct = 1.0,
+			.malloc_budget_pct = 1.0,
 			.max_procs = 4096,
 			.window_s = -1,
 		},

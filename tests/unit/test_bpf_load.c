@@ -20,6 +20,8 @@
  *   go             newg_in_rbx: creation probe on the runqput call (new g
  *                  in RBX) or at newproc1's RETs (RAX); track_parks
  *                  (--go-parks)
+ *   malloc         ucopy_bytes; uprobe_multi programs or the per-link
+ *                  ones (kernels before 6.6); its own ring buffer
  * mem and task variants are also attached (tracepoints); Go uprobes attach
  * per binary, which the e2e tests do. */
 #include <stdarg.h>
@@ -36,6 +38,8 @@
 #include "mem.skel.h"
 #include "task.skel.h"
 #include "go.skel.h"
+#include "malloc.skel.h"
+#include <bpf/bpf.h>
 
 static char verifier_log[1 << 16];
 static size_t log_len;
@@ -192,9 +196,40 @@ static void test_go_variants(void **state)
 	}
 }
 
+static void test_malloc_variants(void **state)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	int rb = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "malloc_events", 0, 0, 1 << 20, &o);
+
+	assert_true(rb >= 0);
+	for (int go = 0; go < 2; go++)
+	for (size_t uc = 0; uc < NUCOPY; uc++)
+	for (int multi = 0; multi < 2; multi++) {
+		struct malloc_bpf *skel = malloc_bpf__open();
+		char what[128];
+
+		assert_non_null(skel);
+		snprintf(what, sizeof(what), "malloc.bpf.o (fp_jumps %d, ucopy_bytes %u, %s)",
+			 go, ucopy_sizes[uc], multi ? "uprobe_multi" : "one link per probe");
+		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
+		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
+		bpf_program__set_autoload(skel->progs.lt_alloc_entry_multi, multi);
+		bpf_program__set_autoload(skel->progs.lt_alloc_ret_multi, multi);
+		assert_int_equal(bpf_map__reuse_fd(skel->maps.events, rb), 0);
+		log_len = 0;
+		if (lt_bpf_load(skel->skeleton, &maps, "allocator", LT_LOAD_OWN_EVENTS))
+			rejected(what);
+		/* lt_alloc_entry, lt_alloc_ret (+ their uprobe_multi twins) */
+		check_programs(skel->obj, multi ? 4 : 2);
+		malloc_bpf__destroy(skel);
+	}
+	close(rb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_malloc_variants),
 		cmocka_unit_test(test_mem_variants),
 		cmocka_unit_test(test_task_variants),
 		cmocka_unit_test(test_go_variants),

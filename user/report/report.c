@@ -15,6 +15,7 @@
 #include "report/goroutines.h"
 #include "trace/go.h"
 #include "trace/goheap.h"
+#include "trace/malloc.h"
 #include "trace/mem.h"
 #include "report/pprof.h"
 #include "report/output.h"
@@ -221,7 +222,8 @@ static json_object *site_json(const struct model *m, const struct site *s,
 	if (s->heap_cause) {
 		json_object *c = json_object_new_object();
 
-		json_object_object_add(c, "kind", json_object_new_string("heap"));
+		json_object_object_add(c, "kind", json_object_new_string(
+			site_kind_name(m->sites[s->heap_cause - 1]->kind)));
 		json_object_object_add(c, "function", jstr(heap_cause_function(m, s)));
 		json_object_object_add(o, "consequence_of", c);
 	}
@@ -405,6 +407,8 @@ static json_object *report_json(struct lt_ctx *ctx, struct lt_target *tg, const 
 				       json_object_new_int64(go_exits_reconciled(tg)));
 		json_object_object_add(root, "goroutine_sampling", go_sampling_json(tg));
 	}
+	if (tg->malloc)
+		json_object_object_add(root, "malloc_sampling", malloc_sampling_json(tg));
 
 	o = json_object_new_object();
 	json_object_object_add(o, "rss_bytes", start_end(tg->first.rss, tg->last.rss));
@@ -447,8 +451,12 @@ static json_object *report_json(struct lt_ctx *ctx, struct lt_target *tg, const 
 			continue;
 		if (json_at)
 			json_at[s->id] = shown;
-		json_object_array_add(arr, site_json(&tg->model, s, hi.data_age_s,
-						       entry_of ? entry_of[s->id] : -1));
+		json_object *so = site_json(&tg->model, s, hi.data_age_s,
+					    entry_of ? entry_of[s->id] : -1);
+
+		if (s->kind == SITE_MALLOC)
+			malloc_site_json(tg, s, so);
+		json_object_array_add(arr, so);
 		shown++;
 	}
 	json_object_object_add(root, "sites", arr);

@@ -15,6 +15,7 @@
 #include "sym/symbolize.h"
 #include "trace/go.h"
 #include "trace/goheap.h"
+#include "trace/malloc.h"
 
 #define TEXT_ENTRIES 15
 #define TEXT_FRAMES 8
@@ -538,6 +539,7 @@ void text_report(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, const stru
 		fprintf(out, "exec'd %u time%s, first at %.1f s (%s)\n", tg->nexecs,
 			tg->nexecs > 1 ? "s" : "", tg->execs[0].at_s, tg->execs[0].exe);
 	go_sampling_text(tg, out);
+	malloc_sampling_text(tg, out);
 	heap_profile_text(tg, out);
 	fprintf(out, "\nONE ENTRY PER CULPRIT, most suspect first "
 		"(GROWTH: whole window; NOW: its last quarter)\n");

@@ -113,7 +113,8 @@ int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
 
 	bpf_object__for_each_map(map, obj) {
 		fd = shared_fd(m, bpf_map__name(map));
-		if (fd < 0)
+		if (fd < 0 || ((flags & LT_LOAD_OWN_EVENTS) &&
+			       !strcmp(bpf_map__name(map), "events")))
 			continue;
 		err = bpf_map__reuse_fd(map, fd);
 		if (err) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* trace/: what runs while tracing. Loading every BPF object (this file) and
  * the maps they share; the trackers that turn their records into sites: mem
- * (with brk, pages, faultsplit, ranges), task, go. A new kind of site gets
- * its tracker here. */
+ * (with brk, pages, faultsplit, ranges), task, go, malloc. A new kind of
+ * site gets its tracker here. */
 /* One lifecycle for every BPF object leaktrace loads, and the one owner of
  * the maps they share.
  *
@@ -66,6 +66,8 @@ void lt_maps_close(struct lt_maps *m);
 #define LT_LOAD_ATTACH	1	/* attach its auto-attachable programs */
 #define LT_LOAD_QUIET	2	/* a refused load is not said: the caller
 				 * tries again with fewer programs */
+#define LT_LOAD_OWN_EVENTS 4	/* the object's "events" ring buffer is its
+				 * own (fd set by the caller), not shared */
 
 /* Reuses the shared maps the object declares, loads it and, with
  * LT_LOAD_ATTACH, attaches its auto-attachable programs (tracepoints;

@@ -8,6 +8,7 @@
 #include "proc/scan.h"
 #include "sym/symbolize.h"
 #include "trace/go.h"
+#include "trace/malloc.h"
 #include "trace/goheap.h"
 #include "trace/mem.h"
 #include "trace/node.h"
@@ -137,6 +138,14 @@ int node_target_attach(struct lt_ctx *ctx, struct lt_target *tg)
 		    goheap_open(tg, exe))
 			return 1;
 	}
+	/* The allocator probes come on at the first tick (malloc_tick):
+	 * finding the allocator and measuring a hit take ~0.8 s (seconds on
+	 * a loaded host) that must not delay the other probes; a command's
+	 * allocator is known once it has exec'd. Not node-wide: a per-call
+	 * probe and an 8 MiB ring buffer per process do not scale to every
+	 * process of a host. */
+	if (!ctx->node)
+		tg->malloc_open_s = tg->target.spawned ? 0.1 : 0.01;
 	/* Execs are followed from here on (-- CMD's own exec included). */
 	if (procid_watch_exec(&tg->target.id))
 		lt_warn("cannot watch the execs of process %d (sched_process_exec): an exec "
@@ -160,6 +169,7 @@ void node_target_free(struct lt_ctx *ctx, struct lt_target *tg)
 	lt_target_remove(ctx, tg);
 	goheap_close(tg);
 	go_close(tg);
+	malloc_close(tg);
 	task_close(tg);
 	mem_close(tg);
 	stacks_free(&tg->stacks);

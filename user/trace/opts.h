@@ -46,6 +46,8 @@ struct lt_opts {
 	bool no_go;
 	bool go_parks;		/* gopark entry/RET probes (costly) */
 	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
+	bool no_malloc;		/* no allocator probes (malloc sites) */
+	double malloc_budget_pct;	/* allocator probes: % of a core */
 	struct export_opts metrics;	/* --metrics-* */
 };
 #endif

@@ -21,6 +21,7 @@ struct mem;
 struct threads;
 struct go_state;
 struct goheap;
+struct malloc_state;
 struct symbolizer;
 
 struct lt_target {
@@ -39,6 +40,9 @@ struct lt_target {
 	struct threads *threads;
 	struct go_state *go;
 	struct goheap *heap;		/* Go heap profile (trace/goheap.h) */
+	struct malloc_state *malloc;	/* allocator probes (trace/malloc.h) */
+	double malloc_open_s;		/* >0: find the allocator then (after
+					 * an exec: once the loader mapped it) */
 	struct proc_totals first, last;
 	bool have_totals;
 	uint32_t threads_start, threads_end;

@@ -99,7 +99,8 @@ double uprobe_cost_measure(struct bpf_program *prog, enum uprobe_insn kind)
 {
 	void (*fn)(void) = kind == UPROBE_ON_NOP5 ? lt_cost_nop5 : lt_cost_call;
 	uintptr_t at = kind == UPROBE_ON_NOP5 ? (uintptr_t)lt_cost_nop5 :
-		       kind == UPROBE_ON_CALL ? (uintptr_t)lt_cost_call :
+		       kind == UPROBE_ON_CALL || kind == UPROBE_RETPROBE_ON_CALL ?
+		       (uintptr_t)lt_cost_call :
 						(uintptr_t)lt_cost_ret;
 	double with[ROUNDS], base;
 	struct bpf_link *l;
@@ -111,7 +112,8 @@ double uprobe_cost_measure(struct bpf_program *prog, enum uprobe_insn kind)
 	if (err)
 		return err;
 	base = time_calls(fn);
-	l = bpf_program__attach_uprobe(prog, false, getpid(), path, off);
+	l = bpf_program__attach_uprobe(prog, kind == UPROBE_RETPROBE_ON_CALL,
+				       getpid(), path, off);
 	if (!l)
 		return -errno;
 	for (int i = 0; i < 20; i++)	/* first hits install the fast path */

@@ -8,7 +8,8 @@
 
 struct bpf_program;
 
-enum uprobe_insn { UPROBE_ON_NOP5, UPROBE_ON_CALL, UPROBE_ON_RET };
+enum uprobe_insn { UPROBE_ON_NOP5, UPROBE_ON_CALL, UPROBE_ON_RET,
+		   UPROBE_RETPROBE_ON_CALL /* a uretprobe: entry + return */ };
 
 /* Attaches prog (which must return at once for this process) to our own
  * instruction of that kind, times calls with and without it, detaches.

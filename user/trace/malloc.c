@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Native allocation sites: the allocator's entry points probed in duty
+ * windows within a CPU budget (trace/malloc.h has the estimator). */
+#include <errno.h>
+#include <math.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "trace/loader.h"
+#include "trace/target.h"
+#include "malloc.skel.h"
+#include "sym/allocsyms.h"
+#include "trace/malloc.h"
+#include "trace/malloc_int.h"
+#include "trace/probe_budget.h"
+#include "trace/uprobe_cost.h"
+#include "util/log.h"
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static double since_attach(const struct lt_target *ctx)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
+}
+
+static uint64_t ktime_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
+}
+
+bool malloc_enabled(const struct lt_target *ctx)
+{
+	return ctx->malloc && ctx->malloc->skel;
+}
+
+static void detach(struct malloc_state *ms)
+{
+	/* Returns first: an entry left behind ages out of the LRU map. */
+	for (int i = 0; i < ms->nret; i++)
+		bpf_link__destroy(ms->ret_links[i]);
+	for (int i = 0; i < ms->nentry; i++)
+		bpf_link__destroy(ms->entry_links[i]);
+	ms->nentry = ms->nret = 0;
+	ms->attached = false;
+}
+
+static int attach_multi(struct malloc_state *ms, pid_t pid, const char *path)
+{
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, o);
+	unsigned long off[ALLOC_MAX_PROBES], roff[ALLOC_MAX_PROBES];
+	__u64 ck[ALLOC_MAX_PROBES], rck[ALLOC_MAX_PROBES];
+	size_t n = 0, nr = 0;
+	struct bpf_link *l;
+
+	for (int i = 0; i < ms->found.n; i++) {
+		const struct alloc_probe *ap = &ms->found.probes[i];
+
+		if (strcmp(ap->path, path))
+			continue;
+		off[n] = ap->offset;
+		ck[n++] = ap->fn;
+		if (ap->fn != LT_MF_FREE) {
+			roff[nr] = ap->offset;
+			rck[nr++] = ap->fn;
+		}
+	}
+	/* Entries first: a return is then never without its entry. */
+	o.offsets = off, o.cookies = ck, o.cnt = n, o.retprobe = false;
+	l = bpf_program__attach_uprobe_multi(ms->skel->progs.lt_alloc_entry_multi,
+					     pid, path, NULL, &o);
+	if (!l)
+		return -errno;
+	ms->entry_links[ms->nentry++] = l;
+	if (nr) {
+		o.offsets = roff, o.cookies = rck, o.cnt = nr, o.retprobe = true;
+		l = bpf_program__attach_uprobe_multi(ms->skel->progs.lt_alloc_ret_multi,
+						     pid, path, NULL, &o);
+		if (!l)
+			return -errno;
+		ms->ret_links[ms->nret++] = l;
+	}
+	return 0;
+}
+
+/* One link per entry point (kernels before uprobe_multi). */
+static int attach_single(struct malloc_state *ms, pid_t pid,
+			 const struct alloc_probe *ap)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = ap->fn);
+	struct bpf_link *l;
+
+	l = bpf_program__attach_uprobe_opts(ms->skel->progs.lt_alloc_entry, pid,
+					    ap->path, ap->offset, &o);
+	if (!l)
+		return -errno;
+	ms->entry_links[ms->nentry++] = l;
+	if (ap->fn != LT_MF_FREE) {
+		o.retprobe = true;
+		l = bpf_program__attach_uprobe_opts(ms->skel->progs.lt_alloc_ret, pid,
+						    ap->path, ap->offset, &o);
+		if (!l)
+			return -errno;
+		ms->ret_links[ms->nret++] = l;
+	}
+	return 0;
+}
+
+static int attach(struct lt_target *ctx, struct malloc_state *ms)
+{
+	pid_t pid = target_host_pid(&ctx->target);
+	int err = 0;
+
+	if (ms->attached)
+		return 0;
+	for (int i = 0; i < ms->found.n && !err; i++) {
+		const struct alloc_probe *ap = &ms->found.probes[i];
+		bool first = true;
+
+		if (!ms->multi) {
+			err = attach_single(ms, pid, ap);
+			continue;
+		}
+		for (int k = 0; k < i && first; k++)
+			first = strcmp(ms->found.probes[k].path, ap->path) != 0;
+		if (first)
+			err = attach_multi(ms, pid, ap->path);
+	}
+	if (err) {
+		detach(ms);
+		ms->attach_errors++;
+		return err;
+	}
+	ms->attached = true;
+	return 0;
+}
+
+/* Cost of an allocation hit (entry + uretprobe at one address) and of a
+ * free hit (one entry probe), measured on leaktrace's own code. */
+static void measure_cost(struct malloc_state *ms)
+{
+	double a = uprobe_cost_measure(ms->skel->progs.lt_alloc_ret,
+				       UPROBE_RETPROBE_ON_CALL);
+	double f = uprobe_cost_measure(ms->skel->progs.lt_alloc_entry, UPROBE_ON_CALL);
+
+	ms->cost_measured = a > 0 && f > 0;
+	ms->mech_alloc_s = a > 0 ? a : 40e-6;
+	ms->mech_free_s = f > 0 ? f : 20e-6;
+	if (!ms->cost_measured)
+		lt_warn("cannot measure the uprobe cost here: assuming %.0f us an allocation, %.0f us a free\n",
+			ms->mech_alloc_s * 1e6, ms->mech_free_s * 1e6);
+	/* Our programs' own time (~1 us with a stack copy) until measured. */
+	ms->cost_alloc_s = (ms->mech_alloc_s + 1e-6) * IN_TARGET_FACTOR;
+	ms->cost_free_s = (ms->mech_free_s + 0.2e-6) * IN_TARGET_FACTOR;
+}
+
+static int load_once(struct lt_target *ctx, struct malloc_state *ms, bool multi)
+{
+	struct malloc_bpf *skel = ms->skel = malloc_bpf__open();
+
+	if (!skel)
+		return -errno;
+	/* the object is this process's own (uprobes are per process) */
+	skel->rodata->targ_tgid = target_host_pid(&ctx->target);
+	skel->bss->fp_jumps = ctx->target.is_go;
+	skel->rodata->ucopy_bytes = ctx->opts->stack_copy_kb << 10;
+	bpf_program__set_autoload(skel->progs.lt_alloc_entry_multi, multi);
+	bpf_program__set_autoload(skel->progs.lt_alloc_ret_multi, multi);
+	ms->multi = multi;
+	/* A ring buffer of its own: a burst of allocations in a window must
+	 * not crowd the memory and thread events (and their stack copies)
+	 * out of the shared one. */
+	if (ms->events_fd < 0) {
+		LIBBPF_OPTS(bpf_map_create_opts, o);
+
+		ms->events_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "malloc_events", 0, 0,
+					       MALLOC_RINGBUF, &o);
+		if (ms->events_fd < 0) {
+			lt_err("cannot create the allocator ring buffer: %s\n", strerror(errno));
+			return -errno;
+		}
+	}
+	if (bpf_map__reuse_fd(skel->maps.events, ms->events_fd))
+		return -errno;
+	skel->rodata->wakeup_bytes = MALLOC_RINGBUF / 4;
+	return lt_bpf_load(skel->skeleton, ms->maps, "allocator",
+			   LT_LOAD_OWN_EVENTS | (multi ? LT_LOAD_QUIET : 0));
+}
+
+/* With uprobe_multi programs where the kernel has them (6.6+). */
+static int load(struct lt_target *ctx, struct malloc_state *ms)
+{
+	if (!load_once(ctx, ms, true))
+		return 0;
+	lt_debug("allocator: no uprobe_multi here, one link per entry point\n");
+	malloc_bpf__destroy(ms->skel);
+	return load_once(ctx, ms, false);
+}
+
+int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
+{
+	struct malloc_state *ms;
+	int err;
+
+	if (ctx->opts->no_malloc || ctx->opts->malloc_budget_pct <= 0)
+		return 0;
+	ms = calloc(1, sizeof(*ms));
+	if (!ms)
+		return -ENOMEM;
+	ctx->malloc = ms;
+	ms->events_fd = -1;
+	ms->maps = maps;
+	u64map_init(&ms->live);
+	double t0 = now_s();
+
+	err = alloc_find(ctx->target.proc_pid, &ms->found);
+	if (err) {
+		lt_note("no native allocator found in process %d (%s): malloc sites are off\n",
+			ctx->target.pid, err == -ENOENT ? "no malloc in its mapped files" :
+			strerror(-err));
+		return 0;
+	}
+	err = load(ctx, ms);
+	if (err) {
+		malloc_bpf__destroy(ms->skel);
+		ms->skel = NULL;
+		return err;
+	}
+	double t1 = now_s();
+
+	measure_cost(ms);
+	lt_debug("allocator: %s (%s)%s%s, %d entry points, %.1f us an allocation; found and loaded in %.0f ms, cost measured in %.0f ms\n",
+		 ms->found.name, ms->found.module, ms->found.prefixed[0] ? ", " : "",
+		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6,
+		 (t1 - t0) * 1e3, (now_s() - t1) * 1e3);
+	pb_init(&ms->pb, ctx->opts->malloc_budget_pct / 100.0, ms->cost_alloc_s, 0);
+	ms->skel->bss->malloc_until_ns = ktime_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+	ms->wt = calloc(64, sizeof(*ms->wt));
+	if (!ms->wt)
+		return -ENOMEM;
+	ms->nwt = 64;
+	ms->wt[0] = 1;	/* continuous until the budget says otherwise */
+	ms->pid = ctx->target.proc_pid;
+	ms->io_on = malloc_io_calls(ms->pid);
+	t1 = now_s();
+	err = attach(ctx, ms);
+	lt_debug("allocator probes attached in %.0f ms\n", (now_s() - t1) * 1e3);
+	if (err)
+		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
+		       ms->found.module, strerror(-err));
+	return err;
+}
+
+void malloc_close(struct lt_target *ctx)
+{
+	struct malloc_state *ms = ctx->malloc;
+
+	if (!ms)
+		return;
+	detach(ms);
+	malloc_bpf__destroy(ms->skel);
+	if (ms->events_fd >= 0)
+		close(ms->events_fd);	/* ctx->rb keeps its own mapping */
+	u64map_free(&ms->live);
+	free(ms->objs);
+	free(ms->spare);
+	free(ms->sites);
+	free(ms->wt);
+	free(ms);
+	ctx->malloc = NULL;
+}
+
+void malloc_stop(struct lt_target *ctx)
+{
+	if (malloc_enabled(ctx) && ctx->malloc->skel->bss)
+		ctx->malloc->skel->bss->lt_stop = 1;
+}
+
+void malloc_drops(const struct lt_target *ctx, uint64_t *out)
+{
+	if (!malloc_enabled(ctx) || !ctx->malloc->skel->bss)
+		return;
+	for (int i = 0; i < LT_DROP_MAX; i++)
+		out[i] += ctx->malloc->skel->bss->drops[i];
+}
+
+/* Hits in allocation-hit units (what the budget is fed). */
+static uint64_t hit_units(const struct malloc_state *ms)
+{
+	const __u64 *h = ms->skel->bss->malloc_hits;
+
+	return h[LT_MH_ALLOC] + (uint64_t)(h[LT_MH_FREE] * ms->cost_free_s /
+					   ms->cost_alloc_s);
+}
+
+void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
+{
+	struct malloc_state *ms = ctx->malloc;
+	const __u64 *h;
+	uint64_t hits;
+	double now;
+
+	if (!ms && ctx->malloc_open_s > 0 && since_attach(ctx) >= ctx->malloc_open_s) {
+		ctx->malloc_open_s = 0;
+		if (malloc_open(ctx, maps))
+			lt_warn("malloc sites are off\n");
+		ms = ctx->malloc;
+	}
+	if (!malloc_enabled(ctx) || ms->pb.budget <= 0)
+		return;
+	now = since_attach(ctx);
+	h = ms->skel->bss->malloc_hits;
+	hits = h[LT_MH_ALLOC] + h[LT_MH_FREE];
+	/* The programs' own time, measured in BPF, replaces the guess. */
+	if (hits >= 1000) {
+		double own = (double)ms->skel->bss->malloc_ns / hits / 1e9;
+
+		ms->cost_alloc_s = IN_TARGET_FACTOR * (ms->mech_alloc_s + own);
+		ms->cost_free_s = IN_TARGET_FACTOR * (ms->mech_free_s + own);
+		ms->pb.cost_s = ms->cost_alloc_s;
+	}
+	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
+		/* Back to continuous without a detach (a window measured the
+		 * probes cheap again): the window's end kept in BPF must go, or
+		 * the attached probes would record nothing from then on. */
+		if (ms->pb.on && ms->pb.duty >= 1)
+			ms->skel->bss->malloc_until_ns = 0;
+		return;
+	}
+	double t0 = since_attach(ctx);
+	if (ms->pb.on) {
+		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
+
+		ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
+		if (attach(ctx, ms)) {
+			ms->pb.on = false;	/* counted; next window */
+		} else {
+			double t = since_attach(ctx);
+
+			ms->pb.until += t - ms->pb.since;
+			ms->pb.since = t;
+			malloc_window_begin(ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
+			ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len : 0;
+		}
+	} else {
+		/* Every program stops now; unlinking takes a grace period. */
+		ms->skel->bss->malloc_until_ns = 1;
+		ms->off_at = since_attach(ctx);
+		ms->io_off = malloc_io_calls(ms->pid);
+		detach(ms);
+	}
+	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (since_attach(ctx) - t0) * 1e3);
+}
+
+/* The allocator's ring buffer reaches its target directly (no tgid in
+ * its records: the buffer is the process's own). */
+static int malloc_record(void *tg, void *data, size_t size)
+{
+	malloc_handle(tg, data, size);
+	return 0;
+}
+
+int malloc_ring(struct lt_target *ctx, struct ring_buffer *rb)
+{
+	struct malloc_state *ms = ctx->malloc;
+	int err;
+
+	if (!malloc_enabled(ctx) || !rb || ms->rb_added)
+		return 0;
+	err = ring_buffer__add(rb, ms->events_fd, malloc_record, ctx);
+	if (err) {
+		lt_err("cannot read the allocator ring buffer: %s\n", strerror(-err));
+		return err;
+	}
+	ms->rb_added = true;
+	return 0;
+}
+
+int malloc_poll_ms(const struct lt_target *ctx, int max_ms)
+{
+	double next;
+
+	if (!malloc_enabled(ctx) || ctx->malloc->pb.budget <= 0)
+		return max_ms;
+	next = pb_next(&ctx->malloc->pb, since_attach(ctx)) * 1000;
+	return next < max_ms ? (int)ceil(next) : max_ms;
+}
+

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Sampled allocations: what each window saw, how its objects die (a free
+ * seen, the address handed out again, a realloc), and the estimate per
+ * stack (trace/malloc.h, README "Allocation sites"). */
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include "trace/loader.h"
+#include "trace/target.h"
+#include "leaktrace.h"
+#include "trace/malloc.h"
+#include "trace/malloc_int.h"
+#include "util/log.h"
+
+/* The target's read and write system calls so far (/proc/PID/io syscr +
+ * syscw), -1 unknown: for a service, the requests it served. */
+int64_t malloc_io_calls(int pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long long r = 0, w = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	if (!(p = strstr(buf, "syscr:")) || sscanf(p, "syscr: %llu", &r) != 1 ||
+	    !(p = strstr(buf, "syscw:")) || sscanf(p, "syscw: %llu", &w) != 1)
+		return -1;
+	return (int64_t)(r + w);
+}
+
+/* A window's I/O calls must reach this to weigh by them (a pipelining
+ * client makes few: 6000 SETs/s in batches of 300 are ~40 calls a second). */
+#define MIN_ON_IO 8
+
+/* A window begins at now (s): the previous one's weight becomes final and
+ * the estimates of the sites with objects from it are corrected. An object
+ * seen in a window stands for (on + off) / on of its cycle, measured in
+ * the target's read/write calls when it makes enough of them (a server's
+ * requests: probes slow a busy server, which then serves fewer requests
+ * while probed, and wall time would count that as fewer allocations),
+ * else in wall time (a program paced by the clock). */
+void malloc_window_begin(struct malloc_state *ms, double now, double planned)
+{
+	uint32_t prev = ms->win;
+	double on = ms->off_at - ms->on_at, w = 0;
+	int64_t io = malloc_io_calls(ms->pid);
+
+	if (!ms->nwt || ms->win + 1 >= UINT32_MAX)
+		return;
+	if (on > 0) {
+		w = (now - ms->on_at) / on;
+		if (io >= 0 && ms->io_on >= 0 && ms->io_off - ms->io_on >= MIN_ON_IO) {
+			double wio = (double)(io - ms->io_on) / (double)(ms->io_off - ms->io_on);
+
+			lt_debug("malloc window %u: on %.3f s, %lld of %lld I/O calls: weight %.1f (wall %.1f)\n",
+				 prev, on, (long long)(ms->io_off - ms->io_on),
+				 (long long)(io - ms->io_on), wio, w);
+			w = wio;
+			ms->io_windows++;
+		}
+		for (size_t i = 0; i < ms->nsites; i++) {
+			struct msite *m = &ms->sites[i];
+
+			if (m->pend_win != prev || !m->pend_objs)
+				continue;
+			m->est_bytes += (double)m->pend_bytes * (w - ms->wt[prev]);
+			m->est_objs += (double)m->pend_objs * (w - ms->wt[prev]);
+			m->pend_objs = m->pend_bytes = 0;
+		}
+		ms->wt[prev] = (float)w;
+	}
+	if (ms->win + 1 >= ms->nwt) {
+		float *v = realloc(ms->wt, ms->nwt * 2 * sizeof(*v));
+
+		if (!v)
+			return;	/* this window joins the last one */
+		ms->wt = v;
+		ms->nwt *= 2;
+	}
+	ms->wt[++ms->win] = (float)planned;
+	ms->on_at = now;
+	ms->io_on = io;
+}
+
+static struct msite *msite(struct malloc_state *ms, uint32_t id)
+{
+	if (id >= ms->nsites) {
+		size_t n = id + 256;
+		struct msite *v = realloc(ms->sites, n * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		memset(v + ms->nsites, 0, (n - ms->nsites) * sizeof(*v));
+		ms->sites = v;
+		ms->nsites = n;
+	}
+	return &ms->sites[id];
+}
+
+static void publish(struct site *s, const struct msite *m)
+{
+	s->bytes = m->est_bytes > 0 ? llround(m->est_bytes) : 0;
+	s->live = m->est_objs > 0 ? llround(m->est_objs) : 0;
+}
+
+/* The sampled object at addr died (seen freed, or its address reused). */
+static void forget(struct lt_target *ctx, struct malloc_state *ms, uint64_t addr,
+		   bool reused)
+{
+	uint64_t slot;
+	struct mobj *o;
+	struct msite *m;
+	struct site *s;
+	double w;
+
+	if (!u64map_get(&ms->live, addr, &slot)) {
+		if (!reused)
+			ms->frees_unknown++;
+		return;
+	}
+	u64map_del(&ms->live, addr);
+	o = &ms->objs[slot - 1];
+	if (ms->nspare < ms->spare_cap ||
+	    (ms->spare = realloc(ms->spare, (ms->spare_cap = ms->spare_cap * 2 + 1024) *
+				 sizeof(*ms->spare))))
+		ms->spare[ms->nspare++] = (uint32_t)(slot - 1);
+	m = msite(ms, o->site);
+	s = model_get(&ctx->model, o->site);
+	if (!m || !s)
+		return;
+	w = o->win < ms->nwt ? ms->wt[o->win] : 1;
+	m->est_bytes -= (double)o->size * w;
+	m->est_objs -= w;
+	if (m->pend_win == o->win && m->pend_objs) {
+		m->pend_objs--;
+		m->pend_bytes -= o->size;
+	}
+	m->live_objs--;
+	m->live_bytes -= o->size;
+	if (reused) {
+		m->freed_reuse++;
+		ms->freed_reuse++;
+	} else {
+		m->freed_seen++;
+		ms->freed_seen++;
+	}
+	s->freed += (uint64_t)((double)o->size * w);
+	publish(s, m);
+}
+
+static void remember(struct lt_target *ctx, struct malloc_state *ms,
+		     const struct lt_malloc_event *e)
+{
+	uint64_t sid = e->stack_id;
+	struct msite *m;
+	struct site *s;
+	uint32_t slot;
+	double w;
+
+	if (e->copy_bytes)
+		sid = stacks_event_id(&ctx->stacks, ms->maps->copy_need_fd,
+				      e->stack_id, e + 1, e->copy_bytes);
+	s = stacks_site(&ctx->stacks, &ctx->model, SITE_MALLOC, sid);
+	if (!s || !(m = msite(ms, s->id)))
+		return;
+	if (ms->nspare) {
+		slot = ms->spare[--ms->nspare];
+	} else {
+		if (ms->nobjs == ms->cap) {
+			size_t n = ms->cap ? ms->cap * 2 : 4096;
+			struct mobj *v = realloc(ms->objs, n * sizeof(*v));
+
+			if (!v)
+				return;
+			ms->objs = v;
+			ms->cap = n;
+		}
+		slot = (uint32_t)ms->nobjs++;
+	}
+	if (u64map_put(&ms->live, e->addr, slot + 1ULL)) {
+		ms->spare[ms->nspare++] = slot;	/* ENOMEM: not kept */
+		return;
+	}
+	ms->objs[slot] = (struct mobj){ .size = e->size, .site = s->id,
+					.win = ms->win };
+	w = ms->win < ms->nwt ? ms->wt[ms->win] : 1;
+	if (m->pend_win != ms->win)
+		m->pend_win = ms->win, m->pend_objs = m->pend_bytes = 0;
+	m->pend_objs++;
+	m->pend_bytes += e->size;
+	m->calls++;
+	m->live_objs++;
+	m->live_bytes += e->size;
+	m->est_bytes += (double)e->size * w;
+	m->est_objs += w;
+	s->created++;
+	publish(s, m);
+}
+
+void malloc_handle(struct lt_target *ctx, const void *rec, size_t size)
+{
+	struct malloc_state *ms = ctx->malloc;
+	__u32 type = *(const __u32 *)rec;
+
+	if (!malloc_enabled(ctx))
+		return;
+	if (type == LT_EV_FREE && size >= sizeof(struct lt_free_event)) {
+		ms->frees++;
+		forget(ctx, ms, ((const struct lt_free_event *)rec)->addr, false);
+	} else if (type == LT_EV_MALLOC && size >= sizeof(struct lt_malloc_event)) {
+		const struct lt_malloc_event *e = rec;
+
+		ms->allocs++;
+		if (e->fn == LT_MF_REALLOC && e->old_addr)
+			forget(ctx, ms, e->old_addr, false);
+		/* The allocator handed this address out again: the object
+		 * we knew there was freed while no probe looked. */
+		forget(ctx, ms, e->addr, true);
+		remember(ctx, ms, e);
+	}
+}
+
