@@ -99,6 +99,46 @@ static __always_inline void lt_fix_uretprobes(struct lt_ucopy_buf *b, __u64 sp,
 	}
 }
 
+/* The kernel runs a probed instruction out of line, in the [uprobes] page
+ * (xol_vaddr): an event it causes there (a first touch by malloc's first
+ * instructions, while our own probe on it is hit) has an IP in no file.
+ * The instruction's own address is utask->vaddr: unwinding goes on from
+ * there with its function's CFI. 128 bytes: x86's XOL slot. */
+static __always_inline __u64 lt_fix_xol_ip(__u64 ip)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct uprobe_task *ut;
+	__u64 xol;
+
+	if (!bpf_core_field_exists(task->utask))
+		return ip;
+	ut = BPF_CORE_READ(task, utask);
+	if (!ut)
+		return ip;
+	xol = BPF_CORE_READ(ut, xol_vaddr);
+	if (!xol || ip < xol || ip >= xol + 128)
+		return ip;
+	return BPF_CORE_READ(ut, vaddr);
+}
+
+/* Whether ip is still in the [uprobes] page (the return trampoline of a
+ * uretprobe, which pushes registers on the user stack): no file, no CFI,
+ * nothing a copy could be unwound from. */
+static __always_inline bool lt_in_uprobes_page(__u64 ip)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct xol_area *area;
+	__u64 base;
+
+	if (!bpf_core_field_exists(task->mm->uprobes_state))
+		return false;
+	area = BPF_CORE_READ(task, mm, uprobes_state.xol_area);
+	if (!area)
+		return false;
+	base = BPF_CORE_READ(area, vaddr);
+	return ip >= base && ip < base + 4096;
+}
+
 /* Sends the event record ev (ev_size bytes, a constant; copy_bytes at
  * copy_off inside it) to the ring buffer, followed by a copy of the user
  * stack when the event's frame-pointer stack is not known complete. */
@@ -133,7 +173,9 @@ static __always_inline void lt_output(const void *ev, __u32 ev_size,
 	regs = lt_user_regs();
 	if (!b || !regs)
 		goto plain;
-	b->hdr.ip = PT_REGS_IP_CORE(regs);
+	b->hdr.ip = lt_fix_xol_ip(PT_REGS_IP_CORE(regs));
+	if (lt_in_uprobes_page(b->hdr.ip))
+		goto plain;
 	b->hdr.sp = PT_REGS_SP_CORE(regs);
 	b->hdr.fp = PT_REGS_FP_CORE(regs);
 #if defined(__TARGET_ARCH_arm64)

@@ -211,7 +211,9 @@ static void test_malloc_variants(void **state)
 		assert_non_null(skel);
 		snprintf(what, sizeof(what), "malloc.bpf.o (fp_jumps %d, ucopy_bytes %u, %s)",
 			 go, ucopy_sizes[uc], multi ? "uprobe_multi" : "one link per probe");
-		LT_BPF_COMMON_RODATA(skel, getpid(), go, &maps);
+		/* the allocator object is one process's own, as malloc.c sets it */
+		skel->rodata->targ_tgid = getpid();
+		skel->bss->fp_jumps = go;
 		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
 		bpf_program__set_autoload(skel->progs.lt_alloc_entry_multi, multi);
 		bpf_program__set_autoload(skel->progs.lt_alloc_ret_multi, multi);
