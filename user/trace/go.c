@@ -421,6 +421,12 @@ void go_tick(struct lt_target *ctx)
 		} else {
 			creation_detach(g);
 		}
+	} else if (g->pb.on && g->pb.duty >= 1 && g->skel->bss->go_new_until_ns) {
+		/* Back to continuous without a detach: the last window's end
+		 * kept in BPF must go, or the attached probe records nothing
+		 * from then on while the report says "continuous" (found by
+		 * the malloc tracker, which shares the controller). */
+		g->skel->bss->go_new_until_ns = 0;
 	}
 	stmt_check(ctx, now);
 }
