@@ -232,7 +232,7 @@ void model_sample(struct model *m, double t)
 	}
 }
 
-static int cmp_score(const void *a, const void *b)
+int model_cmp_score(const void *a, const void *b)
 {
 	const struct site *x = *(struct site *const *)a;
 	const struct site *y = *(struct site *const *)b;
@@ -257,7 +257,7 @@ void model_rank(struct model *m, double rss_rise)
 		verdict_decide(s, rss_rise);
 		s->score = verdict_score(s);
 	}
-	qsort(m->ranked, m->n, sizeof(*m->ranked), cmp_score);
+	qsort(m->ranked, m->n, sizeof(*m->ranked), model_cmp_score);
 	entries_build(m);
 }
 

@@ -136,6 +136,8 @@ void model_sample(struct model *m, double t);
  * first. rss_rise: how much the process's RSS rose over the window (bytes;
  * NAN if unknown): resident growth at a site beyond it is pages being
  * recycled since attach, not a leak. */
+/* qsort order of model.ranked: most suspect (score) first, then by id. */
+int model_cmp_score(const void *a, const void *b);
 void model_rank(struct model *m, double rss_rise);
 /* Appends the process's RSS (bytes) and thread count at time t. */
 void model_totals(struct model *m, double t, double rss, double threads);

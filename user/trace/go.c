@@ -24,6 +24,7 @@
 #include "trace/go_int.h"
 #include "trace/loader.h"
 #include "trace/uprobe_cost.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 /* What a hit costs inside a busy target, against what leaktrace measures
@@ -35,23 +36,6 @@
 /* A go statement probe may spend this share of the budget. */
 #define STMT_SHARE 0.25
 #define STMT_CHECK_S 0.2
-
-/* Seconds since attach (ctx->now_s is only updated per interval). */
-static double since_attach(const struct lt_target *ctx)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
-}
-
-static uint64_t ktime_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
-}
 
 bool go_enabled(const struct lt_target *ctx)
 {
@@ -310,7 +294,7 @@ int go_open(struct lt_target *ctx, const char *exe,
 	 * ends the first window. */
 	pb_init(&g->pb, ctx->opts->go_budget_pct / 100.0, g->cost_s, 0);
 	if (g->pb.budget > 0) {
-		g->skel->bss->go_new_until_ns = ktime_ns() +
+		g->skel->bss->go_new_until_ns = lt_mono_ns() +
 			(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
 		err = creation_attach(g);
 	}
@@ -396,7 +380,7 @@ void go_tick(struct lt_target *ctx)
 
 	if (!go_enabled(ctx) || g->pb.budget <= 0)
 		return;
-	now = since_attach(ctx);
+	now = lt_target_elapsed(ctx);
 	/* The program's own time, measured in BPF, replaces the guess. */
 	hits = g->skel->bss->go_hits[LT_GO_HIT_NEW];
 	if (hits >= 1000)
@@ -408,15 +392,15 @@ void go_tick(struct lt_target *ctx)
 		uint64_t len = g->pb.duty < 1 ? (uint64_t)(g->pb.on_len * 1e9) : 0;
 
 		if (g->pb.on) {
-			g->skel->bss->go_new_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
+			g->skel->bss->go_new_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
 			if (creation_attach(g)) {
 				g->pb.on = false;	/* counted; next window */
 			} else {
-				double t = since_attach(ctx);
+				double t = lt_target_elapsed(ctx);
 
 				g->pb.until += t - g->pb.since;
 				g->pb.since = t;
-				g->skel->bss->go_new_until_ns = len ? ktime_ns() + len : 0;
+				g->skel->bss->go_new_until_ns = len ? lt_mono_ns() + len : 0;
 			}
 		} else {
 			creation_detach(g);
@@ -437,7 +421,7 @@ int go_poll_ms(const struct lt_target *ctx, int max_ms)
 
 	if (!go_enabled(ctx) || ctx->go->pb.budget <= 0)
 		return max_ms;
-	next = pb_next(&ctx->go->pb, since_attach(ctx)) * 1000;
+	next = pb_next(&ctx->go->pb, lt_target_elapsed(ctx)) * 1000;
 	return next < max_ms ? (int)ceil(next) : max_ms;
 }
 
@@ -458,7 +442,7 @@ void go_stmt_want(struct lt_target *ctx, uint64_t gopc)
 	sp = &g->stmts[g->nstmts++];
 	memset(sp, 0, sizeof(*sp));
 	sp->gopc = gopc;
-	sp->checked_at = since_attach(ctx);
+	sp->checked_at = lt_target_elapsed(ctx);
 	err = go_stmt_probe_find(g->rt->elf, g->rt->pcln, gopc - g->bias, &cp);
 	if (err) {
 		sp->unplaceable = true;

@@ -17,31 +17,8 @@
 #include "trace/malloc_int.h"
 #include "trace/probe_budget.h"
 #include "trace/uprobe_cost.h"
+#include "util/clock.h"
 #include "util/log.h"
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec / 1e9;
-}
-
-static double since_attach(const struct lt_target *ctx)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - ctx->t0.tv_sec) + (now.tv_nsec - ctx->t0.tv_nsec) / 1e9;
-}
-
-static uint64_t ktime_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ULL + t.tv_nsec;
-}
 
 bool malloc_enabled(const struct lt_target *ctx)
 {
@@ -225,7 +202,7 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	ms->events_fd = -1;
 	ms->maps = maps;
 	u64map_init(&ms->live);
-	double t0 = now_s();
+	double t0 = lt_mono_s();
 
 	err = alloc_find(ctx->target.proc_pid, &ms->found);
 	if (err) {
@@ -240,15 +217,15 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->skel = NULL;
 		return err;
 	}
-	double t1 = now_s();
+	double t1 = lt_mono_s();
 
 	measure_cost(ms);
 	lt_debug("allocator: %s (%s)%s%s, %d entry points, %.1f us an allocation; found and loaded in %.0f ms, cost measured in %.0f ms\n",
 		 ms->found.name, ms->found.module, ms->found.prefixed[0] ? ", " : "",
 		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6,
-		 (t1 - t0) * 1e3, (now_s() - t1) * 1e3);
+		 (t1 - t0) * 1e3, (lt_mono_s() - t1) * 1e3);
 	pb_init(&ms->pb, ctx->opts->malloc_budget_pct / 100.0, ms->cost_alloc_s, 0);
-	ms->skel->bss->malloc_until_ns = ktime_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+	ms->skel->bss->malloc_until_ns = lt_mono_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
 	ms->wt = calloc(64, sizeof(*ms->wt));
 	if (!ms->wt)
 		return -ENOMEM;
@@ -256,9 +233,9 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	ms->wt[0] = 1;	/* continuous until the budget says otherwise */
 	ms->pid = ctx->target.proc_pid;
 	ms->io_on = malloc_io_calls(ms->pid);
-	t1 = now_s();
+	t1 = lt_mono_s();
 	err = attach(ctx, ms);
-	lt_debug("allocator probes attached in %.0f ms\n", (now_s() - t1) * 1e3);
+	lt_debug("allocator probes attached in %.0f ms\n", (lt_mono_s() - t1) * 1e3);
 	if (err)
 		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
 		       ms->found.module, strerror(-err));
@@ -314,7 +291,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 	uint64_t hits;
 	double now;
 
-	if (!ms && ctx->malloc_open_s > 0 && since_attach(ctx) >= ctx->malloc_open_s) {
+	if (!ms && ctx->malloc_open_s > 0 && lt_target_elapsed(ctx) >= ctx->malloc_open_s) {
 		ctx->malloc_open_s = 0;
 		if (malloc_open(ctx, maps))
 			lt_warn("malloc sites are off\n");
@@ -322,7 +299,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 	}
 	if (!malloc_enabled(ctx) || ms->pb.budget <= 0)
 		return;
-	now = since_attach(ctx);
+	now = lt_target_elapsed(ctx);
 	h = ms->skel->bss->malloc_hits;
 	hits = h[LT_MH_ALLOC] + h[LT_MH_FREE];
 	/* The programs' own time, measured in BPF, replaces the guess. */
@@ -341,29 +318,29 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 			ms->skel->bss->malloc_until_ns = 0;
 		return;
 	}
-	double t0 = since_attach(ctx);
+	double t0 = lt_target_elapsed(ctx);
 	if (ms->pb.on) {
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
 
-		ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len + 500000000ULL : 0;
+		ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
 		if (attach(ctx, ms)) {
 			ms->pb.on = false;	/* counted; next window */
 		} else {
-			double t = since_attach(ctx);
+			double t = lt_target_elapsed(ctx);
 
 			ms->pb.until += t - ms->pb.since;
 			ms->pb.since = t;
 			malloc_window_begin(ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
-			ms->skel->bss->malloc_until_ns = len ? ktime_ns() + len : 0;
+			ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len : 0;
 		}
 	} else {
 		/* Every program stops now; unlinking takes a grace period. */
 		ms->skel->bss->malloc_until_ns = 1;
-		ms->off_at = since_attach(ctx);
+		ms->off_at = lt_target_elapsed(ctx);
 		ms->io_off = malloc_io_calls(ms->pid);
 		detach(ms);
 	}
-	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (since_attach(ctx) - t0) * 1e3);
+	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (lt_target_elapsed(ctx) - t0) * 1e3);
 }
 
 /* The allocator's ring buffer reaches its target directly (no tgid in
@@ -396,7 +373,7 @@ int malloc_poll_ms(const struct lt_target *ctx, int max_ms)
 
 	if (!malloc_enabled(ctx) || ctx->malloc->pb.budget <= 0)
 		return max_ms;
-	next = pb_next(&ctx->malloc->pb, since_attach(ctx)) * 1000;
+	next = pb_next(&ctx->malloc->pb, lt_target_elapsed(ctx)) * 1000;
 	return next < max_ms ? (int)ceil(next) : max_ms;
 }
 

@@ -157,16 +157,6 @@ static bool in_allocator(const struct malloc_state *ms, const struct site *s)
 	return false;
 }
 
-static int cmp_score(const void *a, const void *b)
-{
-	const struct site *x = *(struct site *const *)a;
-	const struct site *y = *(struct site *const *)b;
-
-	if (x->score != y->score)
-		return x->score < y->score ? 1 : -1;
-	return x->id < y->id ? -1 : 1;
-}
-
 /* The most suspect growing malloc site, NULL when none grows or when one
  * of s's own culprit function grows (then s's growth is its own: the
  * pages it first touched are those it allocated). */
@@ -236,7 +226,7 @@ int malloc_explain(struct lt_target *ctx)
 		marked++;
 	}
 	if (marked) {
-		qsort(m->ranked, m->n, sizeof(*m->ranked), cmp_score);
+		qsort(m->ranked, m->n, sizeof(*m->ranked), model_cmp_score);
 		entries_build(m);
 	}
 	return marked;
