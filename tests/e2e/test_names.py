@@ -509,7 +509,7 @@ def test_debuginfod_itself_traced(debuginfod, netns, split, tmp_path):
     uw = rep["unwind"]
     assert uw["copies"] > 0 and uw["unwound"] > 0, f"no stack unwound with CFI: {uw}\n{desc}"
     exe = os.path.realpath(_need("debuginfod"))
-    whole = [s for s in rep["sites"] if s["kind"] in ("fault", "mmap", "brk")
+    whole = [s for s in rep["sites"] if s["kind"] in ("fault", "mmap", "brk", "malloc")
              and not s.get("stack_truncated")
              and any(f.get("module") == exe for f in s["stack"])]
     assert whole, "no memory site unwound whole through debuginfod's own code\n" + \
@@ -518,3 +518,20 @@ def test_debuginfod_itself_traced(debuginfod, netns, split, tmp_path):
     for s in whole:
         for f in s["stack"]:
             assert f.get("function") or f.get("offset") is not None, f
+
+
+def test_stripped_and_full_copies_in_one_run(split, leaker, tmp_path):
+    """A stripped copy keeps the build id of the full one. Traced together
+    (-p STRIPPED,FULL: one symbol cache for the run, the stripped copy
+    opened first), the full copy still names its functions — under --all
+    the full mmap_leak had been printed as mmap_leak+0x1700 because the
+    cache, keyed by build id alone, handed it the stripped copy."""
+    with running([str(split["full"]), "-rate", "10", "-chunk-kb", "256"], tmp_path) as full:
+        rep, _, _, desc = _trace(f"{leaker.pid},{full.pid}", tmp_path, "both", _env())
+    by_pid = {p["target"]["pid"]: p for p in rep["processes"]}
+    named = [s for s in by_pid[full.pid]["sites"]
+             if any(f.get("function") == "leak_chunk" for f in s["stack"])]
+    assert named, "the full copy's frames are unnamed\n" + desc
+    unnamed = [s for s in by_pid[leaker.pid]["sites"]
+               if any(f.get("function") == "leak_chunk" for f in s["stack"])]
+    assert not unnamed, "the stripped copy cannot name leak_chunk without its debug file"

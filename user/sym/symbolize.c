@@ -218,7 +218,14 @@ static struct elfmod *load_module(struct symbolizer *s,
 	}
 	idlen = elfmod_build_id(m, &id);
 	if (idlen) {
-		n = snprintf(key, sizeof(key), "b:");
+		struct elfmod_info info;
+
+		/* A stripped copy keeps its build id: what the file itself
+		 * holds is part of the key, or a stripped copy opened first
+		 * would name nothing in the full one (seen under --all). */
+		elfmod_get_info(m, &info);
+		n = snprintf(key, sizeof(key), "b:%c%c:", info.has_symtab ? 's' : '-',
+			     info.has_dwarf ? 'd' : '-');
 		for (i = 0; i < idlen; i++)
 			n += snprintf(key + n, sizeof(key) - n, "%02x", id[i]);
 	}
