@@ -137,12 +137,34 @@ static void test_no_such_process(void **state)
 	assert_true(alloc_find(0x7ffffff0, &a) < 0);
 }
 
+/* A file with Go code is never probed, stripped or not (a uretprobe on Go
+ * code crashes it); libc is. */
+static void test_go_files_refused(void **state)
+{
+	static const char *const go[] = { "parked", "parked.stripped", "cgoleak" };
+	const char *b = getenv("LEAKTRACE_BUILD");
+	char p[4096];
+	int found = 0;
+
+	assert_false(alloc_module_is_go("/lib/x86_64-linux-gnu/libc.so.6"));
+	for (int v = 19; v <= 40; v++)
+		for (size_t i = 0; i < sizeof(go) / sizeof(go[0]); i++) {
+			snprintf(p, sizeof(p), "%s/progs/go1.%d/%s", b ? b : "build", v, go[i]);
+			if (access(p, R_OK))
+				continue;
+			assert_true(alloc_module_is_go(p));
+			found++;
+		}
+	assert_true(found > 0);	/* make progs builds them */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_self_is_glibc),
 		cmocka_unit_test(test_redis_is_jemalloc),
 		cmocka_unit_test(test_no_such_process),
+		cmocka_unit_test(test_go_files_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "proc/procmaps.h"
 #include "sym/allocsyms.h"
+#include "util/log.h"
 
 /* The entry points probed, by the argument layout their calls have. */
 static const struct {
@@ -62,6 +63,7 @@ static const char *const prefixes[] = { "je_", "tc_" };
 struct modsyms {
 	uint64_t off[NENTRY];		/* file offset + 1; 0 not defined */
 	uint64_t pre_off[2][NENTRY];	/* the same with a prefix */
+	bool is_go;			/* has Go code (.gopclntab) */
 };
 
 /* File offset of link-time address vaddr, from the PT_LOAD holding it. */
@@ -130,9 +132,18 @@ static int read_module(const char *path, struct modsyms *ms)
 		return -ENOEXEC;
 	}
 	while ((scn = elf_nextscn(elf, scn))) {
+		const char *sname;
+		size_t shstrndx;
 		Elf_Data *d;
 		size_t cnt;
 
+		/* Go code in the file: its allocator entry points are never
+		 * probed (a uretprobe patches the return address on the stack,
+		 * and Go moves its stacks). Stripped Go binaries keep it. */
+		if (gelf_getshdr(scn, &sh) && !elf_getshdrstrndx(elf, &shstrndx) &&
+		    (sname = elf_strptr(elf, shstrndx, sh.sh_name)) &&
+		    (!strcmp(sname, ".gopclntab") || !strcmp(sname, ".go.buildinfo")))
+			ms->is_go = true;
 		if (!gelf_getshdr(scn, &sh) ||
 		    (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
 		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
@@ -197,6 +208,13 @@ static bool is_loader(const char *path)
 	       !strncmp(base_name(path), "ld-musl", 7);
 }
 
+bool alloc_module_is_go(const char *path)
+{
+	struct modsyms ms;
+
+	return !read_module(path, &ms) && ms.is_go;
+}
+
 int alloc_find(pid_t pid, struct alloc_found *out)
 {
 	char exe[PATH_MAX] = "", link[64], full[4096 + 64];
@@ -225,6 +243,10 @@ int alloc_find(pid_t pid, struct alloc_found *out)
 		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path);
 		if (is_loader(path) || read_module(full, &ms))
 			continue;
+		if (ms.is_go) {
+			lt_debug("allocator: %s has Go code: not probed\n", path);
+			continue;
+		}
 		if (exe[0] && !strcmp(path, exe)) {
 			for (size_t p = 0; p < 2; p++) {
 				if (!ms.pre_off[p][0])
@@ -249,7 +271,7 @@ int alloc_find(pid_t pid, struct alloc_found *out)
 		chosen = libc;
 	if (chosen) {
 		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, chosen);
-		if (!read_module(full, &ms)) {
+		if (!read_module(full, &ms) && !ms.is_go) {
 			bool own_cxx = !is_libc(chosen);
 
 			for (size_t k = 0; k < NENTRY; k++)

@@ -7,6 +7,7 @@
  */
 #ifndef LT_ALLOCSYMS_H
 #define LT_ALLOCSYMS_H
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <linux/types.h>
@@ -37,4 +38,7 @@ struct alloc_found {
  * aligned_alloc share one). 0, -ENOENT when no allocator was found, or
  * -errno. */
 int alloc_find(pid_t pid, struct alloc_found *out);
+/* Whether the ELF file at path holds Go code (.gopclntab or .go.buildinfo):
+ * alloc_find never probes an allocator in such a file. */
+bool alloc_module_is_go(const char *path);
 #endif
