@@ -379,6 +379,9 @@ static void name_jit_frames(struct symbolizer *sym, struct frame *f, int n)
 
 void stacks_name_jit(struct stacks *s, struct model *m)
 {
+	/* per interval, for every target: only those running JIT code */
+	if (!symbolizer_has_jit(s->sym))
+		return;
 	for (size_t i = 0; i < s->nres; i++)
 		name_jit_frames(s->sym, s->res[i].frames, s->res[i].n);
 	for (size_t i = 0; i < m->n; i++)

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
 #include "sym/elfsym.h"
 #include "sym/perfmap.h"
+#include "util/clock.h"
 
 #define RELOAD_NS 1000000000ULL	/* a changed file is re-read at most 1/s */
 #define OVERLAP_SCAN 64		/* entries looked at below the address */
@@ -34,14 +34,6 @@ struct perfmap {
 	uint64_t checked_ns;
 	bool seen;		/* the file existed once */
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* The pid the target sees itself as (the last NSpid field), or pid. */
 static int ns_pid(int pid)
@@ -153,7 +145,7 @@ int perfmap_parse(struct perfmap *pm, FILE *f, struct lt_strmap *strs)
 
 static void reload(struct perfmap *pm, struct lt_strmap *strs)
 {
-	uint64_t now = now_ns();
+	uint64_t now = lt_mono_ns();
 	struct stat st;
 	FILE *f;
 

@@ -74,6 +74,7 @@ struct symbolizer {
 	struct sym_missing *missing;	/* modules without symbols met */
 	size_t nmissing;
 	struct perfmap *perfmap;	/* names of JIT code, if it writes them */
+	bool jit_seen;			/* a frame in JIT code was resolved */
 };
 
 static char neg_module;		/* idents value: tried, not ELF */
@@ -652,6 +653,7 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 			module = lt_strmap_intern(&s->strs, e->path);
 		else if (e && e->x) {	/* code a JIT wrote: a frame, not data */
 			module = lt_strmap_intern(&s->strs, SYM_JIT_MODULE);
+			s->jit_seen = true;
 			jit = perfmap_find(s->perfmap, addr - is_return,
 					   &s->strs);
 		}
@@ -849,4 +851,9 @@ void symbolizer_get_stats(const struct symbolizer *s,
 	st->refreshes = s->refreshes;
 	st->ns = s->ns;
 	st->gone = s->gone;
+}
+
+bool symbolizer_has_jit(const struct symbolizer *s)
+{
+	return s && s->jit_seen;
 }

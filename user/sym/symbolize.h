@@ -22,6 +22,8 @@ struct symbolizer;
 #define SYM_JIT_MODULE "[jit]"
 
 struct symbolizer *symbolizer_new(int pid);
+/* Whether a frame in JIT code (SYM_JIT_MODULE) was ever resolved. */
+bool symbolizer_has_jit(const struct symbolizer *s);
 void symbolizer_free(struct symbolizer *s);
 /* Re-reads /proc/PID/maps (new modules); keeps what it knew if the process
  * is gone. 0 or -errno. */
