@@ -73,7 +73,46 @@ static void test_fault_splits(void **state)
 	/* Split: 10 and 20 stand for other stacks, 30 does not. */
 	assert_int_equal(faultsplit_split_ids(&fs), 2);
 	/* Heap votes only from allocator stacks: 100 (3) beats 200 (1). */
-	assert_int_equal(faultsplit_heap_top(&fs), 100);
+	assert_int_equal(faultsplit_heap_top(&fs, NULL, NULL), 100);
+	faultsplit_free(&fs);
+}
+
+/* Stacks 100 and 101 are one caller through two allocator paths, 200 is
+ * another caller. */
+static uint64_t two_callers(void *arg, uint64_t id)
+{
+	(void)arg;
+	return id == 200 ? 2 : 1;
+}
+
+static void heap_sample(struct fault_splits *fs, uint64_t fp_id, uint64_t id,
+			int n)
+{
+	for (int i = 0; i < n; i++)
+		faultsplit_add(fs, fp_id, id, true);
+}
+
+static void test_heap_top_is_per_caller_and_sticky(void **state)
+{
+	struct fault_splits fs;
+
+	(void)state;
+	faultsplit_init(&fs);
+	heap_sample(&fs, 10, 101, 2);
+	heap_sample(&fs, 11, 100, 2);
+	heap_sample(&fs, 12, 200, 3);
+	/* 4 votes for caller 1 (its first stack 101), 3 for caller 2; per
+	 * stack 200 would lead. */
+	assert_int_equal(faultsplit_heap_top(&fs, two_callers, NULL), 101);
+	/* 100 now has more than 101: same caller, the pages stay put. */
+	heap_sample(&fs, 11, 100, 5);
+	assert_int_equal(faultsplit_heap_top(&fs, two_callers, NULL), 101);
+	/* Caller 2 leads 10 to 9, not by a quarter: stays. */
+	heap_sample(&fs, 12, 200, 7);
+	assert_int_equal(faultsplit_heap_top(&fs, two_callers, NULL), 101);
+	/* 12 to 9 is a third more: caller 2 takes over. */
+	heap_sample(&fs, 12, 200, 2);
+	assert_int_equal(faultsplit_heap_top(&fs, two_callers, NULL), 200);
 	faultsplit_free(&fs);
 }
 
@@ -82,6 +121,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_brk_growth_goes_to_the_top_grower),
 		cmocka_unit_test(test_fault_splits),
+		cmocka_unit_test(test_heap_top_is_per_caller_and_sticky),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

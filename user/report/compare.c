@@ -53,10 +53,10 @@ static void table_free(struct table *t)
 
 static uint64_t hash_str(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = LT_HASH_INIT;
 
 	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+		h = lt_hash_u64(h, (unsigned char)*s);
 	return h;
 }
 

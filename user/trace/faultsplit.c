@@ -84,30 +84,60 @@ void faultsplit_add(struct fault_splits *fs, uint64_t fp_id, uint64_t id,
 	sp->total++;
 }
 
-uint64_t faultsplit_heap_top(const struct fault_splits *fs)
+/* Counts the votes of allocator fault stacks per caller (group) into
+ * votes, and the first stack of each caller into first: samples are walked
+ * in the order they first arrived (arrays only grow by appending). */
+static void heap_votes(const struct fault_splits *fs, faultsplit_group_fn group,
+		       void *arg, struct u64map *votes, struct u64map *first)
 {
-	struct u64map votes;
-	uint64_t best = 0, best_n = 0, *v;
-
-	u64map_init(&votes);
 	for (size_t i = 0; i < fs->n; i++) {
 		const struct fault_split *sp = &fs->v[i];
 
-		if (!sp->heap)
-			continue;
-		for (size_t k = 0; k < sp->n; k++) {
-			if (sp->t[k].id == sp->fp_id ||
-			    !(v = u64map_ref(&votes, sp->t[k].id)))
+		for (size_t k = 0; sp->heap && k < sp->n; k++) {
+			uint64_t id = sp->t[k].id, g, *v;
+
+			if (id == sp->fp_id)
+				continue;
+			g = group ? group(arg, id) : id;
+			if (!(v = u64map_ref(votes, g)))
 				continue;
 			*v += sp->t[k].samples;
-			if (*v > best_n) {
-				best_n = *v;
-				best = sp->t[k].id;
-			}
+			if (!u64map_get(first, g, NULL))
+				u64map_put(first, g, id);
 		}
 	}
+}
+
+uint64_t faultsplit_heap_top(struct fault_splits *fs, faultsplit_group_fn group,
+			     void *arg)
+{
+	struct u64map votes, first;
+	uint64_t best = 0, best_n = 0, cur = 0, cur_n = 0, top = 0, g, n;
+	size_t it = 0;
+
+	u64map_init(&votes);
+	u64map_init(&first);
+	heap_votes(fs, group, arg, &votes, &first);
+	/* Equal votes: the smaller key, whatever the hash map's order. */
+	while (u64map_next(&votes, &it, &g, &n))
+		if (n > best_n || (n == best_n && g < best)) {
+			best_n = n;
+			best = g;
+		}
+	if (fs->heap_top) {
+		cur = group ? group(arg, fs->heap_top) : fs->heap_top;
+		u64map_get(&votes, cur, &cur_n);
+	}
+	if (!best_n)
+		top = 0;
+	else if (cur_n && (cur == best || best_n * 4 <= cur_n * 5))
+		top = fs->heap_top;	/* its caller leads, or not by a quarter */
+	else
+		u64map_get(&first, best, &top);
+	fs->heap_top = top;
+	u64map_free(&first);
 	u64map_free(&votes);
-	return best;
+	return top;
 }
 
 uint64_t faultsplit_split_ids(const struct fault_splits *fs)

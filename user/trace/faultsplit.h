@@ -28,7 +28,13 @@ struct fault_splits {
 	size_t n, cap;
 	struct u64map index;	/* fault stack id -> index + 1 */
 	uint64_t samples;	/* sampled faults received with a copy */
+	uint64_t heap_top;	/* the stack heap pages went to last time */
 };
+
+/* The caller a stack stands for once the allocator's own frames are left
+ * out (several allocator paths, one caller); the stack id itself when no
+ * grouping is wanted. */
+typedef uint64_t (*faultsplit_group_fn)(void *arg, uint64_t id);
 
 void faultsplit_init(struct fault_splits *fs);
 void faultsplit_free(struct fault_splits *fs);
@@ -42,8 +48,12 @@ const struct fault_split *faultsplit_get(const struct fault_splits *fs,
 bool faultsplit_known(const struct fault_splits *fs, uint64_t fp_id);
 /* The caller whose sampled faults inside the allocator are most numerous
  * (0: none): heap pages first touched in the allocator are credited to it,
- * the brk rule for resident pages. */
-uint64_t faultsplit_heap_top(const struct fault_splits *fs);
+ * the brk rule for resident pages. Votes are counted per caller (group may
+ * be NULL: per stack id), and the answer is sticky, since all heap pages
+ * move with it: the stack chosen before stays while its caller leads, and
+ * another caller takes over only with a quarter more votes. */
+uint64_t faultsplit_heap_top(struct fault_splits *fs, faultsplit_group_fn group,
+			     void *arg);
 /* Fault stack ids split between other stacks by their samples. */
 uint64_t faultsplit_split_ids(const struct fault_splits *fs);
 #endif

@@ -126,11 +126,11 @@ static bool is_runtime(const char *fn)
 
 static uint64_t stack_hash(const struct go_heap_rec *r)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = LT_HASH_INIT;
 
 	for (uint32_t i = 0; i < r->nstk; i++)
-		h = (h ^ r->stk[i]) * 0x100000001b3ULL;
-	return (h ^ r->nstk) * 0x100000001b3ULL;
+		h = lt_hash_u64(h, r->stk[i]);
+	return lt_hash_u64(h, r->nstk);
 }
 
 /* The PCs are logical return PCs, inlined frames already expanded: each
@@ -229,13 +229,12 @@ static void apply(struct lt_target *ctx, struct goheap *g,
 
 static uint64_t counts_hash(const struct go_heap_profile *p)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = LT_HASH_INIT;
 
-	for (size_t i = 0; i < p->n; i++) {
-		h = (h ^ p->recs[i].allocs) * 0x100000001b3ULL;
-		h = (h ^ p->recs[i].frees) * 0x100000001b3ULL;
-	}
-	return (h ^ p->n) * 0x100000001b3ULL;
+	for (size_t i = 0; i < p->n; i++)
+		h = lt_hash_u64(lt_hash_u64(h, p->recs[i].allocs),
+				p->recs[i].frees);
+	return lt_hash_u64(h, p->n);
 }
 
 void goheap_collect(struct lt_target *ctx)

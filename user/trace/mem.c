@@ -276,6 +276,24 @@ void mem_fault_sample(struct lt_target *ctx, const struct lt_fault_sample *e)
 		       in_allocator(m, e->stack_id));
 }
 
+/* The caller an unwound allocator stack stands for: its frames after the
+ * allocator's own (sysmalloc < _int_malloc < malloc < f and _int_malloc <
+ * malloc < f are both f's), hashed; the id itself when nothing is left. */
+static uint64_t heap_caller(void *arg, uint64_t id)
+{
+	const struct resolved_stack *r = stacks_resolve(arg, id);
+	uint64_t h = LT_HASH_INIT;
+	int i = 0;
+
+	while (i < r->n && fn_is_allocator(r->frames[i].function))
+		i++;
+	if (i == r->n)
+		return id;
+	for (; i < r->n; i++)
+		h = lt_hash_u64(h, r->frames[i].addr);
+	return h;
+}
+
 /* Adds a share of one fault stack's counters to the site of stack id. */
 static void add_fault_share(struct mem *m, uint64_t id, double share,
 			    const struct lt_fault_stat *fs, uint64_t rel,
@@ -309,7 +327,7 @@ void mem_collect(struct lt_target *ctx)
 		else if (s->kind == SITE_MMAP || s->kind == SITE_BRK)
 			s->bytes = ranges_bytes(m->ranges, s->id);
 	}
-	heap_top = faultsplit_heap_top(&m->splits);
+	heap_top = faultsplit_heap_top(&m->splits, heap_caller, m->stacks);
 	/* this process's entries of the run's snapshot (mem_obj_snapshot) */
 	fe = mem_obj_faults(m->obj, m->pages.tgid, &nfe);
 	for (size_t e = 0; e < nfe; e++) {

@@ -24,5 +24,11 @@ bool u64map_del(struct u64map *m, uint64_t key);
 /* Iteration: for (i = 0; u64map_next(m, &i, &k, &v);) */
 bool u64map_next(const struct u64map *m, size_t *i, uint64_t *key,
 		 uint64_t *val);
+/* FNV-1a over 64-bit words (keys built from addresses or counts). */
+#define LT_HASH_INIT 0xcbf29ce484222325ULL
+static inline uint64_t lt_hash_u64(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x100000001b3ULL;
+}
 static inline size_t u64map_size(const struct u64map *m) { return m->used; }
 #endif
