@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
@@ -374,6 +375,55 @@ static void test_probe_plan(void **state)
 		}
 		go_probes_free(&ref);
 	}
+}
+
+/* Writes int3 at vaddr into libelf's private mapping of the file, as the
+ * kernel does in every private mapping of a probed file whose process a
+ * probe's filter accepts (a system-wide uprobe by another tool, or ours on
+ * every process of an executable). */
+static void breakpoint_in_private_map(struct go_runtime *rt, uint64_t vaddr)
+{
+	size_t size, page = (size_t)sysconf(_SC_PAGESIZE);
+	char *raw = elf_rawfile(rt->elf, &size);
+	const char *at = (const char *)go_elf_bytes_at(rt->elf, vaddr, 1);
+	const char *img = rt->image;
+	size_t off;
+	char *pg;
+
+	assert_non_null(raw);
+	assert_non_null(at);
+	/* the file offset, whichever mapping the bytes were read from */
+	off = img && at >= img && at < img + rt->image_len ? (size_t)(at - img)
+							  : (size_t)(at - raw);
+	pg = raw + (off & ~(page - 1));
+	assert_int_equal(mprotect(pg, page, PROT_READ | PROT_WRITE), 0);
+	raw[off] = (char)0xcc;
+}
+
+/* Another tool's breakpoint on runqput's call site and on newproc1's first
+ * RET (they sit in our own mapping of the file too): the plan, read from
+ * the file's bytes, is the same. Before, the call site read as int3 and the
+ * bytes after it as garbage: no creation probe there. */
+static void test_plan_ignores_breakpoints_in_our_mapping(void **state)
+{
+	int v = versions[nversions - 1];
+	struct go_runtime *rt = open_rt(v, "");
+	struct go_probe_plan a, b;
+
+	(void)state;
+	assert_int_equal(go_probes_plan(rt, &a), 0);
+	assert_true(a.newg.found);
+	assert_true(a.newproc1.nrets > 0);
+	breakpoint_in_private_map(rt, a.newg.vaddr);
+	breakpoint_in_private_map(rt, a.newproc1.ret_vaddrs[0]);
+	assert_int_equal(go_probes_plan(rt, &b), 0);
+	assert_true(b.newg.found);
+	assert_int_equal(b.newg.vaddr, a.newg.vaddr);
+	assert_int_equal(b.newg.nop5, a.newg.nop5);
+	assert_int_equal(b.newproc1.nrets, a.newproc1.nrets);
+	go_probes_free(&a);
+	go_probes_free(&b);
+	go_runtime_close(rt);
 }
 
 /* runtime.newproc (and goexit1) have ABI0 wrappers of the same name in
@@ -1061,6 +1111,7 @@ int main(void)
 		cmocka_unit_test(test_deep_stacks),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_shared_by_executable),
+		cmocka_unit_test(test_plan_ignores_breakpoints_in_our_mapping),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "go/gopclntab.h"
 #include "go/goallgs.h"
@@ -51,11 +52,55 @@ int go_elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 	return -ENOENT;
 }
 
+/* Code is read from a shared mapping of the file, not from libelf's
+ * private one: the kernel writes a uprobe's breakpoint into every private,
+ * executable-capable mapping of the file whose process the probe's filter
+ * accepts (another tool's system-wide probe, or a probe of ours on every
+ * process of an executable), and the disassembly that proves where a probe
+ * may go would read int3s for code. A shared mapping never gets one.
+ * Runtimes register their Elf here; any other Elf is read as libelf maps. */
+static struct go_runtime *code_images;
+
+static void code_image_add(struct go_runtime *rt)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(rt->fd, &st) || st.st_size <= 0)
+		return;
+	p = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, rt->fd, 0);
+	if (p == MAP_FAILED)
+		return;
+	rt->image = p;
+	rt->image_len = st.st_size;
+	rt->image_next = code_images;
+	code_images = rt;
+}
+
+static void code_image_del(struct go_runtime *rt)
+{
+	struct go_runtime **pp = &code_images;
+
+	if (!rt->image)
+		return;
+	while (*pp && *pp != rt)
+		pp = &(*pp)->image_next;
+	if (*pp)
+		*pp = rt->image_next;
+	munmap(rt->image, rt->image_len);
+	rt->image = NULL;
+}
+
 const uint8_t *go_elf_bytes_at(Elf *elf, uint64_t vaddr, size_t len)
 {
 	size_t n, fsize;
 	const char *raw = elf_rawfile(elf, &fsize);
 
+	for (struct go_runtime *rt = code_images; rt; rt = rt->image_next)
+		if (rt->elf == elf && rt->image_len == fsize) {
+			raw = rt->image;
+			break;
+		}
 	if (!raw || elf_getphdrnum(elf, &n) != 0)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -222,6 +267,7 @@ int go_runtime_open(const char *path, struct go_runtime **out, char *err,
 	}
 	rt->pie = eh.e_type == ET_DYN;
 	rt->entry = eh.e_entry;
+	code_image_add(rt);
 	if (go_buildinfo_version(rt->elf, rt->version,
 				 sizeof(rt->version)) != 0)
 		rt->version[0] = '\0';
@@ -262,6 +308,7 @@ void go_runtime_close(struct go_runtime *rt)
 		return;
 	if (rt->pcln)
 		gopcln_close(rt->pcln);
+	code_image_del(rt);
 	if (rt->elf)
 		elf_end(rt->elf);
 	if (rt->fd >= 0)

@@ -66,6 +66,9 @@ struct go_runtime {
 	uint64_t entry;		/* ELF e_entry (to compute the load bias) */
 	int fd;
 	Elf *elf;
+	void *image;		/* the file mapped shared, for code reads */
+	size_t image_len;
+	struct go_runtime *image_next;
 	struct gopcln *pcln;	/* NULL if .gopclntab could not be opened */
 	char **owned_strs;	/* wait reason strings read from the binary */
 };
