@@ -74,6 +74,19 @@ struct lt_traced {
 };
 #define LT_TRACED_GO	1	/* a Go program: frame pointers may jump */
 
+/* procid.bpf.c's task iterator: one record per task of the host. */
+struct lt_nspid_rec {
+	__s32 ns_tid, ns_tgid;	/* in the reader's pid namespace */
+	__s32 host_tid, host_tgid;
+};
+
+/* procid.bpf.c's "exec_watch" map: host tgid -> this, for the targets
+ * whose execs are followed. */
+struct lt_exec_count {
+	__u64 count;		/* execs seen */
+	__u64 ns;		/* the last one's bpf_ktime_get_ns() */
+};
+
 enum lt_event_type {
 	LT_EV_MMAP = 1,
 	LT_EV_MUNMAP,

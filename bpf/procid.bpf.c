@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The target's identity as the kernel sees it: host ids of the tasks we
- * see in our own pid namespace (a task iterator), and the target's execs
- * (sched_process_exec). Standalone: no shared maps, no ring buffer. */
+/* The targets' identity as the kernel sees it: host ids of the tasks we
+ * see in our own pid namespace (a task iterator), and the targets' execs
+ * (sched_process_exec). One object for the run, whatever the number of
+ * targets. Standalone: no shared maps, no ring buffer. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -10,16 +11,14 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Written by user space after load. */
-__u32 exec_tgid = 0;
-/* Execs of exec_tgid seen, and the time of the last one. */
-__u64 exec_count = 0;
-__u64 exec_ns = 0;
-
-struct lt_nspid_rec {
-	__s32 ns_tid, ns_tgid;	/* in the reader's pid namespace */
-	__s32 host_tid, host_tgid;
-};
+/* Host tgid -> its execs (user space adds the tgids it watches). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct lt_exec_count);
+} exec_watch SEC(".maps");
 
 /* The pid number of p at namespace level lvl (0 when p is not that deep). */
 static __always_inline int pid_nr_at(struct pid *p, unsigned int lvl)
@@ -63,9 +62,12 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(lt_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) != exec_tgid || !exec_tgid)
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lt_exec_count *c = bpf_map_lookup_elem(&exec_watch, &tgid);
+
+	if (!c)
 		return 0;
-	__sync_fetch_and_add(&exec_count, 1);
-	exec_ns = bpf_ktime_get_ns();
+	c->ns = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&c->count, 1);
 	return 0;
 }

@@ -6,16 +6,18 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "leaktrace.h"
 #include "procid.skel.h"
 #include "proc/procid.h"
 
 /* The initial pid namespace's inode number (PROC_PID_INIT_INO). */
 #define LT_INIT_PID_NS_INO 0xEFFFFFFCU
 
-struct nspid_rec {
-	int32_t ns_tid, ns_tgid;
-	int32_t host_tid, host_tgid;
-};
+/* One BPF object for every target of the run: loading it (CO-RE against
+ * the kernel's BTF) per process costs milliseconds of CPU, a node-wide
+ * run attaches hundreds. Held by every procid that resolved through it. */
+static struct procid_bpf *shared;
+static unsigned int shared_refs;
 
 bool procid_in_child_ns(void)
 {
@@ -32,16 +34,20 @@ static int load(struct procid *p)
 
 	if (p->skel)
 		return 0;
-	p->skel = procid_bpf__open();
-	if (!p->skel)
-		return -errno;
-	/* Attached on demand: lt_exec by procid_watch_exec. */
-	err = procid_bpf__load(p->skel);
-	if (err) {
-		procid_bpf__destroy(p->skel);
-		p->skel = NULL;
-		return err;
+	if (!shared) {
+		shared = procid_bpf__open();
+		if (!shared)
+			return -errno;
+		/* Attached on demand: lt_exec by procid_watch_exec. */
+		err = procid_bpf__load(shared);
+		if (err) {
+			procid_bpf__destroy(shared);
+			shared = NULL;
+			return err;
+		}
 	}
+	shared_refs++;
+	p->skel = shared;
 	return 0;
 }
 
@@ -66,7 +72,7 @@ static int add_tid(struct procid *p, pid_t ns, pid_t host)
 static int iterate(struct procid *p, pid_t pid)
 {
 	struct bpf_link *link;
-	struct nspid_rec r;
+	struct lt_nspid_rec r;
 	int fd, err = 0;
 	ssize_t n;
 
@@ -138,12 +144,16 @@ pid_t procid_host_tid(const struct procid *p, pid_t tid)
 
 int procid_watch_exec(struct procid *p)
 {
+	struct lt_exec_count c = {};
 	int err;
 
 	if (!p->skel && (err = load(p)))
 		return err;
-	p->skel->bss->exec_tgid = p->host_tgid;
-	p->execs_seen = p->skel->bss->exec_count;
+	if (bpf_map__update_elem(p->skel->maps.exec_watch, &p->host_tgid,
+				 sizeof(p->host_tgid), &c, sizeof(c), BPF_ANY))
+		return -errno;
+	p->watching = true;
+	p->execs_seen = 0;
 	if (!p->skel->links.lt_exec &&
 	    !(p->skel->links.lt_exec =
 		      bpf_program__attach(p->skel->progs.lt_exec)))
@@ -153,21 +163,29 @@ int procid_watch_exec(struct procid *p)
 
 uint64_t procid_new_execs(struct procid *p, uint64_t *ts_ns)
 {
-	uint64_t n, c;
+	struct lt_exec_count c;
+	uint64_t n;
 
-	if (!p->skel || !p->skel->links.lt_exec)
+	if (!p->watching || !p->skel->links.lt_exec ||
+	    bpf_map__lookup_elem(p->skel->maps.exec_watch, &p->host_tgid,
+				 sizeof(p->host_tgid), &c, sizeof(c), 0))
 		return 0;
-	c = __atomic_load_n(&p->skel->bss->exec_count, __ATOMIC_ACQUIRE);
-	n = c - p->execs_seen;
-	p->execs_seen = c;
+	n = c.count - p->execs_seen;
+	p->execs_seen = c.count;
 	if (n && ts_ns)
-		*ts_ns = p->skel->bss->exec_ns;
+		*ts_ns = c.ns;
 	return n;
 }
 
 void procid_free(struct procid *p)
 {
-	procid_bpf__destroy(p->skel);
+	if (p->watching)
+		bpf_map__delete_elem(p->skel->maps.exec_watch, &p->host_tgid,
+				     sizeof(p->host_tgid), 0);
+	if (p->skel && !--shared_refs) {
+		procid_bpf__destroy(shared);
+		shared = NULL;
+	}
 	free(p->ns_tids);
 	free(p->host_tids);
 	memset(p, 0, sizeof(*p));

@@ -2,8 +2,8 @@
 /* The target's host ids and its execs. Pids we are given and read in
  * /proc are those of our own pid namespace; BPF sees host ids. Inside a
  * child pid namespace (a debug container, unshare -p) a task iterator run
- * from here maps one to the other. The same BPF object counts the
- * target's execs (sched_process_exec).
+ * from here maps one to the other. The same BPF object, one for all
+ * targets, counts the targets' execs (sched_process_exec, by tgid).
  */
 #ifndef LT_PROCID_H
 #define LT_PROCID_H
@@ -14,12 +14,13 @@
 struct procid_bpf;
 
 struct procid {
-	struct procid_bpf *skel;
+	struct procid_bpf *skel;	/* the run's one object, shared */
 	bool child_ns;		/* we run in a pid namespace below the host's */
 	pid_t host_tgid;
 	int ntids;		/* the target's threads at resolve time */
 	pid_t *ns_tids, *host_tids;
 	uint64_t execs_seen;
+	bool watching;		/* host_tgid is in the exec_watch map */
 };
 
 /* True when our pid namespace is not the initial one. */
