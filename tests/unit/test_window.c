@@ -71,12 +71,22 @@ static void test_whole_run_bounded(void **state)
 			v += (t - 86400) / 60.0 * (1 << 20);
 		s->bytes = (uint64_t)v;
 		model_sample(&m, t);
+		model_totals(&m, t, (uint64_t)v, 1);
 	}
 	model_rank(&m, NAN);
 	/* no window: the series spans the whole day, merged down to at
-	 * most max_samples (memory bounded all the same) */
-	assert_true(s->nsamples <= 240);
+	 * most 1.5 max_samples + 2 (memory bounded all the same), its oldest
+	 * sample still from the run's start (before: at 86,518 s of 88,200,
+	 * every halving merged the old samples again while new ones came
+	 * one for one) and the rest evenly spread */
+	assert_true(s->nsamples <= 240 + 120 + 2);
 	assert_true(s->samples[s->nsamples - 1].t == 86400 + 1800);
+	assert_true(s->samples[0].t < 0.01 * 88200);
+	assert_true(s->samples[s->nsamples / 2].t > 0.3 * 88200 &&
+		    s->samples[s->nsamples / 2].t < 0.7 * 88200);
+	/* the RSS series too */
+	assert_true(m.ntotals <= 240);
+	assert_true(m.rss[0].t < 0.01 * 88200);
 	model_free(&m);
 }
 

@@ -149,6 +149,26 @@ struct site *model_site_preexisting(struct model *m, enum site_kind kind)
 	return model_site(m, kind, NULL, 0, SITE_F_PREEXISTING);
 }
 
+/* True when sample t goes into the newest stored sample (its stride is
+ * not full yet), false when it starts a new one. */
+static bool stride_take(struct stride *st)
+{
+	if (st->n > 1 && st->filled < st->n) {
+		st->filled++;
+		return true;
+	}
+	st->filled = 1;
+	return false;
+}
+
+/* Pairs were merged: from now on a stored sample stands for twice as
+ * many, and the newest one is complete. */
+static void stride_double(struct stride *st)
+{
+	st->n = st->n > 1 ? st->n * 2 : 2;
+	st->filled = st->n;
+}
+
 static void downsample(struct site *s)
 {
 	size_t j = 0;
@@ -160,6 +180,7 @@ static void downsample(struct site *s)
 	if (s->nsamples % 2)
 		s->samples[j++] = s->samples[s->nsamples - 1];
 	s->nsamples = j;
+	stride_double(&s->stride);
 }
 
 /* Drops the samples older than the window ending at t (keeps two at
@@ -205,7 +226,8 @@ void model_sample(struct model *m, double t)
 		 * it: two points at one instant bend the fit. */
 		if (s->nsamples && (t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S ||
 				    same_slot(m, &s->samples[s->nsamples - 1],
-					      s->nsamples, t))) {
+					      s->nsamples, t) ||
+				    (m->window_s <= 0 && stride_take(&s->stride)))) {
 			s->samples[s->nsamples - 1].t = t;
 			s->samples[s->nsamples - 1].v = v;
 			continue;
@@ -284,7 +306,8 @@ void model_totals(struct model *m, double t, double rss, double threads)
 
 	/* the final collect right after the last sample replaces it */
 	if (m->ntotals && (t - m->rss[m->ntotals - 1].t < SAME_SAMPLE_S ||
-			   same_slot(m, &m->rss[m->ntotals - 1], m->ntotals, t))) {
+			   same_slot(m, &m->rss[m->ntotals - 1], m->ntotals, t) ||
+			   (m->window_s <= 0 && stride_take(&m->totals_stride)))) {
 		m->rss[m->ntotals - 1] = (struct sample){ t, rss };
 		m->threads[m->ntotals - 1] = (struct sample){ t, threads };
 		return;
@@ -304,6 +327,8 @@ void model_totals(struct model *m, double t, double rss, double threads)
 			m->threads[j] = m->threads[i];
 		}
 		m->ntotals = j;
+		if (m->window_s <= 0)
+			stride_double(&m->totals_stride);
 	}
 	if (push_total(&m->rss, m->ntotals, &cap, t, rss))
 		return;

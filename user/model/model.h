@@ -35,6 +35,16 @@ enum verdict {
 	VERDICT_LEAK,		/* grows now and keeps what it takes */
 };
 
+/* A series thinned without a window: each stored sample stands for n
+ * taken ones once pairs were merged; the newest one stored is replaced
+ * until it stands for n too. Without it, merging every pair at each
+ * halving while new samples come one for one pushes the oldest sample
+ * towards now (over a day at 1 s: the first at 86,518 s of 88,200). */
+struct stride {
+	uint32_t n;		/* samples taken per sample stored; 0 = 1 */
+	uint32_t filled;	/* ... taken into the newest one so far */
+};
+
 struct site {
 	enum site_kind kind;
 	uint32_t id;
@@ -77,6 +87,7 @@ struct site {
 	/* series */
 	struct sample *samples;
 	size_t nsamples, cap;
+	struct stride stride;
 	struct growth growth;
 	enum verdict verdict;	/* model_rank: verdict_decide */
 	const char *verdict_why;	/* the rule that decided, static */
@@ -96,11 +107,13 @@ struct model {
 	/* the process's RSS and thread count, one sample per model_totals */
 	struct sample *rss, *threads;
 	size_t ntotals, totals_cap;
+	struct stride totals_stride;
 	/* An always-on agent: analyse only the last window_s seconds (0: the
 	 * whole run); with a window and max_samples, every sample until a
 	 * series holds max_samples / 2, then one per window_s / max_samples
 	 * seconds: at most 1.5 max_samples + 2 (bounded memory per site).
-	 * Without a window max_samples (0: 2048) merges pairs past it. */
+	 * Without a window max_samples (0: 2048) merges pairs past it, and
+	 * new samples then come at the coarser rate (struct stride). */
 	double window_s;
 	uint32_t max_samples;
 };
