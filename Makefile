@@ -51,6 +51,9 @@ C_PROG_SRCS := $(wildcard tests/progs/*.c)
 C_PROGS := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(C_PROG_SRCS))
 CXX_PROG_SRCS := $(wildcard tests/progs/*.cc)
 CXX_PROGS := $(patsubst tests/progs/%.cc,$(OUTPUT)/progs/%,$(CXX_PROG_SRCS))
+# Libraries test programs dlopen: tests/progs/lib/<name>.c -> lib<name>.so
+LIB_PROG_SRCS := $(wildcard tests/progs/lib/*.c)
+LIB_PROGS := $(patsubst tests/progs/lib/%.c,$(OUTPUT)/progs/lib%.so,$(LIB_PROG_SRCS))
 
 # Go test programs: tests/progs/go/<name>/main.go, built into
 # $(OUTPUT)/progs/go1.NN/<name> (and <name>.stripped, linked with -s -w).
@@ -160,6 +163,10 @@ $(OUTPUT)/progs/%: tests/progs/%.c tests/progs/progs.h | $(OUTPUT)/progs
 	$(call msg,PROG,$@)
 	$(Q)$(CC) -g -O2 -Wall -o $@ $< -lpthread
 
+$(OUTPUT)/progs/lib%.so: tests/progs/lib/%.c | $(OUTPUT)/progs
+	$(call msg,LIB,$@)
+	$(Q)$(CC) -g -O2 -Wall -fPIC -shared -o $@ $<
+
 $(OUTPUT)/progs/%: tests/progs/%.cc tests/progs/progs.h | $(OUTPUT)/progs
 	$(call msg,PROG,$@)
 	$(Q)g++ -g -O2 -Wall -o $@ $< -lpthread
@@ -177,7 +184,7 @@ endef
 $(foreach v,$(GO_VERSIONS),$(foreach p,$(GO_PROG_NAMES),$(eval $(call go_prog_rule,$(v),$(p)))))
 
 go-progs: $(GO_PROGS)
-progs: $(C_PROGS) $(CXX_PROGS) go-progs
+progs: $(C_PROGS) $(CXX_PROGS) $(LIB_PROGS) go-progs
 
 unit: $(UNIT_BINS) progs
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; \

@@ -535,3 +535,25 @@ def test_stripped_and_full_copies_in_one_run(split, leaker, tmp_path):
     unnamed = [s for s in by_pid[leaker.pid]["sites"]
                if any(f.get("function") == "leak_chunk" for f in s["stack"])]
     assert not unnamed, "the stripped copy cannot name leak_chunk without its debug file"
+
+
+def test_library_loaded_after_attach_is_named(tmp_path):
+    """A plugin dlopen'ed 1.5 s into the trace, whose leak is resident pages
+    of one region mapped at load (the address space keeps its size after):
+    the growing fault site is named in the plugin, with its path. The maps
+    are read again only when the address space changes size or a lookup
+    finds no mapping: this is the case that must still be seen."""
+    from conftest import find_sites, prog_path, require_sites, start_trace
+    prog = prog_path("dlopen_leak")
+    plug = prog.parent / "libleakplug.so"
+    assert plug.exists(), f"{plug} is missing: run `make progs`"
+    with running([prog, "-load-after", "1.5"], tmp_path) as t:
+        run = start_trace(t.pid, 6, tmp_path).wait()
+    report = run.ok()
+    sites = require_sites(find_sites(report, kind="fault", function="plug_touch"),
+                          "through plug_touch", run)
+    top = max(sites, key=lambda s: s["bytes"] or 0)
+    assert top["bytes"] >= 4 << 20, f"plug_touch's site holds {top['bytes']}\n{run.describe()}"
+    frame = next(f for f in top["stack"] if f.get("function") == "plug_touch")
+    assert frame.get("module") == str(plug.resolve()), f"{frame}\n{run.describe()}"
+    assert frame.get("file", "").endswith("leakplug.c"), frame

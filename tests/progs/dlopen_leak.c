@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * dlopen_leak: after -load-after seconds dlopens libleakplug.so (next to
+ * this program) and then leaks resident memory through it: its plug_touch()
+ * touches -pages pages of a region mapped once at load, every 50 ms. The
+ * library is not mapped when the trace begins.
+ *
+ * Flags (seconds are decimal):
+ *   -load-after S  dlopen the plugin after S seconds (default 1)
+ *   -pages N       pages touched every 50 ms (default 64: ~5 MiB/s)
+ *   -duration S    exit 0 after S seconds (default 0: run until killed)
+ *
+ * Prints "ready pid=<pid>" once set up.
+ */
+#include "progs.h"
+#include <dlfcn.h>
+#include <libgen.h>
+#include <limits.h>
+
+static double opt_load_after = 1, opt_duration;
+static unsigned long opt_pages = 64;
+
+int main(int argc, char **argv)
+{
+	static const struct prog_flag flags[] = {
+		{ "load-after", &opt_load_after },
+		{ "pages", NULL, &opt_pages },
+		{ "duration", &opt_duration },
+		{ 0 },
+	};
+	char self[PATH_MAX], lib[PATH_MAX + 32];
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	void (*touch)(size_t) = NULL;
+	ssize_t n;
+	double start;
+
+	prog_parse(argc, argv, flags);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		perror("readlink");
+		return 1;
+	}
+	self[n] = '\0';
+	snprintf(lib, sizeof(lib), "%s/libleakplug.so", dirname(self));
+	prog_ready();
+	start = prog_now();
+	for (;;) {
+		double t = prog_now() - start;
+
+		if (opt_duration > 0 && t >= opt_duration)
+			break;
+		if (!touch && t >= opt_load_after) {
+			void *h = dlopen(lib, RTLD_NOW);
+			int (*reserve)(size_t);
+
+			if (!h) {
+				fprintf(stderr, "dlopen: %s\n", dlerror());
+				return 1;
+			}
+			reserve = (int (*)(size_t))dlsym(h, "plug_reserve");
+			touch = (void (*)(size_t))dlsym(h, "plug_touch");
+			if (!reserve || !touch || reserve(1UL << 30)) {
+				fprintf(stderr, "plugin: no plug_reserve/plug_touch\n");
+				return 1;
+			}
+		}
+		if (touch)
+			touch(opt_pages);
+		nanosleep(&tick, NULL);
+	}
+	return 0;
+}
