@@ -82,7 +82,19 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 {
 	struct proc_totals t;
-	int stat_err = procstat_sample(tg->target.proc_pid, &t);
+	uint64_t madv_free = tg->mem ? mem_stats(tg)->madvise_calls[LT_MADV_FREE] : 0;
+	/* LazyFree only grows by MADV_FREE, which BPF sees: read it (a walk of
+	 * every page table) at the first sample, while it is not 0, and after
+	 * MADV_FREE calls; else it is still 0. */
+	bool lazy = !tg->have_totals || tg->last.lazyfree ||
+		    madv_free != tg->madv_free_seen;
+	int stat_err = procstat_sample(tg->target.proc_pid, &t, lazy);
+
+	if (!stat_err && !lazy) {
+		t.lazyfree = 0;
+		t.have_lazyfree = tg->last.have_lazyfree;
+	}
+	tg->madv_free_seen = madv_free;
 
 	/* Its maps are read again when its address space changed size (a
 	 * library loaded or unloaded; an exec is followed on its own, and a

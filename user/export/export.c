@@ -86,7 +86,7 @@ static void self_usage(struct metrics_self *self)
 	if (!getrusage(RUSAGE_SELF, &ru))
 		self->cpu_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
 			      ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-	if (!procstat_sample(getpid(), &t))
+	if (!procstat_sample(getpid(), &t, false))
 		self->rss = t.rss;
 }
 

@@ -117,7 +117,7 @@ static int read_lazyfree(int pid, struct proc_totals *out)
 	return err;
 }
 
-int procstat_sample(int pid, struct proc_totals *out)
+int procstat_sample(int pid, struct proc_totals *out, bool lazyfree)
 {
 	int err;
 
@@ -125,7 +125,7 @@ int procstat_sample(int pid, struct proc_totals *out)
 	if (pid <= 0)
 		return -EINVAL;
 	err = read_status(pid, out);
-	if (err)
+	if (err || !lazyfree)
 		return err;
 	/* Missing file (old kernel) or no ptrace rights: no LazyFree, not an
 	 * error. A process gone in between is. */

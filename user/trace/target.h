@@ -46,6 +46,7 @@ struct lt_target {
 	struct proc_totals first, last;
 	bool have_totals;
 	uint64_t sym_vm_size;		/* VmSize when its maps were last read */
+	uint64_t madv_free_seen;	/* MADV_FREE calls at the last sample */
 	uint32_t threads_start, threads_end;
 	struct timespec t0;		/* CLOCK_MONOTONIC at its attach */
 	time_t started_at;		/* wall clock at its attach */
