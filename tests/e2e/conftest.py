@@ -199,6 +199,20 @@ class Target:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def wait_stderr(self, pattern: str, timeout: float = 60.0) -> bool:
+        """Waits until leaktrace's stderr has a line matching pattern (a
+        regex); False when it exits or the time is up first."""
+        rx = re.compile(pattern, re.M)
+        path = self.out_dir / f"{self.name}.leaktrace.stderr"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if rx.search(path.read_text(errors="replace")):
+                return True
+            if not self.alive():
+                return False
+            time.sleep(0.05)
+        return False
+
     def stderr_text(self) -> str:
         try:
             return self.stderr_path.read_text(errors="replace")
@@ -345,6 +359,20 @@ class Tracer:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def wait_stderr(self, pattern: str, timeout: float = 60.0) -> bool:
+        """Waits until leaktrace's stderr has a line matching pattern (a
+        regex); False when it exits or the time is up first."""
+        rx = re.compile(pattern, re.M)
+        path = self.out_dir / f"{self.name}.leaktrace.stderr"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if rx.search(path.read_text(errors="replace")):
+                return True
+            if not self.alive():
+                return False
+            time.sleep(0.05)
+        return False
+
     def signal(self, sig):
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
@@ -458,8 +486,9 @@ def finish_trace(t, tr) -> Run:
 def trace_together(specs: dict, out: Path) -> dict:
     """Start every program in specs and trace them all at once (one after
     another with LEAKTRACE_E2E_SERIAL=1). specs: {name: dict(argv=...,
-    duration=..., interval=1, env=None, ready_timeout=30, before=None)};
-    before(t) runs between ready and attach. Returns {name: Run}."""
+    duration=..., interval=1, env=None, ready_timeout=30, before=None,
+    after=None)}; before(t) runs between ready and attach, after(t, tracer)
+    right after leaktrace started. Returns {name: Run}."""
     serial = os.environ.get("LEAKTRACE_E2E_SERIAL") == "1"
     done, pending, ctxs = {}, [], []
     try:
@@ -473,6 +502,8 @@ def trace_together(specs: dict, out: Path) -> dict:
             tr = start_trace(t.pid, sp["duration"], out / name, name=name,
                              interval=sp.get("interval", 1))
             pending.append((name, t, tr))
+            if sp.get("after"):
+                sp["after"](t, tr)
             if serial:
                 done[name] = finish_trace(t, tr)
         for name, t, tr in pending:

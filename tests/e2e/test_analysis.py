@@ -14,6 +14,8 @@ keep the module fast; LEAKTRACE_E2E_SERIAL=1 runs them one after another.
 """
 import os
 import re
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -48,6 +50,7 @@ class Scenario:
     env: Optional[dict] = None
     wait_line: Optional[str] = None   # stdout line to wait for before tracing
     settle: float = 0.0
+    usr1_after_first_sample: bool = False   # SIGUSR1 once traced a second
 
 
 LAZY_ENV = dict(os.environ, GODEBUG="madvdontneed=0")
@@ -55,28 +58,32 @@ LAZY_ENV = dict(os.environ, GODEBUG="madvdontneed=0")
 SCENARIOS = {
     # story 4b, scaled: +2 goroutines every 2 s, sampled every 0.2 s
     "slowleak": Scenario("slowleak", ["-interval", "2"], 24, interval=0.2),
-    # the fill starts 2 s after ready (leaktrace is attached by then) and
-    # takes 4 s; then 10 s of hold
+    # the fill starts once leaktrace took its first sample (~1 s in, however
+    # slow the attach on a loaded host) and takes 4 s; then ~10 s of hold
     "cache_fill": Scenario("cache", ["-cap-mb", CACHE_MB, "-fill-s", CACHE_FILL_S,
-                                     "-fill-delay-s", "2"], 16),
+                                     "-start-on-usr1"], 16, usr1_after_first_sample=True),
     # issue 14: a fill of 18 s in a 30 s trace straddles the end of growth
     # (was a [critical] leak in 2 of 4 runs): grew until ~19 s, flat since
     "cache_straddle": Scenario("cache", ["-cap-mb", CACHE_MB, "-fill-s", STRADDLE_FILL_S,
-                                         "-fill-delay-s", "1"], 30),
+                                         "-start-on-usr1"], 30,
+                               usr1_after_first_sample=True),
     # traced only after the cache is full
     "cache_warm": Scenario("cache", ["-cap-mb", CACHE_MB, "-fill-s", "1"], 8,
                            wait_line="full", settle=1),
-    # 8 workers started over 4 s, 2 s after ready; then 10 s of hold
+    # 8 workers started over 4 s from leaktrace's first sample; then ~10 s
+    # of hold
     "pool_ramp": Scenario("pool", ["-workers", POOL_N, "-ramp-s", "4",
-                                   "-ramp-delay-s", "2"], 16),
+                                   "-start-on-usr1"], 16, usr1_after_first_sample=True),
     # the pool is up before ready
     "pool_warm": Scenario("pool", ["-workers", POOL_N], 8),
     # story 2: freed before leaktrace attaches (smaps LazyFree only)
     "lazyfree_before": Scenario("lazyfree", ["-mb", LAZY_MB], 3,
                                 build=GoBuild(oldest_go()), env=LAZY_ENV),
-    # story 2: freed while traced (madvise counts too), stripped binary
-    "lazyfree_traced": Scenario("lazyfree", ["-mb", LAZY_MB, "-free-after", "1.5"], 5,
-                                build=GoBuild(newest_go(), True), env=LAZY_ENV),
+    # story 2: freed while traced (madvise counts too), stripped binary;
+    # freed once leaktrace took its first sample (however slow the attach)
+    "lazyfree_traced": Scenario("lazyfree", ["-mb", LAZY_MB, "-free-on-usr1"], 5,
+                                build=GoBuild(newest_go(), True), env=LAZY_ENV,
+                                usr1_after_first_sample=True),
 }
 
 
@@ -111,9 +118,20 @@ def runs(tmp_path_factory):
                 time.sleep(sc.settle)
         return run
 
+    def after(sc):
+        # In the background: the other scenarios start meanwhile.
+        def signal_later(t, tr):
+            if tr.wait_stderr(r"^t=1s "):
+                os.kill(t.pid, signal.SIGUSR1)
+
+        def run(t, tr):
+            if sc.usr1_after_first_sample:
+                threading.Thread(target=signal_later, args=(t, tr), daemon=True).start()
+        return run
+
     return trace_together({name: dict(argv=[sc.build.path(sc.prog), *sc.args],
                                       duration=sc.duration, interval=sc.interval,
-                                      env=sc.env, before=before(sc))
+                                      env=sc.env, before=before(sc), after=after(sc))
                            for name, sc in SCENARIOS.items()}, out)
 
 
@@ -195,7 +213,7 @@ def test_cache_straddle_grew_until_then_flat(runs):
     assert top["verdict"] == "stopped", d
     assert top["growth_per_min"] > CACHE_MB * MiB, d
     assert abs(top["recent_growth_per_min"]) < MiB, d
-    # fill from ~1 s to ~19 s after ready; leaktrace attached at ready
+    # fill from its first sample (~1 s) to ~19 s
     assert 15 <= top["grew_until_s"] <= 22, d
     entry = report["entries"][top["entry"]]
     assert entry["verdict"] == "stopped" and entry["culprit"].startswith("main.(*cache)."), entry

@@ -10,6 +10,8 @@
 //	-cap-mb N        cache capacity in MiB (default 64)
 //	-fill-s S        seconds the fill takes (default 4)
 //	-fill-delay-s S  seconds between ready and the start of the fill (default 0)
+//	-start-on-usr1   start the fill when SIGUSR1 comes instead (a test sends
+//	                 it once the tracer has taken its first sample)
 //	-readers N       reader goroutines (default 4)
 //	-duration S      exit 0 after S seconds (default 0: run until killed)
 //
@@ -20,8 +22,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -83,7 +87,12 @@ func main() {
 	delayS := flag.Float64("fill-delay-s", 0, "seconds between ready and the fill")
 	readers := flag.Int("readers", 4, "reader goroutines")
 	duration := flag.Float64("duration", 0, "exit after this many seconds (0: never)")
+	onUsr1 := flag.Bool("start-on-usr1", false, "start the fill when SIGUSR1 comes")
 	flag.Parse()
+	usr1 := make(chan os.Signal, 1)
+	if *onUsr1 {
+		signal.Notify(usr1, syscall.SIGUSR1)
+	}
 	if *capMB <= 0 || *fillS < 0 || *delayS < 0 || *readers < 0 {
 		fmt.Fprintln(os.Stderr, "cache: bad flags")
 		os.Exit(2)
@@ -98,7 +107,11 @@ func main() {
 	}
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	os.Stdout.Sync()
-	time.Sleep(time.Duration(*delayS * float64(time.Second)))
+	if *onUsr1 {
+		<-usr1
+	} else {
+		time.Sleep(time.Duration(*delayS * float64(time.Second)))
+	}
 	c.fill(*capMB<<20, time.Duration(*fillS*float64(time.Second)))
 	fmt.Println("full")
 	os.Stdout.Sync()

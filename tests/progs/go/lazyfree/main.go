@@ -15,6 +15,8 @@
 //	-free-after S    free S seconds after ready instead of before it
 //	                 (default 0: before ready), so a tracer attached in
 //	                 between sees the madvise calls
+//	-free-on-usr1    free when SIGUSR1 comes instead (a test sends it once
+//	                 the tracer has taken its first sample)
 //	-duration S      exit 0 after S seconds (default 0: run until killed)
 //
 // Prints "ready pid=<pid>" once set up and "freed" after releasing.
@@ -24,8 +26,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"syscall"
 	"time"
 )
 
@@ -54,6 +58,7 @@ func main() {
 	mb := flag.Int("mb", 300, "MiB to allocate and free")
 	freeAfter := flag.Float64("free-after", 0, "seconds after ready to free (0: before ready)")
 	duration := flag.Float64("duration", 0, "exit after this many seconds (0: never)")
+	onUsr1 := flag.Bool("free-on-usr1", false, "free when SIGUSR1 comes")
 	flag.Parse()
 	if *mb <= 0 || *freeAfter < 0 {
 		fmt.Fprintln(os.Stderr, "lazyfree: bad flags")
@@ -62,13 +67,20 @@ func main() {
 	if *duration > 0 {
 		time.AfterFunc(time.Duration(*duration*float64(time.Second)), func() { os.Exit(0) })
 	}
+	usr1 := make(chan os.Signal, 1)
+	if *onUsr1 {
+		signal.Notify(usr1, syscall.SIGUSR1)
+	}
 	allocate(*mb)
-	if *freeAfter == 0 {
+	if *freeAfter == 0 && !*onUsr1 {
 		release()
 	}
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	os.Stdout.Sync()
-	if *freeAfter > 0 {
+	if *onUsr1 {
+		<-usr1
+		release()
+	} else if *freeAfter > 0 {
 		time.Sleep(time.Duration(*freeAfter * float64(time.Second)))
 		release()
 	}

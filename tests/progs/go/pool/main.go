@@ -10,6 +10,8 @@
 //	-workers N       pool size (default 8)
 //	-ramp-s S        seconds over which the workers are started (default 0)
 //	-ramp-delay-s S  seconds between ready and the first worker (default 0)
+//	-start-on-usr1   start the ramp when SIGUSR1 comes instead (a test sends
+//	                 it once the tracer has taken its first sample)
 //	-job-rate N      jobs per second (default 200)
 //	-duration S      exit 0 after S seconds (default 0: run until killed)
 //
@@ -21,6 +23,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -68,7 +72,12 @@ func main() {
 	delayS := flag.Float64("ramp-delay-s", 0, "seconds between ready and the first worker")
 	rate := flag.Float64("job-rate", 200, "jobs per second")
 	duration := flag.Float64("duration", 0, "exit after this many seconds (0: never)")
+	onUsr1 := flag.Bool("start-on-usr1", false, "start the ramp when SIGUSR1 comes")
 	flag.Parse()
+	usr1 := make(chan os.Signal, 1)
+	if *onUsr1 {
+		signal.Notify(usr1, syscall.SIGUSR1)
+	}
 	if *workers <= 0 || *rampS < 0 || *delayS < 0 || *rate < 0 {
 		fmt.Fprintln(os.Stderr, "pool: bad flags")
 		os.Exit(2)
@@ -83,13 +92,16 @@ func main() {
 		time.AfterFunc(time.Duration(*duration*float64(time.Second)), func() { os.Exit(0) })
 	}
 	ramp := time.Duration(*rampS * float64(time.Second))
-	if ramp == 0 && *delayS == 0 {
+	if ramp == 0 && *delayS == 0 && !*onUsr1 {
 		startPool(*workers, 0)
 	}
 	go feed(*rate)
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	os.Stdout.Sync()
-	if ramp > 0 || *delayS > 0 {
+	if *onUsr1 {
+		<-usr1
+		startPool(*workers, ramp)
+	} else if ramp > 0 || *delayS > 0 {
 		time.Sleep(time.Duration(*delayS * float64(time.Second)))
 		startPool(*workers, ramp)
 	}
