@@ -32,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -78,9 +79,12 @@ class Agent:
 
     def __init__(self, extra=()):
         self.port = free_port()
+        # stderr to a file: a pipe nobody reads until stop() would fill
+        # (a node's stripped-module hints) and stall the agent
+        self.err = tempfile.TemporaryFile(mode="w+")
         self.p = subprocess.Popen([LT, "--all", "--metrics-addr", "127.0.0.1:%d" % self.port,
                                    "--format", "json", "-o", "/dev/null", *extra],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                  stdout=subprocess.DEVNULL, stderr=self.err, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -91,7 +95,7 @@ class Agent:
             except OSError:
                 pass
             if self.p.poll() is not None:
-                raise RuntimeError("leaktrace --all exited: " + self.p.stderr.read())
+                raise RuntimeError("leaktrace --all exited: " + self.stderr())
             time.sleep(0.5)
         raise RuntimeError("leaktrace --all not ready in 120 s")
 
@@ -102,7 +106,11 @@ class Agent:
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait()
-        return self.p.stderr.read()
+        return self.stderr()
+
+    def stderr(self):
+        self.err.seek(0)
+        return self.err.read()
 
 
 def start_idle(progs, n):
