@@ -84,6 +84,19 @@ static bool sp_word_is_caller(struct stacks *s, uint64_t ip, uint64_t word)
 	return !strcmp(fn_ip, fn_target);
 }
 
+/* A walk takes room for every inlined frame of the deepest stack (50 KB);
+ * the stack keeps what it uses (a node's thousands of stacks held 76 MB of
+ * room). */
+static struct frame *fit_frames(struct frame *f, int n, int max)
+{
+	struct frame *fit;
+
+	if (n <= 0 || n >= max)
+		return f;
+	fit = realloc(f, n * sizeof(*f));
+	return fit ? fit : f;
+}
+
 static int resolve(struct stacks *s, const struct lt_stack *st,
 		   struct resolved_stack *r)
 {
@@ -127,7 +140,7 @@ static int resolve(struct stacks *s, const struct lt_stack *st,
 			break;
 		}
 	}
-	r->frames = f;
+	r->frames = fit_frames(f, n, max);
 	r->n = n;
 	r->truncated = cut || (n > 0 && !(st->flags & LT_STACK_FULL) &&
 			       !fn_is_stack_root(f[n - 1].function));
@@ -221,7 +234,7 @@ static int resolve_pcs(struct stacks *s, const uint64_t *pcs, int npcs,
 			cut = true;
 		}
 	}
-	r->frames = f;
+	r->frames = fit_frames(f, n, max);
 	r->n = n;
 	r->truncated = cut || (end != UNW_END_OUTERMOST &&
 			       !(n > 0 && fn_is_stack_root(f[n - 1].function)));
