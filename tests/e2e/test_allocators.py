@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""Allocation sites under the other allocators of issue 15: tcmalloc
+(gperftools' libtcmalloc_minimal from Debian) and jemalloc (Debian's
+libjemalloc2, what redis-server links), each preloaded into a C program
+(malloc) and a C++ one (new: tcmalloc defines operator new itself, jemalloc
+leaves it to libstdc++, which calls its malloc). leaktrace must find the
+allocator from the process's own mappings, probe it, and name the leaking
+function's malloc site with a leak verdict while the churning one gets none.
+"""
+from pathlib import Path
+
+import pytest
+
+from conftest import functions, has_function, prog_path, trace_program
+
+LIBDIR = Path("/usr/lib/x86_64-linux-gnu")
+ALLOCATORS = {
+    "tcmalloc": LIBDIR / "libtcmalloc_minimal.so.4",
+    "jemalloc": LIBDIR / "libjemalloc.so.2",
+}
+# (program, flags, the leaking function, a healthy one or None)
+PROGRAMS = {
+    "c": ("malloc_leak", ["-rate", 2000, "-size", 200, "-churn-rate", 5000],
+          "leak_record", "churn"),
+    "cc": ("leak_cc", ["-rate", 2000], "Cache::store", None),
+}
+
+
+@pytest.mark.parametrize("prog", sorted(PROGRAMS))
+@pytest.mark.parametrize("allocator", sorted(ALLOCATORS))
+def test_preloaded_allocator_sites(allocator, prog, tmp_path):
+    lib = ALLOCATORS[allocator]
+    assert lib.exists(), f"{lib} is missing: run scripts/setup.sh"
+    name, flags, leaker, healthy = PROGRAMS[prog]
+    env = {"LD_PRELOAD": str(lib), "PATH": "/usr/bin:/bin"}
+    run = trace_program([prog_path(name), *flags], 8, tmp_path, name=f"{allocator}-{prog}",
+                        env=env, extra=["--malloc-budget", "5"])
+    report = run.ok()
+    ms = report.get("malloc_sampling")
+    assert isinstance(ms, dict), "no malloc_sampling\n" + run.describe()
+    assert ms["allocator"] == allocator, f"allocator {ms['allocator']!r}\n{run.describe()}"
+    assert Path(ms["module"]).resolve() == lib.resolve(), ms["module"]
+    assert ms["attach_errors"] == 0 and ms["allocations_sampled"] > 0, ms
+    sites = [s for s in report["sites"] if s["kind"] == "malloc"]
+    # C++ names come demangled with their parameters: Cache::store(unsigned long)
+    leaking = [s for s in sites if any(f and f.split("(")[0] == leaker for f in functions(s))]
+    assert leaking, f"no malloc site through {leaker}\n{run.describe()}"
+    top = max(leaking, key=lambda s: s["bytes"] or 0)
+    assert top["verdict"] == "leak", \
+        f"{leaker}'s malloc site: {top['verdict']} ({top.get('verdict_reason')})\n{run.describe()}"
+    if healthy:
+        churn = [s for s in sites if has_function(s, healthy)]
+        assert churn, f"no malloc site through {healthy}: its mallocs went unseen\n" \
+            + run.describe()
+        assert not [s for s in churn if s["verdict"] == "leak"], run.describe()
