@@ -96,8 +96,8 @@ apt_install libjs-d3 chromium-headless-shell fonts-dejavu-core
 # a C key-value store and a C cache (prometheus is installed above).
 apt_install redis-server redis-tools memcached
 # The other allocators of the malloc-site tests (tests/e2e/test_allocators.py):
-# gperftools' tcmalloc (jemalloc comes with redis-server).
-apt_install libtcmalloc-minimal4 libjemalloc2
+# gperftools' tcmalloc, and jemalloc's static archive (redis links it so, prefixed je_).
+apt_install libtcmalloc-minimal4 libjemalloc2 libjemalloc-dev
 # Separate debug info through debuginfod: libdebuginfod (loaded at run time
 # with dlopen, its header at build time), a local debuginfod server for the
 # names test, eu-addr2line/eu-readelf to check what reports print.

@@ -6,6 +6,7 @@ libjemalloc2, what redis-server links), each preloaded into a C program
 leaves it to libstdc++, which calls its malloc). leaktrace must find the
 allocator from the process's own mappings, probe it, and name the leaking
 function's malloc site with a leak verdict while the churning one gets none.
+And jemalloc as redis builds it: linked statically, its names prefixed je_.
 """
 from pathlib import Path
 
@@ -53,3 +54,44 @@ def test_preloaded_allocator_sites(allocator, prog, tmp_path):
         assert churn, f"no malloc site through {healthy}: its mallocs went unseen\n" \
             + run.describe()
         assert not [s for s in churn if s["verdict"] == "leak"], run.describe()
+
+
+JE_PUBLIC = ["malloc", "free", "calloc", "realloc", "posix_memalign", "aligned_alloc",
+             "memalign", "valloc", "malloc_usable_size", "mallocx", "rallocx", "xallocx",
+             "sallocx", "dallocx", "sdallocx", "nallocx", "mallctl", "mallctlnametomib",
+             "mallctlbymib", "malloc_stats_print"]
+
+
+def test_static_prefixed_jemalloc(tmp_path):
+    """redis's own build: jemalloc linked statically into the executable with
+    its functions prefixed je_ (here Debian's libjemalloc_pic.a with every
+    public name renamed), the program calling je_malloc while libc's malloc
+    stays for libc itself. leaktrace finds the prefixed copy inside the
+    executable and probes it: leak_record's allocations are seen (they never
+    reach libc's malloc)."""
+    import subprocess
+    from conftest import REPO
+    pic = LIBDIR / "libjemalloc_pic.a"
+    assert pic.exists(), f"{pic} is missing: run scripts/setup.sh (libjemalloc-dev)"
+    syms = tmp_path / "syms"
+    syms.write_text("".join(f"{s} je_{s}\n" for s in JE_PUBLIC))
+    lib = tmp_path / "libje_prefixed.a"
+    subprocess.run(["objcopy", f"--redefine-syms={syms}", str(pic), str(lib)], check=True)
+    exe = tmp_path / "malloc_leak_je"
+    subprocess.run(["gcc", "-g", "-O2", "-Dmalloc=je_malloc", "-Dfree=je_free",
+                    "-Dcalloc=je_calloc", "-Drealloc=je_realloc", "-o", str(exe),
+                    str(REPO / "tests" / "progs" / "malloc_leak.c"), str(lib),
+                    "-lpthread", "-lm", "-ldl"], check=True)
+    run = trace_program([exe, "-rate", 2000, "-size", 200, "-churn-rate", 5000], 8, tmp_path,
+                        name="je_prefixed", extra=["--malloc-budget", "5"])
+    report = run.ok()
+    ms = report.get("malloc_sampling")
+    assert isinstance(ms, dict), "no malloc_sampling\n" + run.describe()
+    assert ms["prefixed"] == f"je_ in {exe.name}", f"{ms}\n{run.describe()}"
+    assert ms["attach_errors"] == 0, ms
+    sites = [s for s in report["sites"] if s["kind"] == "malloc"]
+    leak = [s for s in sites if has_function(s, "leak_record")]
+    assert leak, "leak_record's je_malloc calls went unseen\n" + run.describe()
+    assert max(leak, key=lambda s: s["bytes"] or 0)["verdict"] == "leak", run.describe()
+    churn = [s for s in sites if has_function(s, "churn")]
+    assert churn and not [s for s in churn if s["verdict"] == "leak"], run.describe()
