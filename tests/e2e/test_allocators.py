@@ -95,3 +95,24 @@ def test_static_prefixed_jemalloc(tmp_path):
     assert max(leak, key=lambda s: s["bytes"] or 0)["verdict"] == "leak", run.describe()
     churn = [s for s in sites if has_function(s, "churn")]
     assert churn and not [s for s in churn if s["verdict"] == "leak"], run.describe()
+
+
+def test_allocator_probes_follow_an_exec(tmp_path):
+    """-p on a program that execs malloc_leak 2.5 s in: the old image's
+    allocator probes go with it (its libc mapping is gone), the new image's
+    allocator is found and probed, and leak_record's malloc site leaks."""
+    from conftest import running, start_trace
+    leak = prog_path("mmap_leak")
+    cmd = [leak, "-rate", "0", "-churn-rate", "5", "-exec-after", "2.5", "--",
+           prog_path("malloc_leak"), "-rate", "2000", "-size", "200", "-churn-rate", "5000"]
+    with running(cmd, tmp_path) as t:
+        run = start_trace(t.pid, 10, tmp_path, extra=["--malloc-budget", "5"]).wait()
+    report = run.ok()
+    assert report["target"].get("execs") == 1, run.describe()
+    ms = report.get("malloc_sampling")
+    assert isinstance(ms, dict) and ms["attach_errors"] == 0, f"{ms}\n{run.describe()}"
+    sites = [s for s in report["sites"] if s["kind"] == "malloc"]
+    leak = [s for s in sites if has_function(s, "leak_record")]
+    assert leak, "the new image's mallocs went unseen\n" + run.describe()
+    assert max(leak, key=lambda s: s["bytes"] or 0)["verdict"] in ("leak", "growing"), \
+        run.describe()
