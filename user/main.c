@@ -560,6 +560,10 @@ int main(int argc, char **argv)
 			ctx.ntargets, ctx.attach_ms);
 	run(&ctx);
 	err = finish(&ctx, &out);
+	if (symbolizer_hints_held())
+		lt_warn("%u stripped modules: their unnamed frames print as module+0xOFFSET; "
+			"each report's symbols_missing says what would name them (-v prints "
+			"each)\n", symbolizer_hints_held());
 	ignore_signals();
 	teardown(&ctx);
 	return err;

@@ -597,6 +597,19 @@ static const struct amap *find_entry(struct symbolizer *s, uint64_t addr)
 	return am_find(s->am, s->nam, addr);
 }
 
+static bool hints_quiet;
+static unsigned int hints_held;
+
+void symbolizer_hints_quiet(bool quiet)
+{
+	hints_quiet = quiet;
+}
+
+unsigned int symbolizer_hints_held(void)
+{
+	return hints_held;
+}
+
 /* A frame without a name: once per module, say what would name it. */
 static void hint_once(struct symbolizer *s, const struct amap *a)
 {
@@ -606,7 +619,12 @@ static void hint_once(struct symbolizer *s, const struct amap *a)
 	snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
 	if (!elfmod_symbols_hint(a->mod, root, a->path, why, sizeof(why)))
 		return;
-	lt_warn("%s\n", why);
+	if (hints_quiet) {
+		hints_held++;
+		lt_info("%s\n", why);
+	} else {
+		lt_warn("%s\n", why);
+	}
 	v = realloc(s->missing, (s->nmissing + 1) * sizeof(*v));
 	if (!v)
 		return;

@@ -22,6 +22,12 @@ struct symbolizer;
 #define SYM_JIT_MODULE "[jit]"
 
 struct symbolizer *symbolizer_new(int pid);
+/* quiet: the one-line hint per stripped module (what would name its
+ * frames) goes to -v only and is counted (a node has dozens of stripped
+ * libraries); the reports' symbols_missing keep it all the same. */
+void symbolizer_hints_quiet(bool quiet);
+/* Stripped modules whose hint was kept quiet. */
+unsigned int symbolizer_hints_held(void);
 /* Whether a frame in JIT code (SYM_JIT_MODULE) was ever resolved. */
 bool symbolizer_has_jit(const struct symbolizer *s);
 void symbolizer_free(struct symbolizer *s);

@@ -220,6 +220,7 @@ int node_open(struct lt_ctx *ctx)
 		return 1;
 	}
 	ctx->node = n;
+	symbolizer_hints_quiet(true);	/* one line at the end, not one per library */
 	n->filter.self = getpid();
 	if (o->cgroup) {
 		err = cgroup_resolve("/sys/fs/cgroup", o->cgroup, n->cgroup,
