@@ -189,7 +189,7 @@ unit: $(UNIT_BINS) progs
 # host-wide BPF program counts, timing-judged verdicts) run alone. E2E_JOBS=1, or
 # no xdist, runs them all in one pass.
 E2E_JOBS ?= 4
-E2E_RUN = LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q
+E2E_RUN = LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q --durations=30
 e2e: all progs
 	$(Q)if [ "$(E2E_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null; then \
 		rc=0; \

@@ -794,3 +794,31 @@ def _environment():
                     f"(or set LEAKTRACE_BUILD to the build directory)")
     yield
 
+
+
+# --------------------------------------------------------------------------
+# Per-file wall time (issue 11): with --dist loadfile a file is one unit of
+# work, so the longest file bounds the parallel pass and the serial pass is a
+# plain sum. Each test's setup+call+teardown is summed per file (module and
+# session fixtures count in the test that first uses them); the controller
+# sees every worker's reports, so this works with and without xdist.
+
+_file_seconds = {}
+_file_tests = {}
+
+
+def pytest_runtest_logreport(report):
+    f = report.nodeid.split("::", 1)[0]
+    _file_seconds[f] = _file_seconds.get(f, 0.0) + (report.duration or 0.0)
+    if report.when == "call":
+        _file_tests[f] = _file_tests.get(f, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _file_seconds:
+        return
+    tr = terminalreporter
+    tr.section("seconds per test file (setup+call+teardown summed)")
+    for f, s in sorted(_file_seconds.items(), key=lambda kv: -kv[1]):
+        tr.write_line(f"{s:8.1f} s  {_file_tests.get(f, 0):4d} tests  {f}")
+    tr.write_line(f"{sum(_file_seconds.values()):8.1f} s  total")
