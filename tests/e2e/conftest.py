@@ -349,6 +349,26 @@ class Tracer:
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
 
+    def wait_tracing(self, timeout: float = 30.0) -> bool:
+        """Wait until leaktrace is set up and tracing: its first progress
+        line ("t=1s rss=...") is on stderr. False if it exited or timed out.
+        A test that must act on a target only once it is traced waits for
+        this instead of sleeping a guess (set-up takes 0.3 s quiet, seconds
+        on a loaded machine)."""
+        path = self.out_dir / f"{self.name}.leaktrace.stderr"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                text = ""
+            if re.search(r"^t=\d", text, re.M):
+                return True
+            if not self.alive():
+                return False
+            time.sleep(0.05)
+        return False
+
     def kill(self):
         if self.proc.poll() is None:
             try:

@@ -195,7 +195,9 @@ def test_no_leftovers_after_target_exits(tmp_path):
         tracer = Tracer(trace_args(t.pid, 20, tmp_path / "r.json"), tmp_path, "targetexit",
                         timeout=20 + 60)
         ks.watch(tracer, 30)
-        time.sleep(1)
+        # The target ends while traced, not while leaktrace sets up (that
+        # is test_robust's vanishing target).
+        assert tracer.wait_tracing(60), "leaktrace never started tracing"
         t.signal(signal.SIGKILL)
         t.wait(10)
         run = tracer.wait()
