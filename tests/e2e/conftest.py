@@ -625,8 +625,9 @@ def require_sites(found: list, what: str, run: Run) -> list:
 
 # --------------------------------------------------------------------------
 # Shared traces: one leaktrace run serves every test that asks about the
-# same program traced with the same options (session-scoped; artifacts in
-# the fixture's own tmp directory).
+# same program traced with the same options (session-scoped, and shared
+# by the xdist workers of one run: shared_run; artifacts in the fixture's
+# own tmp directory).
 
 SHARED_D = 5
 # mmap_leak: 10 chunks/s of 1 MiB leaked, 20 chunks/s mapped and unmapped.
@@ -637,27 +638,50 @@ MALLOC_LEAK = dict(rate=10000, size=200)
 PTHREAD_LEAK = dict(rate=5, churn=5)
 
 
+def shared_run(tmp_path_factory, name: str, make) -> Run:
+    """make(out_dir) -> Run, once per test session. Under pytest-xdist each
+    worker is a session of its own: the first worker to ask runs it (under a
+    lock in the run's common temp directory) and the others read its Run
+    (pickled) instead of tracing the same program again."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    import fcntl
+    import pickle
+    root = tmp_path_factory.getbasetemp().parent / "shared-runs"
+    root.mkdir(exist_ok=True)
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / f"{name}.pickle"
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        out = root / name
+        out.mkdir(exist_ok=True)
+        run = make(out)
+        tmp = root / f"{name}.pickle.tmp"
+        tmp.write_bytes(pickle.dumps(run))
+        tmp.rename(done)
+        return run
+
+
 @pytest.fixture(scope="session")
 def mmap_leak_run(tmp_path_factory) -> Run:
-    out = tmp_path_factory.mktemp("mmap_leak")
-    return trace_program([prog_path("mmap_leak"), "-rate", MMAP_LEAK["rate"],
-                          "-churn-rate", MMAP_LEAK["churn"], "-chunk-kb", MMAP_LEAK["chunk_kb"]],
-                         SHARED_D, out, name="mmap_leak")
+    return shared_run(tmp_path_factory, "mmap_leak", lambda out: trace_program(
+        [prog_path("mmap_leak"), "-rate", MMAP_LEAK["rate"], "-churn-rate", MMAP_LEAK["churn"],
+         "-chunk-kb", MMAP_LEAK["chunk_kb"]], SHARED_D, out, name="mmap_leak"))
 
 
 @pytest.fixture(scope="session")
 def malloc_leak_run(tmp_path_factory) -> Run:
-    out = tmp_path_factory.mktemp("malloc_leak")
-    return trace_program([prog_path("malloc_leak"), "-rate", MALLOC_LEAK["rate"],
-                          "-size", MALLOC_LEAK["size"]], SHARED_D, out, name="malloc_leak")
+    return shared_run(tmp_path_factory, "malloc_leak", lambda out: trace_program(
+        [prog_path("malloc_leak"), "-rate", MALLOC_LEAK["rate"], "-size", MALLOC_LEAK["size"]],
+        SHARED_D, out, name="malloc_leak"))
 
 
 @pytest.fixture(scope="session")
 def pthread_leak_run(tmp_path_factory) -> Run:
-    out = tmp_path_factory.mktemp("pthread_leak")
-    return trace_program([prog_path("pthread_leak"), "-rate", PTHREAD_LEAK["rate"],
-                          "-churn-rate", PTHREAD_LEAK["churn"]], SHARED_D, out,
-                         name="pthread_leak")
+    return shared_run(tmp_path_factory, "pthread_leak", lambda out: trace_program(
+        [prog_path("pthread_leak"), "-rate", PTHREAD_LEAK["rate"], "-churn-rate",
+         PTHREAD_LEAK["churn"]], SHARED_D, out, name="pthread_leak"))
 
 
 # --------------------------------------------------------------------------
