@@ -866,3 +866,112 @@ def pytest_terminal_summary(terminalreporter):
     for f, s in sorted(_file_seconds.items(), key=lambda kv: -kv[1]):
         tr.write_line(f"{s:8.1f} s  {_file_tests.get(f, 0):4d} tests  {f}")
     tr.write_line(f"{sum(_file_seconds.values()):8.1f} s  total")
+
+
+# --------------------------------------------------------------------------
+# Units of work for the parallel pass (make e2e: pytest-xdist --dist
+# loadgroup). A test that uses a fixture of its own file wider than one test
+# (module or session scope: a trace several tests read) is grouped with every
+# test of its file using the same instance of it (a parametrized module
+# fixture makes one group per parameter), so that trace runs once on one
+# worker. Every other test is a unit of its own and any worker may take it:
+# a file of independent tests no longer runs end to end on one worker.
+# Units are handed out longest first (from the seconds below, measured one
+# file at a time: the "seconds per test file" summary of a run), so a long
+# unit never starts last; a file missing here counts as E2E_DEFAULT_S.
+
+E2E_FILE_S = {
+    "test_analysis.py": 32, "test_badinput.py": 20, "test_capture.py": 90,
+    "test_cleanup.py": 23, "test_deploy.py": 17, "test_entries.py": 25,
+    "test_gocost.py": 70, "test_goheap.py": 105, "test_goparks.py": 33,
+    "test_goroutines.py": 97, "test_jit.py": 23,
+}
+E2E_DEFAULT_S = 30
+
+
+def _shared_fixtures(item) -> list:
+    """Instances ("file:name=param") of the fixtures wider than one test
+    that item uses and that its own file defines."""
+    info = getattr(item, "_fixtureinfo", None)
+    mod = getattr(getattr(item, "module", None), "__name__", None)
+    if info is None or mod is None:
+        return []
+    f = item.nodeid.split("::", 1)[0]
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    # A file whose wide fixture traces per value of a test parameter, on
+    # demand (test_goroutines: go_runs(build)), names that parameter in
+    # E2E_UNIT_PARAM: each value is then a unit of its own.
+    by = getattr(item.module, "E2E_UNIT_PARAM", None)
+    out = []
+    for name, defs in sorted(info.name2fixturedefs.items()):
+        for fd in defs:
+            if fd.scope == "function" or getattr(fd.func, "__module__", None) != mod:
+                continue
+            param = params.get(name, params.get(by, "") if by else "")
+            out.append(f"{f}:{name}" + (f"={param}" if param != "" else ""))
+    return out
+
+
+def e2e_units(items) -> dict:
+    """{id(item): unit name}: tests that share a fixture instance (directly
+    or through another test) form one unit, named after its first
+    instance; any other test is a unit of its own (its node id)."""
+    parent = {}
+
+    def find(k):
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    shared = {id(it): _shared_fixtures(it) for it in items}
+    for keys in shared.values():
+        for k in keys[1:]:
+            a, b = find(keys[0]), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {i: (find(keys[0]) if keys else None) for i, keys in shared.items()}
+
+
+def _loadgroup(config) -> bool:
+    # On an xdist worker dist is "no" and loadgroup says the mode.
+    return bool(getattr(config.option, "loadgroup", False)
+                or getattr(config.option, "dist", "no") == "loadgroup")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Mark the units (before xdist reads the marks)."""
+    if not _loadgroup(config):
+        return
+    units = e2e_units(items)
+    for it in items:
+        if units[id(it)] is not None:
+            it.add_marker(pytest.mark.xdist_group(units[id(it)]))
+        it.e2e_unit = units[id(it)] or it.nodeid
+
+
+@pytest.hookimpl(trylast=True)
+def _e2e_longest_first(session, config, items):
+    """Order the units longest first, after pytest's own reordering (xdist
+    hands units out in the order they first appear; a unit's tests run
+    together on one worker whatever their order here)."""
+    if not _loadgroup(config):
+        return
+    per_file, cost = {}, {}
+    for it in items:
+        f = it.nodeid.split("::", 1)[0]
+        per_file[f] = per_file.get(f, 0) + 1
+    for it in items:
+        f = it.nodeid.split("::", 1)[0]
+        cost[it.e2e_unit] = cost.get(it.e2e_unit, 0.0) + \
+            E2E_FILE_S.get(Path(f).name, E2E_DEFAULT_S) / per_file[f]
+    items.sort(key=lambda it: -cost[it.e2e_unit])    # stable
+
+
+class _LongestFirst:
+    pytest_collection_modifyitems = _e2e_longest_first
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_LongestFirst(), "e2e-longest-first")
