@@ -318,6 +318,26 @@ class Run:
         return self.report
 
 
+def wait_tracing_line(stderr_path: Path, alive, timeout: float = 30.0) -> bool:
+    """Wait until the leaktrace writing stderr_path is set up and tracing:
+    its first progress line ("t=1s rss=...") is there. False if alive()
+    turned false or on timeout. A test that must act on a target only once
+    it is traced waits for this instead of sleeping a guess (set-up takes
+    0.3 s on a quiet machine, seconds on a loaded one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            text = stderr_path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        if re.search(r"^t=\d", text, re.M):
+            return True
+        if not alive():
+            return False
+        time.sleep(0.05)
+    return False
+
+
 class Tracer:
     """leaktrace running in the background; wait() gives a Run."""
 
@@ -350,24 +370,9 @@ class Tracer:
             os.kill(self.proc.pid, sig)
 
     def wait_tracing(self, timeout: float = 30.0) -> bool:
-        """Wait until leaktrace is set up and tracing: its first progress
-        line ("t=1s rss=...") is on stderr. False if it exited or timed out.
-        A test that must act on a target only once it is traced waits for
-        this instead of sleeping a guess (set-up takes 0.3 s quiet, seconds
-        on a loaded machine)."""
-        path = self.out_dir / f"{self.name}.leaktrace.stderr"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                text = path.read_text(errors="replace")
-            except OSError:
-                text = ""
-            if re.search(r"^t=\d", text, re.M):
-                return True
-            if not self.alive():
-                return False
-            time.sleep(0.05)
-        return False
+        """Wait until leaktrace is set up and tracing (wait_tracing_line)."""
+        return wait_tracing_line(self.out_dir / f"{self.name}.leaktrace.stderr", self.alive,
+                                 timeout)
 
     def kill(self):
         if self.proc.poll() is None:

@@ -164,7 +164,8 @@ def test_no_leftovers_after_sigint(tmp_path):
         out = tmp_path / "r.json"
         tracer = Tracer(trace_args(t.pid, 60, out), tmp_path, "sigint", timeout=60 + 60)
         ks.watch(tracer, 30)
-        time.sleep(2)
+        assert tracer.wait_tracing(60), "leaktrace never started tracing"
+        time.sleep(1)
         tracer.signal(signal.SIGINT)
         run = tracer.wait(timeout=time.monotonic() - tracer.start + 20)
     ks.assert_seen(run)

@@ -155,7 +155,8 @@ def test_budget_zero_reads_only(tmp_path):
     build = go_build(newest_go())
     with running([build.path("chansend"), "-leak-rate", "2"], tmp_path) as t:
         tr = start_trace(t.pid, 6, tmp_path, extra=["--go-budget", "0"])
-        time.sleep(2)
+        # set up (Go probes would be attached by now), not a guessed 2 s
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
         probes = attached_programs(tr.pid)
         run = finish_trace(t, tr)
     report = run.ok()

@@ -218,7 +218,10 @@ def test_full_disk_keeps_previous_report(tmp_path, small_fs):
 def test_signal_ends_trace_with_report(tmp_path, sig):
     with running([prog_path("mmap_leak"), "-rate", "20"], tmp_path) as t:
         tr = start_trace(t.pid, 60, tmp_path)
-        time.sleep(3)
+        # 2 s of tracing (the first progress line is at 1 s), however long
+        # the set-up took
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        time.sleep(1)
         tr.signal(sig)
         run = tr.wait(timeout=30)
     assert run.returncode == 0, run.describe()
