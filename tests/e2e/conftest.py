@@ -885,11 +885,15 @@ def pytest_terminal_summary(terminalreporter):
 # file at a time: the "seconds per test file" summary of a run), so a long
 # unit never starts last; a file missing here counts as E2E_DEFAULT_S.
 
-E2E_FILE_S = {
-    "test_analysis.py": 32, "test_badinput.py": 20, "test_capture.py": 90,
-    "test_cleanup.py": 23, "test_deploy.py": 17, "test_entries.py": 25,
-    "test_gocost.py": 70, "test_goheap.py": 105, "test_goparks.py": 33,
-    "test_goroutines.py": 97, "test_jit.py": 23,
+E2E_FILE_S = {  # main at a7bdd98, one file at a time, shared VM (relative only)
+    "test_analysis.py": 32, "test_badinput.py": 19, "test_capture.py": 93,
+    "test_cleanup.py": 23, "test_deploy.py": 16, "test_entries.py": 24,
+    "test_gocost.py": 74, "test_goheap.py": 105, "test_goparks.py": 33,
+    "test_goroutines.py": 96, "test_jit.py": 23, "test_malloc.py": 64,
+    "test_mem.py": 60, "test_memlimit.py": 12, "test_metrics.py": 12,
+    "test_names.py": 104, "test_native.py": 47, "test_node.py": 44,
+    "test_outputs.py": 29, "test_real_services.py": 62, "test_robust.py": 197,
+    "test_safety.py": 78, "test_schema.py": 27, "test_threads.py": 7,
 }
 E2E_DEFAULT_S = 30
 
