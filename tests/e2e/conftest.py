@@ -854,13 +854,40 @@ def _environment():
 
 _file_seconds = {}
 _file_tests = {}
+_test_seconds = {}
+
+
+def _base_nodeid(nodeid: str) -> str:
+    """The node id without xdist's "@group" suffix."""
+    at = nodeid.rfind("@")
+    return nodeid[:at] if at > nodeid.rfind("]") and at > nodeid.rfind("::") else nodeid
 
 
 def pytest_runtest_logreport(report):
     f = report.nodeid.split("::", 1)[0]
     _file_seconds[f] = _file_seconds.get(f, 0.0) + (report.duration or 0.0)
+    n = _base_nodeid(report.nodeid)
+    _test_seconds[n] = _test_seconds.get(n, 0.0) + (report.duration or 0.0)
     if report.when == "call":
         _file_tests[f] = _file_tests.get(f, 0) + 1
+
+
+def pytest_sessionfinish(session):
+    """LEAKTRACE_E2E_SECONDS=FILE: merge this run's seconds per test into
+    FILE (how tests/e2e/e2e-seconds.json is refreshed, one file at a time
+    on a quiet machine: the parallel pass's own numbers include the other
+    workers' load)."""
+    path = os.environ.get("LEAKTRACE_E2E_SECONDS")
+    if not path or os.environ.get("PYTEST_XDIST_WORKER") or not _test_seconds:
+        return
+    try:
+        old = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        old = {}
+    old.update({k: round(v, 1) for k, v in _test_seconds.items()})
+    tmp = Path(path + ".tmp")
+    tmp.write_text(json.dumps(dict(sorted(old.items())), indent=0) + "\n")
+    tmp.rename(path)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -881,21 +908,21 @@ def pytest_terminal_summary(terminalreporter):
 # fixture makes one group per parameter), so that trace runs once on one
 # worker. Every other test is a unit of its own and any worker may take it:
 # a file of independent tests no longer runs end to end on one worker.
-# Units are handed out longest first (from the seconds below, measured one
-# file at a time: the "seconds per test file" summary of a run), so a long
-# unit never starts last; a file missing here counts as E2E_DEFAULT_S.
+# Units are handed out longest first (the seconds of their tests in
+# e2e-seconds.json, measured one file at a time; a test not there counts
+# E2E_DEFAULT_S), so a long unit never starts
+# last. Refresh the file: LEAKTRACE_E2E_SECONDS=$PWD/tests/e2e/e2e-seconds.json
+# with one pytest run per file on a quiet machine.
 
-E2E_FILE_S = {  # main at a7bdd98, one file at a time, shared VM (relative only)
-    "test_analysis.py": 32, "test_badinput.py": 19, "test_capture.py": 93,
-    "test_cleanup.py": 23, "test_deploy.py": 16, "test_entries.py": 24,
-    "test_gocost.py": 74, "test_goheap.py": 105, "test_goparks.py": 33,
-    "test_goroutines.py": 96, "test_jit.py": 23, "test_malloc.py": 64,
-    "test_mem.py": 60, "test_memlimit.py": 12, "test_metrics.py": 12,
-    "test_names.py": 104, "test_native.py": 47, "test_node.py": 44,
-    "test_outputs.py": 29, "test_real_services.py": 62, "test_robust.py": 197,
-    "test_safety.py": 78, "test_schema.py": 27, "test_threads.py": 7,
-}
-E2E_DEFAULT_S = 30
+E2E_SECONDS_FILE = Path(__file__).resolve().parent / "e2e-seconds.json"
+E2E_DEFAULT_S = 1.0
+
+
+def _e2e_seconds() -> dict:
+    try:
+        return json.loads(E2E_SECONDS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _shared_fixtures(item) -> list:
@@ -967,14 +994,10 @@ def _e2e_longest_first(session, config, items):
     together on one worker whatever their order here)."""
     if not _loadgroup(config):
         return
-    per_file, cost = {}, {}
+    seconds, cost = _e2e_seconds(), {}
     for it in items:
-        f = it.nodeid.split("::", 1)[0]
-        per_file[f] = per_file.get(f, 0) + 1
-    for it in items:
-        f = it.nodeid.split("::", 1)[0]
-        cost[it.e2e_unit] = cost.get(it.e2e_unit, 0.0) + \
-            E2E_FILE_S.get(Path(f).name, E2E_DEFAULT_S) / per_file[f]
+        s = seconds.get(_base_nodeid(it.nodeid), E2E_DEFAULT_S)
+        cost[it.e2e_unit] = cost.get(it.e2e_unit, 0.0) + s
     items.sort(key=lambda it: -cost[it.e2e_unit])    # stable
 
 
