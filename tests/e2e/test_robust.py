@@ -340,9 +340,16 @@ def test_pid_execs_go_program(tmp_path):
     """-p on a shell that then execs a Go program: goroutine tracing starts
     on the new image and finds its goroutine leak."""
     go = prog_path("slowleak", go=GoBuild(newest_go()))
-    script = f"echo ready pid=$$; sleep 1.5; exec {go} -interval 0.3"
+    # The shell execs at SIGUSR1, sent once leaktrace traces (~1 s in), not
+    # 1.5 s after ready: a set-up slower than that (3.8 s seen under load)
+    # would have attached to the Go program itself.
+    script = (f"trap 'exec {go} -interval 0.3' USR1; echo ready pid=$$; "
+              "while :; do sleep 0.1; done")
     with running(["sh", "-c", script], tmp_path) as t:
-        run = start_trace(t.pid, 6, tmp_path).wait()
+        tr = start_trace(t.pid, 6, tmp_path)
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        t.signal(signal.SIGUSR1)
+        run = tr.wait()
     report = run.ok()
     assert report["totals"]["goroutines"] is not None, run.describe()
     sites = find_sites(report, kind="goroutine", function="main.watchConfig")
