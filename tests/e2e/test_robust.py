@@ -359,13 +359,19 @@ def test_pid_execs_go_program(tmp_path):
     assert tgt["go_version"], tgt
 
 
-def exec_trace(tmp_path, first, then, d=8, after=2.5):
+def exec_trace(tmp_path, first, then, d=8, after=2.2):
     """-p on mmap_leak run with the flags first, which execs mmap_leak with
-    the flags then after `after` seconds; traced d seconds."""
+    the flags then `after` seconds into the trace (SIGUSR1, sent from
+    leaktrace's first progress line on: not a time from ready, which a slow
+    set-up could outlast); traced d seconds."""
     leak = prog_path("mmap_leak")
-    cmd = [leak, *first, "-exec-after", after, "--", leak, *then]
+    cmd = [leak, *first, "-exec-on-usr1", "1", "--", leak, *then]
     with running(cmd, tmp_path) as t:
-        run = start_trace(t.pid, d, tmp_path).wait()
+        tr = start_trace(t.pid, d, tmp_path)
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        time.sleep(after - 1)       # the first progress line is 1 s in
+        t.signal(signal.SIGUSR1)
+        run = tr.wait()
     report = run.ok()
     assert report["target"].get("execs") == 1, run.describe()
     return run, report
