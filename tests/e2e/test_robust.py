@@ -583,9 +583,17 @@ def test_go_program_execs_go_program(tmp_path):
     found through re-planned probes."""
     ver = GoBuild(newest_go())
     execer, slow = prog_path("execer", go=ver), prog_path("slowleak", go=ver)
-    with running([execer, "-rate", "50", "-after", "2", slow, "-interval", "0.3"],
+    # The exec comes 2 s into the trace (SIGUSR1, counted from leaktrace's
+    # first progress line), not 2 s after ready: a set-up slower than that
+    # would have attached after the exec.
+    with running([execer, "-rate", "50", "-on-usr1", slow, "-interval", "0.3"],
                  tmp_path) as t:
-        run = start_trace(t.pid, 7, tmp_path).wait()
+        tr = start_trace(t.pid, 7, tmp_path)
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        time.sleep(1)
+        t.signal(signal.SIGUSR1)
+        sent = time.monotonic() - tr.start      # the trace began after tr.start
+        run = tr.wait()
     report = run.ok()
     # The old image leaked 50 goroutines a second until the exec: none of
     # them may still count as live (sites hold no more than exist).
@@ -596,7 +604,9 @@ def test_go_program_execs_go_program(tmp_path):
     assert new and sum(s["live"] for s in new) >= 6, run.describe()
     tgt = report["target"]
     assert tgt.get("execs") == 1 and Path(tgt["exe"]) == slow.resolve(), tgt
-    assert 0.2 <= tgt["exec_log"][0]["at_s"] <= 4, tgt  # exec 2 s after ready; attach takes 0.3-1.5 s
+    # SIGUSR1 went at least 2 s into the trace, and at most `sent` s after
+    # leaktrace started (its trace began later): the exec is placed there
+    assert 1.5 <= tgt["exec_log"][0]["at_s"] <= sent + 0.5, (sent, tgt)
 
 
 def test_sigkill_while_writing_never_leaves_a_broken_report(tmp_path):
