@@ -191,16 +191,18 @@ unit: $(UNIT_BINS) progs
 		LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $$t; done
 
 # The e2e tests mostly sleep while they trace: they run E2E_JOBS at a time
-# (pytest-xdist, a test file per worker: the traces its tests share run
-# once), then the tests that need the host to themselves (marked serial:
-# host-wide BPF program counts, timing-judged verdicts) run alone. E2E_JOBS=1, or
-# no xdist, runs them all in one pass.
+# (pytest-xdist --dist loadgroup: tests that read one trace of their file
+# are one unit, every other test is a unit of its own, handed out longest
+# first: tests/e2e/conftest.py), then the tests that need the host to
+# themselves (marked serial: timing-judged verdicts and probe costs) run
+# alone. E2E_JOBS=1, or no xdist, runs them all in one pass. Every run ends
+# with its 30 slowest tests and the seconds per test file.
 E2E_JOBS ?= 4
-E2E_RUN = LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q
+E2E_RUN = LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q --durations=30
 e2e: all progs
 	$(Q)if [ "$(E2E_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null; then \
 		rc=0; \
-		$(E2E_RUN) -n $(E2E_JOBS) --dist loadfile -m 'not serial' tests/e2e || rc=$$?; \
+		$(E2E_RUN) -n $(E2E_JOBS) --dist loadgroup -m 'not serial' tests/e2e || rc=$$?; \
 		$(E2E_RUN) -m serial tests/e2e || rc=$$?; \
 		exit $$rc; \
 	else \

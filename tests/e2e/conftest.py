@@ -318,6 +318,26 @@ class Run:
         return self.report
 
 
+def wait_tracing_line(stderr_path: Path, alive, timeout: float = 30.0) -> bool:
+    """Wait until the leaktrace writing stderr_path is set up and tracing:
+    its first progress line ("t=1s rss=...") is there. False if alive()
+    turned false or on timeout. A test that must act on a target only once
+    it is traced waits for this instead of sleeping a guess (set-up takes
+    0.3 s on a quiet machine, seconds on a loaded one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            text = stderr_path.read_text(errors="replace")
+        except OSError:
+            text = ""
+        if re.search(r"^t=\d", text, re.M):
+            return True
+        if not alive():
+            return False
+        time.sleep(0.05)
+    return False
+
+
 class Tracer:
     """leaktrace running in the background; wait() gives a Run."""
 
@@ -362,6 +382,11 @@ class Tracer:
     def signal(self, sig):
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)
+
+    def wait_tracing(self, timeout: float = 30.0) -> bool:
+        """Wait until leaktrace is set up and tracing (wait_tracing_line)."""
+        return wait_tracing_line(self.out_dir / f"{self.name}.leaktrace.stderr", self.alive,
+                                 timeout)
 
     def kill(self):
         if self.proc.poll() is None:
@@ -622,8 +647,9 @@ def require_sites(found: list, what: str, run: Run) -> list:
 
 # --------------------------------------------------------------------------
 # Shared traces: one leaktrace run serves every test that asks about the
-# same program traced with the same options (session-scoped; artifacts in
-# the fixture's own tmp directory).
+# same program traced with the same options (session-scoped, and shared
+# by the xdist workers of one run: shared_run; artifacts in the fixture's
+# own tmp directory).
 
 SHARED_D = 5
 # mmap_leak: 10 chunks/s of 1 MiB leaked, 20 chunks/s mapped and unmapped.
@@ -634,27 +660,50 @@ MALLOC_LEAK = dict(rate=10000, size=200)
 PTHREAD_LEAK = dict(rate=5, churn=5)
 
 
+def shared_run(tmp_path_factory, name: str, make) -> Run:
+    """make(out_dir) -> Run, once per test session. Under pytest-xdist each
+    worker is a session of its own: the first worker to ask runs it (under a
+    lock in the run's common temp directory) and the others read its Run
+    (pickled) instead of tracing the same program again."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    import fcntl
+    import pickle
+    root = tmp_path_factory.getbasetemp().parent / "shared-runs"
+    root.mkdir(exist_ok=True)
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / f"{name}.pickle"
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        out = root / name
+        out.mkdir(exist_ok=True)
+        run = make(out)
+        tmp = root / f"{name}.pickle.tmp"
+        tmp.write_bytes(pickle.dumps(run))
+        tmp.rename(done)
+        return run
+
+
 @pytest.fixture(scope="session")
 def mmap_leak_run(tmp_path_factory) -> Run:
-    out = tmp_path_factory.mktemp("mmap_leak")
-    return trace_program([prog_path("mmap_leak"), "-rate", MMAP_LEAK["rate"],
-                          "-churn-rate", MMAP_LEAK["churn"], "-chunk-kb", MMAP_LEAK["chunk_kb"]],
-                         SHARED_D, out, name="mmap_leak")
+    return shared_run(tmp_path_factory, "mmap_leak", lambda out: trace_program(
+        [prog_path("mmap_leak"), "-rate", MMAP_LEAK["rate"], "-churn-rate", MMAP_LEAK["churn"],
+         "-chunk-kb", MMAP_LEAK["chunk_kb"]], SHARED_D, out, name="mmap_leak"))
 
 
 @pytest.fixture(scope="session")
 def malloc_leak_run(tmp_path_factory) -> Run:
-    out = tmp_path_factory.mktemp("malloc_leak")
-    return trace_program([prog_path("malloc_leak"), "-rate", MALLOC_LEAK["rate"],
-                          "-size", MALLOC_LEAK["size"]], SHARED_D, out, name="malloc_leak")
+    return shared_run(tmp_path_factory, "malloc_leak", lambda out: trace_program(
+        [prog_path("malloc_leak"), "-rate", MALLOC_LEAK["rate"], "-size", MALLOC_LEAK["size"]],
+        SHARED_D, out, name="malloc_leak"))
 
 
 @pytest.fixture(scope="session")
 def pthread_leak_run(tmp_path_factory) -> Run:
-    out = tmp_path_factory.mktemp("pthread_leak")
-    return trace_program([prog_path("pthread_leak"), "-rate", PTHREAD_LEAK["rate"],
-                          "-churn-rate", PTHREAD_LEAK["churn"]], SHARED_D, out,
-                         name="pthread_leak")
+    return shared_run(tmp_path_factory, "pthread_leak", lambda out: trace_program(
+        [prog_path("pthread_leak"), "-rate", PTHREAD_LEAK["rate"], "-churn-rate",
+         PTHREAD_LEAK["churn"]], SHARED_D, out, name="pthread_leak"))
 
 
 # --------------------------------------------------------------------------
@@ -811,3 +860,167 @@ def _environment():
                     f"(or set LEAKTRACE_BUILD to the build directory)")
     yield
 
+
+
+# --------------------------------------------------------------------------
+# Per-file wall time (issue 11): with --dist loadfile a file is one unit of
+# work, so the longest file bounds the parallel pass and the serial pass is a
+# plain sum. Each test's setup+call+teardown is summed per file (module and
+# session fixtures count in the test that first uses them); the controller
+# sees every worker's reports, so this works with and without xdist.
+
+_file_seconds = {}
+_file_tests = {}
+_test_seconds = {}
+
+
+def _base_nodeid(nodeid: str) -> str:
+    """The node id without xdist's "@group" suffix."""
+    at = nodeid.rfind("@")
+    return nodeid[:at] if at > nodeid.rfind("]") and at > nodeid.rfind("::") else nodeid
+
+
+def pytest_runtest_logreport(report):
+    f = report.nodeid.split("::", 1)[0]
+    _file_seconds[f] = _file_seconds.get(f, 0.0) + (report.duration or 0.0)
+    n = _base_nodeid(report.nodeid)
+    _test_seconds[n] = _test_seconds.get(n, 0.0) + (report.duration or 0.0)
+    if report.when == "call":
+        _file_tests[f] = _file_tests.get(f, 0) + 1
+
+
+def pytest_sessionfinish(session):
+    """LEAKTRACE_E2E_SECONDS=FILE: merge this run's seconds per test into
+    FILE (how tests/e2e/e2e-seconds.json is refreshed, one file at a time
+    on a quiet machine: the parallel pass's own numbers include the other
+    workers' load)."""
+    path = os.environ.get("LEAKTRACE_E2E_SECONDS")
+    if not path or os.environ.get("PYTEST_XDIST_WORKER") or not _test_seconds:
+        return
+    try:
+        old = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        old = {}
+    old.update({k: round(v, 1) for k, v in _test_seconds.items()})
+    tmp = Path(path + ".tmp")
+    tmp.write_text(json.dumps(dict(sorted(old.items())), indent=0) + "\n")
+    tmp.rename(path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _file_seconds:
+        return
+    tr = terminalreporter
+    tr.section("seconds per test file (setup+call+teardown summed)")
+    for f, s in sorted(_file_seconds.items(), key=lambda kv: -kv[1]):
+        tr.write_line(f"{s:8.1f} s  {_file_tests.get(f, 0):4d} tests  {f}")
+    tr.write_line(f"{sum(_file_seconds.values()):8.1f} s  total")
+
+
+# --------------------------------------------------------------------------
+# Units of work for the parallel pass (make e2e: pytest-xdist --dist
+# loadgroup). A test that uses a fixture of its own file wider than one test
+# (module or session scope: a trace several tests read) is grouped with every
+# test of its file using the same instance of it (a parametrized module
+# fixture makes one group per parameter), so that trace runs once on one
+# worker. Every other test is a unit of its own and any worker may take it:
+# a file of independent tests no longer runs end to end on one worker.
+# Units are handed out longest first (the seconds of their tests in
+# e2e-seconds.json, measured one file at a time; a test not there counts
+# E2E_DEFAULT_S), so a long unit never starts
+# last. Refresh the file: LEAKTRACE_E2E_SECONDS=$PWD/tests/e2e/e2e-seconds.json
+# with one pytest run per file on a quiet machine.
+
+E2E_SECONDS_FILE = Path(__file__).resolve().parent / "e2e-seconds.json"
+E2E_DEFAULT_S = 1.0
+
+
+def _e2e_seconds() -> dict:
+    try:
+        return json.loads(E2E_SECONDS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _shared_fixtures(item) -> list:
+    """Instances ("file:name=param") of the fixtures wider than one test
+    that item uses and that its own file defines."""
+    info = getattr(item, "_fixtureinfo", None)
+    mod = getattr(getattr(item, "module", None), "__name__", None)
+    if info is None or mod is None:
+        return []
+    f = item.nodeid.split("::", 1)[0]
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    # A file whose wide fixture traces per value of a test parameter, on
+    # demand (test_goroutines: go_runs(build)), names that parameter in
+    # E2E_UNIT_PARAM: each value is then a unit of its own.
+    by = getattr(item.module, "E2E_UNIT_PARAM", None)
+    out = []
+    for name, defs in sorted(info.name2fixturedefs.items()):
+        for fd in defs:
+            if fd.scope == "function" or getattr(fd.func, "__module__", None) != mod:
+                continue
+            param = params.get(name, params.get(by, "") if by else "")
+            out.append(f"{f}:{name}" + (f"={param}" if param != "" else ""))
+    return out
+
+
+def e2e_units(items) -> dict:
+    """{id(item): unit name}: tests that share a fixture instance (directly
+    or through another test) form one unit, named after its first
+    instance; any other test is a unit of its own (its node id)."""
+    parent = {}
+
+    def find(k):
+        while parent.setdefault(k, k) != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    shared = {id(it): _shared_fixtures(it) for it in items}
+    for keys in shared.values():
+        for k in keys[1:]:
+            a, b = find(keys[0]), find(k)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {i: (find(keys[0]) if keys else None) for i, keys in shared.items()}
+
+
+def _loadgroup(config) -> bool:
+    # On an xdist worker dist is "no" and loadgroup says the mode.
+    return bool(getattr(config.option, "loadgroup", False)
+                or getattr(config.option, "dist", "no") == "loadgroup")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session, config, items):
+    """Mark the units (before xdist reads the marks)."""
+    if not _loadgroup(config):
+        return
+    units = e2e_units(items)
+    for it in items:
+        if units[id(it)] is not None:
+            it.add_marker(pytest.mark.xdist_group(units[id(it)]))
+        it.e2e_unit = units[id(it)] or it.nodeid
+
+
+@pytest.hookimpl(trylast=True)
+def _e2e_longest_first(session, config, items):
+    """Order the units longest first, after pytest's own reordering (xdist
+    hands units out in the order they first appear; a unit's tests run
+    together on one worker whatever their order here)."""
+    if not _loadgroup(config):
+        return
+    seconds, cost = _e2e_seconds(), {}
+    for it in items:
+        s = seconds.get(_base_nodeid(it.nodeid), E2E_DEFAULT_S)
+        cost[it.e2e_unit] = cost.get(it.e2e_unit, 0.0) + s
+    items.sort(key=lambda it: -cost[it.e2e_unit])    # stable
+
+
+class _LongestFirst:
+    pytest_collection_modifyitems = _e2e_longest_first
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(_LongestFirst(), "e2e-longest-first")

@@ -128,7 +128,10 @@ def test_target_killed_mid_trace(tmp_path):
         out = tmp_path / "r.json"
         tracer = Tracer(trace_args(t.pid, duration, out), tmp_path, "killed",
                         timeout=duration + 60)
-        time.sleep(3)
+        # killed once traced (1 s of it at least), not during set-up
+        assert tracer.wait_tracing(60), "leaktrace never started tracing\n" \
+            + tracer.wait().describe()
+        time.sleep(1)
         assert tracer.alive(), "leaktrace exited before the target was killed\n" \
             + tracer.wait().describe()
         t.signal(signal.SIGKILL)

@@ -372,14 +372,19 @@ def test_capture_page_renders_new_kinds(tmp_path):
     one it has never heard of get their tile, card and flame graph tab.
     The data is a real capture's, with its sites copied under those kinds."""
     bundle = tmp_path / "kinds"
-    run = capture(["-d", 5, "-o", bundle, "--", prog_path("mmap_leak"), "-rate", "10",
+    # 7 s: a leak verdict needs 4 samples over 3 s; at -d 5 one late tick on
+    # a loaded machine left no leak site to copy (seen once: StopIteration).
+    run = capture(["-d", 7, "-o", bundle, "--", prog_path("mmap_leak"), "-rate", "10",
                    "-chunk-kb", "256"], tmp_path).wait()
     assert run.returncode == 0, run.describe()
     html = (bundle / "report.html").read_text()
     m = re.search(r'(<script id="lt-data" type="application/json">)(.*?)(</script>)', html, re.S)
     data = json.loads(m.group(2))
     rep, tl = data["report"], data["capture"]["timeline"]
-    leak = next(s for s in rep["sites"] if s["leak"])
+    leaks = [s for s in rep["sites"] if s["leak"]]
+    assert leaks, "no leak site in the capture to copy\n" + json.dumps(
+        [(s["kind"], s.get("shape"), s.get("series")) for s in rep["sites"][:5]])
+    leak = leaks[0]
     for kind in ("heap", "zkind"):
         clone = json.loads(json.dumps(leak))
         clone["kind"] = kind

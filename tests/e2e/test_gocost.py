@@ -5,6 +5,7 @@ runtime.allgs (no exit probe), the creation probe runs under a cost budget
 sampled), and ancestry names the application function behind goroutines
 that a library started."""
 import json
+import signal
 import subprocess
 import time
 
@@ -111,19 +112,35 @@ def test_churn_is_duty_cycled_and_slow_leak_found(version, tmp_path):
 # --------------------------------------------------------------------------
 # exits are seen by reads
 
-# Looks at the attached probes 2 s after start: under other tests' load the
-# Go probes may not be attached yet. Run alone.
-@pytest.mark.serial
+# The wave starts only once the creation probe is attached (the test waits
+# for it, however loaded the machine), and the trace ends (SIGINT) only after
+# two reads could see the wave gone: no fixed sleep, so it runs in the
+# parallel pass.
 def test_exit_never_probed_leaves_live_counts(tmp_path):
     build = go_build(newest_go())
-    with running([build.path("wave"), "-n", "300", "-at", "1", "-hold", "2"], tmp_path) as t:
-        tr = start_trace(t.pid, 6, tmp_path)
-        time.sleep(2)
-        probes = attached_programs(tr.pid)
+    with running([build.path("wave"), "-n", "300", "-on-usr1", "-hold", "2"], tmp_path) as t:
+        tr = start_trace(t.pid, 60, tmp_path)
+        snaps = []
+        deadline = time.monotonic() + 40
+        while tr.alive() and time.monotonic() < deadline:
+            snaps.append(attached_programs(tr.pid))
+            if "lt_go_new" in snaps[-1]:
+                break
+            time.sleep(0.2)
+        t.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 30
+        while "wave down" not in t.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        down = "wave down" in t.stderr_text()
+        snaps.append(attached_programs(tr.pid))
+        time.sleep(2.5)                         # two reads at -i 1 after the wave
+        tr.signal(signal.SIGINT)
         run = finish_trace(t, tr)
     report = run.ok()
-    d = run.describe() + f"\nprobes while tracing: {probes}"
-    assert "lt_go_new" in probes and "lt_go_exit" not in probes, d
+    d = run.describe() + f"\nprobes while tracing: {snaps}"
+    assert down, "the wave never went down\n" + t.stderr_text()[-1000:] + d
+    assert any("lt_go_new" in p for p in snaps), "the creation probe was never attached\n" + d
+    assert not [p for p in snaps if "lt_go_exit" in p], "no exit probe\n" + d
     wave = [s for s in sites(report, "goroutine") if has_function(s, "main.fanOut")]
     assert wave, "the wave's site is reported (it created 300)\n" + d
     s = wave[0]
@@ -138,7 +155,8 @@ def test_budget_zero_reads_only(tmp_path):
     build = go_build(newest_go())
     with running([build.path("chansend"), "-leak-rate", "2"], tmp_path) as t:
         tr = start_trace(t.pid, 6, tmp_path, extra=["--go-budget", "0"])
-        time.sleep(2)
+        # set up (Go probes would be attached by now), not a guessed 2 s
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
         probes = attached_programs(tr.pid)
         run = finish_trace(t, tr)
     report = run.ok()

@@ -44,6 +44,11 @@ SCENARIOS = {
 }
 
 
+# go_runs traces one build's scenarios when a test of that build first asks:
+# make e2e hands out each build's tests as a unit of their own (conftest).
+E2E_UNIT_PARAM = "build"
+
+
 @pytest.fixture(scope="module")
 def go_runs(tmp_path_factory):
     """go_runs(build) -> {scenario: Run}, traced once per build and cached."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import trace_pid, trace_together
+from conftest import finish_trace, running, start_trace, trace_pid
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "progs" / "js" / "jit_leak.js"
@@ -39,14 +39,36 @@ def runs(tmp_path_factory):
     # V8 writes its logs into the working directory: the test's own
     def in_out(*argv):
         return ["sh", "-c", f'cd "{out}" && exec "$@"', "sh", *argv]
-    specs = {
-        "named": dict(argv=in_out(node, "--perf-basic-prof", SCRIPT), duration=TRACE_S,
-                      env=env),
-        "unnamed": dict(argv=in_out(node, SCRIPT), duration=TRACE_S, env=env),
-    }
+    # The leak starts (SIGUSR2) once both leaktraces trace, and each is
+    # ended (SIGINT) after TRACE_S s of tracing: V8's new space grows in
+    # the first seconds of the leak, first touched by the JIT code; when a
+    # slow set-up (a loaded machine) missed that, only the GC's copies into
+    # old space were left to see and no site began in JIT code.
+    env = dict(env, LEAK_ON_SIGNAL="1")
+    argvs = {"named": in_out(node, "--perf-basic-prof", SCRIPT), "unnamed": in_out(node, SCRIPT)}
+    ctxs, started, runs = [], {}, {}
     try:
-        yield trace_together(specs, out)
+        for name, argv in argvs.items():
+            ctx = running([str(a) for a in argv], out / name, 30.0, env)
+            started[name] = (ctx.__enter__(), None)
+            ctxs.append(ctx)
+        for name, (t, _) in started.items():
+            started[name] = (t, start_trace(t.pid, 60, out / name, name=name))
+        for name, (t, tr) in started.items():
+            assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+            t.signal(signal.SIGUSR2)
+        time.sleep(TRACE_S - 1)     # the first progress line is 1 s into tracing
+        for name, (t, tr) in started.items():
+            tr.signal(signal.SIGINT)
+        for name, (t, tr) in started.items():
+            runs[name] = finish_trace(t, tr)
+        yield runs
     finally:
+        for _, tr in started.values():
+            if tr is not None and tr.run is None:
+                tr.kill()
+        for ctx in ctxs:
+            ctx.__exit__(None, None, None)
         # node leaves its perf map in /tmp; ours only
         for p in Path("/tmp").glob("perf-*.map"):
             try:

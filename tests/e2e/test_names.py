@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LEAKTRACE, PROGS, running
+from conftest import LEAKTRACE, PROGS, running, wait_tracing_line
 
 TRACE_S = 4
 MC_VALUE, MC_FILL_ITEMS, MC_PLATEAU_S = 1024, 150000, 10
@@ -360,7 +360,9 @@ def _fill_traced(out: Path, name: str, env: dict, netns=None) -> dict:
             argv = ["nsenter", "-t", str(netns), "-n", *argv]
         tr = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
                               stderr=open(out / f"{name}.stderr", "wb"))
-        time.sleep(2)                       # probes live
+        # the fill starts once leaktrace traces (its probes are live)
+        assert wait_tracing_line(out / f"{name}.stderr", lambda: tr.poll() is None, 60), \
+            (out / f"{name}.stderr").read_text()[-3000:]
         stats = _mc_sets(port, 0, MC_FILL_ITEMS)
         rc = tr.wait(timeout=90)
         stderr = (out / f"{name}.stderr").read_text()

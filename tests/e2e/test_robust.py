@@ -218,7 +218,10 @@ def test_full_disk_keeps_previous_report(tmp_path, small_fs):
 def test_signal_ends_trace_with_report(tmp_path, sig):
     with running([prog_path("mmap_leak"), "-rate", "20"], tmp_path) as t:
         tr = start_trace(t.pid, 60, tmp_path)
-        time.sleep(3)
+        # 2 s of tracing (the first progress line is at 1 s), however long
+        # the set-up took
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        time.sleep(1)
         tr.signal(sig)
         run = tr.wait(timeout=30)
     assert run.returncode == 0, run.describe()
@@ -337,9 +340,16 @@ def test_pid_execs_go_program(tmp_path):
     """-p on a shell that then execs a Go program: goroutine tracing starts
     on the new image and finds its goroutine leak."""
     go = prog_path("slowleak", go=GoBuild(newest_go()))
-    script = f"echo ready pid=$$; sleep 1.5; exec {go} -interval 0.3"
+    # The shell execs at SIGUSR1, sent once leaktrace traces (~1 s in), not
+    # 1.5 s after ready: a set-up slower than that (3.8 s seen under load)
+    # would have attached to the Go program itself.
+    script = (f"trap 'exec {go} -interval 0.3' USR1; echo ready pid=$$; "
+              "while :; do sleep 0.1; done")
     with running(["sh", "-c", script], tmp_path) as t:
-        run = start_trace(t.pid, 6, tmp_path).wait()
+        tr = start_trace(t.pid, 6, tmp_path)
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        t.signal(signal.SIGUSR1)
+        run = tr.wait()
     report = run.ok()
     assert report["totals"]["goroutines"] is not None, run.describe()
     sites = find_sites(report, kind="goroutine", function="main.watchConfig")
@@ -349,13 +359,19 @@ def test_pid_execs_go_program(tmp_path):
     assert tgt["go_version"], tgt
 
 
-def exec_trace(tmp_path, first, then, d=8, after=2.5):
+def exec_trace(tmp_path, first, then, d=8, after=2.2):
     """-p on mmap_leak run with the flags first, which execs mmap_leak with
-    the flags then after `after` seconds; traced d seconds."""
+    the flags then `after` seconds into the trace (SIGUSR1, sent from
+    leaktrace's first progress line on: not a time from ready, which a slow
+    set-up could outlast); traced d seconds."""
     leak = prog_path("mmap_leak")
-    cmd = [leak, *first, "-exec-after", after, "--", leak, *then]
+    cmd = [leak, *first, "-exec-on-usr1", "1", "--", leak, *then]
     with running(cmd, tmp_path) as t:
-        run = start_trace(t.pid, d, tmp_path).wait()
+        tr = start_trace(t.pid, d, tmp_path)
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        time.sleep(after - 1)       # the first progress line is 1 s in
+        t.signal(signal.SIGUSR1)
+        run = tr.wait()
     report = run.ok()
     assert report["target"].get("execs") == 1, run.describe()
     return run, report
@@ -567,9 +583,17 @@ def test_go_program_execs_go_program(tmp_path):
     found through re-planned probes."""
     ver = GoBuild(newest_go())
     execer, slow = prog_path("execer", go=ver), prog_path("slowleak", go=ver)
-    with running([execer, "-rate", "50", "-after", "2", slow, "-interval", "0.3"],
+    # The exec comes 2 s into the trace (SIGUSR1, counted from leaktrace's
+    # first progress line), not 2 s after ready: a set-up slower than that
+    # would have attached after the exec.
+    with running([execer, "-rate", "50", "-on-usr1", slow, "-interval", "0.3"],
                  tmp_path) as t:
-        run = start_trace(t.pid, 7, tmp_path).wait()
+        tr = start_trace(t.pid, 7, tmp_path)
+        assert tr.wait_tracing(60), "leaktrace never started tracing\n" + tr.wait().describe()
+        time.sleep(1)
+        t.signal(signal.SIGUSR1)
+        sent = time.monotonic() - tr.start      # the trace began after tr.start
+        run = tr.wait()
     report = run.ok()
     # The old image leaked 50 goroutines a second until the exec: none of
     # them may still count as live (sites hold no more than exist).
@@ -580,7 +604,9 @@ def test_go_program_execs_go_program(tmp_path):
     assert new and sum(s["live"] for s in new) >= 6, run.describe()
     tgt = report["target"]
     assert tgt.get("execs") == 1 and Path(tgt["exe"]) == slow.resolve(), tgt
-    assert 0.2 <= tgt["exec_log"][0]["at_s"] <= 4, tgt  # exec 2 s after ready; attach takes 0.3-1.5 s
+    # SIGUSR1 went at least 2 s into the trace, and at most `sent` s after
+    # leaktrace started (its trace began later): the exec is placed there
+    assert 1.5 <= tgt["exec_log"][0]["at_s"] <= sent + 0.5, (sent, tgt)
 
 
 def test_sigkill_while_writing_never_leaves_a_broken_report(tmp_path):

@@ -16,10 +16,13 @@
  *   -max N         stop leaking after N chunks (default 100000)
  *   -exec-after S  after S seconds, exec the arguments after the flags
  *                  (mmap_leak -exec-after 2 -- PROG ARGS): the exec tests
+ *   -exec-on-usr1 1  exec them at the first SIGUSR1 instead (a test sends
+ *                  it once its tracer is attached)
  *
  * Prints "ready pid=<pid>" once set up.
  */
 #include "progs.h"
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -29,6 +32,8 @@
 #define PAGE 4096UL
 
 static double opt_rate = 10, opt_churn_rate = 20, opt_duration, opt_exec_after;
+static double opt_exec_usr1;
+static volatile sig_atomic_t got_usr1;
 static unsigned long opt_chunk = 1024 * 1024, opt_max = 100000;
 
 /* Kept so the leaked chunks stay reachable, like a real leak's owner. */
@@ -68,6 +73,12 @@ __attribute__((noinline, noclone, used)) void churn_chunk(unsigned long len)
 	}
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct prog_flag flags[] = {
@@ -77,13 +88,16 @@ int main(int argc, char **argv)
 		{ "duration", &opt_duration },
 		{ "max", NULL, &opt_max },
 		{ "exec-after", &opt_exec_after },
+		{ "exec-on-usr1", &opt_exec_usr1 },
 		{ 0 },
 	};
 
 	prog_parse(argc, argv, flags);
 	if (opt_chunk == 0 || opt_rate < 0 || opt_churn_rate < 0 ||
-	    (opt_exec_after > 0 && optind >= argc))
+	    ((opt_exec_after > 0 || opt_exec_usr1 > 0) && optind >= argc))
 		prog_usage(argv[0], flags, 2);
+	if (opt_exec_usr1 > 0)
+		signal(SIGUSR1, on_usr1);
 	leaked = calloc(opt_max + 1, sizeof(*leaked));
 	if (!leaked) {
 		perror("calloc");
@@ -103,7 +117,7 @@ int main(int argc, char **argv)
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;
-		if (opt_exec_after > 0 && t >= opt_exec_after) {
+		if ((opt_exec_after > 0 && t >= opt_exec_after) || got_usr1) {
 			execv(argv[optind], argv + optind);
 			perror("execv");
 			return 1;

@@ -8,6 +8,8 @@
 //
 //	-rate N    leaked goroutines per second before the exec (default 50)
 //	-after S   seconds from ready to the exec (default 2)
+//	-on-usr1   exec at the first SIGUSR1 instead (-after is not used): a
+//	           test sends it once its tracer is attached
 //	then:      the program to exec and its arguments
 package main
 
@@ -15,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"syscall"
 	"time"
 )
@@ -27,6 +30,7 @@ func leakOne(ch chan int) {
 func main() {
 	rate := flag.Float64("rate", 50, "leaked goroutines per second")
 	after := flag.Float64("after", 2, "seconds before the exec")
+	onUsr1 := flag.Bool("on-usr1", false, "exec at SIGUSR1")
 	flag.Parse()
 	if flag.NArg() < 1 {
 		fmt.Fprintln(os.Stderr, "usage: execer [-rate N] [-after S] PROGRAM [ARGS...]")
@@ -34,11 +38,21 @@ func main() {
 	}
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	os.Stdout.Sync()
+	var usr1 chan os.Signal
+	if *onUsr1 {
+		usr1 = make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+	}
 	end := time.Now().Add(time.Duration(*after * float64(time.Second)))
 	tick := time.NewTicker(time.Duration(float64(time.Second) / *rate))
-	for time.Now().Before(end) {
-		<-tick.C
-		go leakOne(make(chan int))
+loop:
+	for usr1 != nil || time.Now().Before(end) {
+		select {
+		case <-usr1:
+			break loop
+		case <-tick.C:
+			go leakOne(make(chan int))
+		}
 	}
 	argv := flag.Args()
 	err := syscall.Exec(argv[0], argv, os.Environ())

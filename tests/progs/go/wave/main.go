@@ -7,6 +7,8 @@
 //
 //	-n N          goroutines in the wave (default 300)
 //	-at S         seconds after ready before the wave (default 1)
+//	-on-usr1      the wave starts at the first SIGUSR1 instead (-at is not
+//	              used): a test starts it once its tracer is attached
 //	-hold S       seconds the wave stays parked (default 2)
 //	-duration S   exit 0 after S seconds (default 0: run until killed)
 //
@@ -17,7 +19,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -37,10 +41,20 @@ func main() {
 	at := flag.Float64("at", 1, "seconds before the wave")
 	hold := flag.Float64("hold", 2, "seconds the wave is held")
 	duration := flag.Float64("duration", 0, "exit after seconds")
+	onUsr1 := flag.Bool("on-usr1", false, "start the wave at SIGUSR1")
 	flag.Parse()
+	var usr1 chan os.Signal
+	if *onUsr1 {
+		usr1 = make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+	}
 	fmt.Printf("ready pid=%d\n", os.Getpid())
 	go func() {
-		time.Sleep(time.Duration(*at * float64(time.Second)))
+		if usr1 != nil {
+			<-usr1
+		} else {
+			time.Sleep(time.Duration(*at * float64(time.Second)))
+		}
 		release := make(chan struct{})
 		var wg sync.WaitGroup
 		fanOut(*n, release, &wg)
