@@ -365,20 +365,6 @@ class Tracer:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def wait_stderr(self, pattern: str, timeout: float = 60.0) -> bool:
-        """Waits until leaktrace's stderr has a line matching pattern (a
-        regex); False when it exits or the time is up first."""
-        rx = re.compile(pattern, re.M)
-        path = self.out_dir / f"{self.name}.leaktrace.stderr"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if rx.search(path.read_text(errors="replace")):
-                return True
-            if not self.alive():
-                return False
-            time.sleep(0.05)
-        return False
-
     def signal(self, sig):
         if self.proc.poll() is None:
             os.kill(self.proc.pid, sig)

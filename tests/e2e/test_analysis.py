@@ -121,7 +121,7 @@ def runs(tmp_path_factory):
     def after(sc):
         # In the background: the other scenarios start meanwhile.
         def signal_later(t, tr):
-            if tr.wait_stderr(r"^t=1s "):
+            if tr.wait_tracing(timeout=120):
                 os.kill(t.pid, signal.SIGUSR1)
 
         def run(t, tr):
