@@ -540,7 +540,7 @@ def test_stripped_and_full_copies_in_one_run(split, leaker, tmp_path):
 
 
 def test_library_loaded_after_attach_is_named(tmp_path):
-    """A plugin dlopen'ed 1.5 s into the trace, whose leak is resident pages
+    """A plugin dlopen'ed once leaktrace traces, whose leak is resident pages
     of one region mapped at load (the address space keeps its size after):
     the growing fault site is named in the plugin, with its path. The maps
     are read again only when the address space changes size or a lookup
@@ -549,8 +549,11 @@ def test_library_loaded_after_attach_is_named(tmp_path):
     prog = prog_path("dlopen_leak")
     plug = prog.parent / "libleakplug.so"
     assert plug.exists(), f"{plug} is missing: run `make progs`"
-    with running([prog, "-load-after", "1.5"], tmp_path) as t:
-        run = start_trace(t.pid, 6, tmp_path).wait()
+    with running([prog, "-load-on-usr1", "1"], tmp_path) as t:
+        tr = start_trace(t.pid, 6, tmp_path)
+        assert tr.wait_tracing(), "leaktrace never traced"
+        os.kill(t.pid, signal.SIGUSR1)
+        run = tr.wait()
     report = run.ok()
     sites = require_sites(find_sites(report, kind="fault", function="plug_touch"),
                           "through plug_touch", run)

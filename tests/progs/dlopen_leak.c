@@ -7,6 +7,8 @@
  *
  * Flags (seconds are decimal):
  *   -load-after S  dlopen the plugin after S seconds (default 1)
+ *   -load-on-usr1 1  dlopen it when SIGUSR1 comes instead (a test sends it
+ *                  once the tracer traces)
  *   -pages N       pages touched every 50 ms (default 64: ~5 MiB/s)
  *   -duration S    exit 0 after S seconds (default 0: run until killed)
  *
@@ -16,9 +18,17 @@
 #include <dlfcn.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 
 static double opt_load_after = 1, opt_duration;
-static unsigned long opt_pages = 64;
+static unsigned long opt_pages = 64, opt_on_usr1;
+static volatile sig_atomic_t usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -26,6 +36,7 @@ int main(int argc, char **argv)
 		{ "load-after", &opt_load_after },
 		{ "pages", NULL, &opt_pages },
 		{ "duration", &opt_duration },
+		{ "load-on-usr1", NULL, &opt_on_usr1 },
 		{ 0 },
 	};
 	char self[PATH_MAX], lib[PATH_MAX + 32];
@@ -42,6 +53,8 @@ int main(int argc, char **argv)
 	}
 	self[n] = '\0';
 	snprintf(lib, sizeof(lib), "%s/libleakplug.so", dirname(self));
+	if (opt_on_usr1)
+		signal(SIGUSR1, on_usr1);
 	prog_ready();
 	start = prog_now();
 	for (;;) {
@@ -49,7 +62,7 @@ int main(int argc, char **argv)
 
 		if (opt_duration > 0 && t >= opt_duration)
 			break;
-		if (!touch && t >= opt_load_after) {
+		if (!touch && (opt_on_usr1 ? usr1 : t >= opt_load_after)) {
 			void *h = dlopen(lib, RTLD_NOW);
 			int (*reserve)(size_t);
 
