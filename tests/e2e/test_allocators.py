@@ -8,6 +8,9 @@ allocator from the process's own mappings, probe it, and name the leaking
 function's malloc site with a leak verdict while the churning one gets none.
 And jemalloc as redis builds it: linked statically, its names prefixed je_.
 """
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -98,15 +101,19 @@ def test_static_prefixed_jemalloc(tmp_path):
 
 
 def test_allocator_probes_follow_an_exec(tmp_path):
-    """-p on a program that execs malloc_leak 2.5 s in: the old image's
+    """-p on a program that execs malloc_leak once traced: the old image's
     allocator probes go with it (its libc mapping is gone), the new image's
     allocator is found and probed, and leak_record's malloc site leaks."""
     from conftest import running, start_trace
     leak = prog_path("mmap_leak")
-    cmd = [leak, "-rate", "0", "-churn-rate", "5", "-exec-after", "2.5", "--",
+    cmd = [leak, "-rate", "0", "-churn-rate", "5", "-exec-on-usr1", "1", "--",
            prog_path("malloc_leak"), "-rate", "2000", "-size", "200", "-churn-rate", "5000"]
     with running(cmd, tmp_path) as t:
-        run = start_trace(t.pid, 10, tmp_path, extra=["--malloc-budget", "5"]).wait()
+        tr = start_trace(t.pid, 9, tmp_path, extra=["--malloc-budget", "5"])
+        assert tr.wait_tracing(), "leaktrace never traced"
+        time.sleep(1)   # the old image's allocator probes are on by then
+        os.kill(t.pid, signal.SIGUSR1)
+        run = tr.wait()
     report = run.ok()
     assert report["target"].get("execs") == 1, run.describe()
     ms = report.get("malloc_sampling")
