@@ -9,6 +9,9 @@
  *   goexit0's gdestroy call, or gdestroy/goexit0 entry  RAX = g: exited
  *     (only with --go-parks: live goroutines come from reads of allgs)
  *   a go statement's CALL runtime.newproc   R14 = creator: its stack
+ * One object per executable serves every traced process running it
+ * (user/trace/goexe.h): with targ_tgid 0 the "traced" map filters, records
+ * carry the tgid, and the parked map's key holds it.
  */
 #include "common.bpf.h"
 

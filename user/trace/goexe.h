@@ -21,7 +21,9 @@
  * link costs a traced process one more consumer check per hit (the kernel
  * walks the probe's consumers, tens of ns each) and leaktrace one perf
  * event per probe and process; under --all every process is traced
- * anyway, so one link serves all.
+ * anyway, so one link serves all (the exceptions trap and are filtered
+ * out: processes past --max-processes, ones that refused tracing, and new
+ * ones until the next scan picks them up).
  */
 #ifndef LT_GOEXE_H
 #define LT_GOEXE_H
