@@ -240,3 +240,24 @@ def test_exec_moves_to_the_new_executable(start_prog, tmp_path):
     assert len(doc["node"]["go_executables"]) == 1, doc["node"]["go_executables"]
     by_pid = {p["target"]["pid"]: p for p in doc["processes"]}
     assert leak_live(by_pid[a.pid]) > 0 and leak_live(by_pid[b.pid]) > 0, run.describe()
+
+
+def test_go_parks_shared_map(start_prog, tmp_path):
+    """--go-parks, -p A,B of one binary: one parked map for both, keyed by
+    (tgid, goid) (goids repeat across processes): each process's leaking
+    goroutines have been parked about as long as it has been traced."""
+    new = prog_path("chansend", go=go_build(newest_go()))
+    rates = start_leakers(start_prog, new, (2, 3))
+    out = tmp_path / "parks.json"
+    run = Tracer(["-p", ",".join(map(str, rates)), "--go-parks", "-i", "1", "-d", "8",
+                  "--format", "json", "-o", str(out)], tmp_path, "parks", 90).wait()
+    doc = run.ok()
+    by_pid = {p["target"]["pid"]: p for p in doc["processes"]}
+    check_attribution(by_pid, rates)
+    for pid in rates:
+        leak = [s for s in by_pid[pid]["sites"] if s["kind"] == "goroutine" and s["leak"]
+                and any(f.get("function") == LEAK_FN for f in s["stack"])]
+        parked = max((s["parked_s"] or 0) for s in leak)
+        assert 4 <= parked <= 30, (pid, [(s["live"], s["parked_s"]) for s in leak])
+    e = exe_entry(doc, new)
+    assert set(e["pids"]) == set(rates), e
