@@ -5,6 +5,7 @@ per Go binary saves, and what per-process links under --cgroup spare the
 processes outside it.
 
   share    N processes of one Go HTTP binary (bench httpserver, idle), then
+           leaktrace -p (all N; nothing else on the host counts) and
            leaktrace --all serving metrics: seconds to ready, its RSS and
            CPU (% of one core) after WARMUP s, and, from the kernel
            (bpftool perf show), its uprobe perf events and the lt_go_new
@@ -60,11 +61,31 @@ def go_links(lt_pid, exe):
     return total, new, len(progs)
 
 
-def w_share(progs, n, warmup, secs):
+class PidsTracer:
+    """leaktrace -p A,B,... until stop(); ready once its probes are live."""
+
+    def __init__(self, pids):
+        self.p = subprocess.Popen([LT, "-p", ",".join(map(str, pids)), "-d", "600", "-v",
+                                   "--format", "json", "-o", "/dev/null"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for line in self.p.stderr:
+            if "probes live" in line:
+                break
+
+    def stop(self):
+        self.p.send_signal(2)
+        try:
+            self.p.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+def w_share(progs, n, warmup, secs, mode):
     servers = [bench.Target([progs["httpserver"], "-idle", "0"]) for _ in range(n)]
     try:
         t0 = time.monotonic()
-        a = Agent()
+        a = Agent() if mode == "all" else PidsTracer([s.p.pid for s in servers])
         ready_s = time.monotonic() - t0
         try:
             time.sleep(warmup)
@@ -78,7 +99,7 @@ def w_share(progs, n, warmup, secs):
     finally:
         for s in servers:
             s.kill()
-    return {"go_processes": n, "ready_s": round(ready_s, 1), "rss_mb": round(rss, 1),
+    return {"mode": mode, "go_processes": n, "ready_s": round(ready_s, 1), "rss_mb": round(rss, 1),
             "cpu_pct_core": round(cpu, 2), "uprobe_perf_events": total,
             "lt_go_new_links_on_binary": new, "go_objects_for_binary": objs}
 
@@ -147,7 +168,9 @@ def main():
         cfg = dict(n=4, warmup=3, secs=3, runs=1, wrk_s=3)
     print("build:", LT, "config:", cfg, flush=True)
     if not a.only or a.only == "share":
-        print("share:", w_share(progs, cfg["n"], cfg["warmup"], cfg["secs"]), flush=True)
+        for mode in ("pids", "all"):
+            print("share:", w_share(progs, cfg["n"], cfg["warmup"], cfg["secs"], mode),
+                  flush=True)
     if not a.only or a.only == "replica":
         print("replica:", w_replica(progs, cfg["runs"], cfg["wrk_s"]), flush=True)
 
