@@ -357,8 +357,9 @@ int goexe_join(struct go_runtime *rt, const struct lt_opts *o,
 	int err = 0;
 
 	*out = NULL;
-	if (rt->fd < 0 || fstat(rt->fd, &st))
-		return -EBADF;
+	/* the file the probes go on: our fd of it, else its path */
+	if (rt->fd >= 0 ? fstat(rt->fd, &st) : stat(rt->path, &st))
+		return -errno;
 	for (x = exes; x; x = x->next)
 		if (x->dev == st.st_dev && x->ino == st.st_ino)
 			break;
