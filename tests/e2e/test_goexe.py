@@ -178,7 +178,23 @@ def has_trampoline(pid: int) -> bool:
     return "[uprobes" in Path(f"/proc/{pid}/maps").read_text()
 
 
-def test_cgroup_untraced_same_binary(start_prog, cgroups, tmp_path):
+def other_node_agents(mine: int) -> list:
+    """Other leaktrace --all runs on this shared host (another developer's
+    tests): they trace every process, ours outside the cgroup too."""
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == mine:
+            continue
+        try:
+            argv = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"/leaktrace") and b"--all" in argv:
+            found.append(int(d))
+    return found
+
+
+def test_cgroup_untraced_same_binary(cgroups, start_prog, tmp_path):
     """--cgroup: two processes of a binary inside, one of it outside. The
     outside one is not reported, keeps running, and the kernel never put
     the probes in it (per-process links, not pid -1)."""
@@ -189,6 +205,8 @@ def test_cgroup_untraced_same_binary(start_prog, cgroups, tmp_path):
     for pid in inside:
         (cg / "cgroup.procs").write_text(f"{pid}\n")
     out = tmp_path / "cg.json"
+    others = other_node_agents(-1)
+    outside_before = has_trampoline(outside.pid)
     lt = Tracer(["--cgroup", str(cg), "-i", "1", "-d", "10", "--format", "json",
                  "-o", str(out)], tmp_path, "cg", 90)
     links = wait_links(lt, (new,), lambda c: c[0] >= 2)
@@ -196,6 +214,7 @@ def test_cgroup_untraced_same_binary(start_prog, cgroups, tmp_path):
     n, offs, progs = creation_links(go_links(lt.pid), new)
     traced_tramp = [has_trampoline(p) for p in inside]
     outside_tramp = has_trampoline(outside.pid)
+    others += other_node_agents(lt.pid)
     run = lt.wait()
     doc = run.ok()
     assert progs == 1 and n == 2 * offs, links
@@ -206,8 +225,14 @@ def test_cgroup_untraced_same_binary(start_prog, cgroups, tmp_path):
     assert set(exe_entry(doc, new)["pids"]) == set(inside)
     # On kernels that optimize a probe on a NOP (6.18+), a process the probe
     # was installed in has the trampoline mapped after its first hit; the
-    # one outside must not.
-    assert not outside_tramp, "a probe was installed in the untraced process"
+    # one outside must not. Another developer's leaktrace --all on this
+    # host traces it too: then the mapping says nothing about ours.
+    if others or outside_before:
+        import warnings
+        warnings.warn(f"trampoline check not conclusive: other leaktrace --all {others}, "
+                      f"mapped before ours {outside_before}")
+    else:
+        assert not outside_tramp, "a probe was installed in the untraced process"
     if any(traced_tramp):
         assert all(traced_tramp), traced_tramp
 
