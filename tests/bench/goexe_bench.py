@@ -81,6 +81,34 @@ class PidsTracer:
             self.p.wait()
 
 
+def bpf_held(lt_pid):
+    """(lt_go_* programs, KiB memlocked by every BPF program and map) that
+    leaktrace holds open (from /proc/PID/fdinfo)."""
+    prog_ids, map_ids = set(), set()
+    fdinfo = "/proc/%d/fdinfo" % lt_pid
+    for fd in os.listdir(fdinfo):
+        try:
+            with open(os.path.join(fdinfo, fd)) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k == "prog_id":
+                        prog_ids.add(int(v))
+                    elif k == "map_id":
+                        map_ids.add(int(v))
+        except OSError:
+            continue
+    go, kb = 0, 0
+    for p in bpftool_json("prog", "show"):
+        if p["id"] in prog_ids:
+            go += p.get("name", "").startswith("lt_go")
+            kb += p.get("bytes_memlock", 0) / 1024
+            map_ids.update(p.get("map_ids", []))
+    for m in bpftool_json("map", "show"):
+        if m["id"] in map_ids:
+            kb += m.get("bytes_memlock", 0) / 1024
+    return go, round(kb)
+
+
 def w_share(progs, n, warmup, secs, mode):
     servers = [bench.Target([progs["httpserver"], "-idle", "0"]) for _ in range(n)]
     try:
@@ -94,6 +122,7 @@ def w_share(progs, n, warmup, secs, mode):
             cpu = (proc_cpu_s(a.p.pid) - c0) / (time.monotonic() - t1) * 100
             rss = proc_rss_mb(a.p.pid)
             total, new, objs = go_links(a.p.pid, progs["httpserver"])
+            go_progs, memlock_kb = bpf_held(a.p.pid)
         finally:
             a.stop()
     finally:
@@ -101,7 +130,8 @@ def w_share(progs, n, warmup, secs, mode):
             s.kill()
     return {"mode": mode, "go_processes": n, "ready_s": round(ready_s, 1), "rss_mb": round(rss, 1),
             "cpu_pct_core": round(cpu, 2), "uprobe_perf_events": total,
-            "lt_go_new_links_on_binary": new, "go_objects_for_binary": objs}
+            "lt_go_new_links_on_binary": new, "go_objects_for_binary": objs,
+            "lt_go_programs": go_progs, "bpf_memlock_kb": memlock_kb}
 
 
 def unified_root():
