@@ -286,3 +286,30 @@ def test_go_parks_shared_map(start_prog, tmp_path):
         assert 4 <= parked <= 30, (pid, [(s["live"], s["parked_s"]) for s in leak])
     e = exe_entry(doc, new)
     assert set(e["pids"]) == set(rates), e
+
+
+def test_budget_is_the_executables(start_prog, tmp_path):
+    """The creation probe's budget is the executable's, summed over its
+    processes: a churn one process may pay continuously is duty-cycled when
+    three processes of the binary churn together (each process's own budget
+    would have kept all three continuous)."""
+    new = prog_path("chansend", go=go_build(newest_go()))
+    pids = [start_prog(new, "-leak-rate", "1", "-churn-rate", "400", "-duration", "90").pid
+            for _ in range(3)]
+    # ~9 us a hit: one process ~0.35-0.5 % of a core, three ~1-1.4 %
+    budget = ["--go-budget", "0.6"]
+    one = Tracer(["-p", str(pids[0]), "-i", "1", "-d", "8", *budget, "--format", "json",
+                  "-o", str(tmp_path / "one.json")], tmp_path, "one", 90).wait().ok()
+    cp = one["goroutine_sampling"]["creation_probe"]
+    assert cp["mode"] == "continuous", cp
+    doc = Tracer(["-p", ",".join(map(str, pids)), "-i", "1", "-d", "8", *budget,
+                  "--format", "json", "-o", str(tmp_path / "three.json")],
+                 tmp_path, "three", 90).wait().ok()
+    by_pid = {p["target"]["pid"]: p for p in doc["processes"]}
+    cps = [by_pid[p]["goroutine_sampling"]["creation_probe"] for p in pids]
+    for c in cps:
+        assert c["mode"] == "duty-cycled" and c["shared_by_processes"] == 3, cps
+        assert c["spent_pct"] <= 2 * 0.6, f"the executable's probes stayed near its budget: {c}"
+    # one object: every process reports the same counters
+    assert len({(c["hits"], c["windows"]) for c in cps}) == 1, cps
+    check_attribution(by_pid, {p: 1 for p in pids})
