@@ -313,3 +313,36 @@ def test_budget_is_the_executables(start_prog, tmp_path):
     # one object: every process reports the same counters
     assert len({(c["hits"], c["windows"]) for c in cps}) == 1, cps
     check_attribution(by_pid, {p: 1 for p in pids})
+
+
+def test_all_object_lives_with_its_processes(start_prog, tmp_path):
+    """--all: a private copy of a Go binary (an inode nobody else runs).
+    The object is made by its first process, a process started later joins
+    it (no new link), it stays while one process is left,
+    and goes (its links with it) once the last one has exited and been
+    released."""
+    exe = tmp_path / "chansend-goexe"
+    exe.write_bytes(prog_path("chansend", go=go_build(newest_go())).read_bytes())
+    exe.chmod(0o755)
+    a = start_prog(exe, "-leak-rate", "2", "-churn-rate", CHURN, "-duration", "90")
+    lt = Tracer(["--all", "-i", "1", "-d", "24", "--format", "json",
+                 "-o", str(tmp_path / "life.json")], tmp_path, "life", 150)
+    links = wait_links(lt, (exe,), lambda c: c[0] > 0, 90)
+    first = creation_links(links, exe)
+    b = start_prog(exe, "-leak-rate", "3", "-churn-rate", CHURN, "-duration", "90")
+    time.sleep(4)                       # a scan or two: b attached
+    two = creation_links(go_links(lt.pid), exe)
+    a.kill()
+    time.sleep(4)                       # a released
+    one_left = creation_links(go_links(lt.pid), exe)
+    b.kill()
+    gone = wait_links(lt, (exe,), lambda c: c[0] == 0, 15)
+    run = lt.wait()
+    doc = run.ok()
+    assert first[0] == first[1] and first[2] == 1, f"once per offset: {links}"
+    assert two == first, f"a second process added links: {first} -> {two}"
+    assert one_left == first, f"the object went with its first process: {one_left}"
+    assert creation_links(gone, exe)[0] == 0, f"links stayed after the last process: {gone}"
+    assert not [e for e in doc["node"]["go_executables"]
+                if os.path.realpath(e["exe"]) == str(exe.resolve())], doc["node"]["go_executables"]
+    assert doc["node"]["released_after_exit"] >= 2, doc["node"]
