@@ -9,6 +9,9 @@
  *   goexit0's gdestroy call, or gdestroy/goexit0 entry  RAX = g: exited
  *     (only with --go-parks: live goroutines come from reads of allgs)
  *   a go statement's CALL runtime.newproc   R14 = creator: its stack
+ * One object per executable serves every traced process running it
+ * (user/trace/goexe.h): with targ_tgid 0 the "traced" map filters, records
+ * carry the tgid, and the parked map's key holds it.
  */
 #include "common.bpf.h"
 
@@ -27,22 +30,35 @@ const volatile bool newg_in_rbx = false;
 /* The parked map is used (--go-parks). */
 const volatile bool track_parks = false;
 
-/* Goroutines parked now (struct lt_parked in leaktrace.h). */
+/* Goroutines parked now (struct lt_parked in leaktrace.h), of every
+ * traced process of this executable. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1 << 20);	/* resized by user space */
-	__type(key, __u64);
+	__type(key, struct lt_park_key);
 	__type(value, struct lt_parked);
 } parked SEC(".maps");
 
-/* Probe hits by enum lt_go_hit, and the time lt_go_new itself ran: user
+/* Probe hits by enum lt_go_hit, and the time lt_go_new itself ran, summed
+ * over every process of the executable (one object serves them all): user
  * space keeps their cost in budget. */
 __u64 go_hits[LT_GO_HIT_MAX] = {};
 __u64 go_new_ns = 0;
 /* Duty-cycled: the creation probe's window ends then (ktime ns; 0 none).
  * Past it, while user space is late to detach, the program does nothing. */
 __u64 go_new_until_ns = 0;
+
+static __always_inline struct lt_park_key park_key(__u64 g)
+{
+	struct lt_park_key k = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.goid = 0,
+	};
+
+	bpf_probe_read_user(&k.goid, sizeof(k.goid), (void *)(g + off_goid));
+	return k;
+}
 
 static __always_inline __u64 g_read(__u64 g, __u32 off)
 {
@@ -132,16 +148,16 @@ SEC("uprobe")
 int lt_go_gopark(struct pt_regs *ctx)
 {
 	struct lt_parked p = {};
-	__u64 goid;
+	struct lt_park_key k;
 
 	if (!lt_is_target())
 		return 0;
-	goid = g_read(ctx->r14, off_goid);
+	k = park_key(ctx->r14);
 	p.since_ns = bpf_ktime_get_ns();
 	p.reason = ctx->cx & 0xff;
 	bpf_probe_read_user(&p.caller_pc, sizeof(p.caller_pc),
 			    (void *)PT_REGS_SP(ctx));
-	if (bpf_map_update_elem(&parked, &goid, &p, BPF_ANY))
+	if (bpf_map_update_elem(&parked, &k, &p, BPF_ANY))
 		lt_drop(LT_DROP_GO_MAP);
 	return 0;
 }
@@ -149,12 +165,12 @@ int lt_go_gopark(struct pt_regs *ctx)
 SEC("uprobe")
 int lt_go_gopark_ret(struct pt_regs *ctx)
 {
-	__u64 goid;
+	struct lt_park_key k;
 
 	if (!lt_is_target())
 		return 0;
-	goid = g_read(ctx->r14, off_goid);
-	bpf_map_delete_elem(&parked, &goid);
+	k = park_key(ctx->r14);
+	bpf_map_delete_elem(&parked, &k);
 	return 0;
 }
 
@@ -167,8 +183,14 @@ int lt_go_exit(struct pt_regs *ctx)
 	if (!lt_is_target() || !g)
 		return 0;
 	goid = g_read(g, off_goid);
-	if (track_parks)
-		bpf_map_delete_elem(&parked, &goid);
+	if (track_parks) {
+		struct lt_park_key k = {
+			.tgid = bpf_get_current_pid_tgid() >> 32,
+			.goid = goid,
+		};
+
+		bpf_map_delete_elem(&parked, &k);
+	}
 	e = lt_reserve(sizeof(*e));
 	if (!e)
 		return 0;

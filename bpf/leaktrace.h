@@ -160,8 +160,16 @@ struct lt_go_event {
 };
 
 /* Goroutines parked now (--go-parks), the "parked" map of the Go object:
- * goid -> where and since when. The park site is the caller of gopark
- * (one word read at SP, no stack walk: gopark is hot). */
+ * (tgid, goid) -> where and since when (one object serves every process
+ * of an executable, and goids repeat across processes). The park site is
+ * the caller of gopark (one word read at SP, no stack walk: gopark is
+ * hot). */
+struct lt_park_key {
+	__u32 tgid;		/* host tgid */
+	__u32 pad;
+	__u64 goid;
+};
+
 struct lt_parked {
 	__u64 since_ns;
 	__u64 caller_pc;

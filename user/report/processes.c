@@ -9,6 +9,7 @@
 #include "proc/identity.h"
 #include "report/output.h"
 #include "report/report.h"
+#include "trace/go.h"
 #include "trace/node.h"
 
 /* Full text reports for at most this many processes; the rest one line. */
@@ -68,6 +69,8 @@ static json_object *node_json(const struct lt_ctx *ctx)
 	json_object_object_add(o, "over_max_processes", json_object_new_int64(st ? st->over_limit : 0));
 	json_object_object_add(o, "records_of_untraced_processes",
 			       json_object_new_int64(ctx->unrouted));
+	/* one Go probe object per executable, shared by its processes */
+	json_object_object_add(o, "go_executables", go_executables_json());
 	return o;
 }
 
@@ -143,6 +146,9 @@ static void write_text(struct lt_ctx *ctx, struct suspicion *s, size_t n, FILE *
 	if (ctx->unrouted)
 		fprintf(out, "%llu records of processes no longer traced were not counted\n",
 			(unsigned long long)ctx->unrouted);
+	if (go_executables())
+		fprintf(out, "Go runtime probes: one set per executable, %d executable%s\n",
+			go_executables(), go_executables() == 1 ? "" : "s");
 	fprintf(out, "\nPROCESSES, most suspect first\n%4s %8s %-16s %6s %8s %21s\n",
 		"#", "PID", "COMM", "LEAKS", "GROWING", "RSS");
 	for (size_t i = 0; i < n; i++) {

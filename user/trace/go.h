@@ -52,6 +52,11 @@ const struct go_runtime *go_runtime(const struct lt_target *ctx);
 /* The site of a live goroutine (its creation stack when the probes saw it
  * created), or NULL. */
 struct site *go_site_of(struct lt_target *ctx, uint64_t goid);
+/* The run's Go probe objects, one per executable shared by its traced
+ * processes: their number, and "go_executables" (exe, Go version, pids,
+ * uprobe links, how attached) for the node report. */
+int go_executables(void);
+struct json_object *go_executables_json(void);
 /* Stops new records (the last drain then ends). */
 void go_stop(struct lt_target *ctx);
 void go_drops(const struct lt_target *ctx, uint64_t *out);

@@ -7,8 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "trace/target.h"
-#include "go/goprobes.h"
-#include "trace/probe_budget.h"
+#include "trace/goexe.h"
 #include "util/hashmap.h"
 
 #define MAX_WAIT_GROUPS 8	/* distinct park stacks tallied per site */
@@ -16,7 +15,6 @@
 #define MAX_STMT_PROBES 16	/* go statements probed one by one */
 #define READ_BUDGET 0.01	/* reads may take this share of a core */
 
-struct go_bpf;
 struct bpf_link;
 
 struct wait_group {
@@ -54,23 +52,13 @@ struct go_site_info {
 
 struct go_state {
 	struct go_runtime *rt;
-	struct go_probe_plan plan;
-	bool have_plan;
-	struct go_bpf *skel;
+	/* the executable's probe object, shared with every traced process
+	 * running it (trace/goexe.h), and this process's membership */
+	struct go_exe *exe;
+	uint32_t exe_id;
+	uint32_t tgid;			/* host tgid (the parked map's key) */
 	pid_t pid;
-	/* creation probe, attached and detached by the budget */
-	struct bpf_link **new_links;
-	int nnew;
-	bool new_attached;
-	struct probe_budget pb;
-	double cost_s;		/* one creation probe hit, all told */
-	double mech_s;		/* ... of which the uprobe mechanism */
-	bool cost_measured;
-	const char *probe_insn;	/* "nop5", "call" or "ret" */
-	uint64_t attach_errors;
-	/* park/exit probes (--go-parks) */
-	struct bpf_link **links;
-	int nlinks;
+	uint64_t attach_errors;		/* go statement probes */
 	struct go_stmt_probe stmts[MAX_STMT_PROBES];
 	int nstmts;
 	uint64_t stmt_hits;

@@ -542,12 +542,14 @@ void go_ages(struct lt_target *ctx)
 	}
 }
 
-/* Longest current park per site, from the gopark probes' map. */
+/* Longest current park per site, from the gopark probes' map (the
+ * executable's: this process's entries only). */
 void go_parked_since(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
-	int fd = bpf_map__fd(g->skel->maps.parked);
-	uint64_t key, next, id, now = now_ns();
+	int fd = bpf_map__fd(g->exe->skel->maps.parked);
+	struct lt_park_key key, next;
+	uint64_t id, now = now_ns();
 	struct lt_parked p;
 	bool have;
 
@@ -557,8 +559,9 @@ void go_parked_since(struct lt_target *ctx)
 	while (have) {
 		bool more = !bpf_map_get_next_key(fd, &key, &next);
 
-		if (!bpf_map_lookup_elem(fd, &key, &p) &&
-		    u64map_get(&g->site_of, key, &id)) {
+		if (key.tgid == g->tgid &&
+		    !bpf_map_lookup_elem(fd, &key, &p) &&
+		    u64map_get(&g->site_of, key.goid, &id)) {
 			struct site *s = model_get(&ctx->model, id - 1);
 			double age = now > p.since_ns ?
 				     (double)(now - p.since_ns) / 1e9 : 0;
