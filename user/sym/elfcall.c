@@ -72,10 +72,20 @@ bool lt_is_call_before(uint16_t machine, const uint8_t *code, size_t len)
 	}
 }
 
+/* The file's bytes: the shared map when there is one (see elfmod.code). */
+static const uint8_t *code_bytes(const struct elfmod *m, size_t *size)
+{
+	if (m->code) {
+		*size = m->code_len;
+		return m->code;
+	}
+	return (const uint8_t *)elf_rawfile(m->elf, size);
+}
+
 bool elfmod_call_before(const struct elfmod *m, uint64_t off)
 {
 	size_t size, n;
-	const uint8_t *raw = (const uint8_t *)elf_rawfile(m->elf, &size);
+	const uint8_t *raw = code_bytes(m, &size);
 
 	if (!raw || off > size)
 		return false;
@@ -86,7 +96,7 @@ bool elfmod_call_before(const struct elfmod *m, uint64_t off)
 bool elfmod_direct_call(const struct elfmod *m, uint64_t off, int64_t *rel)
 {
 	size_t size;
-	const uint8_t *raw = (const uint8_t *)elf_rawfile(m->elf, &size);
+	const uint8_t *raw = code_bytes(m, &size);
 	int32_t d;
 
 	if (!raw || off > size || off < 5 ||

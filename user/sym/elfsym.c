@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -220,7 +222,11 @@ nomem:
 
 int elfmod_open_fd(int fd, struct elfmod **out)
 {
+	void *code = NULL;
+	struct stat st;
+	size_t len = 0;
 	Elf *elf;
+	int err;
 
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -234,8 +240,23 @@ int elfmod_open_fd(int fd, struct elfmod **out)
 		close(fd);
 		return -EIO;
 	}
+	if (!fstat(fd, &st) && st.st_size > 0) {
+		code = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (code == MAP_FAILED)
+			code = NULL;
+		else
+			len = st.st_size;
+	}
 	close(fd);
-	return elfmod_init(elf, NULL, out);
+	err = elfmod_init(elf, NULL, out);
+	if (err) {
+		if (code)
+			munmap(code, len);
+		return err;
+	}
+	(*out)->code = code;
+	(*out)->code_len = len;
+	return 0;
 }
 
 int elfmod_open_mem(void *buf, size_t len, struct elfmod **out)
@@ -268,6 +289,8 @@ void elfmod_free(struct elfmod *m)
 		elf_end(m->dbg_elf);
 	free(m->dbg_path);
 	elf_end(m->elf);
+	if (m->code)
+		munmap(m->code, m->code_len);
 	free(m->mem);
 	free(m->loads);
 	free(m);

@@ -33,6 +33,12 @@ struct cu_range {
 struct elfmod {
 	Elf *elf;
 	void *mem;		/* image for elf_memory(), or NULL */
+	/* The file mapped shared, for code bytes (elfcall.c): libelf's map is
+	 * private, and the kernel writes uprobe breakpoints into private
+	 * executable-capable maps of a probed file (ours included, under a
+	 * probe attached for every process). NULL: read libelf's. */
+	void *code;
+	size_t code_len;
 	uint16_t machine;
 	uint16_t type;
 	uint8_t build_id[BUILD_ID_MAX];
