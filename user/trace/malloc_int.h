@@ -61,6 +61,8 @@ struct malloc_state {
 	float *wt;
 	uint32_t win, nwt;
 	double on_at, off_at;		/* the last window's start and end */
+	double attach_s;		/* the current window's attach took */
+	double overrun_max_s;		/* longest attach + detach of a window */
 	int64_t io_on, io_off;		/* the target's I/O calls then */
 	uint32_t io_windows;		/* windows weighed by I/O calls */
 	int pid;

@@ -67,6 +67,12 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(o, "windows", json_object_new_int64(ms->pb.windows));
 	json_object_object_add(o, "windows_weighed_by_io", json_object_new_int64(ms->io_windows));
 	json_object_object_add(o, "spent_pct", jround(pb_spent(&ms->pb, now) * 100, 1e3));
+	/* Attaching and detaching beyond the windows (in on_share and
+	 * spent_pct): wall time and the part of spent_pct it was charged. */
+	json_object_object_add(o, "overrun_s", jround(ms->pb.overrun_s, 1e3));
+	json_object_object_add(o, "overrun_max_ms", jround(ms->overrun_max_s * 1e3, 10));
+	json_object_object_add(o, "overrun_spent_pct", jround(now > ms->pb.start ?
+		ms->pb.charged / (now - ms->pb.start) * 100 : 0, 1e3));
 	json_object_object_add(o, "allocations_sampled", json_object_new_int64(ms->allocs));
 	json_object_object_add(o, "frees_sampled", json_object_new_int64(ms->frees));
 	json_object_object_add(o, "frees_of_unknown_objects", json_object_new_int64(ms->frees_unknown));
