@@ -200,6 +200,7 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 		return -ENOMEM;
 	ctx->malloc = ms;
 	ms->events_fd = -1;
+	ms->capped_at = -1;
 	ms->maps = maps;
 	u64map_init(&ms->live);
 	double t0 = lt_mono_s();
@@ -285,6 +286,28 @@ static uint64_t hit_units(const struct malloc_state *ms)
 					   ms->cost_alloc_s);
 }
 
+/* The programs' own bound on this window (bpf/malloc.bpf.c malloc_cap):
+ * twice what the budget allows it, from the window's start. A window
+ * continuous for now is allowed twice the budget of its length so far
+ * plus a slow tick (the burst rule of probe_budget, enforced without
+ * waiting for user space); a duty window twice its planned cost. */
+static void set_cap(struct malloc_state *ms, double now)
+{
+	const struct probe_budget *pb = &ms->pb;
+	double span = pb->duty < 1 && pb->duty > 0 ? pb->on_len / pb->duty :
+			     fmax(now - pb->since + CAP_SLACK_S, PB_MIN_ON_S);
+	const __u64 *h = ms->skel->bss->malloc_hits;
+
+	/* raw counts (a free charged as an allocation: the cap errs on the
+	 * safe side), from the count when the budget's window began */
+	if (pb->since != ms->cap_since) {
+		ms->cap_since = pb->since;
+		ms->cap_from = h[LT_MH_ALLOC] + h[LT_MH_FREE];
+	}
+	ms->skel->bss->malloc_cap = ms->cap_from + 1 +
+		(uint64_t)ceil(2 * pb->budget * span / ms->cost_alloc_s);
+}
+
 void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 {
 	struct malloc_state *ms = ctx->malloc;
@@ -311,7 +334,19 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->cost_free_s = IN_TARGET_FACTOR * (ms->mech_free_s + own);
 		ms->pb.cost_s = ms->cost_alloc_s;
 	}
+	/* The programs ended the window at the cap: it ends then, for the
+	 * budget (its rate: the hits up to then over its length) and for the
+	 * estimator (on until then). */
+	if (ms->pb.on && ms->skel->bss->malloc_capped_ns) {
+		double ago = (double)(lt_mono_ns() - ms->skel->bss->malloc_capped_ns) / 1e9;
+
+		ms->capped_at = fmax(ms->pb.since, now - fmax(ago, 0));
+		ms->capped_windows++;
+		ms->pb.until = fmin(ms->pb.until, ms->capped_at);
+	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
+		if (ms->pb.on)
+			set_cap(ms, now);
 		/* Back to continuous without a detach (a window measured the
 		 * probes cheap again): the window's end kept in BPF must go, or
 		 * the attached probes would record nothing from then on. */
@@ -325,6 +360,10 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
 
 		ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
+		/* the last window's cap is spent: none until set below */
+		ms->skel->bss->malloc_cap = 0;
+		ms->skel->bss->malloc_capped_ns = 0;
+		ms->capped_at = -1;
 		if (attach(ctx, ms)) {
 			ms->pb.on = false;	/* counted; next window */
 		} else {
@@ -334,6 +373,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 			ms->pb.until += t - ms->pb.since;
 			ms->pb.since = t;
 			malloc_window_begin(ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
+			set_cap(ms, t);
 			ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len : 0;
 		}
 	} else {
@@ -341,6 +381,12 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->skel->bss->malloc_until_ns = 1;
 		ms->off_at = lt_target_elapsed(ctx);
 		ms->io_off = malloc_io_calls(ms->pid);
+		/* Cut by the cap: on until then; the I/O calls since are not
+		 * the window's, so it is weighed by wall time. */
+		if (ms->capped_at >= 0) {
+			ms->off_at = ms->capped_at;
+			ms->io_off = -1;
+		}
 		detach(ms);
 		/* Installing and removing the breakpoints took 10-760 ms
 		 * here against 50 ms windows, and the target traps into them
