@@ -361,6 +361,12 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 	}
 	double t0 = lt_target_elapsed(ctx), over;
 
+	/* A window the cap cut measured its rate over a length that was
+	 * mostly idle before the load came: too low. The next window is the
+	 * shortest, to measure it again, not one sized by it (230 ms instead
+	 * of 50 at redis's load start here). */
+	if (!ms->pb.on && ms->capped_at >= 0)
+		ms->pb.on_len = fmin(ms->pb.on_len, PB_MIN_ON_S);
 	if (ms->pb.on) {
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
 
