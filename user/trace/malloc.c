@@ -407,6 +407,9 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->overrun_max_s = fmax(ms->overrun_max_s, over);
 		pb_overrun(&ms->pb, over);
 		ms->attach_s = 0;
+		if (ms->off_at > ms->on_at && ms->pb.duty < 1)
+			malloc_window_replan(ctx, ms, (ms->pb.until - ms->on_at) /
+						      (ms->off_at - ms->on_at));
 	}
 	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (lt_target_elapsed(ctx) - t0) * 1e3);
 }

@@ -86,4 +86,5 @@ struct malloc_state {
 int64_t malloc_io_calls(int pid);
 /* A window begins at now (s, since attach), planned weight 1/duty. */
 void malloc_window_begin(struct malloc_state *ms, double now, double planned);
+void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double planned);
 #endif
