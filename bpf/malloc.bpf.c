@@ -24,6 +24,14 @@ __u64 malloc_ns = 0;
 /* The duty window ends then (ktime ns; 0 none): past it, while user space
  * is late to detach, the programs do nothing. */
 __u64 malloc_until_ns = 0;
+/* A window's cost bounded in the programs, not only by user space's next
+ * tick: when the alloc + free hits reach malloc_cap (0: none) the window
+ * ends here and now (malloc_until_ns), and malloc_capped_ns says when. A
+ * load that arrives while the probes are on thus costs the trap alone
+ * while user space, busy draining, gets to the detach; the hits up to
+ * the cap are all counted, so the rate user space measures is right. */
+__u64 malloc_cap = 0;
+__u64 malloc_capped_ns = 0;
 
 struct call_args {
 	__u64 a0, a1, a2;
@@ -43,6 +51,16 @@ static __always_inline bool in_window(__u64 now)
 	return lt_is_target() && !(malloc_until_ns && now > malloc_until_ns);
 }
 
+static __always_inline bool capped(__u64 now)
+{
+	if (!malloc_cap || malloc_hits[LT_MH_ALLOC] + malloc_hits[LT_MH_FREE] < malloc_cap)
+		return false;
+	if (!malloc_capped_ns)
+		malloc_capped_ns = now;
+	malloc_until_ns = now;
+	return true;
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
 {
 	__u64 key = (bpf_get_current_pid_tgid() << 8) | fn, t0 = bpf_ktime_get_ns();
@@ -52,7 +70,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)
 		.a2 = PT_REGS_PARM3(ctx),
 	};
 
-	if (!in_window(t0))
+	if (!in_window(t0) || capped(t0))
 		return 0;
 	bpf_map_update_elem(&calls, &key, &a, BPF_ANY);
 	__sync_fetch_and_add(&malloc_ns, bpf_ktime_get_ns() - t0);
@@ -117,7 +135,7 @@ static __always_inline int on_free(struct pt_regs *ctx)
 	__u64 addr = PT_REGS_PARM1(ctx), t0 = bpf_ktime_get_ns();
 	struct lt_free_event *e;
 
-	if (!in_window(t0))
+	if (!in_window(t0) || capped(t0))
 		return 0;
 	__sync_fetch_and_add(&malloc_hits[LT_MH_FREE], 1);
 	if (!addr)

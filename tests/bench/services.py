@@ -13,12 +13,13 @@ is calibrated with). Medians with min and max, ratios against untraced
 Writes RESULTS-services.md (or --out).
 
     tests/bench/services.py [--runs N] [--out FILE] [--requests N]
-                            [--no-heaptrack] [--smoke]
+                            [--redis-requests N] [--no-heaptrack] [--smoke]
 
 Every service listens on 127.0.0.1 on a free port, in its own directory,
 without persistence; loads are bounded (-n requests)."""
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -34,6 +35,8 @@ import time
 BUILD = os.environ.get("LEAKTRACE_BUILD", os.path.join(os.getcwd(), "build"))
 LT = os.path.join(BUILD, "leaktrace")
 HERE = os.path.dirname(os.path.abspath(__file__))
+CPU_SEEN = []   # (redis us/req, leaktrace % of a core) of the last redis run
+SAMPLING = []   # malloc_sampling of the last traced run
 
 
 def free_port():
@@ -99,7 +102,20 @@ def stop_tracer(t):
         t.wait()
 
 
+def cpu_s(pid):
+    """utime + stime of a process, seconds (/proc/PID/stat)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 def redis_run(mode, n, tmp):
+    """req/s; also redis-server's CPU per request (us) and leaktrace's CPU
+    (% of a core) during the load, in CPU_SEEN: CPU seconds are steadier
+    than throughput on a shared machine."""
     port = free_port()
     d = tempfile.mkdtemp(dir=tmp)
     argv = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
@@ -110,19 +126,28 @@ def redis_run(mode, n, tmp):
     t = None
     try:
         wait_port(port, svc.proc, 60)
+        pid = svc.pid_of("redis-server")
         if mode == "leaktrace":
-            t = tracer(svc.pid_of("redis-server"), os.path.join(d, "lt.json"))
+            t = tracer(pid, os.path.join(d, "lt.json"))
             time.sleep(1.5)  # attached (measures its uprobe cost first)
+        c0, l0, w0 = cpu_s(pid), cpu_s(t.pid) if t else 0, time.monotonic()
         out = subprocess.run([shutil.which("redis-benchmark"), "-p", str(port), "-t", "set",
                               "-n", str(n), "-r", "10000000", "-d", "64", "-c", "50", "-q"],
                              capture_output=True, text=True, timeout=600).stdout
+        c1, l1, w1 = cpu_s(pid), cpu_s(t.pid) if t else 0, time.monotonic()
         m = re.findall(r"SET: ([0-9.]+) requests per second", out.replace("\r", "\n"))
         if not m:
             raise RuntimeError("redis-benchmark said: %r" % out[-300:])
+        CPU_SEEN.append(((c1 - c0) / n * 1e6, (l1 - l0) / (w1 - w0) * 100))
         return float(m[-1])
     finally:
         if t:
             stop_tracer(t)
+            try:
+                with open(os.path.join(d, "lt.json")) as f:
+                    SAMPLING.append(json.load(f).get("malloc_sampling") or {})
+            except (OSError, ValueError):
+                pass
         svc.stop()
 
 
@@ -149,13 +174,19 @@ def memcached_run(mode, n, tmp):
         svc.stop()
 
 
+LOOP_S = 3.0
+
+
 def mallocloop_run(mode, n, tmp):
-    """ns per malloc+free pair; 'probes on' = --malloc-budget 100."""
+    """ns per malloc+free pair over LOOP_S seconds (a loop of a request
+    count, ~2 ms, fell inside the probes' first window: a 57x artifact);
+    'probes on' = --malloc-budget 100."""
     exe = os.path.join(tmp, "mallocloop")
     if not os.path.exists(exe):
         subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "mallocloop.c")],
                        check=True)
-    p = subprocess.Popen([exe, str(n)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    secs = LOOP_S if mode != "probes on" else LOOP_S / 3  # ~3 us a pair there
+    p = subprocess.Popen([exe, "-t", str(secs)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          text=True)
     p.stdout.readline()
     t = None
@@ -183,12 +214,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--requests", type=int, default=300000)
+    ap.add_argument("--redis-requests", type=int, default=2000000)
     ap.add_argument("--out")
     ap.add_argument("--no-heaptrack", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="one short run of each")
     a = ap.parse_args()
     if a.smoke:
-        a.runs, a.requests = 1, 30000
+        a.runs, a.requests, a.redis_requests = 1, 30000, 100000
     need = ["redis-server", "redis-benchmark", "memcached"]
     if not a.no_heaptrack:
         need.append("heaptrack")
@@ -197,18 +229,33 @@ def main():
     if missing:
         sys.exit("services.py: missing %s (run scripts/setup-bench.sh)" % ", ".join(missing))
     tmp = tempfile.mkdtemp(prefix="lt-bench-services-")
-    modes = {"redis SET (req/s)": (redis_run, ["untraced", "leaktrace"] +
-                                  ([] if a.no_heaptrack else ["heaptrack"])),
-             "memcached set (req/s)": (memcached_run, ["untraced", "leaktrace"]),
+    redis_modes = ["untraced", "leaktrace"] + ([] if a.no_heaptrack else ["heaptrack"])
+    # redis twice: a load of --requests starting 1.5 s after attach (the
+    # probes, on while redis idles, meet the load: the transition is in
+    # it), and --redis-requests (~20 s: what a steady load pays).
+    modes = {"redis SET %dk (req/s)" % (a.requests // 1000): (redis_run, redis_modes, a.requests),
+             "redis SET %dk (req/s)" % (a.redis_requests // 1000): (redis_run, redis_modes,
+                                                                    a.redis_requests),
+             "memcached set (req/s)": (memcached_run, ["untraced", "leaktrace"], a.requests),
              "malloc+free pair (ns)": (mallocloop_run, ["untraced", "leaktrace",
-                                                        "probes on"])}
-    res = {w: {m: [] for m in ms} for w, (_, ms) in modes.items()}
+                                                        "probes on"], 0)}
+    long_redis = "redis SET %dk (req/s)" % (a.redis_requests // 1000)
+    res = {w: {m: [] for m in ms} for w, (_, ms, _n) in modes.items()}
+    cpu = {m: [] for m in redis_modes}
+    sampling = []
     for r in range(a.runs):
-        for w, (fn, ms) in modes.items():
+        for w, (fn, ms, n) in modes.items():
             for m in ms:  # interleaved: drift hits every mode alike
-                v = fn(m, a.requests, tmp)
+                del CPU_SEEN[:], SAMPLING[:]
+                v = fn(m, n, tmp)
                 res[w][m].append(v)
-                print("run %d %-22s %-10s %10.0f" % (r + 1, w, m, v), flush=True)
+                extra = ""
+                if w == long_redis and CPU_SEEN:
+                    cpu[m].append(CPU_SEEN[-1])
+                    extra = " redis %.2f us/req, leaktrace %.2f %% of a core" % CPU_SEEN[-1]
+                    if m == "leaktrace" and SAMPLING:
+                        sampling.append(SAMPLING[-1])
+                print("run %d %-22s %-10s %10.0f%s" % (r + 1, w, m, v, extra), flush=True)
     lines = ["# C services under load: leaktrace defaults and heaptrack", "",
              "`%s` on %s, kernel %s, %d CPUs, %s; median of %d interleaved runs (min-max)." % (
                  " ".join(["tests/bench/services.py"] + sys.argv[1:]), platform.node(),
@@ -222,6 +269,20 @@ def main():
             lines.append("| %s | %s | %.0f (%.0f-%.0f) | %.3f |" % (w, m, med, lo, hi,
                                                                   med / base))
             print("%-22s %-10s ratio %.3f" % (w, m, med / base))
+    lines += ["", "CPU during the %s load (medians): redis-server's CPU per request "
+              "(the probes' cost lands in the target's system time) and leaktrace's own CPU." %
+              long_redis.split(" (")[0], "",
+              "| mode | redis-server us/req | leaktrace % of a core |", "|---|---|---|"]
+    for m, v in cpu.items():
+        if v:
+            lines.append("| %s | %.2f | %.2f |" % (m, statistics.median(x[0] for x in v),
+                                                  statistics.median(x[1] for x in v)))
+    if sampling:
+        lines += ["", "leaktrace's own accounting in those runs (malloc_sampling): " + "; ".join(
+            "spent %.2f %% of a core (overruns %.2f), probes on %.1f %% of the time, "
+            "%d windows, %d cut by the cap" % (x.get("spent_pct", 0), x.get("overrun_spent_pct", 0),
+                                               100 * x.get("on_share", 0), x.get("windows", 0),
+                                               x.get("capped_windows", 0)) for x in sampling)]
     text = "\n".join(lines) + "\n"
     if a.out or not a.smoke:
         with open(a.out or os.path.join(HERE, "RESULTS-services.md"), "w") as f:

@@ -100,6 +100,41 @@ static void test_extreme_rate_long_period(void **state)
 	assert_true(s.pb.windows >= 5);
 }
 
+/* Every detach holds the probe 110 ms past its window (uprobe_multi
+ * links are torn down through a grace period; the target traps all
+ * along), at the window's cost rate: charged, that time must come out of
+ * the pauses, so the real cost (windows + overruns) stays in budget, and
+ * pb_spent says what it was. */
+static void test_overrun_is_paid_for(void **state)
+{
+	struct sim s = { 0 };
+	double end, real, over_cost = 0, over = 0.11, rate = 500000, cost = 1.5e-6;
+
+	pb_init(&s.pb, 0.01, cost, 0);
+	end = 240;
+	while (s.t < end) {
+		if (s.pb.on) {
+			s.hits_f += rate * 0.05;
+			s.on_time += 0.05;
+		}
+		s.t += 0.05;
+		s.hits = (uint64_t)s.hits_f;
+		if (pb_tick(&s.pb, s.t, s.hits) && !s.pb.on) {
+			s.t += over;	/* the detach, hits at full cost */
+			s.on_time += over;
+			over_cost += over * fmin(1, rate * cost);
+			pb_overrun(&s.pb, over);
+		}
+	}
+	real = (s.hits * cost + over_cost) / s.t;
+	assert_true(real <= 0.012);
+	assert_true(real >= 0.006);
+	assert_true(fabs(pb_spent(&s.pb, s.t) - real) < 1e-3);
+	assert_true(fabs(pb_on_share(&s.pb, s.t) - s.on_time / s.t) < 0.01);
+	assert_true(s.pb.overrun_s > 1 && s.pb.windows >= 3);
+	/* Without the charge, the same overruns cost 3x the budget here. */
+}
+
 static void test_zero_budget_never_on(void **state)
 {
 	struct sim s = { 0 };
@@ -119,6 +154,7 @@ int main(void)
 		cmocka_unit_test(test_costly_probe_kept_in_budget),
 		cmocka_unit_test(test_burst_cut_within_a_tick),
 		cmocka_unit_test(test_extreme_rate_long_period),
+		cmocka_unit_test(test_overrun_is_paid_for),
 		cmocka_unit_test(test_zero_budget_never_on),
 	};
 

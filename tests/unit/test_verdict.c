@@ -211,6 +211,36 @@ static void test_rank_kinds_and_levels(void **state)
 	assert_true(many->score > few->score);
 }
 
+/* redis refilled after a FLUSHALL (test_malloc): the keys' malloc site
+ * leaks at ~20 MiB/min (an estimate that moves at each sampling window,
+ * every ~3 s), while the hash table doubles once, 12.7 MB in one interval
+ * near the end (zcalloc < _dictExpand < dictAddRaw). The jump's pace over
+ * its one interval (~760 MiB/min) is no rate that goes on: the leak ranks
+ * first. */
+static void test_rank_leak_over_one_step(void **state)
+{
+	struct sample a[14], b[14];
+	struct site *leak, *step;
+
+	for (int i = 0; i < 14; i++) {
+		a[i] = (struct sample){ i, 20 * MIB / 60 * 3 * (i / 3 + 1) };
+		b[i] = (struct sample){ i, i < 11 ? 0.5 * MIB : 13.2e6 };
+	}
+	leak = make(0, SITE_MALLOC, a, 14);
+	step = make(1, SITE_MALLOC, b, 14);
+	assert_int_equal(decide(leak, 30 * MIB), VERDICT_LEAK);
+	decide(step, 30 * MIB);
+	assert_string_equal(step->growth.shape, "step");
+	assert_int_equal(step->verdict, VERDICT_GROWING);
+	assert_true(leak->score > step->score);
+	/* a huge one-off still ranks by what it holds */
+	for (int i = 11; i < 14; i++)
+		step->samples[i].v = 2048 * MIB;
+	step->bytes = (int64_t)(2048 * MIB);
+	decide(step, 2048 * MIB);
+	assert_true(step->score > leak->score);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(verdict_name(VERDICT_LEAK), "leak");
@@ -235,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_rank_leak_vs_growth),
 		cmocka_unit_test(test_rank_now_over_size),
 		cmocka_unit_test(test_rank_kinds_and_levels),
+		cmocka_unit_test(test_rank_leak_over_one_step),
 		cmocka_unit_test(test_names),
 	};
 

@@ -20,6 +20,7 @@
  *   7 otherwise NONE
  */
 #include <math.h>
+#include <string.h>
 #include "model/verdict.h"
 
 /* The oldest live object of a leaking goroutine/thread site has been alive
@@ -153,6 +154,17 @@ double verdict_score(const struct site *s)
 	}
 	w = s->verdict == VERDICT_LEAK	  ? W_LEAK :
 	    s->verdict == VERDICT_GROWING ? W_GROWING : W_OTHER;
+	/* One jump, flat on both sides (a hash table doubling its buckets,
+	 * a buffer sized once): the jump over the interval it fell in is no
+	 * pace that goes on. It ranks by its rise spread over the window,
+	 * weighted as growth that is not a leak's shape and does not go on,
+	 * plus what it holds: below a steady leak of the same size. */
+	if (s->verdict != VERDICT_LEAK && s->growth.shape &&
+	    !strcmp(s->growth.shape, "step")) {
+		rate = fmax(0, s->growth.slope_per_min);
+		rate /= site_kind_is_bytes(s->kind) ? 1 << 20 : 0.25;
+		w = W_OTHER;
+	}
 	return w * rate + LEVEL_WEIGHT * level;
 }
 

@@ -200,6 +200,7 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 		return -ENOMEM;
 	ctx->malloc = ms;
 	ms->events_fd = -1;
+	ms->capped_at = -1;
 	ms->maps = maps;
 	u64map_init(&ms->live);
 	double t0 = lt_mono_s();
@@ -235,7 +236,8 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	ms->io_on = malloc_io_calls(ms->pid);
 	t1 = lt_mono_s();
 	err = attach(ctx, ms);
-	lt_debug("allocator probes attached in %.0f ms\n", (lt_mono_s() - t1) * 1e3);
+	ms->attach_s = lt_mono_s() - t1;
+	lt_debug("allocator probes attached in %.0f ms\n", ms->attach_s * 1e3);
 	if (err)
 		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
 		       ms->found.module, strerror(-err));
@@ -284,6 +286,33 @@ static uint64_t hit_units(const struct malloc_state *ms)
 					   ms->cost_alloc_s);
 }
 
+/* The programs' own bound on a continuous window (bpf/malloc.bpf.c
+ * malloc_cap): twice the budget of its length so far plus a slow tick
+ * from the window's start, the burst rule of probe_budget enforced
+ * without waiting for user space. A duty window has none: its planned end
+ * bounds it already, and a paced client's batches make twice the last
+ * window's rate common, while a cut window's sample is short and its
+ * weight rough (estimates came out ~30 % lower with duty windows cut). */
+static void set_cap(struct malloc_state *ms, double now)
+{
+	const struct probe_budget *pb = &ms->pb;
+	double span = fmax(now - pb->since + CAP_SLACK_S, PB_MIN_ON_S);
+	const __u64 *h = ms->skel->bss->malloc_hits;
+
+	if (pb->duty < 1) {
+		ms->skel->bss->malloc_cap = 0;
+		return;
+	}
+	/* raw counts (a free charged as an allocation: the cap errs on the
+	 * safe side), from the count when the budget's window began */
+	if (pb->since != ms->cap_since) {
+		ms->cap_since = pb->since;
+		ms->cap_from = h[LT_MH_ALLOC] + h[LT_MH_FREE];
+	}
+	ms->skel->bss->malloc_cap = ms->cap_from + 1 +
+		(uint64_t)ceil(2 * pb->budget * span / ms->cost_alloc_s);
+}
+
 void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 {
 	struct malloc_state *ms = ctx->malloc;
@@ -310,7 +339,19 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->cost_free_s = IN_TARGET_FACTOR * (ms->mech_free_s + own);
 		ms->pb.cost_s = ms->cost_alloc_s;
 	}
+	/* The programs ended the window at the cap: it ends then, for the
+	 * budget (its rate: the hits up to then over its length) and for the
+	 * estimator (on until then). */
+	if (ms->pb.on && ms->skel->bss->malloc_capped_ns) {
+		double ago = (double)(lt_mono_ns() - ms->skel->bss->malloc_capped_ns) / 1e9;
+
+		ms->capped_at = fmax(ms->pb.since, now - fmax(ago, 0));
+		ms->capped_windows++;
+		ms->pb.until = fmin(ms->pb.until, ms->capped_at);
+	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
+		if (ms->pb.on)
+			set_cap(ms, now);
 		/* Back to continuous without a detach (a window measured the
 		 * probes cheap again): the window's end kept in BPF must go, or
 		 * the attached probes would record nothing from then on. */
@@ -318,19 +359,32 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 			ms->skel->bss->malloc_until_ns = 0;
 		return;
 	}
-	double t0 = lt_target_elapsed(ctx);
+	double t0 = lt_target_elapsed(ctx), over;
+
+	/* A window the cap cut measured its rate over a length that was
+	 * mostly idle before the load came: too low. The next window is the
+	 * shortest, to measure it again, not one sized by it (230 ms instead
+	 * of 50 at redis's load start here). */
+	if (!ms->pb.on && ms->capped_at >= 0)
+		ms->pb.on_len = fmin(ms->pb.on_len, PB_MIN_ON_S);
 	if (ms->pb.on) {
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
 
 		ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
+		/* the last window's cap is spent: none until set below */
+		ms->skel->bss->malloc_cap = 0;
+		ms->skel->bss->malloc_capped_ns = 0;
+		ms->capped_at = -1;
 		if (attach(ctx, ms)) {
 			ms->pb.on = false;	/* counted; next window */
 		} else {
 			double t = lt_target_elapsed(ctx);
 
+			ms->attach_s = t - t0;
 			ms->pb.until += t - ms->pb.since;
 			ms->pb.since = t;
 			malloc_window_begin(ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
+			set_cap(ms, t);
 			ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len : 0;
 		}
 	} else {
@@ -338,7 +392,24 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->skel->bss->malloc_until_ns = 1;
 		ms->off_at = lt_target_elapsed(ctx);
 		ms->io_off = malloc_io_calls(ms->pid);
+		/* Cut by the cap: on until then in wall time. Its I/O calls
+		 * are counted to now, a tick or two past the cut: a load that
+		 * cut a window idle until then is weighed by what it served,
+		 * not by the idle seconds before it (the bias is low: the
+		 * calls since the cut count as seen). */
+		if (ms->capped_at >= 0)
+			ms->off_at = ms->capped_at;
 		detach(ms);
+		/* Installing and removing the breakpoints took 10-760 ms
+		 * here against 50 ms windows, and the target traps into them
+		 * (and waits on its mm) all along: that time is paid for. */
+		over = ms->attach_s + lt_target_elapsed(ctx) - t0;
+		ms->overrun_max_s = fmax(ms->overrun_max_s, over);
+		pb_overrun(&ms->pb, over);
+		ms->attach_s = 0;
+		if (ms->off_at > ms->on_at && ms->pb.duty < 1)
+			malloc_window_replan(ctx, ms, (ms->pb.until - ms->on_at) /
+						      (ms->off_at - ms->on_at));
 	}
 	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (lt_target_elapsed(ctx) - t0) * 1e3);
 }

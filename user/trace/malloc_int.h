@@ -20,6 +20,7 @@ struct bpf_link;
  * was 3.0 us (alloc 0.95 + free 0.59 mechanism, ~0.7 us BPF each). */
 #define IN_TARGET_FACTOR 5.0
 #define MALLOC_RINGBUF (8U << 20)
+#define CAP_SLACK_S 0.1	/* a tick late: the cap a continuous window gets ahead */
 
 struct mobj {
 	uint64_t size;
@@ -61,6 +62,12 @@ struct malloc_state {
 	float *wt;
 	uint32_t win, nwt;
 	double on_at, off_at;		/* the last window's start and end */
+	double attach_s;		/* the current window's attach took */
+	double overrun_max_s;		/* longest attach + detach of a window */
+	double capped_at;		/* the window was cut by the cap then (-1) */
+	double cap_since;		/* pb.since the cap counts from */
+	uint64_t cap_from;		/* alloc + free hits then */
+	uint32_t capped_windows;	/* windows the programs' cap ended */
 	int64_t io_on, io_off;		/* the target's I/O calls then */
 	uint32_t io_windows;		/* windows weighed by I/O calls */
 	int pid;
@@ -79,4 +86,5 @@ struct malloc_state {
 int64_t malloc_io_calls(int pid);
 /* A window begins at now (s, since attach), planned weight 1/duty. */
 void malloc_window_begin(struct malloc_state *ms, double now, double planned);
+void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double planned);
 #endif

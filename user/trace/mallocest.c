@@ -115,6 +115,31 @@ static void publish(struct site *s, const struct msite *m)
 	s->live = m->est_objs > 0 ? llround(m->est_objs) : 0;
 }
 
+/* The current window's pause was lengthened (its overrun charged): its
+ * provisional weight follows, and so do the estimates of its objects, so
+ * a report before the next window does not count them short (the next
+ * window's begin still replaces it with the measured one). */
+void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double planned)
+{
+	uint32_t cur = ms->win;
+
+	if (!ms->nwt || cur >= ms->nwt || !(planned > 0) || !isfinite(planned))
+		return;
+	for (size_t i = 0; i < ms->nsites; i++) {
+		struct msite *m = &ms->sites[i];
+		struct site *s;
+
+		if (m->pend_win != cur || !m->pend_objs)
+			continue;
+		m->est_bytes += (double)m->pend_bytes * (planned - ms->wt[cur]);
+		m->est_objs += (double)m->pend_objs * (planned - ms->wt[cur]);
+		s = model_get(&ctx->model, (uint32_t)i);
+		if (s)
+			publish(s, m);
+	}
+	ms->wt[cur] = (float)planned;
+}
+
 /* The sampled object at addr died (seen freed, or its address reused). */
 static void forget(struct lt_target *ctx, struct malloc_state *ms, uint64_t addr,
 		   bool reused)

@@ -67,6 +67,14 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(o, "windows", json_object_new_int64(ms->pb.windows));
 	json_object_object_add(o, "windows_weighed_by_io", json_object_new_int64(ms->io_windows));
 	json_object_object_add(o, "spent_pct", jround(pb_spent(&ms->pb, now) * 100, 1e3));
+	/* Attaching and detaching beyond the windows (in on_share and
+	 * spent_pct): wall time and the part of spent_pct it was charged. */
+	/* windows the programs' own cap ended (bpf/malloc.bpf.c) */
+	json_object_object_add(o, "capped_windows", json_object_new_int64(ms->capped_windows));
+	json_object_object_add(o, "overrun_s", jround(ms->pb.overrun_s, 1e3));
+	json_object_object_add(o, "overrun_max_ms", jround(ms->overrun_max_s * 1e3, 10));
+	json_object_object_add(o, "overrun_spent_pct", jround(now > ms->pb.start ?
+		ms->pb.charged / (now - ms->pb.start) * 100 : 0, 1e3));
 	json_object_object_add(o, "allocations_sampled", json_object_new_int64(ms->allocs));
 	json_object_object_add(o, "frees_sampled", json_object_new_int64(ms->frees));
 	json_object_object_add(o, "frees_of_unknown_objects", json_object_new_int64(ms->frees_unknown));
@@ -159,8 +167,9 @@ static bool in_allocator(const struct malloc_state *ms, const struct site *s)
 
 /* The most suspect growing malloc site, NULL when none grows or when one
  * of s's own culprit function grows (then s's growth is its own: the
- * pages it first touched are those it allocated). */
-static const struct site *cause_of(const struct model *m, const struct site *s)
+ * pages it first touched are those it allocated; *twin is that site). */
+static const struct site *cause_of(const struct model *m, const struct site *s,
+				   const struct site **twin)
 {
 	const struct site *any = NULL, *same = NULL;
 	int c = site_culprit_frame(s);
@@ -181,6 +190,7 @@ static const struct site *cause_of(const struct model *m, const struct site *s)
 		    (!same || h->score > same->score))
 			same = h;
 	}
+	*twin = same;
 	return same ? NULL : any;
 }
 
@@ -206,7 +216,7 @@ int malloc_explain(struct lt_target *ctx)
 	}
 	for (size_t i = 0; i < m->n; i++) {
 		struct site *s = m->sites[i];
-		const struct site *c;
+		const struct site *c, *twin;
 
 		if ((s->kind != SITE_FAULT && s->kind != SITE_MMAP &&
 		     s->kind != SITE_BRK) || s->growth.slope_per_min <= 0 ||
@@ -214,9 +224,18 @@ int malloc_explain(struct lt_target *ctx)
 			continue;
 		if (!in_allocator(ms, s) && (app_maps || s->kind != SITE_FAULT))
 			continue;
-		c = cause_of(m, s);
-		if (!c)
+		c = cause_of(m, s, &twin);
+		if (!c) {
+			/* Its own function's malloc site grows too: the same
+			 * objects, seen as the pages they were first written
+			 * to. Its verdict stands; the malloc site, which names
+			 * the allocation (objects, sizes, calls), leads. */
+			if (twin && s->score >= twin->score) {
+				s->score = twin->score - 1e-6;
+				marked++;
+			}
 			continue;
+		}
 		s->heap_cause = c->id + 1;
 		s->growth.leak = false;
 		s->growth.confidence = 0;

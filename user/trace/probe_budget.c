@@ -79,6 +79,22 @@ bool pb_tick(struct probe_budget *pb, double now, uint64_t hits)
 	return true;
 }
 
+void pb_overrun(struct probe_budget *pb, double secs)
+{
+	double c;
+
+	if (!(secs > 0) || pb->budget <= 0)
+		return;
+	c = secs * fmin(1, pb->rate * pb->cost_s);
+	pb->on_s += secs;
+	pb->overrun_s += secs;
+	pb->charged += c;
+	/* The pause was sized for the window alone: (cost of the window +
+	 * c) / (window + secs + pause) must stay at the budget. */
+	if (!pb->on && pb->duty < 1)
+		pb->until += fmax(0, c / pb->budget - secs);
+}
+
 double pb_next(const struct probe_budget *pb, double now)
 {
 	return pb->budget > 0 && pb->until > now ? pb->until - now : 0;
@@ -93,6 +109,6 @@ double pb_on_share(const struct probe_budget *pb, double now)
 
 double pb_spent(const struct probe_budget *pb, double now)
 {
-	return now > pb->start ?
-	       (double)pb->hits_seen * pb->cost_s / (now - pb->start) : 0;
+	return now > pb->start ? ((double)pb->hits_seen * pb->cost_s + pb->charged) /
+				 (now - pb->start) : 0;
 }

@@ -26,7 +26,9 @@ struct probe_budget {
 	uint64_t hits_seen;	/* last counter fed */
 	double duty;		/* share of time on, 1 = continuous */
 	double rate;		/* hits/s while on, last window */
-	double on_s;		/* time attached so far */
+	double on_s;		/* time attached so far (overruns included) */
+	double overrun_s;	/* of which attaching and detaching */
+	double charged;		/* core-seconds charged for the overruns */
 	double start;
 	uint32_t windows;	/* on windows begun after a pause (duty) */
 	uint32_t changes;	/* attach/detach transitions */
@@ -36,10 +38,16 @@ void pb_init(struct probe_budget *pb, double budget, double cost_s, double now);
 /* Feeds the hit counter (monotonic) at time now. Returns true when the
  * probe must be attached (pb->on) or detached (!pb->on) now. */
 bool pb_tick(struct probe_budget *pb, double now, uint64_t hits);
+/* The probe stayed attached secs beyond its window (installing and
+ * removing breakpoints: the target keeps trapping into them meanwhile).
+ * Counted as attached time, charged at the last window's cost rate (at
+ * most one core), and paid back by a longer pause. Call it while off. */
+void pb_overrun(struct probe_budget *pb, double secs);
 /* Seconds until the next planned change (for poll timeouts). */
 double pb_next(const struct probe_budget *pb, double now);
 /* Share of the elapsed time the probe was attached. */
 double pb_on_share(const struct probe_budget *pb, double now);
-/* Share of one core the probe's hits cost so far (hits * cost / time). */
+/* Share of one core the probe's hits cost so far, overruns included
+ * ((hits * cost + charged) / time). */
 double pb_spent(const struct probe_budget *pb, double now);
 #endif
