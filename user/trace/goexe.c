@@ -432,17 +432,25 @@ void goexe_tick(struct go_exe *x)
 
 		if (x->pb.on) {
 			x->skel->bss->go_new_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
+			x->attach_s = 0;
 			if (creation_attach(x)) {
 				x->pb.on = false;	/* counted; next window */
 			} else {
 				double t = goexe_now(x);
 
-				x->pb.until += t - x->pb.since;
+				x->attach_s = t - x->pb.since;
+				x->pb.until += x->attach_s;
 				x->pb.since = t;
 				x->skel->bss->go_new_until_ns = len ? lt_mono_ns() + len : 0;
 			}
 		} else {
+			double t0 = goexe_now(x);
+
 			creation_detach(x);
+			/* Installing and removing the breakpoints: the processes
+			 * trap into them all along (as for the allocator's). */
+			pb_overrun(&x->pb, x->attach_s + goexe_now(x) - t0);
+			x->attach_s = 0;
 		}
 	} else if (x->pb.on && x->pb.duty >= 1 && x->skel->bss->go_new_until_ns) {
 		/* Back to continuous without a detach: the last window's end

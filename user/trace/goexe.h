@@ -73,6 +73,7 @@ struct go_exe {
 	bool new_attached;
 	struct probe_budget pb;		/* this executable's probes, summed
 					 * over its processes */
+	double attach_s;		/* the last attach took this long */
 	double cost_s;			/* one creation probe hit, all told */
 	double mech_s;			/* ... of which the uprobe mechanism */
 	bool cost_measured;
