@@ -10,6 +10,7 @@
  * and everything read are the process's own.
  */
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +125,9 @@ int go_open(struct lt_target *ctx, const char *exe,
 			 &g->exe_id);
 	if (err > 0)
 		return 0;	/* said: goroutine tracing off */
-	if (err)
+	/* A process that died meanwhile is the caller's to say (vanished
+	 * while setting up), not an attach failure. */
+	if (err && !(err == -ESRCH && kill(g->pid, 0) && errno == ESRCH))
 		lt_err("cannot attach Go runtime uprobes to %s: %s\n", exe,
 		       strerror(-err));
 	return err;

@@ -129,14 +129,14 @@ int node_target_attach(struct lt_ctx *ctx, struct lt_target *tg)
 				    exe, sizeof(exe)) ||
 		    go_open(tg, exe, &ctx->maps) ||
 		    goheap_open(tg, exe))
-			return 1;
+			return target_vanished(&tg->target) ? 2 : 1;
 	} else if (!o->no_go && !ctx->node) {
 		/* One process (-p, -- CMD): as before, go_open says what it
 		 * found (not Go: goroutines off). */
 		if (target_exe_path(&tg->target, o->cmd, exe, sizeof(exe)) ||
 		    go_open(tg, exe, &ctx->maps) ||
 		    goheap_open(tg, exe))
-			return 1;
+			return target_vanished(&tg->target) ? 2 : 1;
 	}
 	/* The allocator probes come on at the first tick (malloc_tick):
 	 * finding the allocator and measuring a hit take ~0.8 s (seconds on
