@@ -43,7 +43,7 @@ static void test_self_totals(void **state)
 {
 	struct proc_totals t;
 
-	assert_int_equal(procstat_sample(getpid(), &t), 0);
+	assert_int_equal(procstat_sample(getpid(), &t, true), 0);
 	assert_true(t.rss > 0);
 	assert_true(t.rss_anon > 0);
 	assert_true(t.rss_file > 0);	/* our own text at least */
@@ -53,6 +53,11 @@ static void test_self_totals(void **state)
 	assert_int_equal(t.rss % 1024, 0);
 	assert_true(t.threads >= 1);
 	assert_int_equal(t.threads, procstat_task_count(getpid()));
+	/* without lazyfree, smaps_rollup is not read at all */
+	assert_int_equal(procstat_sample(getpid(), &t, false), 0);
+	assert_false(t.have_lazyfree);
+	assert_int_equal(t.lazyfree, 0);
+	assert_true(t.rss > 0);
 }
 
 /* Touching 64 MiB of anonymous memory shows in RssAnon (in bytes), and
@@ -63,20 +68,20 @@ static void test_self_anon_and_lazyfree(void **state)
 	struct proc_totals a, b, c;
 	char *p;
 
-	assert_int_equal(procstat_sample(getpid(), &a), 0);
+	assert_int_equal(procstat_sample(getpid(), &a, true), 0);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(p != MAP_FAILED);
 	memset(p, 1, len);
 	__asm__ volatile("" : : "r"(p) : "memory");
-	assert_int_equal(procstat_sample(getpid(), &b), 0);
+	assert_int_equal(procstat_sample(getpid(), &b, true), 0);
 	/* per-cpu RSS counters may lag by a few batches */
 	assert_true(b.rss_anon >= a.rss_anon + 48 * MiB);
 	assert_true(b.rss >= a.rss + 48 * MiB);
 	assert_true(b.vm_size >= a.vm_size + len);
 
 	assert_int_equal(madvise(p, len, MADV_FREE), 0);
-	assert_int_equal(procstat_sample(getpid(), &c), 0);
+	assert_int_equal(procstat_sample(getpid(), &c, true), 0);
 	if (c.have_lazyfree) {
 		assert_true(c.lazyfree >= b.lazyfree + 32 * MiB);
 		assert_true(c.lazyfree <= c.rss_anon);
@@ -103,18 +108,18 @@ static void test_self_threads(void **state)
 	int fds[2], i;
 
 	assert_int_equal(pipe(fds), 0);
-	assert_int_equal(procstat_sample(getpid(), &before), 0);
+	assert_int_equal(procstat_sample(getpid(), &before, true), 0);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, park, &fds[0]),
 				 0);
-	assert_int_equal(procstat_sample(getpid(), &during), 0);
+	assert_int_equal(procstat_sample(getpid(), &during, true), 0);
 	assert_int_equal(during.threads, before.threads + 3);
 	assert_int_equal(procstat_task_count(getpid()), during.threads);
 	close(fds[1]);
 	for (i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
 	close(fds[0]);
-	assert_int_equal(procstat_sample(getpid(), &after), 0);
+	assert_int_equal(procstat_sample(getpid(), &after, true), 0);
 	assert_int_equal(after.threads, before.threads);
 }
 
@@ -210,7 +215,7 @@ static void test_kernel_thread(void **state)
 	}
 	assert_true(procstat_is_kernel_thread(2));
 	assert_false(procstat_is_zombie_or_gone(2));
-	assert_int_equal(procstat_sample(2, &t), 0);
+	assert_int_equal(procstat_sample(2, &t, true), 0);
 	assert_int_equal(t.rss, 0);
 	assert_int_equal(t.threads, 1);
 	/* no exe; without ptrace rights on it the kernel says EACCES first */
@@ -224,11 +229,11 @@ static void test_bad_pids(void **state)
 	char buf[32];
 	uint64_t a, b;
 
-	assert_int_equal(procstat_sample(0, &t), -EINVAL);
-	assert_int_equal(procstat_sample(-5, &t), -EINVAL);
+	assert_int_equal(procstat_sample(0, &t, true), -EINVAL);
+	assert_int_equal(procstat_sample(-5, &t, true), -EINVAL);
 	assert_int_equal(procstat_task_count(-1), -EINVAL);
 	/* above any pid_max (at most 2^22) */
-	assert_int_equal(procstat_sample(INT_MAX, &t), -ESRCH);
+	assert_int_equal(procstat_sample(INT_MAX, &t, true), -ESRCH);
 	assert_int_equal(procstat_comm(INT_MAX, buf, sizeof(buf)), -ESRCH);
 	assert_int_equal(procstat_exe(INT_MAX, buf, sizeof(buf)), -ESRCH);
 	assert_int_equal(procstat_task_count(INT_MAX), -ESRCH);
@@ -272,7 +277,7 @@ static void test_child_lifecycle(void **state)
 	assert_int_equal(read(ready[0], &ch, 1), 1);
 	close(ready[0]);
 
-	assert_int_equal(procstat_sample(pid, &t), 0);
+	assert_int_equal(procstat_sample(pid, &t, true), 0);
 	assert_true(t.rss_anon >= 24 * MiB);
 	assert_int_equal(t.threads, 1);
 	assert_int_equal(procstat_task_count(pid), 1);
@@ -290,14 +295,14 @@ static void test_child_lifecycle(void **state)
 	for (i = 0; i < 500 && !procstat_is_zombie_or_gone(pid); i++)
 		sleep_ms(10);
 	assert_true(procstat_is_zombie_or_gone(pid));
-	assert_int_equal(procstat_sample(pid, &t), 0);
+	assert_int_equal(procstat_sample(pid, &t, true), 0);
 	assert_int_equal(t.rss, 0);		/* its mm is gone */
 	assert_int_equal(procstat_exe(pid, comm, sizeof(comm)), -ENOENT);
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	assert_true(procstat_is_zombie_or_gone(pid));
-	assert_int_equal(procstat_sample(pid, &t), -ESRCH);
+	assert_int_equal(procstat_sample(pid, &t, true), -ESRCH);
 	assert_int_equal(procstat_comm(pid, comm, sizeof(comm)), -ESRCH);
 	assert_int_equal(procstat_exe(pid, comm, sizeof(comm)), -ESRCH);
 	assert_int_equal(procstat_task_count(pid), -ESRCH);
