@@ -135,6 +135,27 @@ static void test_rule_leak_real(void **state)
 	assert_int_equal(decide(f, 17 * MIB), VERDICT_LEAK);
 }
 
+/* Rule 5's exception: a heap site of 3 live objects that rose in two
+ * steps over a minute (Prometheus's pooled gzip writers, 924 KB each, at
+ * 15 s and 48 s) is growing, not a leak; the same two steps of 3,000
+ * objects are a leak's steady shape as before. */
+static void test_rule_leak_needs_events(void **state)
+{
+	struct sample s[61];
+	struct site *few, *many;
+
+	for (int i = 0; i <= 60; i++)
+		s[i] = (struct sample){ i, i < 15 ? 0 : i < 48 ? 924248 : 1848496 };
+	few = make(0, SITE_HEAP, s, 61);
+	few->live = 3;
+	many = make(1, SITE_HEAP, s, 61);
+	many->live = 3000;
+	(void)state;
+	assert_int_equal(decide(many, NAN), VERDICT_LEAK);
+	assert_int_equal(decide(few, NAN), VERDICT_GROWING);
+	assert_string_equal(few->verdict_why, "a few objects in one or two steps: no trend yet");
+}
+
 /* Rule 6: rising now without a leak's shape. */
 static void test_rule_growing(void **state)
 {
@@ -260,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_rule_unfelt),
 		cmocka_unit_test(test_rule_churn),
 		cmocka_unit_test(test_rule_leak_real),
+		cmocka_unit_test(test_rule_leak_needs_events),
 		cmocka_unit_test(test_rule_growing),
 		cmocka_unit_test(test_rule_none),
 		cmocka_unit_test(test_rank_leak_vs_growth),

@@ -13,7 +13,10 @@
  *               younger than MIN_LEAK_AGE: RECYCLED, unless RSS rose by
  *               all of the site's rise (what it holds is held)
  *   5 leak      a leak's shape (analyze: steady, or a sawtooth whose
- *               troughs climb) -> LEAK
+ *               troughs climb) -> LEAK, unless it rose in fewer than
+ *               MIN_LEAK_RISES steps holding fewer than FEW_OBJECTS live
+ *               objects (two pooled 900 KB buffers are not a trend:
+ *               falls through to 6)
  *   6 growing   grows now: recent slope > 0, and over the window it rose
  *               by VERDICT_MIN_RISE_* and MIN_REL_RISE of its level
  *               -> GROWING
@@ -32,6 +35,9 @@
 #define RSS_FOLLOWS_FRACTION	0.5
 /* Growth worth a "grows" verdict rises by this much of its level. */
 #define MIN_REL_RISE		0.02
+/* A site of few objects must rise this often to be called a leak. */
+#define MIN_LEAK_RISES		3
+#define FEW_OBJECTS		8
 
 /* Score weights: a leak counts four times its rate; growth that is not a
  * leak's shape (yet) once; stopped growth, churn and nothing barely (their
@@ -57,6 +63,25 @@ static double peak_of(const struct site *s)
 		if (isfinite(s->samples[i].v) && fabs(s->samples[i].v) > p)
 			p = fabs(s->samples[i].v);
 	return p;
+}
+
+/* Times the series rose from one sample to the next. */
+static int rises_of(const struct site *s)
+{
+	int n = 0;
+
+	for (size_t i = 1; i < s->nsamples; i++)
+		n += s->samples[i].v > s->samples[i - 1].v;
+	return n;
+}
+
+/* A handful of objects that arrived in one or two steps (a pool growing
+ * by a large buffer, a cache taking a second table) says nothing of a
+ * trend: seen in Prometheus's self-scrape, two gzip writers of 900 KB. */
+static bool too_few_events(const struct site *s)
+{
+	return s->live >= 0 && s->live < FEW_OBJECTS &&
+	       rises_of(s) < MIN_LEAK_RISES;
 }
 
 static bool is_churn(const struct site *s, double span)
@@ -87,7 +112,7 @@ static enum verdict decide(const struct site *s, double rss_rise,
 		*why = "grew, then flat since a change point";
 		return grew >= min_rise ? VERDICT_STOPPED : VERDICT_NONE;
 	}
-	if (g->leak && rise >= min_rise) {
+	if (g->leak && rise >= min_rise && !too_few_events(s)) {
 		/* Fault counting starts at zero at attach: a heap that
 		 * recycles pages ramps up without RSS following ... */
 		bool unfelt = s->kind == SITE_FAULT && isfinite(rss_rise) &&
@@ -112,8 +137,9 @@ static enum verdict decide(const struct site *s, double rss_rise,
 	}
 	if (g->recent_per_min > 0 && rise >= min_rise &&
 	    rise >= MIN_REL_RISE * peak_of(s)) {
-		*why = g->leak ? "leak-shaped but too small yet"
-			       : "rises now, not steadily";
+		*why = !g->leak ? "rises now, not steadily"
+		       : too_few_events(s) ? "a few objects in one or two steps: no trend yet"
+					   : "leak-shaped but too small yet";
 		return VERDICT_GROWING;
 	}
 	*why = g->leak ? "leak-shaped but too small yet" : "no growth now";
