@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -149,6 +150,18 @@ class Tracer:
             res["goroutine_read_ms"] = float(m.group(2))
         shutil.rmtree(self.dir, ignore_errors=True)
         return res
+
+
+def live_tracer(args):
+    """leaktrace ARGS -v, returned once its probes are live; its stderr is
+    drained in the background from then on (a full pipe would stall it)."""
+    p = subprocess.Popen([LT, *args, "-v"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if "probes live" in line:
+            break
+    threading.Thread(target=p.stderr.read, daemon=True).start()
+    return p
 
 
 def bpf_stats(pid):

@@ -154,13 +154,8 @@ def w_replica(progs, runs, secs):
             for mode in res:
                 lt = None
                 if mode != "untraced":
-                    lt = subprocess.Popen([LT, "--cgroup", cg, "-d", "600", "-v",
-                                           "--format", "json", "-o", "/dev/null"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                          text=True)
-                    for line in lt.stderr:
-                        if "probes live" in line:
-                            break
+                    lt = bench.live_tracer(["--cgroup", cg, "-d", "600",
+                                            "--format", "json", "-o", "/dev/null"])
                 try:
                     r = subprocess.run(["wrk", "-t2", "-c32", "-d%ds" % secs,
                                         "http://%s/work" % outside.addr],

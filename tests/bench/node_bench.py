@@ -226,13 +226,8 @@ def w_filter(progs, runs, secs):
                 lt = None
                 if mode != "untraced":
                     pids = str(t.p.pid) + ("," + str(sleeper.pid) if mode == "map" else "")
-                    lt = subprocess.Popen([LT, "-p", pids, "-d", "600", "-v", "--no-threads",
-                                           "--format", "json", "-o", "/dev/null"],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                          text=True)
-                    for line in lt.stderr:
-                        if "probes live" in line:
-                            break
+                    lt = bench.live_tracer(["-p", pids, "-d", "600", "--no-threads",
+                                            "--format", "json", "-o", "/dev/null"])
                 try:
                     out = t.finish()
                     res[mode].append(float(re.search(r"rate=(\d+)", out).group(1)))
