@@ -645,6 +645,17 @@ size_t symbolizer_missing(const struct symbolizer *s,
 	return s->nmissing;
 }
 
+/* Executable memory no file backs: anonymous, or named by the kernel for
+ * where it lies ("[heap]": Chromium's renderer was seen running V8 code in
+ * an executable part of its brk heap), but not the kernel's own code pages
+ * ([vdso], [vsyscall], [uprobes]). */
+static bool jit_memory(const struct map_entry *e)
+{
+	return e->x && (!e->path[0] || !strcmp(e->path, "[heap]") ||
+			!strncmp(e->path, "[anon:", 6) ||
+			!strncmp(e->path, "[stack", 6));
+}
+
 static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 			      bool is_return)
 {
@@ -667,7 +678,7 @@ static struct cached *resolve(struct symbolizer *s, uint64_t addr,
 		const struct map_entry *e =
 			procmaps_find(s->maps, s->nmaps, addr);
 
-		if (e && e->path[0])
+		if (e && e->path[0] && !jit_memory(e))
 			module = lt_strmap_intern(&s->strs, e->path);
 		else if (e && e->x) {	/* code a JIT wrote: a frame, not data */
 			module = lt_strmap_intern(&s->strs, SYM_JIT_MODULE);
