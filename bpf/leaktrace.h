@@ -179,7 +179,8 @@ struct lt_parked {
 
 /* Native allocator calls (bpf/malloc.bpf.c), sent only while the probes
  * are attached (duty windows, trace/malloc.h). An allocation is sent at
- * the function's return (uretprobe: the allocator is C, never Go code)
+ * the function's return (uretprobe: the allocator is C; a file holding Go
+ * code is never probed, see bpf/malloc.bpf.c)
  * with the caller's stack as it is right after the call: ips[0] is the
  * return address into the caller. */
 enum lt_malloc_fn {

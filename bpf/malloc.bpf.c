@@ -9,9 +9,13 @@
  * at the return RAX is the pointer, IP the caller's return address and
  * SP/RBP the caller's, so the stack taken there is the caller's, whole,
  * and a copy of it unwinds with CFI like any other. A uretprobe is safe
- * here: these functions are C, called on thread stacks that nothing moves
- * (in a cgo program too: Go calls C on the system stack). free is one
- * entry probe, no stack.
+ * here and only here: these functions are C, called on thread stacks that
+ * nothing moves (in a cgo program too: Go calls C on the system stack).
+ * Never on Go code: alloc_find (user/sym/allocsyms.c) refuses every file
+ * with .gopclntab or .go.buildinfo (stripped Go binaries keep both), and
+ * user space attaches these programs only to what it found
+ * (test_allocsyms::test_go_files_refused). free is one entry probe, no
+ * stack.
  */
 #include "common.bpf.h"
 #include "ucopy.bpf.h"
