@@ -111,6 +111,29 @@ def test_churn_program_has_no_leak(tmp_path):
     assert not bad, "a program that frees what it mallocs has no leak\n" + run.describe()
 
 
+def test_pool_replaced_between_windows_is_not_counted_live(tmp_path):
+    """flat replaces 256 heap buffers of 32 B - 64 KiB 2000 times a second:
+    the probes go duty-cycled and most buffers sampled in a window are freed
+    while the probes are off. The estimate must stay near what the pool
+    holds (~8.4 MB, at most 16.8): a new allocation overlapping a sampled
+    object proves it dead, and a window's objects count for the pause around
+    them only as far as the site's objects were seen to outlive one (before:
+    174 MB, and a leak verdict on a fresh machine)."""
+    run = trace_program([prog_path("flat"), "-rate", 20], D, tmp_path, name="pool")
+    report = run.ok()
+    ms = check_sampling(report, run, "glibc")
+    pool = [s for s in malloc_sites(report) if has_function(s, "heap_replace")]
+    assert pool, "no malloc site through heap_replace\n" + run.describe()
+    top = max(pool, key=lambda s: s["bytes"] or 0)
+    assert not top["leak"], run.describe()
+    died = top["malloc_sampled"]["died_seen_freed"] + top["malloc_sampled"]["died_address_reused"]
+    assert top["malloc_sampled"]["live_objects"] <= 256 + 16, (top["malloc_sampled"], ms)
+    assert died >= top["malloc_sampled"]["calls"] - 256 - 16, top["malloc_sampled"]
+    assert 2 << 20 <= top["bytes"] <= 256 * (64 << 10) + (1 << 20), \
+        f"estimated {top['bytes']} bytes for a pool of ~8.4 MB (mode {ms['mode']}, " \
+        f"duty {ms['duty']})\n{run.describe()}"
+
+
 def test_cgo_allocations_in_a_go_process(tmp_path):
     """cgoleak's C code mallocs 256 KiB buffers from a Go function: a Go
     process is probed too (its allocator is C), and the site's stack

@@ -202,7 +202,7 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	ms->events_fd = -1;
 	ms->capped_at = -1;
 	ms->maps = maps;
-	u64map_init(&ms->live);
+	ivmap_init(&ms->live);
 	double t0 = lt_mono_s();
 
 	err = alloc_find(ctx->target.proc_pid, &ms->found);
@@ -254,7 +254,7 @@ void malloc_close(struct lt_target *ctx)
 	malloc_bpf__destroy(ms->skel);
 	if (ms->events_fd >= 0)
 		close(ms->events_fd);	/* ctx->rb keeps its own mapping */
-	u64map_free(&ms->live);
+	ivmap_free(&ms->live);
 	free(ms->objs);
 	free(ms->spare);
 	free(ms->sites);
@@ -383,7 +383,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 			ms->attach_s = t - t0;
 			ms->pb.until += t - ms->pb.since;
 			ms->pb.since = t;
-			malloc_window_begin(ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
+			malloc_window_begin(ctx, ms, t, ms->pb.duty > 0 ? 1 / ms->pb.duty : 1);
 			set_cap(ms, t);
 			ms->skel->bss->malloc_until_ns = len ? lt_mono_ns() + len : 0;
 		}

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "sym/allocsyms.h"
 #include "trace/probe_budget.h"
-#include "util/hashmap.h"
+#include "util/ivmap.h"
 
 struct malloc_bpf;
 struct bpf_link;
@@ -28,15 +28,27 @@ struct mobj {
 	uint32_t win;	/* the window it was seen in */
 };
 
+/* A site's sampled objects of one window not yet verified: no later
+ * window has run through them, so nobody knows yet whether they outlived
+ * the pause after their window (a pool's buffers die in it unseen). */
+struct mwin {
+	uint32_t win;
+	uint64_t bytes, objs;	/* still live */
+	uint64_t objs0;		/* live when the window verifying them began */
+};
+
 struct msite {
-	double est_bytes, est_objs;	/* the estimate */
+	double est_bytes, est_objs;	/* the estimate (published) */
+	/* objects of verified windows, weighed: sum of size * wt, of wt */
+	double vbytes, vobjs;
+	struct mwin u[2];		/* the two windows not yet verified */
+	/* of the objects live when a window began, the share it did not
+	 * see die (decayed sums): how far the site's objects outlive a
+	 * pause; -1 den: not measured yet */
+	double surv_num, surv_den;
 	uint64_t live_objs, live_bytes;	/* sampled, not known freed */
 	uint64_t calls;			/* sampled allocation calls */
 	uint64_t freed_seen, freed_reuse;	/* how their objects died */
-	/* live sampled objects of window pend_win, whose weight is final
-	 * only once the next window begins */
-	uint32_t pend_win;
-	uint64_t pend_bytes, pend_objs;
 };
 
 struct lt_maps;
@@ -61,6 +73,7 @@ struct malloc_state {
 	 * begins the planned 1/duty. */
 	float *wt;
 	uint32_t win, nwt;
+	uint32_t verified;		/* windows below this one are verified */
 	double on_at, off_at;		/* the last window's start and end */
 	double attach_s;		/* the current window's attach took */
 	double overrun_max_s;		/* longest attach + detach of a window */
@@ -71,7 +84,7 @@ struct malloc_state {
 	int64_t io_on, io_off;		/* the target's I/O calls then */
 	uint32_t io_windows;		/* windows weighed by I/O calls */
 	int pid;
-	struct u64map live;		/* addr -> slot + 1 */
+	struct ivmap live;		/* [addr, addr + size) -> slot + 1 */
 	struct mobj *objs;
 	size_t nobjs, cap;
 	uint32_t *spare;		/* free slots */
@@ -85,6 +98,7 @@ struct malloc_state {
 /* mallocest.c */
 int64_t malloc_io_calls(int pid);
 /* A window begins at now (s, since attach), planned weight 1/duty. */
-void malloc_window_begin(struct malloc_state *ms, double now, double planned);
+void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double now,
+			 double planned);
 void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double planned);
 #endif

@@ -80,7 +80,7 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(o, "frees_of_unknown_objects", json_object_new_int64(ms->frees_unknown));
 	json_object_object_add(o, "died_seen_freed", json_object_new_int64(ms->freed_seen));
 	json_object_object_add(o, "died_address_reused", json_object_new_int64(ms->freed_reuse));
-	json_object_object_add(o, "sampled_live", json_object_new_int64(u64map_size(&ms->live)));
+	json_object_object_add(o, "sampled_live", json_object_new_int64(ivmap_size(&ms->live)));
 	json_object_object_add(o, "attach_errors", json_object_new_int64(ms->attach_errors));
 	{
 		const __u64 *u = ms->skel->bss->ucopy_stats;
