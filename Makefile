@@ -186,9 +186,15 @@ $(foreach v,$(GO_VERSIONS),$(foreach p,$(GO_PROG_NAMES),$(eval $(call go_prog_ru
 go-progs: $(GO_PROGS)
 progs: $(C_PROGS) $(CXX_PROGS) $(LIB_PROGS) go-progs
 
+# Two at a time, the slowest first (test_bpf_load verifies every BPF
+# program variant: half the unit time alone); each one's output is printed
+# whole when it ends, and every one runs even when one fails.
+UNIT_JOBS ?= 2
+UNIT_FIRST := $(filter %/test_bpf_load %/test_goruntime,$(UNIT_BINS))
 unit: $(UNIT_BINS) progs
-	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; \
-		LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $$t; done
+	$(Q)printf '%s\n' $(UNIT_FIRST) $(filter-out $(UNIT_FIRST),$(UNIT_BINS)) | \
+		LEAKTRACE_BUILD=$(abspath $(OUTPUT)) xargs -P $(UNIT_JOBS) -I{} sh -c \
+		'{} > {}.log 2>&1; rc=$$?; echo "== {}"; cat {}.log; exit $$rc'
 
 # The e2e tests mostly sleep while they trace: they run E2E_JOBS at a time
 # (pytest-xdist --dist loadgroup: tests that read one trace of their file
