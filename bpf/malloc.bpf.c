@@ -59,8 +59,10 @@ static __always_inline bool capped(__u64 now)
 {
 	if (!malloc_cap || malloc_hits[LT_MH_ALLOC] + malloc_hits[LT_MH_FREE] < malloc_cap)
 		return false;
-	if (!malloc_capped_ns)
+	if (!malloc_capped_ns) {
 		malloc_capped_ns = now;
+		lt_wake_now();
+	}
 	malloc_until_ns = now;
 	return true;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include "capture/capture.h"
 #include "export/export.h"
@@ -346,10 +347,17 @@ static void run(struct lt_ctx *ctx)
 	while (!exiting) {
 		/* Records arrive without wakeups (lt_submit): drain on a tick,
 		 * for at most DRAIN_BUDGET_S. */
+		struct epoll_event evs[8];
 		int err;
 
 		ctx->drain_until = lt_elapsed(ctx) + DRAIN_BUDGET_S;
-		err = ring_buffer__poll(ctx->rb, poll_ms(ctx));
+		err = epoll_wait(ring_buffer__epoll_fd(ctx->rb), evs,
+				 sizeof(evs) / sizeof(evs[0]), poll_ms(ctx));
+		err = err < 0 ? -errno : 0;
+		/* A window the programs cut is detached before the drain
+		 * (the target traps into its probes until then). */
+		for (size_t i = 0; i < ctx->ntargets; i++)
+			malloc_tick_cut(ctx->targets[i], &ctx->maps);
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {

@@ -285,6 +285,66 @@ def test_debuginfod_dead_server_is_bounded(split, leaker, tmp_path):
     assert elapsed < TRACE_S + 15, desc
 
 
+def test_probe_window_ends_while_a_lookup_waits(tmp_path):
+    """A debuginfod server that answers "not found" after 3 s holds
+    leaktrace's main loop in the first lookup of each stripped module. Here
+    a stripped plugin is dlopen'ed once the allocator probes are on and
+    calls malloc+free 4000 times a second: its first frames start a lookup
+    while the probes are attached, the programs soon cut their window (the
+    cap) and stop recording, but the target traps into every attached
+    probe until someone detaches them. The watchdog thread must (within
+    tens of ms: watchdog_detaches >= 1), not the main loop 3 s later."""
+    import http.server
+    import threading
+
+    for name in ("dlopen_leak", "libleakplug.so"):
+        subprocess.run(["objcopy", "--strip-all", str(PROGS / name), str(tmp_path / name)],
+                       check=True)
+    asked = []
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            time.sleep(3)
+            self.send_error(404)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    report = tmp_path / "wd.json"
+    argv = [str(LEAKTRACE), "-v", "-p", "0", "-d", "12", "-i", "1", "--format", "json",
+            "-o", str(report)]
+    try:
+        with running([str(tmp_path / "dlopen_leak"), "-load-on-usr1", "1", "-pages", "1",
+                      "-churn", "100"], tmp_path) as t:
+            argv[3] = str(t.pid)
+            env = _env(DEBUGINFOD_URLS=f"http://127.0.0.1:{srv.server_address[1]}",
+                       DEBUGINFOD_CACHE_PATH=tmp_path / "cache")
+            err = tmp_path / "wd.stderr"
+            with open(err, "w") as ef:
+                p = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=ef)
+                # the program's own lookup (first sample) is over and the
+                # allocator probes are on: then the plugin comes
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and p.poll() is None and \
+                        "allocator probes attached" not in err.read_text() and \
+                        "malloc sites" not in err.read_text():
+                    time.sleep(0.1)
+                time.sleep(0.5)
+                t.signal(signal.SIGUSR1)
+                rc = p.wait(timeout=60)
+    finally:
+        srv.shutdown()
+    stderr = err.read_text()
+    desc = f"{' '.join(argv)}\nrc={rc}\nstderr:\n{stderr[-3000:]}"
+    assert rc == 0, desc
+    assert len(asked) >= 2, f"lookups made: {asked}\n{desc}"
+    ms = json.loads(report.read_text())["malloc_sampling"]
+    assert ms["watchdog_detaches"] >= 1, f"{ms}\n{desc}"
+
+
 def test_debuginfod_library_missing(split, leaker, tmp_path):
     """libdebuginfod hidden (a mount namespace binds /dev/null over it):
     leaktrace still runs, says so once, and prints module+0xOFFSET."""

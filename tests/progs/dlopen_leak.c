@@ -10,6 +10,7 @@
  *   -load-on-usr1 1  dlopen it when SIGUSR1 comes instead (a test sends it
  *                  once the tracer traces)
  *   -pages N       pages touched every 50 ms (default 64: ~5 MiB/s)
+ *   -churn N       malloc + free pairs the plugin makes every 50 ms (default 0)
  *   -duration S    exit 0 after S seconds (default 0: run until killed)
  *
  * Prints "ready pid=<pid>" once set up.
@@ -21,7 +22,7 @@
 #include <signal.h>
 
 static double opt_load_after = 1, opt_duration;
-static unsigned long opt_pages = 64, opt_on_usr1;
+static unsigned long opt_pages = 64, opt_on_usr1, opt_churn;
 static volatile sig_atomic_t usr1;
 
 static void on_usr1(int sig)
@@ -37,11 +38,12 @@ int main(int argc, char **argv)
 		{ "pages", NULL, &opt_pages },
 		{ "duration", &opt_duration },
 		{ "load-on-usr1", NULL, &opt_on_usr1 },
+		{ "churn", NULL, &opt_churn },
 		{ 0 },
 	};
 	char self[PATH_MAX], lib[PATH_MAX + 32];
 	struct timespec tick = { 0, 50 * 1000 * 1000 };
-	void (*touch)(size_t) = NULL;
+	void (*touch)(size_t) = NULL, (*churn)(size_t) = NULL;
 	ssize_t n;
 	double start;
 
@@ -72,13 +74,16 @@ int main(int argc, char **argv)
 			}
 			reserve = (int (*)(size_t))dlsym(h, "plug_reserve");
 			touch = (void (*)(size_t))dlsym(h, "plug_touch");
-			if (!reserve || !touch || reserve(1UL << 30)) {
+			churn = (void (*)(size_t))dlsym(h, "plug_churn");
+			if (!reserve || !touch || !churn || reserve(1UL << 30)) {
 				fprintf(stderr, "plugin: no plug_reserve/plug_touch\n");
 				return 1;
 			}
 		}
 		if (touch)
 			touch(opt_pages);
+		if (churn && opt_churn)
+			churn(opt_churn);
 		nanosleep(&tick, NULL);
 	}
 	return 0;

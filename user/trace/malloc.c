@@ -3,6 +3,7 @@
  * windows within a CPU budget (trace/malloc.h has the estimator). */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,10 @@ bool malloc_enabled(const struct lt_target *ctx)
 	return ctx->malloc && ctx->malloc->skel;
 }
 
-static void detach(struct malloc_state *ms)
+/* Links change only under wd_mu: the watchdog below detaches too. */
+static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void detach_links(struct malloc_state *ms)
 {
 	/* Returns first: an entry left behind ages out of the LRU map. */
 	for (int i = 0; i < ms->nret; i++)
@@ -34,6 +38,102 @@ static void detach(struct malloc_state *ms)
 		bpf_link__destroy(ms->entry_links[i]);
 	ms->nentry = ms->nret = 0;
 	ms->attached = false;
+}
+
+static void detach(struct malloc_state *ms)
+{
+	pthread_mutex_lock(&wd_mu);
+	detach_links(ms);
+	pthread_mutex_unlock(&wd_mu);
+}
+
+/* The watchdog: a window whose end has passed (planned, or cut by the
+ * programs' cap) is detached within ~WD_TICK_NS even while the main loop
+ * is busy. Symbolizing a frame of a module seen for the first time may
+ * run dpkg-query (~0.1 s) or a debuginfod download (seconds); meanwhile
+ * the programs do nothing past the window's end but the target still
+ * traps into every probe (redis crawled ~150 ms at a load's arrival
+ * here, libjemalloc's first frames being symbolized). */
+#define WD_TICK_NS 10000000ULL
+#define WD_LATE_NS 20000000ULL
+static struct malloc_state **wd_list;
+static size_t wd_n, wd_cap;
+static bool wd_started;
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = { 0, WD_TICK_NS };
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&wd_mu);
+		for (size_t i = 0; i < wd_n; i++) {
+			struct malloc_state *ms = wd_list[i];
+			uint64_t until = ms->skel->bss->malloc_until_ns, t = lt_mono_ns();
+
+			/* 1: the main loop is detaching it right now */
+			if (!ms->attached || until <= 1 || t < until + WD_LATE_NS)
+				continue;
+			detach_links(ms);
+			ms->wd_off_ns = lt_mono_ns();
+			ms->wd_detaches++;
+			ms->wd_detach_s += (double)(ms->wd_off_ns - t) / 1e9;
+		}
+		pthread_mutex_unlock(&wd_mu);
+	}
+	return NULL;
+}
+
+static void wd_add(struct malloc_state *ms)
+{
+	pthread_mutex_lock(&wd_mu);
+	if (!wd_started) {
+		pthread_t t;
+
+		wd_started = !pthread_create(&t, NULL, watchdog, NULL);
+		if (wd_started)
+			pthread_detach(t);
+		else
+			lt_warn("no watchdog thread: a late main loop leaves malloc probes attached longer\n");
+	}
+	if (wd_n == wd_cap) {
+		size_t n = wd_cap ? wd_cap * 2 : 16;
+		struct malloc_state **v = realloc(wd_list, n * sizeof(*v));
+
+		if (!v) {
+			pthread_mutex_unlock(&wd_mu);
+			return;
+		}
+		wd_list = v;
+		wd_cap = n;
+	}
+	wd_list[wd_n++] = ms;
+	pthread_mutex_unlock(&wd_mu);
+}
+
+static void wd_del(struct malloc_state *ms)
+{
+	pthread_mutex_lock(&wd_mu);
+	for (size_t i = 0; i < wd_n; i++) {
+		if (wd_list[i] == ms) {
+			wd_list[i] = wd_list[--wd_n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&wd_mu);
+}
+
+/* What the watchdog spent detaching since the last call (s). */
+static double wd_take(struct malloc_state *ms)
+{
+	double s;
+
+	pthread_mutex_lock(&wd_mu);
+	s = ms->wd_detach_s;
+	ms->wd_detach_s = 0;
+	pthread_mutex_unlock(&wd_mu);
+	return s;
 }
 
 static int attach_multi(struct malloc_state *ms, pid_t pid, const char *path)
@@ -104,6 +204,7 @@ static int attach(struct lt_target *ctx, struct malloc_state *ms)
 
 	if (ms->attached)
 		return 0;
+	pthread_mutex_lock(&wd_mu);
 	for (int i = 0; i < ms->found.n && !err; i++) {
 		const struct alloc_probe *ap = &ms->found.probes[i];
 		bool first = true;
@@ -118,12 +219,14 @@ static int attach(struct lt_target *ctx, struct malloc_state *ms)
 			err = attach_multi(ms, pid, ap->path);
 	}
 	if (err) {
-		detach(ms);
+		detach_links(ms);
 		ms->attach_errors++;
-		return err;
+	} else {
+		ms->attached = true;
+		ms->wd_off_ns = 0;
 	}
-	ms->attached = true;
-	return 0;
+	pthread_mutex_unlock(&wd_mu);
+	return err;
 }
 
 /* Cost of an allocation hit (entry + uretprobe at one address) and of a
@@ -220,6 +323,7 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	}
 	double t1 = lt_mono_s();
 
+	wd_add(ms);
 	measure_cost(ms);
 	lt_debug("allocator: %s (%s)%s%s, %d entry points, %.1f us an allocation; found and loaded in %.0f ms, cost measured in %.0f ms\n",
 		 ms->found.name, ms->found.module, ms->found.prefixed[0] ? ", " : "",
@@ -237,7 +341,8 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	t1 = lt_mono_s();
 	err = attach(ctx, ms);
 	ms->attach_s = lt_mono_s() - t1;
-	lt_debug("allocator probes attached in %.0f ms\n", ms->attach_s * 1e3);
+	lt_info("allocator probes attached in %.0f ms: %s (%s), %d entry points\n",
+		ms->attach_s * 1e3, ms->found.name, ms->found.module, ms->found.n);
 	if (err)
 		lt_err("cannot attach uprobes to the allocator in %s: %s\n",
 		       ms->found.module, strerror(-err));
@@ -250,6 +355,7 @@ void malloc_close(struct lt_target *ctx)
 
 	if (!ms)
 		return;
+	wd_del(ms);
 	detach(ms);
 	malloc_bpf__destroy(ms->skel);
 	if (ms->events_fd >= 0)
@@ -339,6 +445,13 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->cost_free_s = IN_TARGET_FACTOR * (ms->mech_free_s + own);
 		ms->pb.cost_s = ms->cost_alloc_s;
 	}
+	/* The watchdog detached the window, the main loop being late: the
+	 * probes went off then (for the time they count as on). */
+	if (ms->pb.on && !ms->attached && ms->wd_off_ns) {
+		double ago = (double)(lt_mono_ns() - ms->wd_off_ns) / 1e9;
+
+		now = fmax(ms->pb.since, now - fmax(ago, 0));
+	}
 	/* The programs ended the window at the cap: it ends then, for the
 	 * budget (its rate: the hits up to then over its length) and for the
 	 * estimator (on until then). */
@@ -350,6 +463,17 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->pb.until = fmin(ms->pb.until, ms->capped_at);
 	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
+		/* A cut window the budget keeps on: its cap was stale (set at
+		 * a tick long before, the main loop being late), the rate is
+		 * within budget. A fresh window, not cut again every tick. */
+		if (ms->pb.on && ms->skel->bss->malloc_capped_ns) {
+			ms->skel->bss->malloc_capped_ns = 0;
+			ms->capped_at = -1;
+		}
+		/* A window the watchdog detached that the budget keeps on:
+		 * on again. */
+		if (ms->pb.on && !ms->attached && ms->pb.duty >= 1 && ms->wd_off_ns)
+			attach(ctx, ms);
 		if (ms->pb.on)
 			set_cap(ms, now);
 		/* Back to continuous without a detach (a window measured the
@@ -403,7 +527,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		/* Installing and removing the breakpoints took 10-760 ms
 		 * here against 50 ms windows, and the target traps into them
 		 * (and waits on its mm) all along: that time is paid for. */
-		over = ms->attach_s + lt_target_elapsed(ctx) - t0;
+		over = ms->attach_s + lt_target_elapsed(ctx) - t0 + wd_take(ms);
 		ms->overrun_max_s = fmax(ms->overrun_max_s, over);
 		pb_overrun(&ms->pb, over);
 		ms->attach_s = 0;
@@ -412,6 +536,14 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 						      (ms->off_at - ms->on_at));
 	}
 	lt_debug("malloc probes %s in %.1f ms\n", ms->pb.on ? "attached" : "detached", (lt_target_elapsed(ctx) - t0) * 1e3);
+}
+
+void malloc_tick_cut(struct lt_target *ctx, const struct lt_maps *maps)
+{
+	struct malloc_state *ms = ctx->malloc;
+
+	if (malloc_enabled(ctx) && ms->pb.on && ms->skel->bss->malloc_capped_ns)
+		malloc_tick(ctx, maps);
 }
 
 /* The allocator's ring buffer reaches its target directly (no tgid in

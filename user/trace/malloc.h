@@ -30,6 +30,9 @@ void malloc_close(struct lt_target *ctx);
 bool malloc_enabled(const struct lt_target *ctx);
 /* Attaches or detaches as the budget says (each poll tick). */
 void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps);
+/* The programs cut the current window (their cap; they woke us): end it
+ * and detach now. Call before draining the ring buffers. */
+void malloc_tick_cut(struct lt_target *ctx, const struct lt_maps *maps);
 int malloc_poll_ms(const struct lt_target *ctx, int max_ms);
 /* Adds the allocator's own ring buffer to rb (once it is open). */
 struct ring_buffer;

@@ -81,6 +81,9 @@ struct malloc_state {
 	double cap_since;		/* pb.since the cap counts from */
 	uint64_t cap_from;		/* alloc + free hits then */
 	uint32_t capped_windows;	/* windows the programs' cap ended */
+	uint32_t wd_detaches;		/* windows the watchdog detached */
+	double wd_detach_s;		/* its detach time not yet charged */
+	uint64_t wd_off_ns;		/* it detached the current window then */
 	int64_t io_on, io_off;		/* the target's I/O calls then */
 	uint32_t io_windows;		/* windows weighed by I/O calls */
 	int pid;

@@ -71,6 +71,9 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	 * spent_pct): wall time and the part of spent_pct it was charged. */
 	/* windows the programs' own cap ended (bpf/malloc.bpf.c) */
 	json_object_object_add(o, "capped_windows", json_object_new_int64(ms->capped_windows));
+	/* windows whose end passed while the main loop was busy (symbolizing
+	 * a new module), detached by the watchdog thread */
+	json_object_object_add(o, "watchdog_detaches", json_object_new_int64(ms->wd_detaches));
 	json_object_object_add(o, "overrun_s", jround(ms->pb.overrun_s, 1e3));
 	json_object_object_add(o, "overrun_max_ms", jround(ms->overrun_max_s * 1e3, 10));
 	json_object_object_add(o, "overrun_spent_pct", jround(now > ms->pb.start ?

@@ -6,6 +6,7 @@
  * grows while the address space keeps its size.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 static volatile char *region;
@@ -29,5 +30,17 @@ __attribute__((noinline, used)) void plug_touch(size_t n)
 	for (size_t i = 0; i < n && touched + 4096 <= region_len; i++) {
 		region[touched] = (char)i;
 		touched += 4096;
+	}
+}
+
+/* n malloc + free pairs of 64 B (allocator calls from the plugin's code). */
+__attribute__((noinline, used)) void plug_churn(size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		volatile char *p = malloc(64);
+
+		if (p)
+			p[0] = (char)i;
+		free((void *)p);
 	}
 }
