@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,14 @@ static void wd_add(struct malloc_state *ms)
 {
 	pthread_mutex_lock(&wd_mu);
 	if (!wd_started) {
+		sigset_t all, old;
 		pthread_t t;
 
+		/* signals stay the main thread's (its waits end on them) */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
 		wd_started = !pthread_create(&t, NULL, watchdog, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (wd_started)
 			pthread_detach(t);
 		else
