@@ -452,11 +452,12 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->pb.cost_s = ms->cost_alloc_s;
 	}
 	/* The watchdog detached the window, the main loop being late: the
-	 * probes went off then (for the time they count as on). */
+	 * window ended then (and the probes count as on until then). */
 	if (ms->pb.on && !ms->attached && ms->wd_off_ns) {
 		double ago = (double)(lt_mono_ns() - ms->wd_off_ns) / 1e9;
 
 		now = fmax(ms->pb.since, now - fmax(ago, 0));
+		ms->pb.until = fmin(ms->pb.until, now);
 	}
 	/* The programs ended the window at the cap: it ends then, for the
 	 * budget (its rate: the hits up to then over its length) and for the
