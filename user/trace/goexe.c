@@ -296,7 +296,8 @@ static int create(struct go_runtime *rt, const struct lt_opts *o,
 	/* On from now (goroutines created while we set up are seen), but
 	 * the budget's ticks begin with the run loop: until then BPF itself
 	 * ends the first window. */
-	pb_init(&x->pb, o->go_budget_pct / 100.0, x->cost_s, 0);
+	pb_init(&x->pb, o->go_budget_pct / 100.0, x->cost_s,
+		(double)sysconf(_SC_NPROCESSORS_ONLN), 0);
 	if (x->any_pid) {
 		if (x->pb.budget > 0) {
 			x->skel->bss->go_new_until_ns = lt_mono_ns() +

@@ -2,19 +2,61 @@
 #include <math.h>
 #include "trace/probe_budget.h"
 
-void pb_init(struct probe_budget *pb, double budget, double cost_s, double now)
+void pb_init(struct probe_budget *pb, double budget, double cost_s,
+	     double cpus, double now)
 {
 	/* Off until the first tick: attached only once ticks come, so the
 	 * first window is measured and cut like every other. */
 	*pb = (struct probe_budget){
 		.budget = budget > 0 ? budget : 0,
 		.cost_s = cost_s > 0 ? cost_s : 20e-6,
+		.cpus = cpus >= 1 ? cpus : 1,
 		.since = now,
 		.until = budget > 0 ? now : INFINITY,
 		.on_len = PB_FIRST_WINDOW_S,
 		.duty = budget > 0 ? 1 : 0,
 		.start = now,
+		.acct_t = now,
 	};
+}
+
+/* The cost of the hits since the last accounting: they all came between
+ * then and now, and no probe costs more than every CPU for that long. */
+static double unaccounted(const struct probe_budget *pb, double now, uint64_t hits)
+{
+	double est = (double)(hits - pb->acct_hits) * pb->cost_s;
+
+	return fmin(est, pb->cpus * fmax(0, now - pb->acct_t));
+}
+
+static void account(struct probe_budget *pb, double now, uint64_t hits)
+{
+	pb->spent_s += unaccounted(pb, now, hits);
+	pb->acct_hits = hits;
+	pb->acct_t = now;
+}
+
+/* The window begins at now: hits so far are accounted apart (a span of
+ * their own: its bound is not the window's). */
+static void window_begin(struct probe_budget *pb, double now, uint64_t hits)
+{
+	account(pb, now, hits);
+	pb->on = true;
+	pb->since = now;
+	pb->hits_at = hits;
+	pb->hits_t = now;
+	pb->until = now + pb->on_len;
+	if (pb->changes)
+		pb->windows++;
+	pb->changes++;
+}
+
+void pb_start(struct probe_budget *pb, double now, uint64_t hits)
+{
+	if (pb->budget <= 0 || pb->on)
+		return;
+	pb->hits_seen = hits;
+	window_begin(pb, now, hits);
 }
 
 /* The on window just ended: keep on, or pause for as long as the rate
@@ -24,10 +66,17 @@ static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 	/* Hits past the planned end are not counted (BPF keeps the end
 	 * too): the window's length is what was planned, at most. */
 	double len = fmin(now, pb->until) - pb->since, cost, d, period;
+	uint64_t n = hits - pb->hits_at;
+	/* The window's hits came between hits_t and now: on every CPU at
+	 * most (the estimate per hit is a measurement times a factor; at
+	 * 800k hits/s it once said 7 cores on a 2-core machine). */
+	double cw = fmin((double)n * pb->cost_s, pb->cpus * fmax(0, now - pb->hits_t));
 
+	account(pb, now, hits);
 	pb->on_s += now - pb->since;
-	pb->rate = len > 0 ? (double)(hits - pb->hits_at) / len : 0;
-	cost = pb->rate * pb->cost_s;
+	pb->rate = len > 0 ? (double)n / len : 0;
+	cost = len > 0 ? fmin(cw / len, pb->cpus) : n ? pb->cpus : 0;
+	pb->cost_rate = cost;
 	d = cost > 0 ? pb->budget / cost : 1;
 	/* A duty window that saw nothing (late, or a lull) widens the duty
 	 * step by step rather than jumping back to continuous. */
@@ -35,7 +84,11 @@ static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 		d = fmin(1, pb->duty * 4);
 	pb->since = now;
 	pb->hits_at = hits;
+	pb->hits_t = now;
+	if (pb->cut)
+		pb->cut_windows++;
 	if (d >= 1) {
+		pb->cut = false;
 		pb->duty = 1;
 		pb->until = now + PB_CHECK_S;
 		return false;
@@ -47,6 +100,13 @@ static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 	pb->on_len = d * period;
 	pb->on = false;
 	pb->until = now + period - pb->on_len;
+	/* A window the cap cut measured its rate over a length that was
+	 * mostly idle before the load came, or a few ms: the next window is
+	 * the shortest, to measure it again, not one sized by it. The pause
+	 * stays the one sized for the longer window. */
+	if (pb->cut)
+		pb->on_len = fmin(pb->on_len, PB_MIN_ON_S);
+	pb->cut = false;
 	pb->changes++;
 	return true;
 }
@@ -69,14 +129,25 @@ bool pb_tick(struct probe_budget *pb, double now, uint64_t hits)
 	}
 	if (now < pb->until)
 		return false;
-	pb->on = true;
-	pb->since = now;
-	pb->hits_at = hits;
-	pb->until = now + pb->on_len;
-	if (pb->changes)
-		pb->windows++;
-	pb->changes++;
+	window_begin(pb, now, hits);
 	return true;
+}
+
+uint64_t pb_cap(const struct probe_budget *pb, double now)
+{
+	double span = fmax(now - pb->since + PB_CAP_SLACK_S, PB_MIN_ON_S);
+
+	if (pb->budget <= 0 || !pb->on || pb->duty < 1)
+		return 0;
+	return 1 + (uint64_t)ceil(2 * pb->budget * span / pb->cost_s);
+}
+
+void pb_cut(struct probe_budget *pb, double at)
+{
+	if (!pb->on)
+		return;
+	pb->until = fmin(pb->until, fmax(pb->since, at));
+	pb->cut = true;
 }
 
 void pb_overrun(struct probe_budget *pb, double secs)
@@ -85,7 +156,8 @@ void pb_overrun(struct probe_budget *pb, double secs)
 
 	if (!(secs > 0) || pb->budget <= 0)
 		return;
-	c = secs * fmin(1, pb->rate * pb->cost_s);
+	/* the window's cost rate, bounded: at most one core */
+	c = secs * fmin(1, pb->cost_rate);
 	pb->on_s += secs;
 	pb->overrun_s += secs;
 	pb->charged += c;
@@ -109,6 +181,8 @@ double pb_on_share(const struct probe_budget *pb, double now)
 
 double pb_spent(const struct probe_budget *pb, double now)
 {
-	return now > pb->start ? ((double)pb->hits_seen * pb->cost_s + pb->charged) /
-				 (now - pb->start) : 0;
+	if (!(now > pb->start))
+		return 0;
+	return (pb->spent_s + unaccounted(pb, now, pb->hits_seen) + pb->charged) /
+	       (now - pb->start);
 }
