@@ -48,6 +48,18 @@ __u64 go_new_ns = 0;
 /* Duty-cycled: the creation probe's window ends then (ktime ns; 0 none).
  * Past it, while user space is late to detach, the program does nothing. */
 __u64 go_new_until_ns = 0;
+/* A continuous window's cost bounded here, not only at user space's next
+ * tick (as malloc_cap in malloc.bpf.c): once the creation hits reach
+ * go_new_cap (0: none) the window ends here and now (go_new_until_ns),
+ * and go_new_capped_ns says when. The hits up to the cap are all
+ * counted, so the rate user space measures over the cut window is right;
+ * past it a creation costs the mechanism and these few loads. */
+__u64 go_new_cap = 0;
+__u64 go_new_capped_ns = 0;
+/* The window's first hit (user space zeroes it when a window begins):
+ * the rate of a cut window is its hits over [first, capped], not over
+ * the attach before them. */
+__u64 go_new_first_ns = 0;
 
 static __always_inline struct lt_park_key park_key(__u64 g)
 {
@@ -92,6 +104,14 @@ int lt_go_new(struct pt_regs *ctx)
 	t0 = bpf_ktime_get_ns();
 	if (go_new_until_ns && t0 > go_new_until_ns)
 		return 0;
+	if (go_new_cap && go_hits[LT_GO_HIT_NEW] >= go_new_cap) {
+		if (!go_new_capped_ns)
+			go_new_capped_ns = t0;
+		go_new_until_ns = t0;
+		return 0;
+	}
+	if (!go_new_first_ns)
+		go_new_first_ns = t0;
 	__sync_fetch_and_add(&go_hits[LT_GO_HIT_NEW], 1);
 	e = lt_reserve(sizeof(*e));
 	if (!e)

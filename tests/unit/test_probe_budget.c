@@ -219,13 +219,18 @@ static void test_cap_cuts_first_window(void **state)
 	assert_int_equal(cap, 1 + (uint64_t)ceil(2 * 0.01 * PB_CAP_SLACK_S / 8.6e-6));
 	/* grows with the window: twice the budget of its length */
 	assert_true(pb_cap(&pb, 0.2) > cap);
-	/* 800k hits/s: BPF reaches the cap at 0.3 ms; the tick is late */
-	pb_cut(&pb, 0.0003);
+	/* attached 8 ms after the window began, then 800k hits/s: BPF
+	 * reaches the cap 0.3 ms later; the tick is late */
+	pb_cut(&pb, 0.008, 0.0083);
 	assert_true(pb_tick(&pb, 0.04, cap));
 	assert_false(pb.on);
 	assert_int_equal(pb.cut_windows, 1);
+	/* the rate from the first hit, not from before the attach (28k/s) */
 	assert_true(pb.rate > 700000);
 	assert_true(pb.on_len <= PB_MIN_ON_S + 1e-12);
+	/* the pause from that rate, bounded: 2 cores, a 10 s period */
+	assert_true(fabs(pb.cost_rate - 2) < 1e-9);
+	assert_true(pb_next(&pb, 0.04) > 9.9);
 	/* the cap's hits cost what they cost, nothing more */
 	assert_true(pb_spent(&pb, 10) * 10 <= cap * 8.6e-6 + 1e-12);
 	/* a duty window has no cap: its planned end bounds it */

@@ -408,6 +408,8 @@ struct json_object *go_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(c, "duty", json_object_new_double(
 		round(x->pb.duty * 10000) / 10000));
 	json_object_object_add(c, "windows", json_object_new_int64(x->pb.windows));
+	/* windows the BPF hit cap ended before user space's tick */
+	json_object_object_add(c, "capped_windows", json_object_new_int64(x->pb.cut_windows));
 	json_object_object_add(c, "spent_pct", json_object_new_double(
 		round(pb_spent(&x->pb, now) * 1e5) / 1e3));
 	json_object_object_add(c, "attach_errors", json_object_new_int64(

@@ -5,6 +5,7 @@
  * one service cost at most the budget together, not N times it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +199,16 @@ static void measure_cost(struct go_exe *x)
 	}
 }
 
+/* The creation hits a continuous window may take, kept in BPF (the rule
+ * is probe_budget's, pb_cap, shared with the allocator probes): counted
+ * from the window's first hit; 0 for a duty window. */
+static void set_cap(struct go_exe *x, double now)
+{
+	uint64_t allow = pb_cap(&x->pb, now);
+
+	x->skel->bss->go_new_cap = allow ? x->pb.hits_at + allow : 0;
+}
+
 static int load(struct go_exe *x, const struct lt_opts *o,
 		const struct lt_maps *maps)
 {
@@ -293,25 +304,27 @@ static int create(struct go_runtime *rt, const struct lt_opts *o,
 		 x->any_pid ? "once for every process" : "per traced process");
 	if (o->go_budget_pct > 0)
 		measure_cost(x);
-	/* On from now (goroutines created while we set up are seen), but
-	 * the budget's ticks begin with the run loop: until then BPF itself
-	 * ends the first window. */
 	pb_init(&x->pb, o->go_budget_pct / 100.0, x->cost_s,
 		(double)sysconf(_SC_NPROCESSORS_ONLN), 0);
+	if (x->pb.budget > 0) {
+		/* On from now (goroutines created while we set up are seen):
+		 * so is the first window, its end and its cap kept in BPF, so
+		 * that a burst ends it there before the run loop's first tick
+		 * (CI: 30k hits in the 38 ms until a tick saw them). */
+		pb_start(&x->pb, goexe_now(x), x->skel->bss->go_hits[LT_GO_HIT_NEW]);
+		set_cap(x, x->pb.since);
+		x->skel->bss->go_new_until_ns = lt_mono_ns() +
+			(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+	}
 	if (x->any_pid) {
-		if (x->pb.budget > 0) {
-			x->skel->bss->go_new_until_ns = lt_mono_ns() +
-				(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+		if (x->pb.budget > 0)
 			err = creation_attach(x);
-		}
 		if (!err && x->parks)
 			err = park_links(x, -1, &x->park_any);
 		if (err)
 			goto fail;
 	} else if (x->pb.budget > 0) {
-		/* links come with each process; the first window's end */
-		x->skel->bss->go_new_until_ns = lt_mono_ns() +
-			(uint64_t)(PB_FIRST_WINDOW_S * 1e9);
+		/* links come with each process */
 		x->new_attached = true;
 	}
 	x->next = exes;
@@ -415,24 +428,42 @@ void goexe_leave(struct go_exe *x, uint32_t id)
 
 void goexe_tick(struct go_exe *x)
 {
+	struct go_bpf__bss *b = x->skel->bss;
 	uint64_t hits;
+	bool cut;
 	double now;
 
 	if (x->pb.budget <= 0)
 		return;
 	now = goexe_now(x);
 	/* The program's own time, measured in BPF, replaces the guess. */
-	hits = x->skel->bss->go_hits[LT_GO_HIT_NEW];
+	hits = b->go_hits[LT_GO_HIT_NEW];
 	if (hits >= 1000)
 		x->pb.cost_s = x->cost_s = IN_TARGET_FACTOR * (x->mech_s +
-			(double)x->skel->bss->go_new_ns / hits / 1e9);
+			(double)b->go_new_ns / hits / 1e9);
+	/* The program ended the window at its cap: it ends then, for the
+	 * budget (its rate: the hits up to then over its length), and the
+	 * next window is the shortest. */
+	cut = x->pb.on && b->go_new_capped_ns;
+	if (cut) {
+		uint64_t t = lt_mono_ns();
+		double ago = (double)(int64_t)(t - b->go_new_capped_ns) / 1e9;
+		double first = b->go_new_first_ns ?
+			(double)(int64_t)(t - b->go_new_first_ns) / 1e9 : INFINITY;
+
+		pb_cut(&x->pb, now - first, now - fmax(ago, 0));
+	}
 	if (pb_tick(&x->pb, now, hits)) {
 		/* A window's end is also kept in BPF, for when we are late;
 		 * it starts once the probe is in (attaching takes time). */
 		uint64_t len = x->pb.duty < 1 ? (uint64_t)(x->pb.on_len * 1e9) : 0;
 
 		if (x->pb.on) {
-			x->skel->bss->go_new_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
+			b->go_new_until_ns = len ? lt_mono_ns() + len + 500000000ULL : 0;
+			/* the last window's cap is spent: none until set below */
+			b->go_new_cap = 0;
+			b->go_new_capped_ns = 0;
+			b->go_new_first_ns = 0;
 			x->attach_s = 0;
 			if (creation_attach(x)) {
 				x->pb.on = false;	/* counted; next window */
@@ -442,23 +473,46 @@ void goexe_tick(struct go_exe *x)
 				x->attach_s = t - x->pb.since;
 				x->pb.until += x->attach_s;
 				x->pb.since = t;
-				x->skel->bss->go_new_until_ns = len ? lt_mono_ns() + len : 0;
+				set_cap(x, t);
+				b->go_new_until_ns = len ? lt_mono_ns() + len : 0;
 			}
 		} else {
 			double t0 = goexe_now(x);
 
+			/* The program stops recording now; unlinking takes a
+			 * grace period, a creation meanwhile costs the
+			 * mechanism alone. */
+			b->go_new_until_ns = 1;
 			creation_detach(x);
 			/* Installing and removing the breakpoints: the processes
 			 * trap into them all along (as for the allocator's). */
 			pb_overrun(&x->pb, x->attach_s + goexe_now(x) - t0);
+			lt_debug("go creation probe off at %.3f s: %.0f hits/s, %.2f cores, attach+detach %.0f ms, next window %.0f ms in %.2f s%s\n",
+				 now, x->pb.rate, x->pb.cost_rate,
+				 (x->attach_s + goexe_now(x) - t0) * 1e3,
+				 x->pb.on_len * 1e3, pb_next(&x->pb, goexe_now(x)),
+				 cut ? " (cut by the cap)" : "");
 			x->attach_s = 0;
 		}
-	} else if (x->pb.on && x->pb.duty >= 1 && x->skel->bss->go_new_until_ns) {
-		/* Back to continuous without a detach: the last window's end
-		 * kept in BPF must go, or the attached probe records nothing
-		 * from then on while the report says "continuous" (found by
-		 * the malloc tracker, which shares the controller). */
-		x->skel->bss->go_new_until_ns = 0;
+	} else if (x->pb.on) {
+		/* Continuous: the cap grows with the window (a duty window
+		 * has none: its planned end bounds it). */
+		set_cap(x, now);
+		/* Back to continuous without a detach (a window measured the
+		 * probe cheap, or the first window's end): the end kept in BPF
+		 * must go, or the attached probe records nothing from then on
+		 * while the report says "continuous" (found by the malloc
+		 * tracker, which shares the controller). A cut just handled
+		 * goes with it; one not seen yet stays for the next tick. */
+		if (x->pb.duty >= 1 && b->go_new_until_ns &&
+		    (cut || !b->go_new_capped_ns)) {
+			b->go_new_until_ns = 0;
+			if (cut)
+				b->go_new_capped_ns = 0;
+		}
+		/* a continuous window begun anew: its first hit to come */
+		if (x->pb.since == now)
+			b->go_new_first_ns = 0;
 	}
 }
 

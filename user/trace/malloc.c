@@ -348,7 +348,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->capped_at = fmax(ms->pb.since, now - fmax(ago, 0));
 		ms->capped_windows++;
 		/* and the next window is the shortest (probe_budget) */
-		pb_cut(&ms->pb, ms->capped_at);
+		pb_cut(&ms->pb, -INFINITY, ms->capped_at);
 	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
 		if (ms->pb.on)

@@ -64,8 +64,10 @@ void pb_start(struct probe_budget *pb, double now, uint64_t hits)
 static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 {
 	/* Hits past the planned end are not counted (BPF keeps the end
-	 * too): the window's length is what was planned, at most. */
-	double len = fmin(now, pb->until) - pb->since, cost, d, period;
+	 * too): the window's length is what was planned, at most; cut by
+	 * the cap, from its first hit. */
+	double end = fmin(now, pb->until), cost, d, period;
+	double len = end - (pb->cut ? fmin(end, fmax(pb->since, pb->hits_from)) : pb->since);
 	uint64_t n = hits - pb->hits_at;
 	/* The window's hits came between hits_t and now: on every CPU at
 	 * most (the estimate per hit is a measurement times a factor; at
@@ -142,11 +144,12 @@ uint64_t pb_cap(const struct probe_budget *pb, double now)
 	return 1 + (uint64_t)ceil(2 * pb->budget * span / pb->cost_s);
 }
 
-void pb_cut(struct probe_budget *pb, double at)
+void pb_cut(struct probe_budget *pb, double from, double at)
 {
 	if (!pb->on)
 		return;
 	pb->until = fmin(pb->until, fmax(pb->since, at));
+	pb->hits_from = from;
 	pb->cut = true;
 }
 
