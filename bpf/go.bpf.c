@@ -56,10 +56,13 @@ __u64 go_new_until_ns = 0;
  * past it a creation costs the mechanism and these few loads. */
 __u64 go_new_cap = 0;
 __u64 go_new_capped_ns = 0;
-/* The window's first hit (user space zeroes it when a window begins):
- * the rate of a cut window is its hits over [first, capped], not over
- * the attach before them. */
-__u64 go_new_first_ns = 0;
+/* When the hits reached go_new_mark (0: no mark; user space sets it to
+ * half a continuous window's first cap): the rate of a cut window is
+ * that of its hits from the mark to the cap, not over the attach before
+ * them, nor over its first hits (they wait for the breakpoint in every
+ * thread, and for a NOP's rewrite into a call). */
+__u64 go_new_mark = 0;
+__u64 go_new_mark_ns = 0;
 
 static __always_inline struct lt_park_key park_key(__u64 g)
 {
@@ -110,9 +113,9 @@ int lt_go_new(struct pt_regs *ctx)
 		go_new_until_ns = t0;
 		return 0;
 	}
-	if (!go_new_first_ns)
-		go_new_first_ns = t0;
 	__sync_fetch_and_add(&go_hits[LT_GO_HIT_NEW], 1);
+	if (go_new_mark && !go_new_mark_ns && go_hits[LT_GO_HIT_NEW] >= go_new_mark)
+		go_new_mark_ns = t0;
 	e = lt_reserve(sizeof(*e));
 	if (!e)
 		return 0;

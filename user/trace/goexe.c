@@ -201,12 +201,35 @@ static void measure_cost(struct go_exe *x)
 
 /* The creation hits a continuous window may take, kept in BPF (the rule
  * is probe_budget's, pb_cap, shared with the allocator probes): counted
- * from the window's first hit; 0 for a duty window. */
+ * from the window's first hit; 0 for a duty window. A window's first cap
+ * sets its rate mark at half of it. */
 static void set_cap(struct go_exe *x, double now)
 {
+	struct go_bpf__bss *b = x->skel->bss;
 	uint64_t allow = pb_cap(&x->pb, now);
 
-	x->skel->bss->go_new_cap = allow ? x->pb.hits_at + allow : 0;
+	if (x->pb.since != x->cap_since) {
+		x->cap_since = x->pb.since;
+		b->go_new_mark_ns = 0;
+		b->go_new_mark = allow > 1 ? x->pb.hits_at + allow / 2 : 0;
+	}
+	b->go_new_cap = allow ? x->pb.hits_at + allow : 0;
+}
+
+/* Where the cut window's hits began at the rate they reached the cap
+ * with: the rate from the mark to the cut, carried back over all the
+ * window's hits. -INFINITY: not known (the window's start is used). */
+static double cut_from(struct go_exe *x, uint64_t hits, double at)
+{
+	const struct go_bpf__bss *b = x->skel->bss;
+	uint64_t mark = b->go_new_mark, mark_ns = b->go_new_mark_ns;
+	double r;
+
+	if (!mark || !mark_ns || mark_ns >= b->go_new_capped_ns ||
+	    hits <= mark || hits <= x->pb.hits_at)
+		return -INFINITY;
+	r = (double)(hits - mark) / ((double)(b->go_new_capped_ns - mark_ns) / 1e9);
+	return at - (double)(hits - x->pb.hits_at) / r;
 }
 
 static int load(struct go_exe *x, const struct lt_opts *o,
@@ -278,6 +301,7 @@ static int create(struct go_runtime *rt, const struct lt_opts *o,
 	if (n <= 0)
 		snprintf(x->name, sizeof(x->name), "%.255s", rt->path);
 	x->t0_ns = lt_mono_ns();
+	x->cap_since = -1;
 	x->any_pid = o->all && !o->cgroup && !maps->targ_tgid;
 	x->parks = o->go_parks;
 	/* A reference of its own: it outlives the process that made it. */
@@ -446,12 +470,10 @@ void goexe_tick(struct go_exe *x)
 	 * next window is the shortest. */
 	cut = x->pb.on && b->go_new_capped_ns;
 	if (cut) {
-		uint64_t t = lt_mono_ns();
-		double ago = (double)(int64_t)(t - b->go_new_capped_ns) / 1e9;
-		double first = b->go_new_first_ns ?
-			(double)(int64_t)(t - b->go_new_first_ns) / 1e9 : INFINITY;
+		double ago = (double)(int64_t)(lt_mono_ns() - b->go_new_capped_ns) / 1e9;
+		double at = now - fmax(ago, 0);
 
-		pb_cut(&x->pb, now - first, now - fmax(ago, 0));
+		pb_cut(&x->pb, cut_from(x, hits, at), at);
 	}
 	if (pb_tick(&x->pb, now, hits)) {
 		/* A window's end is also kept in BPF, for when we are late;
@@ -463,7 +485,6 @@ void goexe_tick(struct go_exe *x)
 			/* the last window's cap is spent: none until set below */
 			b->go_new_cap = 0;
 			b->go_new_capped_ns = 0;
-			b->go_new_first_ns = 0;
 			x->attach_s = 0;
 			if (creation_attach(x)) {
 				x->pb.on = false;	/* counted; next window */
@@ -510,9 +531,6 @@ void goexe_tick(struct go_exe *x)
 			if (cut)
 				b->go_new_capped_ns = 0;
 		}
-		/* a continuous window begun anew: its first hit to come */
-		if (x->pb.since == now)
-			b->go_new_first_ns = 0;
 	}
 }
 

@@ -74,6 +74,8 @@ struct go_exe {
 	struct probe_budget pb;		/* this executable's probes, summed
 					 * over its processes */
 	double attach_s;		/* the last attach took this long */
+	double cap_since;		/* pb.since of the window the BPF
+					 * rate mark was set for */
 	double cost_s;			/* one creation probe hit, all told */
 	double mech_s;			/* ... of which the uprobe mechanism */
 	bool cost_measured;

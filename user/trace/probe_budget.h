@@ -32,7 +32,7 @@ struct probe_budget {
 	double rate;		/* hits/s while on, last window */
 	double cost_rate;	/* cores its hits cost, bounded by cpus */
 	bool cut;		/* the window was ended by the hit cap */
-	double hits_from;	/* ... whose first hit came then */
+	double hits_from;	/* ... whose hits came from then at its rate */
 	uint32_t cut_windows;	/* windows the cap ended */
 	uint64_t acct_hits;	/* hits whose cost is in spent_s */
 	double acct_t;		/* ... up to then */
@@ -65,11 +65,11 @@ void pb_overrun(struct probe_budget *pb, double secs);
  * PB_CAP_SLACK_S, the burst rule of pb_tick enforced ahead), in units of
  * cost_s. 0: no cap (off, or a duty window: its planned end bounds it). */
 uint64_t pb_cap(const struct probe_budget *pb, double now);
-/* The BPF cap ended the current window at time at, its first hit having
- * come at from (-INFINITY: not known): it ends then, its rate is the hits
- * up to the cap over [from, at] (attaching, or a lull before a burst,
- * is not its rate), and the next window, if any, is the shortest (the
- * rate of a cut window is rough). */
+/* The BPF cap ended the current window at time at, its hits having come
+ * at their rate from from on (-INFINITY: not known): it ends then, its
+ * rate is the hits up to the cap over [from, at] (attaching, or a lull
+ * before a burst, is not its rate), and the next window, if any, is the
+ * shortest (the rate of a cut window is rough). */
 void pb_cut(struct probe_budget *pb, double from, double at);
 /* Seconds until the next planned change (for poll timeouts). */
 double pb_next(const struct probe_budget *pb, double now);
