@@ -256,6 +256,38 @@ static void test_cap_spares_cheap_probe(void **state)
 	assert_int_equal(pb.cut_windows, 0);
 }
 
+/* The detach paid for what the target hit: a window cut at 0.3 ms, seen
+ * by a tick 200 ms later, the detach 100 ms: 5,000 late hits at 2.6 us
+ * (the mechanism, the program returning at once) are charged, not one
+ * core for 100 ms; a count past what the CPUs could have run is bounded. */
+static void test_late_hits_charged(void **state)
+{
+	struct probe_budget pb;
+	double spent, pause;
+
+	pb_init(&pb, 0.01, 8.6e-6, 2, 0);
+	pb_start(&pb, 0, 0);
+	pb_cut(&pb, 0.0001, 0.0003);
+	assert_true(pb_tick(&pb, 0.2, 234));
+	pause = pb_next(&pb, 0.2);
+	pb_overrun_hits(&pb, 0.1, 5000, 2.6e-6);
+	spent = pb_spent(&pb, 0.3) * 0.3;
+	assert_true(fabs(spent - (234 * 8.6e-6 + 5000 * 2.6e-6)) < 1e-9);
+	assert_true(fabs(pb.overrun_s - 0.1) < 1e-12);
+	/* the pause pays the charge back */
+	assert_true(fabs(pb_next(&pb, 0.2) - (pause + 5000 * 2.6e-6 / 0.01 - 0.1)) < 1e-9);
+	/* a late hit costs at most a hit */
+	pb_overrun_hits(&pb, 0, 10, 1);
+	assert_true(fabs(pb.charged - (5000 * 2.6e-6 + 10 * 8.6e-6)) < 1e-12);
+	/* no more than 2 CPUs from the cut (0.0003 s) to the detach's end */
+	pb_init(&pb, 0.01, 8.6e-6, 2, 0);
+	pb_start(&pb, 0, 0);
+	pb_cut(&pb, 0.0001, 0.0003);
+	assert_true(pb_tick(&pb, 0.2, 234));
+	pb_overrun_hits(&pb, 0.1, 100000000, 8.6e-6);
+	assert_true(pb.charged <= 2 * (0.3 - 0.0003) + 1e-12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_estimate_past_the_cpus),
 		cmocka_unit_test(test_cap_cuts_first_window),
 		cmocka_unit_test(test_cap_spares_cheap_probe),
+		cmocka_unit_test(test_late_hits_charged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

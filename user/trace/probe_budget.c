@@ -75,6 +75,7 @@ static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 	double cw = fmin((double)n * pb->cost_s, pb->cpus * fmax(0, now - pb->hits_t));
 
 	account(pb, now, hits);
+	pb->ended = end;
 	pb->on_s += now - pb->since;
 	pb->rate = len > 0 ? (double)n / len : 0;
 	cost = len > 0 ? fmin(cw / len, pb->cpus) : n ? pb->cpus : 0;
@@ -153,14 +154,9 @@ void pb_cut(struct probe_budget *pb, double from, double at)
 	pb->cut = true;
 }
 
-void pb_overrun(struct probe_budget *pb, double secs)
+/* An overrun of secs costing c core-seconds: paid for. */
+static void charge(struct probe_budget *pb, double secs, double c)
 {
-	double c;
-
-	if (!(secs > 0) || pb->budget <= 0)
-		return;
-	/* the window's cost rate, bounded: at most one core */
-	c = secs * fmin(1, pb->cost_rate);
 	pb->on_s += secs;
 	pb->overrun_s += secs;
 	pb->charged += c;
@@ -168,6 +164,27 @@ void pb_overrun(struct probe_budget *pb, double secs)
 	 * c) / (window + secs + pause) must stay at the budget. */
 	if (!pb->on && pb->duty < 1)
 		pb->until += fmax(0, c / pb->budget - secs);
+}
+
+void pb_overrun(struct probe_budget *pb, double secs)
+{
+	if (!(secs > 0) || pb->budget <= 0)
+		return;
+	/* the window's cost rate, bounded: at most one core */
+	charge(pb, secs, secs * fmin(1, pb->cost_rate));
+}
+
+void pb_overrun_hits(struct probe_budget *pb, double secs, uint64_t late,
+		     double late_cost_s)
+{
+	double span, c;
+
+	if (pb->budget <= 0 || (!(secs > 0) && !late))
+		return;
+	secs = fmax(secs, 0);
+	span = secs + fmax(0, pb->since - pb->ended);
+	c = (double)late * fmin(fmax(late_cost_s, 0), pb->cost_s);
+	charge(pb, secs, fmin(c, pb->cpus * span));
 }
 
 double pb_next(const struct probe_budget *pb, double now)

@@ -33,6 +33,7 @@ struct probe_budget {
 	double cost_rate;	/* cores its hits cost, bounded by cpus */
 	bool cut;		/* the window was ended by the hit cap */
 	double hits_from;	/* ... whose hits came from then at its rate */
+	double ended;		/* the last window's end (planned or cut) */
 	uint32_t cut_windows;	/* windows the cap ended */
 	uint64_t acct_hits;	/* hits whose cost is in spent_s */
 	double acct_t;		/* ... up to then */
@@ -71,6 +72,15 @@ uint64_t pb_cap(const struct probe_budget *pb, double now);
  * before a burst, is not its rate), and the next window, if any, is the
  * shortest (the rate of a cut window is rough). */
 void pb_cut(struct probe_budget *pb, double from, double at);
+/* As pb_overrun, the cost counted rather than assumed: late hits came
+ * past the window's end (cut or planned: the program returned at once)
+ * until the detach ended, secs after the window's end was decided. Each
+ * costs late_cost_s (the mechanism and an early return, at most cost_s),
+ * all of them at most every CPU from the window's end to now. For a probe
+ * whose program counts them: a detach's grace period is then paid for
+ * what the target really hit. */
+void pb_overrun_hits(struct probe_budget *pb, double secs, uint64_t late,
+		     double late_cost_s);
 /* Seconds until the next planned change (for poll timeouts). */
 double pb_next(const struct probe_budget *pb, double now);
 /* Share of the elapsed time the probe was attached. */
