@@ -203,9 +203,9 @@ static void test_estimate_past_the_cpus(void **state)
 	assert_true(s.pb.windows >= 5);
 }
 
-/* The first window, attached before the first tick, capped in BPF: the
- * cap is twice the budget of PB_CAP_SLACK_S; a burst reaching it ends
- * the window then, and the next window is the shortest. */
+/* The first window, capped in BPF: the cap is twice the budget of
+ * PB_CAP_SLACK_S; a burst reaching it ends the window then, and the next
+ * window is the shortest. */
 static void test_cap_cuts_first_window(void **state)
 {
 	struct probe_budget pb;
@@ -213,7 +213,7 @@ static void test_cap_cuts_first_window(void **state)
 
 	pb_init(&pb, 0.01, 8.6e-6, 2, 0);
 	assert_int_equal(pb_cap(&pb, 0), 0);	/* not on yet */
-	pb_start(&pb, 0, 0);
+	assert_true(pb_tick(&pb, 0, 0));
 	assert_true(pb.on);
 	cap = pb_cap(&pb, 0);
 	assert_int_equal(cap, 1 + (uint64_t)ceil(2 * 0.01 * PB_CAP_SLACK_S / 8.6e-6));
@@ -246,7 +246,7 @@ static void test_cap_spares_cheap_probe(void **state)
 	uint64_t hits = 0;
 
 	pb_init(&pb, 0.01, 5e-6, 2, 0);
-	pb_start(&pb, 0, 0);
+	assert_true(pb_tick(&pb, 0, 0));
 	for (double t = 0.05; t < 30; t += 0.05) {
 		hits += 5;	/* 100 hits/s */
 		assert_true(hits - pb.hits_at < pb_cap(&pb, t));
@@ -266,7 +266,7 @@ static void test_late_hits_charged(void **state)
 	double spent, pause;
 
 	pb_init(&pb, 0.01, 8.6e-6, 2, 0);
-	pb_start(&pb, 0, 0);
+	assert_true(pb_tick(&pb, 0, 0));
 	pb_cut(&pb, 0.0001, 0.0003);
 	assert_true(pb_tick(&pb, 0.2, 234));
 	pause = pb_next(&pb, 0.2);
@@ -281,7 +281,7 @@ static void test_late_hits_charged(void **state)
 	assert_true(fabs(pb.charged - (5000 * 2.6e-6 + 10 * 8.6e-6)) < 1e-12);
 	/* no more than 2 CPUs from the cut (0.0003 s) to the detach's end */
 	pb_init(&pb, 0.01, 8.6e-6, 2, 0);
-	pb_start(&pb, 0, 0);
+	assert_true(pb_tick(&pb, 0, 0));
 	pb_cut(&pb, 0.0001, 0.0003);
 	assert_true(pb_tick(&pb, 0.2, 234));
 	pb_overrun_hits(&pb, 0.1, 100000000, 8.6e-6);

@@ -51,14 +51,6 @@ static void window_begin(struct probe_budget *pb, double now, uint64_t hits)
 	pb->changes++;
 }
 
-void pb_start(struct probe_budget *pb, double now, uint64_t hits)
-{
-	if (pb->budget <= 0 || pb->on)
-		return;
-	pb->hits_seen = hits;
-	window_begin(pb, now, hits);
-}
-
 /* The on window just ended: keep on, or pause for as long as the rate
  * measured in it says. */
 static bool window_end(struct probe_budget *pb, double now, uint64_t hits)

@@ -49,9 +49,6 @@ struct probe_budget {
 
 void pb_init(struct probe_budget *pb, double budget, double cost_s,
 	     double cpus, double now);
-/* The caller attached the probe at now, before the first tick (hits: the
- * counter then): the first window runs from now, its cap too. */
-void pb_start(struct probe_budget *pb, double now, uint64_t hits);
 /* Feeds the hit counter (monotonic) at time now. Returns true when the
  * probe must be attached (pb->on) or detached (!pb->on) now. */
 bool pb_tick(struct probe_budget *pb, double now, uint64_t hits);
