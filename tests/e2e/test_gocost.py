@@ -95,9 +95,11 @@ def test_churn_is_duty_cycled_and_slow_leak_found(version, tmp_path):
     assert cp["mode"] == "duty-cycled", d
     assert cp["on_share"] < 0.2, d
     assert cp["spent_pct"] <= 2.0, f"the probe stayed near its 1 % budget: {cp}\n{d}"
-    # The first window (continuous until measured) ends in BPF at its hit
-    # cap, not at user space's next tick (CI: 30k creations recorded first).
-    assert cp["capped_windows"] >= 1, f"the burst cut the first window in BPF: {cp}\n{d}"
+    # The first window (continuous until measured) is capped in BPF: twice
+    # the budget of its length plus 0.1 s, a few hundred creations at most
+    # (CI once recorded 30,276 before a tick saw the burst). The cap or the
+    # tick, whichever comes first, ends it.
+    assert 0 < cp["first_window_hits"] <= 1000, f"the first window was cut: {cp}\n{d}"
     # What the hits cost is bounded by the CPUs there are (9 us x 800k/s
     # once said 7 cores on a 2-core machine).
     assert 0 < cp["cores_while_on"] <= os.cpu_count(), f"{cp}\n{d}"

@@ -488,6 +488,9 @@ void goexe_tick(struct go_exe *x)
 			b->go_new_capped_ns = 0;
 			x->late_at = b->go_new_late;
 			x->attach_s = 0;
+			/* a continuous window is capped while the probe goes
+			 * in: the target hits it from the first breakpoint */
+			set_cap(x, x->pb.since);
 			if (creation_attach(x)) {
 				x->pb.on = false;	/* counted; next window */
 			} else {
@@ -517,6 +520,8 @@ void goexe_tick(struct go_exe *x)
 			 * detach at 650k creations/s here). */
 			late = b->go_new_late - x->late_at;
 			secs = x->attach_s + goexe_now(x) - t0;
+			if (x->pb.changes == 2)
+				x->first_hits = hits;
 			pb_overrun_hits(&x->pb, secs, late, late_cost(x));
 			lt_debug("go creation probe off at %.3f s: %.0f hits/s, %.2f cores, attach+detach %.0f ms, %llu hits past the window's end (%llu before the detach), next window %.0f ms in %.2f s%s\n",
 				 now, x->pb.rate, x->pb.cost_rate, secs * 1e3,

@@ -75,6 +75,7 @@ struct go_exe {
 					 * over its processes */
 	double attach_s;		/* the last attach took this long */
 	uint64_t late_at;		/* go_new_late when the window began */
+	uint64_t first_hits;		/* hits of the first window, once off */
 	double cap_since;		/* pb.since of the window the BPF
 					 * rate mark was set for */
 	double cost_s;			/* one creation probe hit, all told */
