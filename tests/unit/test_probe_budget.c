@@ -288,6 +288,26 @@ static void test_late_hits_charged(void **state)
 	assert_true(pb.charged <= 2 * (0.3 - 0.0003) + 1e-12);
 }
 
+/* malloc's counter is weighted (a free as a share of an allocation) and
+ * steps back when the weights are measured again: no 2^64 hits, in the
+ * window's rate or in what was spent. */
+static void test_counter_stepping_back(void **state)
+{
+	struct probe_budget pb;
+
+	pb_init(&pb, 0.01, 1e-6, 2, 0);
+	assert_true(pb_tick(&pb, 0, 0));
+	assert_false(pb_tick(&pb, 0.5, 100));
+	assert_false(pb_tick(&pb, 1.1, 100));	/* window end: still cheap */
+	assert_true(pb.on && pb.duty >= 1);
+	assert_false(pb_tick(&pb, 1.2, 90));	/* stepped back */
+	assert_true(pb_spent(&pb, 1.2) <= 100 * 1e-6 / 1.2 + 1e-12);
+	assert_false(pb_tick(&pb, 2.2, 95));	/* window end again */
+	assert_true(pb.on && pb.duty >= 1);
+	assert_true(pb.rate == 0);
+	assert_true(pb_spent(&pb, 2.2) <= 100 * 1e-6 / 2.2 + 1e-12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_cap_cuts_first_window),
 		cmocka_unit_test(test_cap_spares_cheap_probe),
 		cmocka_unit_test(test_late_hits_charged),
+		cmocka_unit_test(test_counter_stepping_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

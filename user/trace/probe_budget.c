@@ -24,7 +24,9 @@ void pb_init(struct probe_budget *pb, double budget, double cost_s,
  * then and now, and no probe costs more than every CPU for that long. */
 static double unaccounted(const struct probe_budget *pb, double now, uint64_t hits)
 {
-	double est = (double)(hits - pb->acct_hits) * pb->cost_s;
+	/* a weighted counter (malloc's) may step back when its weights are
+	 * measured again: nothing new then, not 2^64 hits */
+	double est = hits > pb->acct_hits ? (double)(hits - pb->acct_hits) * pb->cost_s : 0;
 
 	return fmin(est, pb->cpus * fmax(0, now - pb->acct_t));
 }
@@ -60,7 +62,7 @@ static bool window_end(struct probe_budget *pb, double now, uint64_t hits)
 	 * the cap, from its first hit. */
 	double end = fmin(now, pb->until), cost, d, period;
 	double len = end - (pb->cut ? fmin(end, fmax(pb->since, pb->hits_from)) : pb->since);
-	uint64_t n = hits - pb->hits_at;
+	uint64_t n = hits > pb->hits_at ? hits - pb->hits_at : 0;
 	/* The window's hits came between hits_t and now: on every CPU at
 	 * most (the estimate per hit is a measurement times a factor; at
 	 * 800k hits/s it once said 7 cores on a 2-core machine). */
@@ -115,7 +117,8 @@ bool pb_tick(struct probe_budget *pb, double now, uint64_t hits)
 		/* A burst must not wait for the window's end: past twice
 		 * the budget of the window so far, end it now. */
 		double len = now - pb->since;
-		bool burst = (double)(hits - pb->hits_at) * pb->cost_s >
+		bool burst = hits > pb->hits_at &&
+			     (double)(hits - pb->hits_at) * pb->cost_s >
 			     2 * pb->budget * fmax(len, PB_MIN_ON_S);
 
 		if (now >= pb->until || (burst && pb->duty >= 1))
