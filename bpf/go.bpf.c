@@ -48,6 +48,25 @@ __u64 go_new_ns = 0;
 /* Duty-cycled: the creation probe's window ends then (ktime ns; 0 none).
  * Past it, while user space is late to detach, the program does nothing. */
 __u64 go_new_until_ns = 0;
+/* A continuous window's cost bounded here, not only at user space's next
+ * tick (as malloc_cap in malloc.bpf.c): once the creation hits reach
+ * go_new_cap (0: none) the window ends here and now (go_new_until_ns),
+ * and go_new_capped_ns says when. The hits up to the cap are all
+ * counted, so the rate user space measures over the cut window is right;
+ * past it a creation costs the mechanism and these few loads. */
+__u64 go_new_cap = 0;
+__u64 go_new_capped_ns = 0;
+/* When the hits reached go_new_mark (0: no mark; user space sets it to
+ * half a continuous window's first cap): the rate of a cut window is
+ * that of its hits from the mark to the cap, not over the attach before
+ * them, nor over its first hits (they wait for the breakpoint in every
+ * thread, and for a NOP's rewrite into a call). */
+__u64 go_new_mark = 0;
+__u64 go_new_mark_ns = 0;
+/* Creations that hit the probe past its window's end (while user space
+ * detaches, or before it saw a cut): not recorded, but the mechanism ran:
+ * what the detaches really cost is measured by them. */
+__u64 go_new_late = 0;
 
 static __always_inline struct lt_park_key park_key(__u64 g)
 {
@@ -76,6 +95,18 @@ static __always_inline __u64 creator_from_g0(__u64 g0)
 	return curg ? g_read(curg, off_goid) : 0;
 }
 
+/* User space's poll wakes now: the cap stops the recording, but only a
+ * detach stops the target hitting the probe (late hits, ~1 us and more
+ * each), and records arrive without wakeups. An empty record discarded
+ * wakes it, and its reader never sees one. */
+static __always_inline void wake_user(void)
+{
+	void *r = bpf_ringbuf_reserve(&events, 8, 0);
+
+	if (r)
+		bpf_ringbuf_discard(r, BPF_RB_FORCE_WAKEUP);
+}
+
 SEC("uprobe")
 int lt_go_new(struct pt_regs *ctx)
 {
@@ -90,9 +121,22 @@ int lt_go_new(struct pt_regs *ctx)
 	if (!lt_is_target() || !g)
 		return 0;
 	t0 = bpf_ktime_get_ns();
-	if (go_new_until_ns && t0 > go_new_until_ns)
+	if (go_new_until_ns && t0 > go_new_until_ns) {
+		__sync_fetch_and_add(&go_new_late, 1);
 		return 0;
+	}
+	if (go_new_cap && go_hits[LT_GO_HIT_NEW] >= go_new_cap) {
+		if (!go_new_capped_ns) {
+			go_new_capped_ns = t0;
+			wake_user();
+		}
+		go_new_until_ns = t0;
+		__sync_fetch_and_add(&go_new_late, 1);
+		return 0;
+	}
 	__sync_fetch_and_add(&go_hits[LT_GO_HIT_NEW], 1);
+	if (go_new_mark && !go_new_mark_ns && go_hits[LT_GO_HIT_NEW] >= go_new_mark)
+		go_new_mark_ns = t0;
 	e = lt_reserve(sizeof(*e));
 	if (!e)
 		return 0;

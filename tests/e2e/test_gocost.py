@@ -5,6 +5,7 @@ runtime.allgs (no exit probe), the creation probe runs under a cost budget
 sampled), and ancestry names the application function behind goroutines
 that a library started."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -94,6 +95,14 @@ def test_churn_is_duty_cycled_and_slow_leak_found(version, tmp_path):
     assert cp["mode"] == "duty-cycled", d
     assert cp["on_share"] < 0.2, d
     assert cp["spent_pct"] <= 2.0, f"the probe stayed near its 1 % budget: {cp}\n{d}"
+    # The first window (continuous until measured) is capped in BPF: twice
+    # the budget of its length plus 0.1 s, a few hundred creations at most
+    # (CI once recorded 30,276 before a tick saw the burst). The cap or the
+    # tick, whichever comes first, ends it.
+    assert 0 < cp["first_window_hits"] <= 1000, f"the first window was cut: {cp}\n{d}"
+    # What the hits cost is bounded by the CPUs there are (9 us x 800k/s
+    # once said 7 cores on a 2-core machine).
+    assert 0 < cp["cores_while_on"] <= os.cpu_count(), f"{cp}\n{d}"
     assert any("lt_go_new" not in p for p in probes_seen), \
         f"the creation probe is detached between windows: {probes_seen}\n{d}"
     assert all("lt_go_exit" not in p for p in probes_seen), "no exit probe by default\n" + d

@@ -408,6 +408,19 @@ struct json_object *go_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(c, "duty", json_object_new_double(
 		round(x->pb.duty * 10000) / 10000));
 	json_object_object_add(c, "windows", json_object_new_int64(x->pb.windows));
+	/* windows the BPF hit cap ended before user space's tick */
+	json_object_object_add(c, "capped_windows", json_object_new_int64(x->pb.cut_windows));
+	/* the first window's hits (continuous until measured), once it
+	 * ended; null while it runs */
+	json_object_object_add(c, "first_window_hits", x->pb.changes >= 2 ?
+		json_object_new_int64((int64_t)x->first_hits) : NULL);
+	/* the last window's hits in cores, bounded by the online CPUs (the
+	 * per-hit estimate above times the rate can exceed them) */
+	json_object_object_add(c, "cores_while_on", json_object_new_double(
+		round(x->pb.cost_rate * 1000) / 1000));
+	/* hits past a window's end: the mechanism ran, nothing recorded */
+	json_object_object_add(c, "hits_past_window_end", json_object_new_int64(
+		x->skel->bss ? (int64_t)x->skel->bss->go_new_late : 0));
 	json_object_object_add(c, "spent_pct", json_object_new_double(
 		round(pb_spent(&x->pb, now) * 1e5) / 1e3));
 	json_object_object_add(c, "attach_errors", json_object_new_int64(

@@ -74,6 +74,10 @@ struct go_exe {
 	struct probe_budget pb;		/* this executable's probes, summed
 					 * over its processes */
 	double attach_s;		/* the last attach took this long */
+	uint64_t late_at;		/* go_new_late when the window began */
+	uint64_t first_hits;		/* hits of the first window, once off */
+	double cap_since;		/* pb.since of the window the BPF
+					 * rate mark was set for */
 	double cost_s;			/* one creation probe hit, all told */
 	double mech_s;			/* ... of which the uprobe mechanism */
 	bool cost_measured;

@@ -335,7 +335,8 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 		 ms->found.name, ms->found.module, ms->found.prefixed[0] ? ", " : "",
 		 ms->found.prefixed, ms->found.n, ms->cost_alloc_s * 1e6,
 		 (t1 - t0) * 1e3, (lt_mono_s() - t1) * 1e3);
-	pb_init(&ms->pb, ctx->opts->malloc_budget_pct / 100.0, ms->cost_alloc_s, 0);
+	pb_init(&ms->pb, ctx->opts->malloc_budget_pct / 100.0, ms->cost_alloc_s,
+		(double)sysconf(_SC_NPROCESSORS_ONLN), 0);
 	ms->skel->bss->malloc_until_ns = lt_mono_ns() + (uint64_t)(PB_FIRST_WINDOW_S * 1e9);
 	ms->wt = calloc(64, sizeof(*ms->wt));
 	if (!ms->wt)
@@ -408,10 +409,10 @@ static uint64_t hit_units(const struct malloc_state *ms)
 static void set_cap(struct malloc_state *ms, double now)
 {
 	const struct probe_budget *pb = &ms->pb;
-	double span = fmax(now - pb->since + CAP_SLACK_S, PB_MIN_ON_S);
+	uint64_t allow = pb_cap(pb, now);
 	const __u64 *h = ms->skel->bss->malloc_hits;
 
-	if (pb->duty < 1) {
+	if (!allow) {
 		ms->skel->bss->malloc_cap = 0;
 		return;
 	}
@@ -421,8 +422,7 @@ static void set_cap(struct malloc_state *ms, double now)
 		ms->cap_since = pb->since;
 		ms->cap_from = h[LT_MH_ALLOC] + h[LT_MH_FREE];
 	}
-	ms->skel->bss->malloc_cap = ms->cap_from + 1 +
-		(uint64_t)ceil(2 * pb->budget * span / ms->cost_alloc_s);
+	ms->skel->bss->malloc_cap = ms->cap_from + allow;
 }
 
 void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
@@ -467,7 +467,8 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 
 		ms->capped_at = fmax(ms->pb.since, now - fmax(ago, 0));
 		ms->capped_windows++;
-		ms->pb.until = fmin(ms->pb.until, ms->capped_at);
+		/* and the next window is the shortest (probe_budget) */
+		pb_cut(&ms->pb, -INFINITY, ms->capped_at);
 	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
 		/* A cut window the budget keeps on: its cap was stale (set at
@@ -493,11 +494,9 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 	double t0 = lt_target_elapsed(ctx), over;
 
 	/* A window the cap cut measured its rate over a length that was
-	 * mostly idle before the load came: too low. The next window is the
-	 * shortest, to measure it again, not one sized by it (230 ms instead
-	 * of 50 at redis's load start here). */
-	if (!ms->pb.on && ms->capped_at >= 0)
-		ms->pb.on_len = fmin(ms->pb.on_len, PB_MIN_ON_S);
+	 * mostly idle before the load came: too low. pb_cut made the next
+	 * window the shortest, to measure it again, not one sized by it (230
+	 * ms instead of 50 at redis's load start here). */
 	if (ms->pb.on) {
 		uint64_t len = ms->pb.duty < 1 ? (uint64_t)(ms->pb.on_len * 1e9) : 0;
 
