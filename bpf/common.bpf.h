@@ -238,19 +238,17 @@ static __always_inline __u64 lt_rb_flags(void)
 	return BPF_RB_FORCE_WAKEUP;
 }
 
-/* Wakes user space now with a record of no payload (LT_EV_WAKE): a probe
- * window the programs cut is detached at once, not at the next poll tick
- * after a drain (~150 ms of redis trapping into cut probes here). A full
- * ring wakes it anyway. */
+/* Wakes user space now: a probe window the programs cut is detached at
+ * once, not at the next poll tick after a drain (~150 ms of redis
+ * trapping into cut probes here). Records arrive without wakeups; an
+ * empty record discarded with a forced wakeup wakes the reader and is
+ * never read. A full ring wakes it anyway. */
 static __always_inline void lt_wake_now(void)
 {
-	__u32 *rec = bpf_ringbuf_reserve(&events, 2 * sizeof(__u32), 0);
+	void *rec = bpf_ringbuf_reserve(&events, 8, 0);
 
-	if (!rec)
-		return;
-	rec[0] = LT_EV_WAKE;
-	rec[1] = 0;
-	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+	if (rec)
+		bpf_ringbuf_discard(rec, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void lt_submit(void *rec)

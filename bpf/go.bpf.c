@@ -95,18 +95,6 @@ static __always_inline __u64 creator_from_g0(__u64 g0)
 	return curg ? g_read(curg, off_goid) : 0;
 }
 
-/* User space's poll wakes now: the cap stops the recording, but only a
- * detach stops the target hitting the probe (late hits, ~1 us and more
- * each), and records arrive without wakeups. An empty record discarded
- * wakes it, and its reader never sees one. */
-static __always_inline void wake_user(void)
-{
-	void *r = bpf_ringbuf_reserve(&events, 8, 0);
-
-	if (r)
-		bpf_ringbuf_discard(r, BPF_RB_FORCE_WAKEUP);
-}
-
 SEC("uprobe")
 int lt_go_new(struct pt_regs *ctx)
 {
@@ -128,7 +116,7 @@ int lt_go_new(struct pt_regs *ctx)
 	if (go_new_cap && go_hits[LT_GO_HIT_NEW] >= go_new_cap) {
 		if (!go_new_capped_ns) {
 			go_new_capped_ns = t0;
-			wake_user();
+			lt_wake_now();
 		}
 		go_new_until_ns = t0;
 		__sync_fetch_and_add(&go_new_late, 1);

@@ -102,7 +102,6 @@ enum lt_event_type {
 	LT_EV_EXEC,		/* the target exec'd (struct lt_mem_event) */
 	LT_EV_MALLOC,
 	LT_EV_FREE,
-	LT_EV_WAKE,		/* no payload: a probe window was cut in BPF */
 };
 
 /* Memory syscalls, emitted at syscall exit when the call succeeded. */

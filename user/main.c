@@ -356,8 +356,10 @@ static void run(struct lt_ctx *ctx)
 		err = err < 0 ? -errno : 0;
 		/* A window the programs cut is detached before the drain
 		 * (the target traps into its probes until then). */
-		for (size_t i = 0; i < ctx->ntargets; i++)
+		for (size_t i = 0; i < ctx->ntargets; i++) {
+			go_tick_cut(ctx->targets[i]);
 			malloc_tick_cut(ctx->targets[i], &ctx->maps);
+		}
 		if (err >= 0)
 			err = ring_buffer__consume(ctx->rb);
 		if (err < 0 && err != -EINTR && err != -EAGAIN) {

@@ -217,6 +217,15 @@ void go_tick(struct lt_target *ctx)
 	stmt_check(ctx, lt_target_elapsed(ctx));
 }
 
+void go_tick_cut(struct lt_target *ctx)
+{
+	struct go_state *g = ctx->go;
+
+	if (go_enabled(ctx) && g->exe->pb.budget > 0 && g->exe->pb.on &&
+	    g->exe->skel->bss->go_new_capped_ns && goexe_leads(g->exe, g->exe_id))
+		goexe_tick(g->exe);
+}
+
 int go_poll_ms(const struct lt_target *ctx, int max_ms)
 {
 	double next;

@@ -32,6 +32,9 @@ void go_collect(struct lt_target *ctx, bool force);
 /* Every poll tick: keeps the creation probe within its budget (attached,
  * or duty-cycled) and go statement probes within theirs. */
 void go_tick(struct lt_target *ctx);
+/* The creation probe's window was cut by its programs (they woke us):
+ * end it and detach now. Call before draining the ring buffers. */
+void go_tick_cut(struct lt_target *ctx);
 /* Poll timeout: max_ms, or less when the probe's state changes sooner. */
 int go_poll_ms(const struct lt_target *ctx, int max_ms);
 /* Report: how goroutines were seen and at what cost ("goroutine_sampling"

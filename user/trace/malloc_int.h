@@ -20,7 +20,6 @@ struct bpf_link;
  * was 3.0 us (alloc 0.95 + free 0.59 mechanism, ~0.7 us BPF each). */
 #define IN_TARGET_FACTOR 5.0
 #define MALLOC_RINGBUF (8U << 20)
-#define CAP_SLACK_S 0.1	/* a tick late: the cap a continuous window gets ahead */
 
 struct mobj {
 	uint64_t size;
