@@ -36,6 +36,11 @@ __u64 malloc_until_ns = 0;
  * the cap are all counted, so the rate user space measures is right. */
 __u64 malloc_cap = 0;
 __u64 malloc_capped_ns = 0;
+/* When the hits reached malloc_mark (0: none; half the window's first
+ * cap): the rate from there to the cut is the load's, not the idle
+ * window's before it. */
+__u64 malloc_mark = 0;
+__u64 malloc_mark_ns = 0;
 
 struct call_args {
 	__u64 a0, a1, a2;
@@ -57,7 +62,11 @@ static __always_inline bool in_window(__u64 now)
 
 static __always_inline bool capped(__u64 now)
 {
-	if (!malloc_cap || malloc_hits[LT_MH_ALLOC] + malloc_hits[LT_MH_FREE] < malloc_cap)
+	__u64 n = malloc_hits[LT_MH_ALLOC] + malloc_hits[LT_MH_FREE];
+
+	if (malloc_mark && !malloc_mark_ns && n >= malloc_mark)
+		malloc_mark_ns = now;
+	if (!malloc_cap || n < malloc_cap)
 		return false;
 	if (!malloc_capped_ns) {
 		malloc_capped_ns = now;

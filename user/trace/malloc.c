@@ -406,6 +406,25 @@ static uint64_t hit_units(const struct malloc_state *ms)
  * bounds it already, and a paced client's batches make twice the last
  * window's rate common, while a cut window's sample is short and its
  * weight rough (estimates came out ~30 % lower with duty windows cut). */
+/* Where the cut window's hits began at the rate they reached the cap
+ * with (from the mark to the cut), carried back over all of its hits:
+ * a window on over an idle target and cut as the load came measured the
+ * idle seconds' rate (the next window then came ~2 s later at redis's
+ * load, not ~10). -INFINITY: not known (the window's start is used). */
+static double cut_from(const struct malloc_state *ms, double at)
+{
+	const struct malloc_bpf__bss *b = ms->skel->bss;
+	uint64_t n = b->malloc_hits[LT_MH_ALLOC] + b->malloc_hits[LT_MH_FREE];
+	uint64_t mark = b->malloc_mark, mark_ns = b->malloc_mark_ns;
+	double r;
+
+	if (!mark || !mark_ns || mark_ns >= b->malloc_capped_ns || n <= mark ||
+	    n <= ms->cap_from)
+		return -INFINITY;
+	r = (double)(n - mark) / ((double)(b->malloc_capped_ns - mark_ns) / 1e9);
+	return at - (double)(n - ms->cap_from) / r;
+}
+
 static void set_cap(struct malloc_state *ms, double now)
 {
 	const struct probe_budget *pb = &ms->pb;
@@ -421,6 +440,8 @@ static void set_cap(struct malloc_state *ms, double now)
 	if (pb->since != ms->cap_since) {
 		ms->cap_since = pb->since;
 		ms->cap_from = h[LT_MH_ALLOC] + h[LT_MH_FREE];
+		ms->skel->bss->malloc_mark_ns = 0;
+		ms->skel->bss->malloc_mark = allow > 1 ? ms->cap_from + allow / 2 : 0;
 	}
 	ms->skel->bss->malloc_cap = ms->cap_from + allow;
 }
@@ -468,7 +489,7 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 		ms->capped_at = fmax(ms->pb.since, now - fmax(ago, 0));
 		ms->capped_windows++;
 		/* and the next window is the shortest (probe_budget) */
-		pb_cut(&ms->pb, -INFINITY, ms->capped_at);
+		pb_cut(&ms->pb, cut_from(ms, ms->capped_at), ms->capped_at);
 	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
 		/* A cut window the budget keeps on: its cap was stale (set at

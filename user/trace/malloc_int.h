@@ -85,6 +85,7 @@ struct malloc_state {
 	uint64_t wd_off_ns;		/* it detached the current window then */
 	int64_t io_on, io_off;		/* the target's I/O calls then */
 	uint32_t io_windows;		/* windows weighed by I/O calls */
+	uint32_t io_capped;		/* of which at MAX_IO_SLOWDOWN x wall */
 	int pid;
 	struct ivmap live;		/* [addr, addr + size) -> slot + 1 */
 	struct mobj *objs;

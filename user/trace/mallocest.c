@@ -43,6 +43,13 @@ int64_t malloc_io_calls(int pid)
 /* A window's I/O calls must reach this to weigh by them (a pipelining
  * client makes few: 6000 SETs/s in batches of 300 are ~40 calls a second). */
 #define MIN_ON_IO 8
+/* ... and it may say the window saw at most this many times fewer calls
+ * than wall time does: what trapping can slow a server by (redis fell
+ * from ~100k to ~6k requests a second under attached probes here). A
+ * window cut at a load's arrival saw the clients connect (25 calls, 2,400
+ * allocations) and then 450k calls came: weight 18,027 against 2.0 by
+ * the clock, every object of it counted 18,027 times. */
+#define MAX_IO_SLOWDOWN 20.0
 
 #define SURV_DECAY 0.7	/* weight of a site's earlier survival samples */
 
@@ -142,6 +149,10 @@ void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double 
 			lt_debug("malloc window %u: on %.3f s, %lld of %lld I/O calls: weight %.1f (wall %.1f)\n",
 				 prev, on, (long long)(ms->io_off - ms->io_on),
 				 (long long)(io - ms->io_on), wio, w);
+			if (wio > w * MAX_IO_SLOWDOWN) {
+				wio = w * MAX_IO_SLOWDOWN;
+				ms->io_capped++;
+			}
 			w = wio;
 			ms->io_windows++;
 		}

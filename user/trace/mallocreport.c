@@ -66,6 +66,7 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(o, "duty", jround(ms->pb.duty, 1e4));
 	json_object_object_add(o, "windows", json_object_new_int64(ms->pb.windows));
 	json_object_object_add(o, "windows_weighed_by_io", json_object_new_int64(ms->io_windows));
+	json_object_object_add(o, "windows_io_weight_capped", json_object_new_int64(ms->io_capped));
 	json_object_object_add(o, "spent_pct", jround(pb_spent(&ms->pb, now) * 100, 1e3));
 	/* Attaching and detaching beyond the windows (in on_share and
 	 * spent_pct): wall time and the part of spent_pct it was charged. */
