@@ -394,7 +394,8 @@ struct json_object *go_sampling_json(const struct lt_target *ctx)
 	o = json_object_new_object();
 	c = json_object_new_object();
 	json_object_object_add(c, "mode", json_object_new_string(
-		x->pb.budget <= 0 ? "off" : was_duty_cycled(x) ? "duty-cycled" : "continuous"));
+		x->refused ? "refused" : x->pb.budget <= 0 ? "off" :
+		was_duty_cycled(x) ? "duty-cycled" : "continuous"));
 	json_object_object_add(c, "budget_pct", json_object_new_double(x->pb.budget * 100));
 	json_object_object_add(c, "cost_per_hit_us", json_object_new_double(
 		round(x->cost_s * 1e8) / 100));

@@ -491,7 +491,18 @@ void goexe_tick(struct go_exe *x)
 			/* a continuous window is capped while the probe goes
 			 * in: the target hits it from the first breakpoint */
 			set_cap(x, x->pb.since);
-			if (creation_attach(x)) {
+			int err = creation_attach(x);
+
+			if (err == -EACCES || err == -EPERM) {
+				/* refused for good (no CAP_SYS_ADMIN: the uprobe
+				 * PMU wants it on this kernel): off, said once */
+				lt_warn("cannot attach the goroutine creation probe to %s (%s): creation stacks are off; goroutines are still counted and their stacks read (uprobes need CAP_SYS_ADMIN here)\n",
+					x->name, strerror(-err));
+				x->refused = true;
+				x->pb.on = false;
+				x->pb.budget = 0;
+				b->go_new_until_ns = 1;
+			} else if (err) {
 				x->pb.on = false;	/* counted; next window */
 			} else {
 				double t = goexe_now(x);
