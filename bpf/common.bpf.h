@@ -251,6 +251,28 @@ static __always_inline void lt_wake_now(void)
 		bpf_ringbuf_discard(rec, BPF_RB_FORCE_WAKEUP);
 }
 
+/* A continuous probe window's cap, kept in BPF (user space sets it:
+ * trace/probe_budget.h pb_cap), n the window's hits so far. Marks when n
+ * passes *mark (the cut window's rate is measured from there, not over an
+ * idle or attaching start); at *cap the window ends here and now
+ * (*until_ns), the first time with the time recorded and user space
+ * woken. True: past the cap, record nothing. */
+static __always_inline bool lt_window_capped(__u64 n, __u64 now, __u64 *cap,
+					     __u64 *capped_ns, __u64 *mark,
+					     __u64 *mark_ns, __u64 *until_ns)
+{
+	if (*mark && !*mark_ns && n >= *mark)
+		*mark_ns = now;
+	if (!*cap || n < *cap)
+		return false;
+	if (!*capped_ns) {
+		*capped_ns = now;
+		lt_wake_now();
+	}
+	*until_ns = now;
+	return true;
+}
+
 static __always_inline void lt_submit(void *rec)
 {
 	bpf_ringbuf_submit(rec, lt_rb_flags());

@@ -113,18 +113,12 @@ int lt_go_new(struct pt_regs *ctx)
 		__sync_fetch_and_add(&go_new_late, 1);
 		return 0;
 	}
-	if (go_new_cap && go_hits[LT_GO_HIT_NEW] >= go_new_cap) {
-		if (!go_new_capped_ns) {
-			go_new_capped_ns = t0;
-			lt_wake_now();
-		}
-		go_new_until_ns = t0;
+	if (lt_window_capped(go_hits[LT_GO_HIT_NEW], t0, &go_new_cap, &go_new_capped_ns,
+			     &go_new_mark, &go_new_mark_ns, &go_new_until_ns)) {
 		__sync_fetch_and_add(&go_new_late, 1);
 		return 0;
 	}
 	__sync_fetch_and_add(&go_hits[LT_GO_HIT_NEW], 1);
-	if (go_new_mark && !go_new_mark_ns && go_hits[LT_GO_HIT_NEW] >= go_new_mark)
-		go_new_mark_ns = t0;
 	e = lt_reserve(sizeof(*e));
 	if (!e)
 		return 0;

@@ -62,18 +62,9 @@ static __always_inline bool in_window(__u64 now)
 
 static __always_inline bool capped(__u64 now)
 {
-	__u64 n = malloc_hits[LT_MH_ALLOC] + malloc_hits[LT_MH_FREE];
-
-	if (malloc_mark && !malloc_mark_ns && n >= malloc_mark)
-		malloc_mark_ns = now;
-	if (!malloc_cap || n < malloc_cap)
-		return false;
-	if (!malloc_capped_ns) {
-		malloc_capped_ns = now;
-		lt_wake_now();
-	}
-	malloc_until_ns = now;
-	return true;
+	return lt_window_capped(malloc_hits[LT_MH_ALLOC] + malloc_hits[LT_MH_FREE], now,
+				&malloc_cap, &malloc_capped_ns, &malloc_mark,
+				&malloc_mark_ns, &malloc_until_ns);
 }
 
 static __always_inline int on_entry(struct pt_regs *ctx, __u32 fn)

@@ -308,6 +308,18 @@ static void test_counter_stepping_back(void **state)
 	assert_true(pb_spent(&pb, 2.2) <= 100 * 1e-6 / 2.2 + 1e-12);
 }
 
+/* A cut window's start for its rate: 500 hits from the mark to the cut
+ * in 0.5 s is 1000/s; its 1000 hits then began 1 s before the cut, not
+ * at the window's start. No usable mark: -INFINITY. */
+static void test_cut_from_mark(void **state)
+{
+	(void)state;
+	assert_true(fabs(pb_cut_from(1000, 0, 500, 1000000000ULL, 1500000000ULL, 10.0) - 9.0) < 1e-9);
+	assert_true(isinf(pb_cut_from(1000, 0, 0, 0, 1500000000ULL, 10.0)));
+	assert_true(isinf(pb_cut_from(1000, 0, 500, 1600000000ULL, 1500000000ULL, 10.0)));
+	assert_true(isinf(pb_cut_from(400, 0, 500, 1000000000ULL, 1500000000ULL, 10.0)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_cap_spares_cheap_probe),
 		cmocka_unit_test(test_late_hits_charged),
 		cmocka_unit_test(test_counter_stepping_back),
+		cmocka_unit_test(test_cut_from_mark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -223,22 +223,6 @@ static double late_cost(const struct go_exe *x)
 	return IN_TARGET_FACTOR * x->mech_s;
 }
 
-/* Where the cut window's hits began at the rate they reached the cap
- * with: the rate from the mark to the cut, carried back over all the
- * window's hits. -INFINITY: not known (the window's start is used). */
-static double cut_from(struct go_exe *x, uint64_t hits, double at)
-{
-	const struct go_bpf__bss *b = x->skel->bss;
-	uint64_t mark = b->go_new_mark, mark_ns = b->go_new_mark_ns;
-	double r;
-
-	if (!mark || !mark_ns || mark_ns >= b->go_new_capped_ns ||
-	    hits <= mark || hits <= x->pb.hits_at)
-		return -INFINITY;
-	r = (double)(hits - mark) / ((double)(b->go_new_capped_ns - mark_ns) / 1e9);
-	return at - (double)(hits - x->pb.hits_at) / r;
-}
-
 static int load(struct go_exe *x, const struct lt_opts *o,
 		const struct lt_maps *maps)
 {
@@ -472,7 +456,8 @@ void goexe_tick(struct go_exe *x)
 		double ago = (double)(int64_t)(lt_mono_ns() - b->go_new_capped_ns) / 1e9;
 		double at = now - fmax(ago, 0);
 
-		pb_cut(&x->pb, cut_from(x, hits, at), at);
+		pb_cut(&x->pb, pb_cut_from(hits, x->pb.hits_at, b->go_new_mark,
+					   b->go_new_mark_ns, b->go_new_capped_ns, at), at);
 		lt_debug("go creation probe: cut by the cap %.1f ms ago, %.1f ms into the window\n",
 			 ago * 1e3, (at - x->pb.since) * 1e3);
 	}

@@ -406,25 +406,6 @@ static uint64_t hit_units(const struct malloc_state *ms)
  * bounds it already, and a paced client's batches make twice the last
  * window's rate common, while a cut window's sample is short and its
  * weight rough (estimates came out ~30 % lower with duty windows cut). */
-/* Where the cut window's hits began at the rate they reached the cap
- * with (from the mark to the cut), carried back over all of its hits:
- * a window on over an idle target and cut as the load came measured the
- * idle seconds' rate (the next window then came ~2 s later at redis's
- * load, not ~10). -INFINITY: not known (the window's start is used). */
-static double cut_from(const struct malloc_state *ms, double at)
-{
-	const struct malloc_bpf__bss *b = ms->skel->bss;
-	uint64_t n = b->malloc_hits[LT_MH_ALLOC] + b->malloc_hits[LT_MH_FREE];
-	uint64_t mark = b->malloc_mark, mark_ns = b->malloc_mark_ns;
-	double r;
-
-	if (!mark || !mark_ns || mark_ns >= b->malloc_capped_ns || n <= mark ||
-	    n <= ms->cap_from)
-		return -INFINITY;
-	r = (double)(n - mark) / ((double)(b->malloc_capped_ns - mark_ns) / 1e9);
-	return at - (double)(n - ms->cap_from) / r;
-}
-
 static void set_cap(struct malloc_state *ms, double now)
 {
 	const struct probe_budget *pb = &ms->pb;
@@ -484,12 +465,16 @@ void malloc_tick(struct lt_target *ctx, const struct lt_maps *maps)
 	 * budget (its rate: the hits up to then over its length) and for the
 	 * estimator (on until then). */
 	if (ms->pb.on && ms->skel->bss->malloc_capped_ns) {
-		double ago = (double)(lt_mono_ns() - ms->skel->bss->malloc_capped_ns) / 1e9;
+		const struct malloc_bpf__bss *b = ms->skel->bss;
+		double ago = (double)(lt_mono_ns() - b->malloc_capped_ns) / 1e9;
 
 		ms->capped_at = fmax(ms->pb.since, now - fmax(ago, 0));
 		ms->capped_windows++;
-		/* and the next window is the shortest (probe_budget) */
-		pb_cut(&ms->pb, cut_from(ms, ms->capped_at), ms->capped_at);
+		/* its rate from the mark (raw counts, as the cap and the
+		 * mark); the next window is the shortest (probe_budget) */
+		pb_cut(&ms->pb, pb_cut_from(b->malloc_hits[LT_MH_ALLOC] + b->malloc_hits[LT_MH_FREE],
+					    ms->cap_from, b->malloc_mark, b->malloc_mark_ns,
+					    b->malloc_capped_ns, ms->capped_at), ms->capped_at);
 	}
 	if (!pb_tick(&ms->pb, now, hit_units(ms))) {
 		/* A cut window the budget keeps on: its cap was stale (set at

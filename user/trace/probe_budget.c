@@ -140,6 +140,17 @@ uint64_t pb_cap(const struct probe_budget *pb, double now)
 	return 1 + (uint64_t)ceil(2 * pb->budget * span / pb->cost_s);
 }
 
+double pb_cut_from(uint64_t hits, uint64_t from_hits, uint64_t mark,
+		   uint64_t mark_ns, uint64_t capped_ns, double at)
+{
+	double r;
+
+	if (!mark || !mark_ns || mark_ns >= capped_ns || hits <= mark || hits <= from_hits)
+		return -INFINITY;
+	r = (double)(hits - mark) / ((double)(capped_ns - mark_ns) / 1e9);
+	return at - (double)(hits - from_hits) / r;
+}
+
 void pb_cut(struct probe_budget *pb, double from, double at)
 {
 	if (!pb->on)

@@ -69,6 +69,12 @@ uint64_t pb_cap(const struct probe_budget *pb, double now);
  * before a burst, is not its rate), and the next window, if any, is the
  * shortest (the rate of a cut window is rough). */
 void pb_cut(struct probe_budget *pb, double from, double at);
+/* The from for pb_cut: where a cut window's hits (hits now, from_hits
+ * when it began) began at the rate they had from the mark (mark hits,
+ * reached at mark_ns) to the cut (capped_ns; ns on one clock), carried
+ * back from at. -INFINITY: no usable mark. */
+double pb_cut_from(uint64_t hits, uint64_t from_hits, uint64_t mark,
+		   uint64_t mark_ns, uint64_t capped_ns, double at);
 /* As pb_overrun, the cost counted rather than assumed: late hits came
  * past the window's end (cut or planned: the program returned at once)
  * until the detach ended, secs after the window's end was decided. Each
