@@ -56,6 +56,34 @@ def test_pid_namespace_traces_the_target_in_it(tmp_path):
     assert "is host pid" in run.stderr, run.stderr
 
 
+def test_pid_namespace_allocator_probes(tmp_path):
+    """The allocator probes inside a pid namespace: uprobes are attached
+    with the pid as leaktrace sees it (perf_event_open reads it in the
+    caller's namespace) and filtered in BPF by the host tgid. They were
+    attached with the host pid: "No such process", malloc sites off."""
+    leak = prog_path("malloc_leak")
+    out = tmp_path / "ns.json"
+    script = tmp_path / "ns.sh"
+    script.write_text(textwrap.dedent(f"""\
+        sleep 60 & sleep 60 &
+        {leak} -rate 2000 -size 200 > {tmp_path}/target.out 2>&1 &
+        T=$!
+        sleep 0.5
+        {LEAKTRACE} -p $T -d 4 -i 1 --format json -o {out}
+        rc=$?
+        kill $T
+        exit $rc
+        """))
+    run = subprocess.run(["unshare", "-fp", "--mount-proc", "sh", str(script)],
+                         capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    ms = report.get("malloc_sampling")
+    assert ms and ms["attach_errors"] == 0 and ms["alloc_hits"] > 0, f"{ms}\n{run.stderr}"
+    assert "cannot attach uprobes" not in run.stderr, run.stderr
+    assert find_sites(report, kind="malloc", function="leak_record"), run.stderr
+
+
 def test_pid_namespace_cmd(tmp_path):
     """`-- CMD` inside a pid namespace: the child's host pid is used."""
     leak = prog_path("mmap_leak")

@@ -205,7 +205,9 @@ static int attach_single(struct malloc_state *ms, pid_t pid,
 
 static int attach(struct lt_target *ctx, struct malloc_state *ms)
 {
-	pid_t pid = target_host_pid(&ctx->target);
+	/* perf_event_open/uprobe_multi read a pid in our own pid namespace
+	 * (BPF filters on the host tgid, targ_tgid) */
+	pid_t pid = ctx->target.pid;
 	int err = 0;
 
 	if (ms->attached)
