@@ -25,21 +25,20 @@ def stderr_lines(run):
 # --------------------------------------------------------------------------
 # PID namespaces: the `kubectl debug` / `unshare -fp` case
 
-def test_pid_namespace_traces_the_target_in_it(tmp_path):
-    """leaktrace and a leaking target both inside a new pid namespace (with
-    its own /proc): -p takes the namespace's pid and the leak is found."""
-    leak = prog_path("mmap_leak")
+def traced_in_pid_namespace(tmp_path, argv: str, lt_args: str):
+    """Runs the target (a shell command line) and leaktrace -p on it inside
+    a new pid namespace with its own /proc, decoys started first so the
+    target is not pid 1 or 2 of it and its in-namespace pid names some
+    unrelated host process. Returns (completed process, report)."""
     out = tmp_path / "ns.json"
     script = tmp_path / "ns.sh"
-    # A decoy in the namespace first, so the target is not pid 1 or 2 of it
-    # and its in-namespace pid names some unrelated host process.
     script.write_text(textwrap.dedent(f"""\
         sleep 60 & sleep 60 & sleep 60 &
-        {leak} -rate 20 > {tmp_path}/target.out 2>&1 &
+        {argv} > {tmp_path}/target.out 2>&1 &
         T=$!
         sleep 0.5
         echo "ns pid $T" >&2
-        {LEAKTRACE} -p $T -d 3 -i 1 --format json -o {out} -v
+        {LEAKTRACE} -p $T {lt_args} --format json -o {out}
         rc=$?
         kill $T
         exit $rc
@@ -47,7 +46,14 @@ def test_pid_namespace_traces_the_target_in_it(tmp_path):
     run = subprocess.run(["unshare", "-fp", "--mount-proc", "sh", str(script)],
                          capture_output=True, text=True, timeout=90)
     assert run.returncode == 0, run.stderr
-    report = json.loads(out.read_text())
+    return run, json.loads(out.read_text())
+
+
+def test_pid_namespace_traces_the_target_in_it(tmp_path):
+    """leaktrace and a leaking target both inside a new pid namespace (with
+    its own /proc): -p takes the namespace's pid and the leak is found."""
+    run, report = traced_in_pid_namespace(tmp_path, f"{prog_path('mmap_leak')} -rate 20",
+                                          "-d 3 -i 1 -v")
     assert_valid_report(report)
     assert report["target"]["comm"] == "mmap_leak", report["target"]
     leaks = find_sites(report, kind="mmap", function="leak_chunk")
@@ -61,23 +67,8 @@ def test_pid_namespace_allocator_probes(tmp_path):
     with the pid as leaktrace sees it (perf_event_open reads it in the
     caller's namespace) and filtered in BPF by the host tgid. They were
     attached with the host pid: "No such process", malloc sites off."""
-    leak = prog_path("malloc_leak")
-    out = tmp_path / "ns.json"
-    script = tmp_path / "ns.sh"
-    script.write_text(textwrap.dedent(f"""\
-        sleep 60 & sleep 60 &
-        {leak} -rate 2000 -size 200 > {tmp_path}/target.out 2>&1 &
-        T=$!
-        sleep 0.5
-        {LEAKTRACE} -p $T -d 4 -i 1 --format json -o {out}
-        rc=$?
-        kill $T
-        exit $rc
-        """))
-    run = subprocess.run(["unshare", "-fp", "--mount-proc", "sh", str(script)],
-                         capture_output=True, text=True, timeout=90)
-    assert run.returncode == 0, run.stderr
-    report = json.loads(out.read_text())
+    run, report = traced_in_pid_namespace(
+        tmp_path, f"{prog_path('malloc_leak')} -rate 2000 -size 200", "-d 4 -i 1")
     ms = report.get("malloc_sampling")
     assert ms and ms["attach_errors"] == 0 and ms["alloc_hits"] > 0, f"{ms}\n{run.stderr}"
     assert "cannot attach uprobes" not in run.stderr, run.stderr
