@@ -399,6 +399,12 @@ int capture_write(struct lt_ctx *ctx, struct lt_target *tg)
 		fputc('\n', stderr);
 		c->progress_shown = false;
 	}
+	/* The goroutine dump first: it is read from memory now, and the
+	 * report's counts are the last sample's, taken a moment ago. Written
+	 * after the four formats it came seconds later on a busy host, and a
+	 * leak growing meanwhile made the two disagree. */
+	if (gdump_write(c, ctx, tg, "goroutines.txt"))
+		lt_info("capture: no goroutine dump at the end\n");
 	if (!c->started)	/* the target died before the first sample */
 		snap_cgroups(c, tg->target.pid);
 	snap_take(c, tg->target.pid, "end");
@@ -407,8 +413,6 @@ int capture_write(struct lt_ctx *ctx, struct lt_target *tg)
 	err |= write_format(c, ctx, tg, FMT_JSON, "report.json");
 	err |= write_format(c, ctx, tg, FMT_PPROF, "profile.pb.gz");
 	err |= write_format(c, ctx, tg, FMT_FOLDED, "stacks.folded");
-	if (gdump_write(c, ctx, tg, "goroutines.txt"))
-		lt_info("capture: no goroutine dump at the end\n");
 	meta = json_object_new_object();
 	json_object_object_add(meta, "end", end_json(c, tg));
 	json_object_object_add(meta, "timeline", timeline_json(c));
