@@ -136,11 +136,14 @@ int go_open(struct lt_target *ctx, const char *exe,
 void go_close(struct lt_target *ctx)
 {
 	struct go_state *g = ctx->go;
+	struct bpf_link **slots[MAX_STMT_PROBES];
+	size_t n = 0;
 
 	if (!g)
 		return;
 	for (int i = 0; i < g->nstmts; i++)
-		bpf_link__destroy(g->stmts[i].link);
+		slots[n++] = &g->stmts[i].link;
+	lt_links_destroy(slots, n);
 	goexe_leave(g->exe, g->exe_id);
 	go_runtime_put(g->rt);
 	u64map_free(&g->site_of);

@@ -71,8 +71,16 @@ static int links_add(struct go_links *ls, struct bpf_link *l)
 
 static void links_clear(struct go_links *ls)
 {
-	for (int i = 0; i < ls->n; i++)
-		bpf_link__destroy(ls->v[i]);
+	struct bpf_link **slots[64];
+	int i = 0;
+
+	while (i < ls->n) {	/* at once, 64 at a time */
+		size_t n = 0;
+
+		for (; i < ls->n && n < 64; i++)
+			slots[n++] = &ls->v[i];
+		lt_links_destroy(slots, n);
+	}
 	ls->n = 0;
 }
 

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -146,4 +148,74 @@ int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
 		return err;
 	}
 	return 0;
+}
+
+#define DETACH_THREADS 16
+
+struct detach_job {
+	struct bpf_link **const *slots;
+	size_t n, step;
+};
+
+static void *detach_run(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (size_t i = 0; i < j->n; i += j->step) {
+		if (!j->slots[i])
+			continue;
+		bpf_link__destroy(*j->slots[i]);
+		*j->slots[i] = NULL;
+	}
+	return NULL;
+}
+
+void lt_links_destroy(struct bpf_link **const *slots, size_t n)
+{
+	struct detach_job job[DETACH_THREADS];
+	pthread_t th[DETACH_THREADS];
+	bool started[DETACH_THREADS] = { false };
+	sigset_t all, old;
+	size_t live = 0, nt;
+
+	for (size_t i = 0; i < n; i++)
+		live += slots[i] && *slots[i];
+	nt = live < DETACH_THREADS ? live : DETACH_THREADS;
+	if (nt <= 1) {
+		struct detach_job one = { slots, n, 1 };
+
+		detach_run(&one);
+		return;
+	}
+	/* Thread k takes slots k, k + nt, ...: NULL slots cost nothing. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (size_t k = 0; k < nt; k++) {
+		job[k] = (struct detach_job){ slots + k, n > k ? n - k : 0, nt };
+		started[k] = !pthread_create(&th[k], NULL, detach_run, &job[k]);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (size_t k = 0; k < nt; k++) {
+		if (started[k])
+			pthread_join(th[k], NULL);
+		else
+			detach_run(&job[k]);	/* no thread: here, in turn */
+	}
+}
+
+void lt_skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***slots,
+			size_t *n, size_t max)
+{
+	for (int i = 0; s && i < s->prog_cnt && *n < max; i++)
+		if (s->progs[i].link)
+			slots[(*n)++] = s->progs[i].link;
+}
+
+void lt_skel_detach(struct bpf_object_skeleton *s)
+{
+	struct bpf_link **slots[64];
+	size_t n = 0;
+
+	lt_skel_link_slots(s, slots, &n, sizeof(slots) / sizeof(slots[0]));
+	lt_links_destroy(slots, n);
 }

@@ -19,6 +19,7 @@
 #ifndef LT_LOADER_H
 #define LT_LOADER_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -75,4 +76,19 @@ void lt_maps_close(struct lt_maps *m);
  * messages ("memory"). 0 or -errno (said). */
 int lt_bpf_load(struct bpf_object_skeleton *s, const struct lt_maps *m,
 		const char *what, unsigned int flags);
+
+struct bpf_link;
+
+/* Detaching a tracepoint or uprobe program waits out a grace period of the
+ * kernel's (~70 ms each on this VM): one after the other, a run's 18 links
+ * took 1.3 s at exit, and a probe window's entry and return links stalled
+ * twice. Destroys the links in *slots[0..n) on threads that wait together
+ * (NULL slots skipped, every slot left NULL; signals stay the main
+ * thread's). Links of distinct slots only: libbpf's bpf_link is not shared. */
+void lt_links_destroy(struct bpf_link **const *slots, size_t n);
+/* Appends the slots of a skeleton's program links to slots[*n..max). */
+void lt_skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***slots,
+			size_t *n, size_t max);
+/* Every program link of the skeleton destroyed at once (lt_links_destroy). */
+void lt_skel_detach(struct bpf_object_skeleton *s);
 #endif

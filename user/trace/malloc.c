@@ -32,11 +32,16 @@ static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void detach_links(struct malloc_state *ms)
 {
-	/* Returns first: an entry left behind ages out of the LRU map. */
+	struct bpf_link **slots[2 * ALLOC_MAX_PROBES];
+	size_t n = 0;
+
+	/* All at once (each waits out the kernel's grace period): an entry
+	 * whose return is detached first ages out of the LRU map. */
 	for (int i = 0; i < ms->nret; i++)
-		bpf_link__destroy(ms->ret_links[i]);
+		slots[n++] = &ms->ret_links[i];
 	for (int i = 0; i < ms->nentry; i++)
-		bpf_link__destroy(ms->entry_links[i]);
+		slots[n++] = &ms->entry_links[i];
+	lt_links_destroy(slots, n);
 	ms->nentry = ms->nret = 0;
 	ms->attached = false;
 }

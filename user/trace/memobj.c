@@ -121,6 +121,8 @@ void mem_obj_close(struct mem_obj *m)
 {
 	if (!m)
 		return;
+	if (m->skel)
+		lt_skel_detach(m->skel->skeleton);
 	mem_bpf__destroy(m->skel);
 	free(m->snap);
 	free(m->gone);

@@ -83,6 +83,8 @@ void task_obj_close(struct task_obj *t)
 {
 	if (!t)
 		return;
+	if (t->skel)
+		lt_skel_detach(t->skel->skeleton);
 	task_bpf__destroy(t->skel);
 	free(t);
 }
