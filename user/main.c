@@ -109,6 +109,8 @@ static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 	stacks_name_jit(&tg->stacks, &tg->model);
 	tg->now_s = lt_target_elapsed(tg);
 	mem_collect(tg);
+	if (!stat_err)
+		malloc_collect(tg, t.vm_data);
 	task_collect(tg);
 	go_collect(tg, full);
 	goheap_collect(tg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Unit tests for user/trace/mallocest.c: a window's weight. The target is
- * this process: its read/write calls (/proc/self/io) are made here. */
+/* Unit tests for user/trace/mallocest.c: a window's weight (the target is
+ * this process: its read/write calls, /proc/self/io, are made here) and
+ * the estimates fitted into VmData. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,11 +77,57 @@ static void test_weight_by_io_capped(void **state)
 	free(ms.wt);
 }
 
+/* The pool of test_malloc.py under a busy host: 257 buffers (8.37 MB)
+ * sampled live, weighed to 18.3 MB, in a process of 8.6 MB VmData. */
+static void test_fit_into_vm_data(void **state)
+{
+	static char not_null;
+	struct lt_target ctx = { 0 };
+	struct malloc_state ms = { .scale = 1, .skel = (void *)&not_null };
+	struct msite site = { .est_bytes = 18.3e6, .est_objs = 593, .vbytes = 18.3e6,
+			      .vobjs = 593, .live_objs = 257, .live_bytes = 8370000,
+			      .calls = 2559 };
+	struct frame f = { .addr = 0x1000 };
+	struct site *s;
+
+	(void)state;
+	model_init(&ctx.model);
+	s = model_site(&ctx.model, SITE_MALLOC, &f, 1, 0);
+	assert_non_null(s);
+	assert_int_equal(s->id, 0);
+	ctx.malloc = &ms;
+	ms.sites = &site;
+	ms.nsites = 1;
+
+	assert_true(malloc_fit_scale(18.3e6, 0) == 1);		/* unknown */
+	assert_true(malloc_fit_scale(1e6, 8.6e6) == 1);		/* fits */
+	malloc_collect(&ctx, 30000000);				/* fits: as is */
+	assert_true(ms.scale == 1);
+	assert_int_equal(ms.scaled_samples, 0);
+
+	malloc_collect(&ctx, 8600000);
+	assert_int_equal(ms.scaled_samples, 1);
+	assert_true(ms.scale > 0.46 && ms.scale < 0.48);
+	assert_true(s->bytes >= 8590000 && s->bytes <= 8600000);
+	assert_true(s->live >= 257 && s->live <= 280);
+	/* never below what was sampled and not seen to die */
+	malloc_collect(&ctx, 4000000);
+	assert_int_equal(s->bytes, 8370000);
+	assert_int_equal(s->live, 257);
+	/* room again: the estimate as it was */
+	malloc_collect(&ctx, 30000000);
+	assert_int_equal(s->bytes, 18300000);
+	assert_int_equal(ms.scaled_samples, 2);
+	ctx.malloc = NULL;
+	model_free(&ctx.model);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_weight_by_io),
 		cmocka_unit_test(test_weight_by_io_capped),
+		cmocka_unit_test(test_fit_into_vm_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

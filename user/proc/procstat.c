@@ -81,7 +81,8 @@ static int read_status(int pid, struct proc_totals *out)
 		    kb_field(line, "RssAnon", &out->rss_anon) ||
 		    kb_field(line, "RssFile", &out->rss_file) ||
 		    kb_field(line, "RssShmem", &out->rss_shmem) ||
-		    kb_field(line, "VmSize", &out->vm_size))
+		    kb_field(line, "VmSize", &out->vm_size) ||
+		    kb_field(line, "VmData", &out->vm_data))
 			continue;
 		if (num_field(line, "Threads", &v))
 			out->threads = (uint32_t)v;

@@ -12,13 +12,15 @@
 struct proc_totals {
 	/* bytes, from /proc/PID/status; all 0 for a zombie or a kthread */
 	uint64_t rss, rss_anon, rss_file, rss_shmem, lazyfree, vm_size;
+	uint64_t vm_data;	/* private writable mappings (VmData): every
+				 * byte malloc hands out is in them */
 	uint32_t threads;
 	/* lazyfree was read: /proc/PID/smaps_rollup exists (Linux >= 4.14)
 	 * and we may read it (same rights as ptrace attach) */
 	bool have_lazyfree;
 };
 
-/* /proc/PID/status (VmRSS, RssAnon, RssFile, RssShmem, VmSize, Threads)
+/* /proc/PID/status (VmRSS, RssAnon, RssFile, RssShmem, VmSize, VmData, Threads)
  * and, when lazyfree, /proc/PID/smaps_rollup (LazyFree: the kernel walks
  * every page table of the process for it, ~1-4 ms for 30 MB resident).
  * 0 or -errno. */

@@ -351,6 +351,7 @@ int malloc_open(struct lt_target *ctx, const struct lt_maps *maps)
 	ms->nwt = 64;
 	ms->wt[0] = 1;	/* continuous until the budget says otherwise */
 	ms->pid = ctx->target.proc_pid;
+	ms->scale = 1;
 	ms->io_on = malloc_io_calls(ms->pid);
 	t1 = lt_mono_s();
 	err = attach(ctx, ms);

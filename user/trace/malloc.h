@@ -39,6 +39,9 @@ struct ring_buffer;
 int malloc_ring(struct lt_target *ctx, struct ring_buffer *rb);
 void malloc_handle(struct lt_target *ctx, const void *rec, size_t size);
 void malloc_stop(struct lt_target *ctx);
+/* At each sample, before the model's: the sites' estimates fitted into the
+ * process's private writable memory (VmData, bytes; 0 unknown). */
+void malloc_collect(struct lt_target *ctx, uint64_t vm_data);
 void malloc_drops(const struct lt_target *ctx, uint64_t *out);
 /* Report: "malloc_sampling", per-site sampled counts, one text line. */
 struct json_object *malloc_sampling_json(const struct lt_target *ctx);

@@ -86,6 +86,11 @@ struct malloc_state {
 	int64_t io_on, io_off;		/* the target's I/O calls then */
 	uint32_t io_windows;		/* windows weighed by I/O calls */
 	uint32_t io_capped;		/* of which at MAX_IO_SLOWDOWN x wall */
+	/* The estimates summed over the sites may not exceed the process's
+	 * private writable memory (VmData): scale <= 1 fits them in. */
+	double scale;
+	uint64_t vm_data;		/* at the last sample (0: unknown) */
+	uint32_t scaled_samples;	/* samples at which scale < 1 */
 	int pid;
 	struct ivmap live;		/* [addr, addr + size) -> slot + 1 */
 	struct mobj *objs;
@@ -104,4 +109,7 @@ int64_t malloc_io_calls(int pid);
 void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double now,
 			 double planned);
 void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double planned);
+/* The scale that fits the sites' estimates (est, summed) into vm_data
+ * bytes: 1 when they fit or vm_data is unknown (0). */
+double malloc_fit_scale(double est, uint64_t vm_data);
 #endif

@@ -80,6 +80,12 @@ static void publish(const struct malloc_state *ms, struct site *s, struct msite 
 	}
 	m->est_bytes = b;
 	m->est_objs = o;
+	/* Fitted into the process's private writable memory (malloc_collect),
+	 * never below what was sampled and not seen to die. */
+	if (ms->scale < 1) {
+		b = fmax(b * ms->scale, (double)m->live_bytes);
+		o = fmax(o * ms->scale, (double)m->live_objs);
+	}
 	s->bytes = b > 0 ? llround(b) : 0;
 	s->live = o > 0 ? llround(o) : 0;
 }
@@ -93,6 +99,44 @@ static void publish_all(struct lt_target *ctx, struct malloc_state *ms)
 		if (!(m->u[0].objs || m->u[1].objs) || !(s = model_get(&ctx->model, (uint32_t)i)))
 			continue;
 		publish(ms, s, m);
+	}
+}
+
+double malloc_fit_scale(double est, uint64_t vm_data)
+{
+	return vm_data && est > (double)vm_data ? (double)vm_data / est : 1;
+}
+
+/* Every byte malloc hands out lies in a private writable mapping, so the
+ * sites' estimates together cannot exceed VmData. They did: weights of a
+ * few windows, cut short on a busy host before they could prove a pool's
+ * buffers dead, put a pool of 8.4 MB in a process of 8.6 MB VmData at 18 MB
+ * (and at 185 MB for the first seconds). Past VmData every site is scaled
+ * down alike: the bound is loose (stacks, other mappings are in it too),
+ * so it only ever cuts the impossible part. */
+void malloc_collect(struct lt_target *ctx, uint64_t vm_data)
+{
+	struct malloc_state *ms = ctx->malloc;
+	double est = 0, scale;
+
+	if (!malloc_enabled(ctx))
+		return;
+	for (size_t i = 0; i < ms->nsites; i++)
+		est += ms->sites[i].est_bytes;
+	scale = malloc_fit_scale(est, vm_data);
+	ms->vm_data = vm_data;
+	if (scale < 1 && !ms->scaled_samples++)
+		lt_info("malloc estimates (%.1f MB) exceed the process's private writable memory (VmData %.1f MB): scaled to fit\n",
+			est / 1e6, (double)vm_data / 1e6);
+	if (scale == ms->scale)
+		return;
+	ms->scale = scale;
+	for (size_t i = 0; i < ms->nsites; i++) {
+		struct msite *m = &ms->sites[i];
+		struct site *s;
+
+		if (m->calls && (s = model_get(&ctx->model, (uint32_t)i)))
+			publish(ms, s, m);
 	}
 }
 

@@ -67,6 +67,10 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(o, "windows", json_object_new_int64(ms->pb.windows));
 	json_object_object_add(o, "windows_weighed_by_io", json_object_new_int64(ms->io_windows));
 	json_object_object_add(o, "windows_io_weight_capped", json_object_new_int64(ms->io_capped));
+	/* the sites' estimates past VmData, scaled to fit (malloc_collect) */
+	json_object_object_add(o, "estimate_scale", jround(ms->scale, 1e4));
+	json_object_object_add(o, "samples_scaled_to_vm_data",
+			       json_object_new_int64(ms->scaled_samples));
 	json_object_object_add(o, "spent_pct", jround(pb_spent(&ms->pb, now) * 100, 1e3));
 	/* Attaching and detaching beyond the windows (in on_share and
 	 * spent_pct): wall time and the part of spent_pct it was charged. */
@@ -118,7 +122,7 @@ void malloc_site_json(const struct lt_target *ctx, const struct site *s,
 	json_object_object_add(x, "died_address_reused", json_object_new_int64(m->freed_reuse));
 	json_object_object_add(o, "malloc_sampled", x);
 	json_object_object_add(o, "malloc_objects_estimated",
-			       json_object_new_int64(m->est_objs > 0 ? llround(m->est_objs) : 0));
+			       json_object_new_int64((int64_t)s->live));
 }
 
 void malloc_sampling_text(const struct lt_target *ctx, FILE *out)
@@ -142,6 +146,10 @@ void malloc_sampling_text(const struct lt_target *ctx, FILE *out)
 		pb_spent(&ms->pb, now) * 100, ms->cost_alloc_s * 1e6, ms->pb.budget * 100,
 		(unsigned long long)ms->allocs, (unsigned long long)ms->freed_seen,
 		(unsigned long long)ms->freed_reuse);
+	if (ms->scaled_samples)
+		fprintf(out, "Allocation estimates exceeded the process's private writable memory "
+			"at %u samples: scaled to fit (now x%.2f of %.1f MB VmData)\n",
+			ms->scaled_samples, ms->scale, (double)ms->vm_data / 1e6);
 	/* Never wrong in silence: what the probes could not record. */
 	if (ms->skel->bss) {
 		uint64_t nocopy = ms->skel->bss->ucopy_stats[LT_UC_RINGBUF] +
