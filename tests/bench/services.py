@@ -9,11 +9,16 @@ comparison (launched under heaptrack, its LD_PRELOAD mode: attaching with
 (tests/bench/mallocloop.c) untraced, with the defaults and with the probes
 on throughout (--malloc-budget 100: the in-target cost per hit the budget
 is calibrated with). Medians with min and max, ratios against untraced
-(for the pair cost, a ratio above 1 is slower).
+(for the pair cost, a ratio above 1 is slower); and the host-wide tax of
+syscall tracepoints: what a getppid() costs a process leaktrace does not
+trace while it traces another (tests/bench/syscallloop.c), and what the
+steady redis load and memcached pay when leaktrace traces an idle process
+instead of them (mode "another traced").
 Writes RESULTS-services.md (or --out).
 
     tests/bench/services.py [--runs N] [--out FILE] [--requests N]
-                            [--redis-requests N] [--no-heaptrack] [--smoke]
+                            [--redis-requests N] [--memcached-requests N]
+                            [--only REGEX] [--no-heaptrack] [--smoke]
 
 Every service listens on 127.0.0.1 on a free port, in its own directory,
 without persistence; loads are bounded (-n requests)."""
@@ -35,7 +40,7 @@ import time
 BUILD = os.environ.get("LEAKTRACE_BUILD", os.path.join(os.getcwd(), "build"))
 LT = os.path.join(BUILD, "leaktrace")
 HERE = os.path.dirname(os.path.abspath(__file__))
-CPU_SEEN = []   # (redis us/req, leaktrace % of a core) of the last redis run
+CPU_SEEN = []   # (service us/req, leaktrace % of a core) of the last service run
 SAMPLING = []   # malloc_sampling of the last traced run
 
 
@@ -93,6 +98,31 @@ def tracer(pid, out):
                             start_new_session=True)
 
 
+class Traced:
+    """leaktrace for a run's mode: on the service ('leaktrace'), or on an idle
+    process ('another traced': what the service pays for the syscall
+    tracepoints alone, the host-wide tax), or none."""
+
+    def __init__(self, mode, pid, out):
+        self.t = self.idle = None
+        if mode == "another traced":
+            self.idle = subprocess.Popen(["sleep", "600"])
+            pid = self.idle.pid
+        if mode in ("leaktrace", "another traced"):
+            self.t = tracer(pid, out)
+            time.sleep(1.5)  # attached (measures its uprobe cost first)
+
+    def cpu(self):
+        return cpu_s(self.t.pid) if self.t else 0
+
+    def stop(self):
+        if self.t:
+            stop_tracer(self.t)
+        if self.idle:
+            self.idle.kill()
+            self.idle.wait()
+
+
 def stop_tracer(t):
     t.send_signal(signal.SIGINT)
     try:
@@ -127,14 +157,12 @@ def redis_run(mode, n, tmp):
     try:
         wait_port(port, svc.proc, 60)
         pid = svc.pid_of("redis-server")
-        if mode == "leaktrace":
-            t = tracer(pid, os.path.join(d, "lt.json"))
-            time.sleep(1.5)  # attached (measures its uprobe cost first)
-        c0, l0, w0 = cpu_s(pid), cpu_s(t.pid) if t else 0, time.monotonic()
+        t = Traced(mode, pid, os.path.join(d, "lt.json"))
+        c0, l0, w0 = cpu_s(pid), t.cpu(), time.monotonic()
         out = subprocess.run([shutil.which("redis-benchmark"), "-p", str(port), "-t", "set",
                               "-n", str(n), "-r", "10000000", "-d", "64", "-c", "50", "-q"],
                              capture_output=True, text=True, timeout=600).stdout
-        c1, l1, w1 = cpu_s(pid), cpu_s(t.pid) if t else 0, time.monotonic()
+        c1, l1, w1 = cpu_s(pid), t.cpu(), time.monotonic()
         m = re.findall(r"SET: ([0-9.]+) requests per second", out.replace("\r", "\n"))
         if not m:
             raise RuntimeError("redis-benchmark said: %r" % out[-300:])
@@ -142,7 +170,8 @@ def redis_run(mode, n, tmp):
         return float(m[-1])
     finally:
         if t:
-            stop_tracer(t)
+            t.stop()
+        if mode == "leaktrace":
             try:
                 with open(os.path.join(d, "lt.json")) as f:
                     SAMPLING.append(json.load(f).get("malloc_sampling") or {})
@@ -152,6 +181,7 @@ def redis_run(mode, n, tmp):
 
 
 def memcached_run(mode, n, tmp):
+    """req/s; memcached's CPU per request and leaktrace's CPU in CPU_SEEN."""
     port = free_port()
     d = tempfile.mkdtemp(dir=tmp)
     svc = Service([shutil.which("memcached"), "-m", "1024", "-p", str(port), "-l",
@@ -159,18 +189,19 @@ def memcached_run(mode, n, tmp):
     t = None
     try:
         wait_port(port, svc.proc)
-        if mode == "leaktrace":
-            t = tracer(svc.proc.pid, os.path.join(d, "lt.json"))
-            time.sleep(1.5)
+        t = Traced(mode, svc.proc.pid, os.path.join(d, "lt.json"))
         slap = shutil.which("memslap") or shutil.which("memcslap")
-        t0 = time.monotonic()
+        pid = svc.proc.pid
+        c0, l0, t0 = cpu_s(pid), t.cpu(), time.monotonic()
         subprocess.run([slap, "--servers=127.0.0.1:%d" % port, "--concurrency=16",
                         "--execute-number=%d" % (n // 16), "--test=set", "--flush"],
                        capture_output=True, text=True, timeout=600, check=True)
-        return n / (time.monotonic() - t0)
+        c1, l1, t1 = cpu_s(pid), t.cpu(), time.monotonic()
+        CPU_SEEN.append(((c1 - c0) / n * 1e6, (l1 - l0) / (t1 - t0) * 100))
+        return n / (t1 - t0)
     finally:
         if t:
-            stop_tracer(t)
+            t.stop()
         svc.stop()
 
 
@@ -206,6 +237,21 @@ def mallocloop_run(mode, n, tmp):
     return float(out.split()[0])
 
 
+def syscall_run(mode, n, tmp):
+    """ns per getppid() of a process leaktrace does not trace, while it
+    traces an idle one ('another traced') or nothing."""
+    exe = os.path.join(tmp, "syscallloop")
+    if not os.path.exists(exe):
+        subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "syscallloop.c")],
+                       check=True)
+    t = Traced(mode, 0, os.path.join(tmp, "idle.json"))
+    try:
+        out = subprocess.run([exe, "2"], capture_output=True, text=True, check=True).stdout
+        return float(out.split()[0])
+    finally:
+        t.stop()
+
+
 def summarize(v):
     return statistics.median(v), min(v), max(v)
 
@@ -215,12 +261,16 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--requests", type=int, default=300000)
     ap.add_argument("--redis-requests", type=int, default=2000000)
+    # memcached serves ~90k sets/s here: 600k is ~7 s of load, where 300k
+    # (~3.5 s) left memslap's connect and flush a large share of the run.
+    ap.add_argument("--memcached-requests", type=int, default=600000)
+    ap.add_argument("--only", help="regex: the workloads to run")
     ap.add_argument("--out")
     ap.add_argument("--no-heaptrack", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="one short run of each")
     a = ap.parse_args()
     if a.smoke:
-        a.runs, a.requests, a.redis_requests = 1, 30000, 100000
+        a.runs, a.requests, a.redis_requests, a.memcached_requests = 1, 30000, 100000, 30000
     need = ["redis-server", "redis-benchmark", "memcached"]
     if not a.no_heaptrack:
         need.append("heaptrack")
@@ -234,14 +284,23 @@ def main():
     # probes, on while redis idles, meet the load: the transition is in
     # it), and --redis-requests (~20 s: what a steady load pays).
     modes = {"redis SET %dk (req/s)" % (a.requests // 1000): (redis_run, redis_modes, a.requests),
-             "redis SET %dk (req/s)" % (a.redis_requests // 1000): (redis_run, redis_modes,
+             "redis SET %dk (req/s)" % (a.redis_requests // 1000): (redis_run, [
+                 "untraced", "another traced"] + redis_modes[1:],
                                                                     a.redis_requests),
-             "memcached set (req/s)": (memcached_run, ["untraced", "leaktrace"], a.requests),
+             "memcached set %dk (req/s)" % (a.memcached_requests // 1000):
+                 (memcached_run, ["untraced", "another traced", "leaktrace"],
+                  a.memcached_requests),
              "malloc+free pair (ns)": (mallocloop_run, ["untraced", "leaktrace",
-                                                        "probes on"], 0)}
+                                                        "probes on"], 0),
+             "syscall of an untraced process (ns)": (syscall_run, ["untraced",
+                                                                  "another traced"], 0)}
+    if a.only:
+        modes = {w: v for w, v in modes.items() if re.search(a.only, w)}
     long_redis = "redis SET %dk (req/s)" % (a.redis_requests // 1000)
     res = {w: {m: [] for m in ms} for w, (_, ms, _n) in modes.items()}
-    cpu = {m: [] for m in redis_modes}
+    cpu = {w: {m: [] for m in ms} for w, (fn, ms, _n) in modes.items()
+           if fn in (redis_run, memcached_run) and w != "redis SET %dk (req/s)" % (
+               a.requests // 1000)}
     sampling = []
     for r in range(a.runs):
         for w, (fn, ms, n) in modes.items():
@@ -250,10 +309,10 @@ def main():
                 v = fn(m, n, tmp)
                 res[w][m].append(v)
                 extra = ""
-                if w == long_redis and CPU_SEEN:
-                    cpu[m].append(CPU_SEEN[-1])
-                    extra = " redis %.2f us/req, leaktrace %.2f %% of a core" % CPU_SEEN[-1]
-                    if m == "leaktrace" and SAMPLING:
+                if w in cpu and CPU_SEEN:
+                    cpu[w][m].append(CPU_SEEN[-1])
+                    extra = " service %.2f us/req, leaktrace %.2f %% of a core" % CPU_SEEN[-1]
+                    if w == long_redis and m == "leaktrace" and SAMPLING:
                         sampling.append(SAMPLING[-1])
                 print("run %d %-22s %-10s %10.0f%s" % (r + 1, w, m, v, extra), flush=True)
     lines = ["# C services under load: leaktrace defaults and heaptrack", "",
@@ -269,14 +328,16 @@ def main():
             lines.append("| %s | %s | %.0f (%.0f-%.0f) | %.3f |" % (w, m, med, lo, hi,
                                                                   med / base))
             print("%-22s %-10s ratio %.3f" % (w, m, med / base))
-    lines += ["", "CPU during the %s load (medians): redis-server's CPU per request "
-              "(the probes' cost lands in the target's system time) and leaktrace's own CPU." %
-              long_redis.split(" (")[0], "",
-              "| mode | redis-server us/req | leaktrace % of a core |", "|---|---|---|"]
-    for m, v in cpu.items():
-        if v:
-            lines.append("| %s | %.2f | %.2f |" % (m, statistics.median(x[0] for x in v),
-                                                  statistics.median(x[1] for x in v)))
+    lines += ["", "CPU during the loads (medians): the service's CPU per request (the "
+              "probes' cost lands in the target's system time; so does the syscall "
+              "tracepoints' tax) and leaktrace's own CPU.", "",
+              "| workload | mode | service us/req | leaktrace % of a core |", "|---|---|---|---|"]
+    for w, by in cpu.items():
+        for m, v in by.items():
+            if v:
+                lines.append("| %s | %s | %.2f | %.2f |" % (
+                    w.split(" (")[0], m, statistics.median(x[0] for x in v),
+                    statistics.median(x[1] for x in v)))
     if sampling:
         lines += ["", "leaktrace's own accounting in those runs (malloc_sampling): " + "; ".join(
             "spent %.2f %% of a core (overruns %.2f), probes on %.1f %% of the time, "
