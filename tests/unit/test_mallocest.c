@@ -122,12 +122,54 @@ static void test_fit_into_vm_data(void **state)
 	model_free(&ctx.model);
 }
 
+/* The CI case: 27 objects sampled in the first window of a redis fill
+ * (weight planned 2), sampled flat for 9 s after the fill; the next window
+ * begins at 10 s and makes the weight final (10). The estimate is revised,
+ * its series with it: no step that the verdict would read as growth. */
+static void test_final_weight_is_a_revision(void **state)
+{
+	static char not_null;
+	struct lt_target ctx = { 0 };
+	struct malloc_state ms = { .scale = 1, .skel = (void *)&not_null, .nwt = 64,
+				   .io_on = -1, .off_at = 1.0 };
+	struct msite site = { .u = { { .win = 0, .objs = 27, .bytes = 110754 } },
+			      .calls = 27, .live_objs = 27, .live_bytes = 110754 };
+	struct frame f = { .addr = 0x2000 };
+	struct site *s;
+
+	(void)state;
+	model_init(&ctx.model);
+	s = model_site(&ctx.model, SITE_MALLOC, &f, 1, 0);
+	assert_non_null(s);
+	ctx.malloc = &ms;
+	ms.sites = &site;
+	ms.nsites = 1;
+	ms.wt = calloc(ms.nwt, sizeof(*ms.wt));
+	assert_non_null(ms.wt);
+	ms.pid = getpid();
+
+	malloc_window_replan(&ctx, &ms, 2);		/* planned: duty 0.5 */
+	assert_int_equal(s->bytes, 2 * 110754);
+	for (int t = 1; t <= 9; t++)
+		model_sample(&ctx.model, t);
+	malloc_window_begin(&ctx, &ms, 10.0, 2);	/* on 1 s of 10: weight 10 */
+	assert_int_equal(s->bytes, 10 * 110754);
+	model_sample(&ctx.model, 10);
+	assert_int_equal(s->nsamples, 10);
+	for (size_t i = 0; i < s->nsamples; i++)
+		assert_true(s->samples[i].v == 10 * 110754.0);
+	ctx.malloc = NULL;
+	free(ms.wt);
+	model_free(&ctx.model);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_weight_by_io),
 		cmocka_unit_test(test_weight_by_io_capped),
 		cmocka_unit_test(test_fit_into_vm_data),
+		cmocka_unit_test(test_final_weight_is_a_revision),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -300,6 +300,16 @@ static int push_total(struct sample **a, size_t n, size_t *cap, double t,
 	return 0;
 }
 
+void model_revise(struct site *s, double t_from, double d_bytes, double d_live)
+{
+	double d = site_kind_is_bytes(s->kind) ? d_bytes : d_live;
+
+	if (d == 0)
+		return;
+	for (size_t i = s->nsamples; i-- > 0 && s->samples[i].t >= t_from;)
+		s->samples[i].v = fmax(s->samples[i].v + d, 0);
+}
+
 void model_totals(struct model *m, double t, double rss, double threads)
 {
 	size_t cap = m->totals_cap;

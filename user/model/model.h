@@ -145,6 +145,11 @@ static inline struct site *model_get(struct model *m, uint32_t id)
 /* Appends one sample at time t to every site (value: bytes for memory
  * kinds, live for the others). Series are downsampled to stay bounded. */
 void model_sample(struct model *m, double t);
+/* The site's value was revised, not changed: the same objects weighed
+ * anew (an estimate's window weight became final). Its samples from t_from
+ * on move by the same amount (bytes or objects, as the kind counts), so
+ * the revision is no step in its growth. */
+void model_revise(struct site *s, double t_from, double d_bytes, double d_live);
 /* Runs growth analysis on every site and fills m->ranked, most suspect
  * first. rss_rise: how much the process's RSS rose over the window (bytes;
  * NAN if unknown): resident growth at a site beyond it is pages being

@@ -74,6 +74,8 @@ struct malloc_state {
 	uint32_t win, nwt;
 	uint32_t verified;		/* windows below this one are verified */
 	double on_at, off_at;		/* the last window's start and end */
+	double prev_on_at;		/* the window's before it: its objects
+					 * are verified as the next one begins */
 	double attach_s;		/* the current window's attach took */
 	double overrun_max_s;		/* longest attach + detach of a window */
 	double capped_at;		/* the window was cut by the cap then (-1) */

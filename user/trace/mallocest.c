@@ -90,6 +90,28 @@ static void publish(const struct malloc_state *ms, struct site *s, struct msite 
 	s->live = o > 0 ? llround(o) : 0;
 }
 
+/* Every site published again after its objects were weighed anew (a
+ * window's weight became final, or its objects verified): no object came
+ * or went, so the change is a revision of the estimate since from (s), not
+ * growth at this sample. Before, a site of 27 objects sampled during a
+ * redis fill jumped from 2.3 to 3.9 MB 9 s after the fill ended, when the
+ * next window made its window's weight final, and was called growing. */
+static void republish(struct lt_target *ctx, struct malloc_state *ms, double from)
+{
+	for (size_t i = 0; i < ms->nsites; i++) {
+		struct msite *m = &ms->sites[i];
+		int64_t bytes, live;
+		struct site *s;
+
+		if (!m->calls || !(s = model_get(&ctx->model, (uint32_t)i)))
+			continue;
+		bytes = s->bytes;
+		live = s->live;
+		publish(ms, s, m);
+		model_revise(s, from, (double)(s->bytes - bytes), (double)(s->live - live));
+	}
+}
+
 static void publish_all(struct lt_target *ctx, struct malloc_state *ms)
 {
 	for (size_t i = 0; i < ms->nsites; i++) {
@@ -180,7 +202,7 @@ void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double 
 			 double planned)
 {
 	uint32_t prev = ms->win;
-	double on = ms->off_at - ms->on_at, w = 0;
+	double on = ms->off_at - ms->on_at, w = 0, from;
 	int64_t io = malloc_io_calls(ms->pid);
 
 	if (!ms->nwt || ms->win + 1 >= UINT32_MAX)
@@ -214,9 +236,13 @@ void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double 
 	}
 	windows_verify(ms);
 	ms->wt[++ms->win] = (float)planned;
+	/* revised: the window just verified (it began at prev_on_at) and the
+	 * one whose weight became final */
+	from = prev ? ms->prev_on_at : ms->on_at;
+	ms->prev_on_at = ms->on_at;
 	ms->on_at = now;
 	ms->io_on = io;
-	publish_all(ctx, ms);
+	republish(ctx, ms, from);
 }
 
 static struct msite *msite(struct malloc_state *ms, uint32_t id)
@@ -245,7 +271,7 @@ void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double
 	if (!ms->nwt || cur >= ms->nwt || !(planned > 0) || !isfinite(planned))
 		return;
 	ms->wt[cur] = (float)planned;
-	publish_all(ctx, ms);
+	republish(ctx, ms, ms->on_at);
 }
 
 /* The sampled object at addr died (seen freed, or its memory handed out
