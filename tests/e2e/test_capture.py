@@ -157,10 +157,13 @@ def test_capture_demo(tmp_path, start_prog):
     gd = (bundle / "goroutines.txt").read_text()
     m = re.search(r"^# (\d+) goroutines like this one.*\ngoroutine \d+ \[chan send[^\]]*\]:\n"
                   r"(?:.*\n)*?main\.\(\*Notifier\)\.Publish\.func1", gd, re.M)
-    # As many as the trace counts live at that creation site (they never end).
+    # As many as the trace counts live at that go statement (they never
+    # end): the leaking site and the one of those alive before attach,
+    # whose creation stack no probe saw (more of them on a busy host).
     assert m and int(m.group(1)) >= 30, gd[:3000]
-    assert abs(int(m.group(1)) - leak[0]["live"]) <= max(5, leak[0]["live"] // 10), \
-        (m.group(1), leak[0]["live"])
+    live = sum(s["live"] for s in report["sites"] if s["kind"] == "goroutine" and
+               s["stack"] and s["stack"][0]["function"] == "main.(*Notifier).Publish")
+    assert abs(int(m.group(1)) - live) <= max(5, live // 10), (m.group(1), live)
     assert "created by main.(*Notifier).Publish in goroutine 1" in gd, gd[:3000]
     # ... and, for goroutines started while traced, the whole creation stack.
     assert re.search(r"^creation stack \(recorded by leaktrace when goroutine \d+ started\):\n"
