@@ -77,27 +77,38 @@ static void test_weight_by_io_capped(void **state)
 	free(ms.wt);
 }
 
+/* One malloc site in a fresh model, its estimator state ms with site. */
+static struct site *one_site(struct lt_target *ctx, struct malloc_state *ms,
+			     struct msite *site)
+{
+	static char not_null;	/* malloc_enabled: a loaded object */
+	struct frame f = { .addr = 0x1000 };
+	struct site *s;
+
+	model_init(&ctx->model);
+	s = model_site(&ctx->model, SITE_MALLOC, &f, 1, 0);
+	assert_non_null(s);
+	assert_int_equal(s->id, 0);
+	ms->scale = 1;
+	ms->skel = (void *)&not_null;
+	ms->sites = site;
+	ms->nsites = 1;
+	ctx->malloc = ms;
+	return s;
+}
+
 /* The pool of test_malloc.py under a busy host: 257 buffers (8.37 MB)
  * sampled live, weighed to 18.3 MB, in a process of 8.6 MB VmData. */
 static void test_fit_into_vm_data(void **state)
 {
-	static char not_null;
 	struct lt_target ctx = { 0 };
-	struct malloc_state ms = { .scale = 1, .skel = (void *)&not_null };
+	struct malloc_state ms = { 0 };
 	struct msite site = { .est_bytes = 18.3e6, .est_objs = 593, .vbytes = 18.3e6,
 			      .vobjs = 593, .live_objs = 257, .live_bytes = 8370000,
 			      .calls = 2559 };
-	struct frame f = { .addr = 0x1000 };
-	struct site *s;
+	struct site *s = one_site(&ctx, &ms, &site);
 
 	(void)state;
-	model_init(&ctx.model);
-	s = model_site(&ctx.model, SITE_MALLOC, &f, 1, 0);
-	assert_non_null(s);
-	assert_int_equal(s->id, 0);
-	ctx.malloc = &ms;
-	ms.sites = &site;
-	ms.nsites = 1;
 
 	assert_true(malloc_fit_scale(18.3e6, 0) == 1);		/* unknown */
 	assert_true(malloc_fit_scale(1e6, 8.6e6) == 1);		/* fits */
@@ -128,22 +139,13 @@ static void test_fit_into_vm_data(void **state)
  * its series with it: no step that the verdict would read as growth. */
 static void test_final_weight_is_a_revision(void **state)
 {
-	static char not_null;
 	struct lt_target ctx = { 0 };
-	struct malloc_state ms = { .scale = 1, .skel = (void *)&not_null, .nwt = 64,
-				   .io_on = -1, .off_at = 1.0 };
+	struct malloc_state ms = { .nwt = 64, .io_on = -1, .off_at = 1.0 };
 	struct msite site = { .u = { { .win = 0, .objs = 27, .bytes = 110754 } },
 			      .calls = 27, .live_objs = 27, .live_bytes = 110754 };
-	struct frame f = { .addr = 0x2000 };
-	struct site *s;
+	struct site *s = one_site(&ctx, &ms, &site);
 
 	(void)state;
-	model_init(&ctx.model);
-	s = model_site(&ctx.model, SITE_MALLOC, &f, 1, 0);
-	assert_non_null(s);
-	ctx.malloc = &ms;
-	ms.sites = &site;
-	ms.nsites = 1;
 	ms.wt = calloc(ms.nwt, sizeof(*ms.wt));
 	assert_non_null(ms.wt);
 	ms.pid = getpid();

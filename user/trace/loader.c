@@ -203,8 +203,8 @@ void lt_links_destroy(struct bpf_link **const *slots, size_t n)
 	}
 }
 
-void lt_skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***slots,
-			size_t *n, size_t max)
+static void skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***slots,
+			    size_t *n, size_t max)
 {
 	for (int i = 0; s && i < s->prog_cnt && *n < max; i++)
 		if (s->progs[i].link)
@@ -216,6 +216,6 @@ void lt_skel_detach(struct bpf_object_skeleton *s)
 	struct bpf_link **slots[64];
 	size_t n = 0;
 
-	lt_skel_link_slots(s, slots, &n, sizeof(slots) / sizeof(slots[0]));
+	skel_link_slots(s, slots, &n, sizeof(slots) / sizeof(slots[0]));
 	lt_links_destroy(slots, n);
 }

@@ -86,9 +86,6 @@ struct bpf_link;
  * (NULL slots skipped, every slot left NULL; signals stay the main
  * thread's). Links of distinct slots only: libbpf's bpf_link is not shared. */
 void lt_links_destroy(struct bpf_link **const *slots, size_t n);
-/* Appends the slots of a skeleton's program links to slots[*n..max). */
-void lt_skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***slots,
-			size_t *n, size_t max);
 /* Every program link of the skeleton destroyed at once (lt_links_destroy). */
 void lt_skel_detach(struct bpf_object_skeleton *s);
 #endif

@@ -90,13 +90,16 @@ static void publish(const struct malloc_state *ms, struct site *s, struct msite 
 	s->live = o > 0 ? llround(o) : 0;
 }
 
-/* Every site published again after its objects were weighed anew (a
- * window's weight became final, or its objects verified): no object came
- * or went, so the change is a revision of the estimate since from (s), not
- * growth at this sample. Before, a site of 27 objects sampled during a
- * redis fill jumped from 2.3 to 3.9 MB 9 s after the fill ended, when the
- * next window made its window's weight final, and was called growing. */
-static void republish(struct lt_target *ctx, struct malloc_state *ms, double from)
+/* Every site with sampled objects published again. revise: its objects
+ * were weighed anew (a window's weight became final, or its objects
+ * verified) and none came or went, so the change is a revision of the
+ * estimate since from (s), not growth at this sample (before, a site of
+ * 27 objects sampled during a redis fill jumped from 2.3 to 3.9 MB 9 s
+ * after the fill ended, when the next window made its window's weight
+ * final, and was called growing). Not a revision: the VmData fit, which
+ * follows real growth of the process. */
+static void publish_sites(struct lt_target *ctx, struct malloc_state *ms, bool revise,
+			  double from)
 {
 	for (size_t i = 0; i < ms->nsites; i++) {
 		struct msite *m = &ms->sites[i];
@@ -108,19 +111,9 @@ static void republish(struct lt_target *ctx, struct malloc_state *ms, double fro
 		bytes = s->bytes;
 		live = s->live;
 		publish(ms, s, m);
-		model_revise(s, from, (double)(s->bytes - bytes), (double)(s->live - live));
-	}
-}
-
-static void publish_all(struct lt_target *ctx, struct malloc_state *ms)
-{
-	for (size_t i = 0; i < ms->nsites; i++) {
-		struct msite *m = &ms->sites[i];
-		struct site *s;
-
-		if (!(m->u[0].objs || m->u[1].objs) || !(s = model_get(&ctx->model, (uint32_t)i)))
-			continue;
-		publish(ms, s, m);
+		if (revise)
+			model_revise(s, from, (double)(s->bytes - bytes),
+				     (double)(s->live - live));
 	}
 }
 
@@ -153,13 +146,7 @@ void malloc_collect(struct lt_target *ctx, uint64_t vm_data)
 	if (scale == ms->scale)
 		return;
 	ms->scale = scale;
-	for (size_t i = 0; i < ms->nsites; i++) {
-		struct msite *m = &ms->sites[i];
-		struct site *s;
-
-		if (m->calls && (s = model_get(&ctx->model, (uint32_t)i)))
-			publish(ms, s, m);
-	}
+	publish_sites(ctx, ms, false, 0);
 }
 
 /* Window ms->win + 1 begins: window ms->win - 1 was run through by the
@@ -228,7 +215,7 @@ void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double 
 		float *v = realloc(ms->wt, ms->nwt * 2 * sizeof(*v));
 
 		if (!v) {
-			publish_all(ctx, ms);
+			publish_sites(ctx, ms, true, ms->on_at);
 			return;	/* this window joins the last one */
 		}
 		ms->wt = v;
@@ -242,7 +229,7 @@ void malloc_window_begin(struct lt_target *ctx, struct malloc_state *ms, double 
 	ms->prev_on_at = ms->on_at;
 	ms->on_at = now;
 	ms->io_on = io;
-	republish(ctx, ms, from);
+	publish_sites(ctx, ms, true, from);
 }
 
 static struct msite *msite(struct malloc_state *ms, uint32_t id)
@@ -271,7 +258,7 @@ void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double
 	if (!ms->nwt || cur >= ms->nwt || !(planned > 0) || !isfinite(planned))
 		return;
 	ms->wt[cur] = (float)planned;
-	republish(ctx, ms, ms->on_at);
+	publish_sites(ctx, ms, true, ms->on_at);
 }
 
 /* The sampled object at addr died (seen freed, or its memory handed out
