@@ -179,7 +179,9 @@ def test_all_probes_once_per_executable(start_prog, tmp_path):
     e = exe_entry(doc, new)
     assert e["probes_attached"] == "once, every process", e
     assert {p for p, r in rates.items() if r != 3} <= set(e["pids"]), e
-    assert e["uprobe_links"] == n_new, e
+    # the most links held at once: the creation probe may be in an off
+    # window of its duty cycle when the report is written
+    assert e["uprobe_links"] == n_new and 0 <= e["uprobe_links_now"] <= n_new, e
     for pid in rates:
         c = by_pid[pid]["goroutine_sampling"]["creation_probe"]
         assert c["attached"] == "once, every process" and c["scope"] == "executable", c

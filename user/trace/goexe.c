@@ -145,6 +145,14 @@ static int park_links(struct go_exe *x, pid_t pid, struct go_links *ls)
 	return err;
 }
 
+static void links_noted(struct go_exe *x)
+{
+	int n = goexe_nlinks(x);
+
+	if (n > x->links_peak)
+		x->links_peak = n;
+}
+
 /* The creation probe on, for every process of the executable. One
  * process that cannot be probed (it is exiting) is counted; the others
  * keep theirs. */
@@ -169,6 +177,7 @@ static int creation_attach(struct go_exe *x)
 	if (!ok && x->nm)
 		return err;
 	x->new_attached = true;
+	links_noted(x);
 	return 0;
 }
 
@@ -341,6 +350,7 @@ static int create(struct go_runtime *rt, const struct lt_opts *o,
 		err = park_links(x, -1, &x->park_any);
 		if (err)
 			goto fail;
+		links_noted(x);
 	}
 	x->next = exes;
 	exes = x;
@@ -409,6 +419,7 @@ int goexe_join(struct go_runtime *rt, const struct lt_opts *o,
 			goto fail;
 		if (x->parks && (err = park_links(x, pid, &m->park_links)))
 			goto fail;
+		links_noted(x);
 	}
 	*out = x;
 	return 0;
@@ -593,7 +604,10 @@ struct json_object *goexe_all_json(void)
 			json_object_array_add(pids, json_object_new_int64(x->m[i].tgid));
 		json_object_object_add(o, "pids", pids);
 		json_object_object_add(o, "processes_joined", json_object_new_int64(x->joined));
-		json_object_object_add(o, "uprobe_links", json_object_new_int64(goexe_nlinks(x)));
+		/* the most at once: a duty-cycled creation probe may be
+		 * off when the report is written */
+		json_object_object_add(o, "uprobe_links", json_object_new_int64(x->links_peak));
+		json_object_object_add(o, "uprobe_links_now", json_object_new_int64(goexe_nlinks(x)));
 		json_object_object_add(o, "creation_probe_hits", json_object_new_int64(
 			x->skel && x->skel->bss ?
 			(int64_t)x->skel->bss->go_hits[LT_GO_HIT_NEW] : 0));

@@ -83,6 +83,7 @@ struct go_exe {
 	bool cost_measured;
 	const char *probe_insn;		/* "nop5", "call" or "ret" */
 	uint64_t attach_errors;
+	int links_peak;			/* most uprobe links held at once */
 	bool refused;		/* the creation probe's attach was refused (EACCES) */
 	struct go_exe *next;
 };
