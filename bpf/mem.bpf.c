@@ -17,6 +17,13 @@ struct lt_page_fault_args {
 	unsigned long error_code;
 };
 
+/* Memory calls are seen either by the syscall tracepoints or by uprobes
+ * on the instruction right after each memory syscall of the C library
+ * (user space chooses, per run: the tracepoints make every system call of
+ * every process on the host take the kernel's slow path while attached).
+ * Set by user space, switched to 0 when it falls back to the tracepoints. */
+__u32 mem_via_uprobes = 0;
+
 /* Syscall arguments kept from entry to exit, per thread. */
 struct lt_sys_args {
 	__u32 type;
@@ -75,7 +82,7 @@ static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx,
 	struct lt_sys_args a = { .type = type };
 	__u32 tid;
 
-	if (!lt_is_target())
+	if (mem_via_uprobes || !lt_is_target())
 		return 0;
 	tid = (__u32)bpf_get_current_pid_tgid();
 	/* Direct ctx loads at constant offsets, only the syscall's own
@@ -309,24 +316,16 @@ int lt_sweep(void *ctx)
 	return 0;
 }
 
-static __always_inline int sys_exit(enum lt_event_type type, long ret,
-				    bool release)
+/* The record of one memory call: a (its arguments), ret its result. */
+static __always_inline void mem_record(__u64 id, const struct lt_sys_args *a,
+				       enum lt_event_type type, long ret,
+				       bool release)
 {
 	struct lt_mem_event e = {};
-	struct lt_sys_args *a;
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
 
-	if (!lt_is_tgid(id >> 32))
-		return 0;
-	a = bpf_map_lookup_elem(&sys_args, &tid);
-	if (!a || a->type != type) {
-		lt_drop(LT_DROP_ARGS_MISS);
-		return 0;
-	}
 	/* Failed calls change nothing; brk "fails" by returning the old break. */
 	if (type != LT_EV_BRK && (ret < 0 && ret > -4096))
-		goto out;
+		return;
 	e.type = type;
 	e.tgid = id >> 32;
 	e.stack_id = a->stack_id;
@@ -366,12 +365,102 @@ static __always_inline int sys_exit(enum lt_event_type type, long ret,
 		break;
 	}
 	/* The user registers and stack are those of the syscall's entry:
-	 * the thread has not returned to user space yet. */
+	 * the thread has not returned to user space yet (or, in a uprobe
+	 * right after the syscall instruction, has run nothing since). */
 	lt_output(&e, sizeof(e), __builtin_offsetof(struct lt_mem_event, copy_bytes),
 		  e.stack_id);
-out:
+}
+
+static __always_inline int sys_exit(enum lt_event_type type, long ret,
+				    bool release)
+{
+	struct lt_sys_args *a;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	if (mem_via_uprobes || !lt_is_tgid(id >> 32))
+		return 0;
+	a = bpf_map_lookup_elem(&sys_args, &tid);
+	if (!a || a->type != type) {
+		lt_drop(LT_DROP_ARGS_MISS);
+		return 0;
+	}
+	mem_record(id, a, type, ret, release);
 	bpf_map_delete_elem(&sys_args, &tid);
 	return 0;
+}
+
+/* A uprobe on the instruction right after a `syscall` of the C library
+ * (x86-64: the instruction clobbers only rax, rcx and r11): the arguments
+ * are still in rdi, rsi, rdx, r10, the result in rax. One hit a call, no
+ * entry map, no return probe. Other architectures lose an argument
+ * register to the result: user space uses the tracepoints there. */
+static __always_inline int after_syscall(struct pt_regs *ctx,
+					 enum lt_event_type type,
+					 bool want_stack, bool release)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct lt_sys_args a = { .type = type };
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!mem_via_uprobes || !lt_is_tgid(id >> 32))
+		return 0;
+	a.a[0] = ctx->di;
+	a.a[1] = ctx->si;
+	a.a[2] = ctx->dx;
+	a.a[3] = ctx->r10;
+	if (want_stack)
+		a.stack_id = lt_capture_stack(ctx->ip, ctx->sp, ctx->bp);
+	mem_record(id, &a, type, (long)ctx->ax, release);
+#endif
+	return 0;
+}
+
+SEC("uprobe")
+int lt_mmap_after(struct pt_regs *ctx)
+{
+	return after_syscall(ctx, LT_EV_MMAP, true, false);
+}
+
+SEC("uprobe")
+int lt_munmap_after(struct pt_regs *ctx)
+{
+	return after_syscall(ctx, LT_EV_MUNMAP, false, false);
+}
+
+SEC("uprobe")
+int lt_munmap_after_rel(struct pt_regs *ctx)
+{
+	return after_syscall(ctx, LT_EV_MUNMAP, false, true);
+}
+
+SEC("uprobe")
+int lt_mremap_after(struct pt_regs *ctx)
+{
+	return after_syscall(ctx, LT_EV_MREMAP, true, false);
+}
+
+SEC("uprobe")
+int lt_brk_after(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	/* brk(0) only asks for the break: no stack needed. */
+	if (ctx->di == 0)
+		return after_syscall(ctx, LT_EV_BRK, false, false);
+#endif
+	return after_syscall(ctx, LT_EV_BRK, true, false);
+}
+
+SEC("uprobe")
+int lt_madvise_after(struct pt_regs *ctx)
+{
+	return after_syscall(ctx, LT_EV_MADVISE, false, false);
+}
+
+SEC("uprobe")
+int lt_madvise_after_rel(struct pt_regs *ctx)
+{
+	return after_syscall(ctx, LT_EV_MADVISE, false, true);
 }
 
 SEC("tracepoint/syscalls/sys_enter_mmap")

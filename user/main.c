@@ -109,8 +109,10 @@ static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 	stacks_name_jit(&tg->stacks, &tg->model);
 	tg->now_s = lt_target_elapsed(tg);
 	mem_collect(tg);
-	if (!stat_err)
+	if (!stat_err) {
+		mem_check_vm(tg, t.vm_size);
 		malloc_collect(tg, t.vm_data);
+	}
 	task_collect(tg);
 	go_collect(tg, full);
 	goheap_collect(tg);
@@ -159,6 +161,21 @@ static void sum_drops(struct lt_ctx *ctx)
 	task_obj_drops(ctx->task_obj, ctx->drops);
 }
 
+/* The one process whose memory calls can be probed at its own syscall
+ * sites (x86-64 C code, attached to: one spawned here has not mapped its
+ * libraries yet), else 0: the syscall tracepoints. */
+static pid_t sites_pid(const struct lt_ctx *ctx)
+{
+#if defined(__x86_64__)
+	const struct lt_target *tg = ctx->ntargets == 1 ? ctx->targets[0] : NULL;
+
+	if (tg && !ctx->node && !ctx->opts.mem_tracepoints && !tg->target.is_go &&
+	    !tg->target.spawned)
+		return tg->target.pid;
+#endif
+	return 0;
+}
+
 static int setup(struct lt_ctx *ctx)
 {
 	struct lt_opts *o = &ctx->opts;
@@ -193,7 +210,7 @@ static int setup(struct lt_ctx *ctx)
 		ctx->maps.targ_tgid = target_host_pid(&tg->target);
 		ctx->maps.targ_go = tg->target.is_go;
 	}
-	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps) ||
+	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps, sites_pid(ctx)) ||
 	    (!o->no_threads && task_obj_open(&ctx->task_obj, o, &ctx->maps)))
 		return 1;
 	for (size_t i = 0; i < ctx->ntargets;) {

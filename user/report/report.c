@@ -29,6 +29,7 @@
 #define MAX_JSON_SITES 200
 #define MAX_SERIES 60
 
+
 static const char *const drop_names[LT_DROP_MAX] = {
 	[LT_DROP_RINGBUF] = "ringbuf_full",
 	[LT_DROP_STACK_MAP] = "stack_map_full",
@@ -75,6 +76,27 @@ static json_object *jdouble(double v, int prec)
 		v = 0;
 	snprintf(buf, sizeof(buf), "%.*f", prec, v);
 	return json_object_new_double_s(v, buf);
+}
+
+/* How memory calls were seen, and what the kernel mapped unseen. */
+static json_object *mem_probes_json(const struct lt_ctx *ctx, const struct mem_stats *ms)
+{
+	struct mem_probes_info pi;
+	json_object *o = json_object_new_object();
+
+	mem_obj_probes(ctx->mem_obj, &pi);
+	json_object_object_add(o, "via", json_object_new_string(
+		pi.via_uprobes ? "syscall sites" : "syscall tracepoints"));
+	json_object_object_add(o, "sites", json_object_new_int64(pi.sites));
+	json_object_object_add(o, "files", json_object_new_int64(pi.files));
+	json_object_object_add(o, "why_tracepoints",
+			       pi.via_uprobes ? NULL : json_object_new_string(pi.why_tracepoints));
+	json_object_object_add(o, "switched_to_tracepoints_at_s",
+			       pi.switched_at < 0 ? NULL : jdouble(pi.switched_at, 1));
+	json_object_object_add(o, "unseen_mapped_bytes", json_object_new_int64(ms->unseen_mapped));
+	json_object_object_add(o, "unseen_unmapped_bytes", json_object_new_int64(ms->unseen_unmapped));
+	json_object_object_add(o, "checks_that_found_unseen", json_object_new_int64(ms->vm_misses));
+	return o;
 }
 
 static json_object *jstr(const char *s)
@@ -421,6 +443,7 @@ static json_object *report_json(struct lt_ctx *ctx, struct lt_target *tg, const 
 		json_object_object_add(o, "goroutines", NULL);
 	json_object_object_add(o, "mapped_traced_bytes", json_object_new_int64(ms->mapped_total));
 	json_object_object_add(root, "totals", o);
+	json_object_object_add(root, "memory_probes", mem_probes_json(ctx, ms));
 
 	o = json_object_new_object();
 	for (int a = 0; a < LT_MADV_MAX; a++) {

@@ -14,6 +14,7 @@
 #include "sym/funcnames.h"
 #include "sym/symbolize.h"
 #include "trace/go.h"
+#include "trace/mem.h"
 #include "trace/goheap.h"
 #include "trace/malloc.h"
 
@@ -508,6 +509,25 @@ static void heap_profile_text(struct lt_target *tg, FILE *out)
 		hi.truncated ? " (list cut at the read caps)" : "");
 }
 
+/* One line when memory calls were not all seen where leaktrace looked. */
+static void mem_probes_text(const struct lt_ctx *ctx, const struct lt_target *tg,
+			    FILE *out)
+{
+	const struct mem_stats *ms = tg->mem ? mem_stats(tg) : NULL;
+	struct mem_probes_info pi;
+	char a[32], b[32];
+
+	mem_obj_probes(ctx->mem_obj, &pi);
+	if (!ms || !ms->vm_misses)
+		return;
+	fprintf(out, "memory mapped with no call seen: %s mapped, %s unmapped (%s)%s\n",
+		report_bytes((double)ms->unseen_mapped, a, sizeof(a)),
+		report_bytes((double)ms->unseen_unmapped, b, sizeof(b)),
+		pi.switched_at >= 0 ? "a system call outside the probed syscall sites"
+				    : "shmat, io_uring or a lost record?",
+		pi.switched_at >= 0 ? "; the syscall tracepoints took over" : "");
+}
+
 void text_report(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, const struct finding *fs, int nf)
 {
 	const char *gov = go_version(tg) ? go_version(tg) : symbolizer_go_version(tg->sym);
@@ -540,6 +560,7 @@ void text_report(struct lt_ctx *ctx, struct lt_target *tg, FILE *out, const stru
 			tg->nexecs > 1 ? "s" : "", tg->execs[0].at_s, tg->execs[0].exe);
 	go_sampling_text(tg, out);
 	malloc_sampling_text(tg, out);
+	mem_probes_text(ctx, tg, out);
 	heap_profile_text(tg, out);
 	fprintf(out, "\nONE ENTRY PER CULPRIT, most suspect first "
 		"(GROWTH: whole window; NOW: its last quarter)\n");

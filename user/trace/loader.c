@@ -213,9 +213,17 @@ static void skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***sl
 
 void lt_skel_detach(struct bpf_object_skeleton *s)
 {
-	struct bpf_link **slots[64];
+	lt_skel_detach_with(s, NULL, 0);
+}
+
+void lt_skel_detach_with(struct bpf_object_skeleton *s, struct bpf_link **extra,
+			 size_t n_extra)
+{
+	struct bpf_link **slots[128];
 	size_t n = 0;
 
-	skel_link_slots(s, slots, &n, sizeof(slots) / sizeof(slots[0]));
+	skel_link_slots(s, slots, &n, 64);
+	for (size_t i = 0; i < n_extra && n < sizeof(slots) / sizeof(slots[0]); i++)
+		slots[n++] = &extra[i];
 	lt_links_destroy(slots, n);
 }

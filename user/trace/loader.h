@@ -88,4 +88,7 @@ struct bpf_link;
 void lt_links_destroy(struct bpf_link **const *slots, size_t n);
 /* Every program link of the skeleton destroyed at once (lt_links_destroy). */
 void lt_skel_detach(struct bpf_object_skeleton *s);
+/* The same, with the links extra[0..n_extra) in the same wait. */
+void lt_skel_detach_with(struct bpf_object_skeleton *s, struct bpf_link **extra,
+			 size_t n_extra);
 #endif

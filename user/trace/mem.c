@@ -13,6 +13,7 @@
 #include "trace/mem_int.h"
 #include "trace/pages.h"
 #include "trace/ranges.h"
+#include "trace/vmcheck.h"
 #include "util/hashmap.h"
 #include "util/log.h"
 #include "mem.skel.h"
@@ -29,6 +30,8 @@ struct mem {
 	struct stacks *stacks;
 	int copy_need_fd;		/* shared, for stack copies */
 	struct ranges *ranges;
+	struct vmcheck *vm;		/* every mapping, against VmSize */
+	bool vm_said;			/* a miss was said */
 	struct pages pages;		/* the kernel's page map, as edited */
 	struct brk_state brk;
 	struct fault_splits splits;
@@ -67,8 +70,14 @@ int mem_open(struct lt_target *ctx, struct mem_obj *obj,
 		   obj->release_fd, obj->move_fd);
 	m->pages.tgid = target_host_pid(&ctx->target);
 	m->ranges = ranges_new();
-	if (!m->ranges)
+	m->vm = vmcheck_new();
+	if (!m->ranges || !m->vm)
 		return -ENOMEM;
+	/* After the probes are on: a call made meanwhile is seen again
+	 * (adding or removing a range twice changes nothing). A spawned
+	 * target is seeded at its exec. */
+	if (!ctx->target.spawned)
+		vmcheck_seed(m->vm, ctx->target.proc_pid);
 	return 0;
 }
 
@@ -83,6 +92,7 @@ void mem_close(struct lt_target *ctx)
 	if (m->skel && !m->skel->rodata->targ_tgid && m->obj)
 		mem_obj_forget(m->obj, m->pages.tgid);
 	ranges_free(m->ranges);
+	vmcheck_free(m->vm);
 	pages_free(&m->pages);
 	brk_free(&m->brk);
 	faultsplit_free(&m->splits);
@@ -202,6 +212,7 @@ void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 				      e + 1, e->copy_bytes);
 	switch (e->type) {
 	case LT_EV_MMAP:
+		vmcheck_map(m->vm, e->addr, len);
 		if (e->flags & MAP_FIXED)	/* replaces what was there */
 			release_pages(m, e->addr, e->addr + len, false);
 		if (e->prot == PROT_NONE) {	/* reservation, not memory */
@@ -213,6 +224,7 @@ void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 			   site_tag(m, SITE_MMAP, sid), on_removed, m->model);
 		break;
 	case LT_EV_MUNMAP:
+		vmcheck_unmap(m->vm, e->addr, len);
 		ranges_remove(m->ranges, e->addr, e->addr + len, on_removed,
 			      m->model);
 		if (!e->bpf_released)
@@ -221,6 +233,7 @@ void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 	case LT_EV_MREMAP: {
 		uint64_t new_len = PAGE_UP(e->new_len);
 
+		vmcheck_remap(m->vm, e->addr, len, e->new_addr, new_len);
 		if (new_len < len)
 			release_pages(m, e->addr + new_len, e->addr + len, false);
 		if (e->new_addr != e->addr)
@@ -233,9 +246,11 @@ void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 		break;
 	}
 	case LT_EV_BRK:
+		vmcheck_brk(m->vm, e->addr);
 		handle_brk(m, e, sid);
 		break;
 	case LT_EV_EXEC:
+		vmcheck_exec(m->vm);
 		forget_all(m, e->bpf_released);
 		break;
 	case LT_EV_MADVISE:
@@ -371,4 +386,34 @@ void mem_collect(struct lt_target *ctx)
 	m->st.released_pages = m->pages.released_pages + rel_bpf;
 	m->st.lazyfree_pages = m->pages.lazy_pages + lazy_bpf;
 	m->st.mapped_total = ranges_total(m->ranges);
+}
+
+void mem_check_vm(struct lt_target *ctx, uint64_t vm_size)
+{
+	struct mem *m = ctx->mem;
+	struct vm_miss x;
+	char why[200];
+	bool switching;
+
+	if (!m || vmcheck_check(m->vm, ctx->target.proc_pid, vm_size, &x) != 1)
+		return;
+	m->st.unseen_mapped += x.mapped_bytes;
+	m->st.unseen_unmapped += x.unmapped_bytes;
+	m->st.vm_misses++;
+	switching = m->obj && m->obj->via_uprobes;
+	snprintf(why, sizeof(why), "0x%llx-0x%llx %s with no call seen at the syscall sites",
+		 (unsigned long long)x.start, (unsigned long long)x.end,
+		 x.mapped ? "mapped" : "unmapped");
+	if (!m->vm_said || switching)
+		lt_warn("process %d: %s%s%s (%llu KiB mapped, %llu KiB unmapped unseen)%s\n",
+			ctx->target.pid, why, x.path[0] ? " from " : "", x.path,
+			(unsigned long long)(x.mapped_bytes >> 10),
+			(unsigned long long)(x.unmapped_bytes >> 10),
+			switching ? ": memory calls are seen by the syscall tracepoints from now on"
+				  : " (shmat, io_uring or a lost record?): mapped sizes may be off");
+	else
+		lt_info("process %d: %s\n", ctx->target.pid, why);
+	m->vm_said = true;
+	if (switching)
+		mem_obj_to_tracepoints(m->obj, lt_target_elapsed(ctx), why);
 }

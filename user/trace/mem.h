@@ -6,7 +6,9 @@
  * (faultsplit.h) are its parts. */
 #ifndef LT_MEM_H
 #define LT_MEM_H
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "trace/target.h"
 #include <linux/types.h>
 #include "leaktrace.h"
@@ -22,14 +24,30 @@ struct mem_stats {
 	uint64_t lazyfree_pages;		/* of which MADV_FREE */
 	uint64_t mapped_total;			/* bytes in traced ranges */
 	uint64_t events;			/* memory records handled */
+	uint64_t unseen_mapped;			/* bytes the kernel mapped and */
+	uint64_t unseen_unmapped;		/* unmapped with no call seen */
+	uint64_t vm_misses;			/* checks that found them */
 };
 
 /* Opens, sizes, loads and attaches the memory programs, with the shared
  * maps of maps (trace/loader.h): one object for every target of the run
- * (it filters on maps->targ_tgid, or on the "traced" map). 0 or -errno
- * (said). */
+ * (it filters on maps->targ_tgid, or on the "traced" map). sites_pid (our
+ * namespace), when not 0: the one target, whose memory calls are probed at
+ * its own syscall sites (memsites.h) when they can all be found, in place
+ * of the syscall tracepoints. 0 or -errno (said). */
 int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
-		 const struct lt_maps *maps);
+		 const struct lt_maps *maps, pid_t sites_pid);
+/* The uprobes at the syscall sites give way to the tracepoints (at_s:
+ * seconds into the run; why: for the report). 0 or -errno (said). */
+int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why);
+/* How memory calls are seen, for the report. */
+struct mem_probes_info {
+	bool via_uprobes;
+	int sites, files;
+	const char *why_tracepoints;	/* "" via uprobes */
+	double switched_at;		/* -1: never */
+};
+void mem_obj_probes(const struct mem_obj *m, struct mem_probes_info *out);
 void mem_obj_close(struct mem_obj *m);
 /* Stops new records (the last drain then ends). */
 void mem_obj_stop(struct mem_obj *m);
@@ -65,6 +83,10 @@ uint64_t mem_fault_samples(const struct lt_target *ctx, uint64_t *split_ids);
  * ranges into the mmap/brk sites. */
 void mem_collect(struct lt_target *ctx);
 const struct mem_stats *mem_stats(const struct lt_target *ctx);
+/* vm_size: VmSize now. Compares the mappings the calls seen made with the
+ * kernel's (trace/vmcheck.h); a miss is said and counted, and the one
+ * target probed at its syscall sites falls back to the tracepoints. */
+void mem_check_vm(struct lt_target *ctx, uint64_t vm_size);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
 void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out);
 #endif

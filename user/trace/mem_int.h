@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "leaktrace.h"
+#include "trace/memsites.h"
+
+struct bpf_link;
 
 /* The memory BPF object: one for all targets of the run. */
 struct mem_obj {
@@ -19,6 +22,15 @@ struct mem_obj {
 	/* released processes whose kernel entries the next sweep deletes */
 	uint32_t *gone;
 	size_t ngone, gone_cap;
+	/* How memory calls are seen: uprobes at the one target's syscall
+	 * sites (memsites.h), or the syscall tracepoints. */
+	bool via_uprobes;
+	bool sys_attached;		/* the syscall tracepoints */
+	struct bpf_link *ulinks[MEMSITES_MAX];
+	int nulinks, nsites, nfiles;
+	char why_tp[256];		/* why the tracepoints ("" uprobes) */
+	double switched_at;		/* s into the run the uprobes gave
+					 * way to the tracepoints, or -1 */
 };
 
 struct fault_entry {

@@ -13,6 +13,110 @@
 #include "util/log.h"
 #include "mem.skel.h"
 
+static bool is_sys_tp(const struct bpf_program *p)
+{
+	return !strncmp(bpf_program__section_name(p), "tracepoint/syscalls/", 20);
+}
+
+/* The syscall tracepoint programs on (into the skeleton's link slots:
+ * detached with the others). 0 or -errno (said). */
+static int sys_attach(struct mem_obj *m)
+{
+	struct bpf_object_skeleton *s = m->skel->skeleton;
+
+	if (m->sys_attached)
+		return 0;
+	for (int i = 0; i < s->prog_cnt; i++) {
+		struct bpf_program *p = *s->progs[i].prog;
+		struct bpf_link *l;
+
+		if (!is_sys_tp(p) || !bpf_program__autoload(p) || *s->progs[i].link)
+			continue;
+		l = bpf_program__attach(p);
+		if (!l) {
+			int err = -errno;
+
+			lt_err("cannot attach the memory syscall tracepoints: %s (is tracefs mounted on /sys/kernel/tracing?)\n",
+			       strerror(-err));
+			return err;
+		}
+		*s->progs[i].link = l;
+	}
+	m->sys_attached = true;
+	return 0;
+}
+
+static struct bpf_program *site_prog(struct mem_bpf *s, enum lt_event_type t,
+				     bool release)
+{
+	switch (t) {
+	case LT_EV_MMAP:	return s->progs.lt_mmap_after;
+	case LT_EV_MUNMAP:	return release ? s->progs.lt_munmap_after_rel
+					       : s->progs.lt_munmap_after;
+	case LT_EV_MREMAP:	return s->progs.lt_mremap_after;
+	case LT_EV_BRK:		return s->progs.lt_brk_after;
+	case LT_EV_MADVISE:	return release ? s->progs.lt_madvise_after_rel
+					       : s->progs.lt_madvise_after;
+	default:		return NULL;
+	}
+}
+
+static void sites_detach(struct mem_obj *m)
+{
+	struct bpf_link **slots[MEMSITES_MAX];
+
+	for (int i = 0; i < m->nulinks; i++)
+		slots[i] = &m->ulinks[i];
+	lt_links_destroy(slots, m->nulinks);
+	m->nulinks = 0;
+}
+
+/* Uprobes on the one target's memory syscall sites, in place of the
+ * tracepoints. 0; -EDOM with the reason in m->why_tp; -errno (said). */
+static int sites_attach(struct mem_obj *m, pid_t pid, bool release)
+{
+	struct mem_sites *ms = calloc(1, sizeof(*ms));
+	int err;
+
+	if (!ms)
+		return -ENOMEM;
+	err = memsites_find(pid, ms, m->why_tp, sizeof(m->why_tp));
+	if (err) {
+		if (err != -EDOM)
+			snprintf(m->why_tp, sizeof(m->why_tp),
+				 "its mapped code could not be read: %s", strerror(-err));
+		free(ms);
+		return -EDOM;
+	}
+	/* Before the first link: the tracepoints, attached or not, stand
+	 * aside from here on. */
+	m->skel->bss->mem_via_uprobes = 1;
+	for (int i = 0; i < ms->n; i++) {
+		const struct mem_site *st = &ms->s[i];
+		struct bpf_link *l;
+
+		l = bpf_program__attach_uprobe(site_prog(m->skel, st->type, release),
+					       false, pid, st->path, st->offset);
+		if (!l) {
+			err = -errno;
+			snprintf(m->why_tp, sizeof(m->why_tp),
+				 "a probe at %s+0x%llx was refused: %s", st->path,
+				 (unsigned long long)st->offset, strerror(-err));
+			sites_detach(m);
+			m->skel->bss->mem_via_uprobes = 0;
+			free(ms);
+			return -EDOM;
+		}
+		m->ulinks[m->nulinks++] = l;
+	}
+	m->nsites = ms->n;
+	m->nfiles = ms->files;
+	m->why_tp[0] = '\0';
+	m->via_uprobes = true;
+	free(ms);
+	return 0;
+}
+
 /* Opens, sizes, sets and loads the memory object. page_progs: with the
  * syscall programs that edit the page map for user space (flags: of
  * lt_bpf_load). */
@@ -46,6 +150,18 @@ static int mem_load(struct mem_obj *m, const struct lt_opts *o,
 	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_after, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_after, !bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_munmap_after_rel, bpf_release);
+	bpf_program__set_autoload(m->skel->progs.lt_madvise_after_rel, bpf_release);
+	/* The syscall tracepoints are attached by mem_obj_open, when the
+	 * target's own syscall sites cannot stand for them. */
+	for (int i = 0; i < m->skel->skeleton->prog_cnt; i++) {
+		struct bpf_program *p = *m->skel->skeleton->progs[i].prog;
+
+		if (is_sys_tp(p))
+			bpf_program__set_autoattach(p, false);
+	}
 	bpf_program__set_autoload(m->skel->progs.lt_exec, !bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_exec_rel, bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
@@ -81,7 +197,7 @@ static void forget_kernel_state(struct mem_bpf *skel, uint32_t tgid)
 }
 
 int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
-		 const struct lt_maps *maps)
+		 const struct lt_maps *maps, pid_t sites_pid)
 {
 	struct mem_obj *m;
 	bool bpf_release;
@@ -108,6 +224,19 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 	}
 	if (err)
 		return err;
+	m->switched_at = -1;
+	snprintf(m->why_tp, sizeof(m->why_tp), "%s", sites_pid ? "" :
+		 o->mem_tracepoints ? "--mem-probes=tracepoints" :
+		 maps->targ_tgid ? "the process is not C code on x86-64, or was started by leaktrace" :
+		 "more than one process is traced");
+	if (sites_pid && sites_attach(m, sites_pid, bpf_release))
+		lt_info("memory calls: the syscall tracepoints (%s); they slow every system call on the host while attached\n",
+			m->why_tp);
+	else if (m->via_uprobes)
+		lt_info("memory calls: probed at %d syscall sites in %d files of process %d\n",
+			m->nsites, m->nfiles, (int)sites_pid);
+	if (!m->via_uprobes && (err = sys_attach(m)))
+		return err;
 	if (bpf_program__autoload(m->skel->progs.lt_pages_release))
 		m->release_fd = bpf_program__fd(m->skel->progs.lt_pages_release);
 	if (bpf_program__autoload(m->skel->progs.lt_pages_move))
@@ -117,12 +246,47 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 	return 0;
 }
 
+int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why)
+{
+	int err;
+
+	if (!m || !m->via_uprobes)
+		return 0;
+	/* Tracepoints first (they stand aside while the flag is set), then
+	 * the switch: a call in flight then may miss its entry (counted as
+	 * an argument miss), none is seen twice. */
+	err = sys_attach(m);
+	if (err)
+		return err;
+	m->skel->bss->mem_via_uprobes = 0;
+	sites_detach(m);
+	m->via_uprobes = false;
+	m->switched_at = at_s;
+	snprintf(m->why_tp, sizeof(m->why_tp), "%s", why);
+	return 0;
+}
+
+void mem_obj_probes(const struct mem_obj *m, struct mem_probes_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->switched_at = -1;
+	out->why_tracepoints = "";
+	if (!m)
+		return;
+	out->via_uprobes = m->via_uprobes;
+	out->sites = m->nsites;
+	out->files = m->nfiles;
+	out->why_tracepoints = m->why_tp;
+	out->switched_at = m->switched_at;
+}
+
 void mem_obj_close(struct mem_obj *m)
 {
 	if (!m)
 		return;
 	if (m->skel)
-		lt_skel_detach(m->skel->skeleton);
+		lt_skel_detach_with(m->skel->skeleton, m->ulinks, m->nulinks);
+	m->nulinks = 0;
 	mem_bpf__destroy(m->skel);
 	free(m->snap);
 	free(m->gone);

@@ -47,6 +47,8 @@ struct lt_opts {
 	bool go_parks;		/* gopark entry/RET probes (costly) */
 	double go_budget_pct;	/* Go creation probe: % of a core, 0 never */
 	bool no_malloc;		/* no allocator probes (malloc sites) */
+	bool mem_tracepoints;	/* --mem-probes=tracepoints: never the C
+				 * library's syscall sites */
 	double malloc_budget_pct;	/* allocator probes: % of a core */
 	struct export_opts metrics;	/* --metrics-* */
 };
