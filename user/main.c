@@ -296,6 +296,9 @@ static void follow_exec(struct lt_ctx *ctx, struct lt_target *tg)
 		at, n > 1 ? " (more than once)" : "");
 	forget_goroutines(tg);
 	mem_exec(tg);
+	/* The new image's code was never scanned for syscall sites. */
+	if (mem_obj_to_tracepoints(ctx->mem_obj, at, "the process exec'd"))
+		lt_warn("memory calls of the new image are not seen\n");
 	malloc_close(tg);	/* the new image's allocator, shortly */
 	if (!ctx->node)
 		tg->malloc_open_s = lt_target_elapsed(tg) + 0.1;

@@ -13,7 +13,9 @@ is calibrated with). Medians with min and max, ratios against untraced
 syscall tracepoints: what a getppid() costs a process leaktrace does not
 trace while it traces another (tests/bench/syscallloop.c), and what the
 steady redis load and memcached pay when leaktrace traces an idle process
-instead of them (mode "another traced").
+instead of them with the tracepoints (mode "tax only"); and the services
+traced with the tracepoints leaktrace used before it probed a C process at
+its own syscall sites (mode "tracepoints").
 Writes RESULTS-services.md (or --out).
 
     tests/bench/services.py [--runs N] [--out FILE] [--requests N]
@@ -91,25 +93,29 @@ class Service:
                 self.proc.wait()
 
 
-def tracer(pid, out):
-    """leaktrace with its defaults, until SIGINT (then its report)."""
-    return subprocess.Popen([LT, "-p", str(pid), "--format", "json", "-o", out],
+def tracer(pid, out, extra=()):
+    """leaktrace with its defaults (plus extra), until SIGINT (then its report)."""
+    return subprocess.Popen([LT, "-p", str(pid), "--format", "json", "-o", out, *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
 
 
 class Traced:
-    """leaktrace for a run's mode: on the service ('leaktrace'), or on an idle
-    process ('another traced': what the service pays for the syscall
-    tracepoints alone, the host-wide tax), or none."""
+    """leaktrace for a run's mode: on the service with its defaults
+    ('leaktrace'), or with the syscall tracepoints that were its defaults
+    before (--mem-probes=tracepoints: 'tracepoints'), or on an idle process
+    with the tracepoints ('tax only': what the service pays for the syscall
+    tracepoints alone, the host-wide tax), or none. pid 0: an idle
+    process."""
 
     def __init__(self, mode, pid, out):
         self.t = self.idle = None
-        if mode == "another traced":
+        if mode == "tax only" or not pid:
             self.idle = subprocess.Popen(["sleep", "600"])
             pid = self.idle.pid
-        if mode in ("leaktrace", "another traced"):
-            self.t = tracer(pid, out)
+        if mode in ("leaktrace", "tax only", "tracepoints"):
+            self.t = tracer(pid, out, ["--mem-probes=tracepoints"]
+                            if mode != "leaktrace" else [])
             time.sleep(1.5)  # attached (measures its uprobe cost first)
 
     def cpu(self):
@@ -239,7 +245,8 @@ def mallocloop_run(mode, n, tmp):
 
 def syscall_run(mode, n, tmp):
     """ns per getppid() of a process leaktrace does not trace, while it
-    traces an idle one ('another traced') or nothing."""
+    traces an idle one with the tracepoints ('tax only'), with its defaults
+    ('leaktrace': the idle process's syscall sites), or nothing."""
     exe = os.path.join(tmp, "syscallloop")
     if not os.path.exists(exe):
         subprocess.run(["gcc", "-O2", "-o", exe, os.path.join(HERE, "syscallloop.c")],
@@ -285,15 +292,16 @@ def main():
     # it), and --redis-requests (~20 s: what a steady load pays).
     modes = {"redis SET %dk (req/s)" % (a.requests // 1000): (redis_run, redis_modes, a.requests),
              "redis SET %dk (req/s)" % (a.redis_requests // 1000): (redis_run, [
-                 "untraced", "another traced"] + redis_modes[1:],
+                 "untraced", "tax only", "tracepoints"] + redis_modes[1:],
                                                                     a.redis_requests),
              "memcached set %dk (req/s)" % (a.memcached_requests // 1000):
-                 (memcached_run, ["untraced", "another traced", "leaktrace"],
+                 (memcached_run, ["untraced", "tax only", "tracepoints", "leaktrace"],
                   a.memcached_requests),
              "malloc+free pair (ns)": (mallocloop_run, ["untraced", "leaktrace",
                                                         "probes on"], 0),
              "syscall of an untraced process (ns)": (syscall_run, ["untraced",
-                                                                  "another traced"], 0)}
+                                                                  "tax only", "leaktrace"],
+                                                     0)}
     if a.only:
         modes = {w: v for w, v in modes.items() if re.search(a.only, w)}
     long_redis = "redis SET %dk (req/s)" % (a.redis_requests // 1000)

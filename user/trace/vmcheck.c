@@ -44,11 +44,12 @@ void vmcheck_free(struct vmcheck *v)
 }
 
 /* Mappings no call makes: the main stack grows by faults, the kernel adds
- * [uprobes] at a probe's first hit (ours), [vsyscall] is not a mapping of
- * the process; the break's area is followed apart. */
+ * [uprobes] at a probe's first hit (ours) and [uprobes-trampoline] where it
+ * optimizes one (6.18+), [vsyscall] is not a mapping of the process; the
+ * break's area is followed apart. */
 static bool not_by_calls(const struct map_entry *e)
 {
-	return !strcmp(e->path, "[stack]") || !strcmp(e->path, "[uprobes]") ||
+	return !strcmp(e->path, "[stack]") || !strncmp(e->path, "[uprobes", 8) ||
 	       !strcmp(e->path, "[vsyscall]") || !strcmp(e->path, "[heap]");
 }
 

@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""How memory calls are seen (issue 15): one C process at its own syscall
+sites (uprobes after each `syscall` of mmap, munmap, mremap, brk and
+madvise), never the host-wide syscall tracepoints; a call made elsewhere is
+found by the check against the kernel's mappings, said, counted, and the
+tracepoints take over.
+"""
+import json
+import subprocess
+import time
+
+from conftest import (Tracer, find_sites, has_function, newest_go, go_build, prog_path,
+                      run_leaktrace, start_trace)
+
+RAW = "rawmmap"
+
+
+def sys_tracepoints_of(lt_pid: int) -> list:
+    """The syscall tracepoints leaktrace process lt_pid holds (bpftool)."""
+    out = subprocess.run(["bpftool", "-j", "perf", "show"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [e for e in json.loads(out.stdout or "[]")
+            if e.get("pid") == lt_pid and e.get("fd_type") == "tracepoint"
+            and e.get("tracepoint", "").startswith("sys_")]
+
+
+def uprobes_of(lt_pid: int) -> list:
+    out = subprocess.run(["bpftool", "-j", "perf", "show"], capture_output=True, text=True,
+                         timeout=60)
+    return [e for e in json.loads(out.stdout or "[]")
+            if e.get("pid") == lt_pid and e.get("fd_type") == "uprobe"]
+
+
+def trace_raw(start_prog, tmp_path, via, d=8, extra=()):
+    t = start_prog(prog_path(RAW), "-via", str(via), "-rate", "10", "-chunk-kb", "256",
+                   "-duration", "60")
+    lt = start_trace(t.pid, d, tmp_path, name=f"via{via}", extra=extra)
+    assert lt.wait_tracing(), "leaktrace did not start tracing"
+    time.sleep(1)
+    held = (sys_tracepoints_of(lt.pid), uprobes_of(lt.pid))
+    run = lt.wait()
+    return run, run.ok(), held
+
+
+def test_c_process_probed_at_its_syscall_sites(start_prog, tmp_path):
+    """mmap(): the C library's wrapper, probed; no syscall tracepoint is
+    held; the leak found through the probe, with nothing unseen."""
+    run, doc, (tps, ups) = trace_raw(start_prog, tmp_path, 0)
+    mp = doc["memory_probes"]
+    assert mp["via"] == "syscall sites" and mp["why_tracepoints"] is None, mp
+    assert mp["sites"] >= 5 and mp["files"] >= 3, mp
+    assert not tps, f"syscall tracepoints held: {tps}"
+    assert len([u for u in ups if "libc.so" in u["filename"]]) >= 5, ups
+    assert mp["unseen_mapped_bytes"] == 0 and mp["switched_to_tracepoints_at_s"] is None, mp
+    leak = find_sites(doc, kind="mmap", function="raw_leak", leak=True)
+    assert leak, run.describe()
+    assert has_function(leak[0], "mmap") or has_function(leak[0], "__mmap64"), run.describe()
+
+
+def test_own_syscall_instruction_is_probed_too(start_prog, tmp_path):
+    """The program's own `mov $9, %eax; syscall` is found in its
+    executable, proven, and probed like libc's."""
+    run, doc, (tps, ups) = trace_raw(start_prog, tmp_path, 2)
+    mp = doc["memory_probes"]
+    assert mp["via"] == "syscall sites", mp
+    assert not tps, tps
+    assert any(u["filename"].endswith("/" + RAW) for u in ups), ups
+    assert mp["unseen_mapped_bytes"] == 0, mp
+    assert find_sites(doc, kind="mmap", function="raw_leak", leak=True), run.describe()
+
+
+def test_call_outside_the_sites_found_and_tracepoints_take_over(start_prog, tmp_path):
+    """syscall(SYS_mmap, ...): no scan can see it. The check against the
+    kernel's mappings finds the unseen ranges, says so in one line, counts
+    them, and the tracepoints see the leak from then on."""
+    run, doc, _ = trace_raw(start_prog, tmp_path, 1, d=9)
+    mp = doc["memory_probes"]
+    assert mp["via"] == "syscall tracepoints", mp
+    assert mp["switched_to_tracepoints_at_s"] is not None and \
+        mp["switched_to_tracepoints_at_s"] <= 5, mp
+    assert "no call seen" in mp["why_tracepoints"], mp
+    assert mp["unseen_mapped_bytes"] >= 256 << 10, mp
+    lines = [l for l in run.stderr.splitlines() if "no call seen" in l]
+    assert len(lines) == 1 and "syscall tracepoints from now on" in lines[0], run.stderr
+    leak = find_sites(doc, kind="mmap", function="raw_leak", leak=True)
+    assert leak and has_function(leak[0], "syscall"), run.describe()
+
+
+def test_text_report_says_unseen(start_prog, tmp_path):
+    t = start_prog(prog_path(RAW), "-via", "1", "-rate", "10", "-duration", "60")
+    run = start_trace(t.pid, 6, tmp_path, name="text", fmt="text").wait()
+    assert run.returncode == 0, run.describe()
+    out = (tmp_path / "text.txt").read_text()
+    assert "memory mapped with no call seen:" in out and "tracepoints took over" in out, out
+
+
+def test_tracepoints_when_asked_or_not_c(start_prog, tmp_path):
+    """--mem-probes=tracepoints, and a Go process (raw syscalls of its own
+    runtime): the tracepoints, and the report says why."""
+    run, doc, (tps, ups) = trace_raw(start_prog, tmp_path, 0, d=4,
+                                     extra=["--mem-probes=tracepoints"])
+    mp = doc["memory_probes"]
+    assert mp["via"] == "syscall tracepoints" and mp["sites"] == 0, mp
+    assert mp["why_tracepoints"] == "--mem-probes=tracepoints", mp
+    assert tps, "no syscall tracepoint held"
+    assert find_sites(doc, kind="mmap", function="raw_leak", leak=True), run.describe()
+
+    g = start_prog(prog_path("flat", go=go_build(newest_go())))
+    run = start_trace(g.pid, 3, tmp_path, name="go").wait()
+    mp = run.ok()["memory_probes"]
+    assert mp["via"] == "syscall tracepoints" and "not C code" in mp["why_tracepoints"], mp
+
+
+def test_bad_mode_exits_2(tmp_path):
+    run = run_leaktrace(["-p", "1", "--mem-probes=kprobes"], out_dir=tmp_path)
+    assert run.returncode == 2, run.describe()
+    assert "invalid --mem-probes" in run.stderr, run.stderr
