@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* trace/: what runs while tracing. Loading every BPF object (this file) and
  * the maps they share; the trackers that turn their records into sites: mem
- * (with brk, pages, faultsplit, ranges), task, go, malloc. A new kind of
+ * (with brk, pages, faultsplit, ranges; memsites: where a C process makes
+ * its memory syscalls; vmcheck: the mappings seen against the kernel's),
+ * task, go, malloc. A new kind of
  * site gets its tracker here. */
 /* One lifecycle for every BPF object leaktrace loads, and the one owner of
  * the maps they share.
