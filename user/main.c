@@ -164,16 +164,28 @@ static void sum_drops(struct lt_ctx *ctx)
 /* The one process whose memory calls can be probed at its own syscall
  * sites (x86-64 C code, attached to: one spawned here has not mapped its
  * libraries yet), else 0: the syscall tracepoints. */
-static pid_t sites_pid(const struct lt_ctx *ctx)
+static pid_t sites_pid(const struct lt_ctx *ctx, bool spawned)
 {
 #if defined(__x86_64__)
 	const struct lt_target *tg = ctx->ntargets == 1 ? ctx->targets[0] : NULL;
 
 	if (tg && !ctx->node && !ctx->opts.mem_tracepoints && !tg->target.is_go &&
-	    !tg->target.spawned)
+	    tg->target.spawned == spawned)
 		return tg->target.pid;
 #endif
 	return 0;
+}
+
+/* A command started here: once it has exec'd and its libraries are
+ * mapped, its syscall sites take over from the tracepoints. */
+static void sites_later(struct lt_ctx *ctx, struct lt_target *tg)
+{
+	if (!tg->sites_at_s || tg->spawn_exec_pending ||
+	    lt_target_elapsed(tg) < tg->sites_at_s)
+		return;
+	tg->sites_at_s = 0;
+	if (!mem_obj_to_sites(ctx->mem_obj, tg->target.pid, lt_target_elapsed(tg)))
+		mem_seed_vm(tg);
 }
 
 static int setup(struct lt_ctx *ctx)
@@ -210,7 +222,7 @@ static int setup(struct lt_ctx *ctx)
 		ctx->maps.targ_tgid = target_host_pid(&tg->target);
 		ctx->maps.targ_go = tg->target.is_go;
 	}
-	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps, sites_pid(ctx)) ||
+	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps, sites_pid(ctx, false)) ||
 	    (!o->no_threads && task_obj_open(&ctx->task_obj, o, &ctx->maps)))
 		return 1;
 	for (size_t i = 0; i < ctx->ntargets;) {
@@ -244,6 +256,8 @@ static int setup(struct lt_ctx *ctx)
 			lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 			return 1;
 		}
+		if (sites_pid(ctx, true))
+			tg->sites_at_s = 0.2;	/* s since attach, as malloc_open_s */
 	}
 	return 0;
 }
@@ -395,6 +409,7 @@ static void run(struct lt_ctx *ctx)
 			malloc_tick(tg, &ctx->maps);
 			malloc_ring(tg, ctx->rb);	/* opened late */
 			follow_exec(ctx, tg);
+			sites_later(ctx, tg);
 		}
 		if (lt_elapsed(ctx) >= next) {
 			/* --all: new processes attached, exited ones get their
@@ -406,7 +421,11 @@ static void run(struct lt_ctx *ctx)
 			}
 			collect_all(ctx, false);
 			export_publish(ctx);
-			node_release_exited(ctx);
+			/* Once a stop is asked the final report comes next: a
+			 * process that exited meanwhile (a container stopped
+			 * with us) is in it, with its last sample. */
+			if (!exiting)
+				node_release_exited(ctx);
 			mem_obj_sweep(ctx->mem_obj);	/* their kernel entries */
 			next += ctx->opts.interval_s;
 			if (ctx->opts.interval_set && ctx->ntargets == 1 && !ctx->node) {

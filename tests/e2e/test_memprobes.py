@@ -9,8 +9,8 @@ import json
 import subprocess
 import time
 
-from conftest import (Tracer, find_sites, has_function, newest_go, go_build, prog_path,
-                      run_leaktrace, start_trace)
+from conftest import (find_sites, has_function, newest_go, go_build, prog_path,
+                      run_leaktrace, start_trace, trace_cmd)
 
 RAW = "rawmmap"
 
@@ -85,6 +85,20 @@ def test_call_outside_the_sites_found_and_tracepoints_take_over(start_prog, tmp_
     assert len(lines) == 1 and "syscall tracepoints from now on" in lines[0], run.stderr
     leak = find_sites(doc, kind="mmap", function="raw_leak", leak=True)
     assert leak and has_function(leak[0], "syscall"), run.describe()
+
+
+def test_command_started_here_gets_its_sites_once_it_runs(tmp_path):
+    """-- CMD: the tracepoints while the command execs and its libraries
+    are mapped, then its syscall sites, nothing unseen in between (the
+    mapping check is seeded at the switch), the leak found."""
+    run = trace_cmd([prog_path(RAW), "-via", "0", "-rate", "10", "-duration", "30"], tmp_path,
+                    extra=["-d", "6"])
+    doc = run.ok()
+    mp = doc["memory_probes"]
+    assert mp["via"] == "syscall sites" and mp["sites"] >= 5, mp
+    assert mp["syscall_sites_from_s"] is not None and mp["syscall_sites_from_s"] <= 3, mp
+    assert mp["switched_to_tracepoints_at_s"] is None and mp["unseen_mapped_bytes"] == 0, mp
+    assert find_sites(doc, kind="mmap", function="raw_leak", leak=True), run.describe()
 
 
 def test_text_report_says_unseen(start_prog, tmp_path):

@@ -91,6 +91,8 @@ static json_object *mem_probes_json(const struct lt_ctx *ctx, const struct mem_s
 	json_object_object_add(o, "files", json_object_new_int64(pi.files));
 	json_object_object_add(o, "why_tracepoints",
 			       pi.via_uprobes ? NULL : json_object_new_string(pi.why_tracepoints));
+	json_object_object_add(o, "syscall_sites_from_s",
+			       pi.sites_from < 0 ? NULL : jdouble(pi.sites_from, 1));
 	json_object_object_add(o, "switched_to_tracepoints_at_s",
 			       pi.switched_at < 0 ? NULL : jdouble(pi.switched_at, 1));
 	json_object_object_add(o, "unseen_mapped_bytes", json_object_new_int64(ms->unseen_mapped));

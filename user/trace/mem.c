@@ -417,3 +417,9 @@ void mem_check_vm(struct lt_target *ctx, uint64_t vm_size)
 	if (switching)
 		mem_obj_to_tracepoints(m->obj, lt_target_elapsed(ctx), why);
 }
+
+void mem_seed_vm(struct lt_target *ctx)
+{
+	if (ctx->mem)
+		vmcheck_seed(ctx->mem->vm, ctx->target.proc_pid);
+}

@@ -40,12 +40,18 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 /* The uprobes at the syscall sites give way to the tracepoints (at_s:
  * seconds into the run; why: for the report). 0 or -errno (said). */
 int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why);
+/* A command started here, its libraries mapped by now: its memory calls
+ * are probed at its syscall sites from here on, the tracepoints off (not
+ * after a fall back to them). 0, -EDOM (said with -v: they stay) or
+ * -errno. */
+int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s);
 /* How memory calls are seen, for the report. */
 struct mem_probes_info {
 	bool via_uprobes;
 	int sites, files;
 	const char *why_tracepoints;	/* "" via uprobes */
 	double switched_at;		/* -1: never */
+	double sites_from;		/* -1: never */
 };
 void mem_obj_probes(const struct mem_obj *m, struct mem_probes_info *out);
 void mem_obj_close(struct mem_obj *m);
@@ -87,6 +93,8 @@ const struct mem_stats *mem_stats(const struct lt_target *ctx);
  * kernel's (trace/vmcheck.h); a miss is said and counted, and the one
  * target probed at its syscall sites falls back to the tracepoints. */
 void mem_check_vm(struct lt_target *ctx, uint64_t vm_size);
+/* Seeds that comparison now (a command started here, once it runs). */
+void mem_seed_vm(struct lt_target *ctx);
 /* Adds the stack-copy counters to out[LT_UC_MAX]. */
 void mem_ucopy_stats(const struct lt_target *ctx, uint64_t *out);
 #endif

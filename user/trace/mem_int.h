@@ -31,6 +31,9 @@ struct mem_obj {
 	char why_tp[256];		/* why the tracepoints ("" uprobes) */
 	double switched_at;		/* s into the run the uprobes gave
 					 * way to the tracepoints, or -1 */
+	double sites_from;		/* s into the run the sites took
+					 * over (0: from attach), or -1 */
+	bool bpf_release;		/* the *_rel programs are loaded */
 };
 
 struct fault_entry {

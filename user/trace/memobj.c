@@ -88,9 +88,7 @@ static int sites_attach(struct mem_obj *m, pid_t pid, bool release)
 		free(ms);
 		return -EDOM;
 	}
-	/* Before the first link: the tracepoints, attached or not, stand
-	 * aside from here on. */
-	m->skel->bss->mem_via_uprobes = 1;
+	/* The probes stand aside until the caller sets mem_via_uprobes. */
 	for (int i = 0; i < ms->n; i++) {
 		const struct mem_site *st = &ms->s[i];
 		struct bpf_link *l;
@@ -103,7 +101,6 @@ static int sites_attach(struct mem_obj *m, pid_t pid, bool release)
 				 "a probe at %s+0x%llx was refused: %s", st->path,
 				 (unsigned long long)st->offset, strerror(-err));
 			sites_detach(m);
-			m->skel->bss->mem_via_uprobes = 0;
 			free(ms);
 			return -EDOM;
 		}
@@ -112,9 +109,22 @@ static int sites_attach(struct mem_obj *m, pid_t pid, bool release)
 	m->nsites = ms->n;
 	m->nfiles = ms->files;
 	m->why_tp[0] = '\0';
-	m->via_uprobes = true;
 	free(ms);
 	return 0;
+}
+
+/* The syscall tracepoints off (their links in the skeleton's slots). */
+static void sys_detach(struct mem_obj *m)
+{
+	struct bpf_object_skeleton *s = m->skel->skeleton;
+	struct bpf_link **slots[32];
+	size_t n = 0;
+
+	for (int i = 0; i < s->prog_cnt && n < 32; i++)
+		if (is_sys_tp(*s->progs[i].prog) && *s->progs[i].link)
+			slots[n++] = s->progs[i].link;
+	lt_links_destroy(slots, n);
+	m->sys_attached = false;
 }
 
 /* Opens, sizes, sets and loads the memory object. page_progs: with the
@@ -229,12 +239,18 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 		 o->mem_tracepoints ? "--mem-probes=tracepoints" :
 		 maps->targ_tgid ? "the process is not C code on x86-64, or was started by leaktrace" :
 		 "more than one process is traced");
-	if (sites_pid && sites_attach(m, sites_pid, bpf_release))
+	m->bpf_release = bpf_release;
+	m->sites_from = -1;
+	if (sites_pid && sites_attach(m, sites_pid, bpf_release)) {
 		lt_info("memory calls: the syscall tracepoints (%s); they slow every system call on the host while attached\n",
 			m->why_tp);
-	else if (m->via_uprobes)
+	} else if (sites_pid) {
+		m->skel->bss->mem_via_uprobes = 1;
+		m->via_uprobes = true;
+		m->sites_from = 0;
 		lt_info("memory calls: probed at %d syscall sites in %d files of process %d\n",
 			m->nsites, m->nfiles, (int)sites_pid);
+	}
 	if (!m->via_uprobes && (err = sys_attach(m)))
 		return err;
 	if (bpf_program__autoload(m->skel->progs.lt_pages_release))
@@ -243,6 +259,27 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 		m->move_fd = bpf_program__fd(m->skel->progs.lt_pages_move);
 	if (bpf_program__autoload(m->skel->progs.lt_sweep))
 		m->sweep_fd = bpf_program__fd(m->skel->progs.lt_sweep);
+	return 0;
+}
+
+int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s)
+{
+	if (!m || m->via_uprobes || m->switched_at >= 0)
+		return 0;
+	if (sites_attach(m, pid, m->bpf_release)) {
+		lt_info("memory calls: the syscall tracepoints stay (%s)\n", m->why_tp);
+		return -EDOM;
+	}
+	/* The uprobes first (they stand aside until the flag says), then
+	 * the switch: a call the tracepoints saw at its exit just before
+	 * may be seen once more at its site (adding or removing a range
+	 * twice changes nothing), none is missed. */
+	m->skel->bss->mem_via_uprobes = 1;
+	m->via_uprobes = true;
+	m->sites_from = at_s;
+	sys_detach(m);
+	lt_info("memory calls: probed at %d syscall sites in %d files of process %d from %.1f s\n",
+		m->nsites, m->nfiles, (int)pid, at_s);
 	return 0;
 }
 
@@ -269,7 +306,7 @@ int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why)
 void mem_obj_probes(const struct mem_obj *m, struct mem_probes_info *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->switched_at = -1;
+	out->switched_at = out->sites_from = -1;
 	out->why_tracepoints = "";
 	if (!m)
 		return;
@@ -278,6 +315,7 @@ void mem_obj_probes(const struct mem_obj *m, struct mem_probes_info *out)
 	out->files = m->nfiles;
 	out->why_tracepoints = m->why_tp;
 	out->switched_at = m->switched_at;
+	out->sites_from = m->sites_from;
 }
 
 void mem_obj_close(struct mem_obj *m)

@@ -43,6 +43,8 @@ struct lt_target {
 	struct malloc_state *malloc;	/* allocator probes (trace/malloc.h) */
 	double malloc_open_s;		/* >0: find the allocator then (after
 					 * an exec: once the loader mapped it) */
+	double sites_at_s;		/* -- CMD: its syscall sites probed from
+					 * then (s since attach), 0 not */
 	struct proc_totals first, last;
 	bool have_totals;
 	uint64_t sym_vm_size;		/* VmSize when its maps were last read */
