@@ -75,8 +75,10 @@ int mem_open(struct lt_target *ctx, struct mem_obj *obj,
 		return -ENOMEM;
 	/* After the probes are on: a call made meanwhile is seen again
 	 * (adding or removing a range twice changes nothing). A spawned
-	 * target is seeded at its exec. */
-	if (!ctx->target.spawned)
+	 * target is seeded once it runs. One process only: node-wide, a
+	 * read of /proc/PID/maps for every process whose size changed, every
+	 * interval, would cost more than what it finds there (shmat). */
+	if (!ctx->target.spawned && maps->targ_tgid)
 		vmcheck_seed(m->vm, ctx->target.proc_pid);
 	return 0;
 }
