@@ -67,18 +67,6 @@ int go_disasm(Elf *elf, uint64_t start, uint64_t end, bool detail,
 	return ret;
 }
 
-static int doubt(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EDOM;
-}
-
 struct sweep {
 	uint64_t mark;		/* address that must be a boundary */
 	bool on_mark;		/* an instruction starts at mark */
@@ -133,24 +121,24 @@ int go_func_bounds_check(Elf *elf, const struct gopcln *t, const char *name,
 	int bad = 0, err;
 
 	if (end <= entry || end - entry > GO_DISASM_MAX)
-		return doubt(why, len, "bounds [0x%lx, 0x%lx) are not a function",
+		return lt_doubt(why, len, "bounds [0x%lx, 0x%lx) are not a function",
 			     entry, end);
 	if (entry % GO_FUNC_ALIGN)
-		return doubt(why, len, "entry 0x%lx is not %d-byte aligned as Go aligns functions",
+		return lt_doubt(why, len, "entry 0x%lx is not %d-byte aligned as Go aligns functions",
 			     entry, GO_FUNC_ALIGN);
 	if (t) {
 		uint64_t own;
 
 		if (gopcln_func_for_pc(t, entry, &f) || f.entry != entry ||
 		    f.end != end)
-			return doubt(why, len, ".gopclntab does not give [0x%lx, 0x%lx) for it",
+			return lt_doubt(why, len, ".gopclntab does not give [0x%lx, 0x%lx) for it",
 				     entry, end);
 		if (!gopcln_func_own_entry(t, entry, &own) && own != entry)
-			return doubt(why, len, ".gopclntab's function table says 0x%lx, its "
+			return lt_doubt(why, len, ".gopclntab's function table says 0x%lx, its "
 				     "function record 0x%lx", entry, own);
 		if (!gopcln_func_for_pc(t, entry - 1, &prev)) {
 			if (prev.end != entry)
-				return doubt(why, len, "the function before it ends at 0x%lx, not at its entry 0x%lx",
+				return lt_doubt(why, len, "the function before it ends at 0x%lx, not at its entry 0x%lx",
 					     prev.end, entry);
 			if (entry - prev.entry <= GO_PREV_MAX)
 				from = prev.entry;
@@ -158,32 +146,32 @@ int go_func_bounds_check(Elf *elf, const struct gopcln *t, const char *name,
 	}
 	if (name && !go_elf_symbol(elf, name, &value, &size)) {
 		if (value != entry)
-			return doubt(why, len, ".gopclntab puts its entry at 0x%lx, .symtab at 0x%lx",
+			return lt_doubt(why, len, ".gopclntab puts its entry at 0x%lx, .symtab at 0x%lx",
 				     entry, value);
 		if (size > end - entry)
-			return doubt(why, len, ".symtab's size %lu runs past .gopclntab's end 0x%lx",
+			return lt_doubt(why, len, ".symtab's size %lu runs past .gopclntab's end 0x%lx",
 				     size, end);
 	}
 	/* The function itself: every byte decodes, entry is real code. */
 	err = sweep(elf, entry, end, entry, &s, &bad);
 	if (err)
-		return doubt(why, len, "its code cannot be read (%s)", strerror(-err));
+		return lt_doubt(why, len, "its code cannot be read (%s)", strerror(-err));
 	if (bad)
-		return doubt(why, len, "%d bytes of [0x%lx, 0x%lx) do not decode as instructions",
+		return lt_doubt(why, len, "%d bytes of [0x%lx, 0x%lx) do not decode as instructions",
 			     bad, entry, end);
 	if (s.mark_is_pad)
-		return doubt(why, len, "entry 0x%lx is int3 padding, not code", entry);
+		return lt_doubt(why, len, "entry 0x%lx is int3 padding, not code", entry);
 	/* The function before it: its instructions end exactly at entry. */
 	if (from != entry) {
 		err = sweep(elf, from, end, entry, &s, NULL);
 		if (err)
-			return doubt(why, len, "the code before it cannot be read (%s)",
+			return lt_doubt(why, len, "the code before it cannot be read (%s)",
 				     strerror(-err));
 		if (!s.on_mark || s.straddles)
-			return doubt(why, len, "entry 0x%lx falls inside an instruction of the code before it",
+			return lt_doubt(why, len, "entry 0x%lx falls inside an instruction of the code before it",
 				     entry);
 		if (!ends_function(s.before))
-			return doubt(why, len, "the code before entry 0x%lx does not end a function "
+			return lt_doubt(why, len, "the code before entry 0x%lx does not end a function "
 				     "(no padding, return or jump)", entry);
 	}
 	return 0;
@@ -196,17 +184,17 @@ int go_insn_boundary(Elf *elf, uint64_t entry, uint64_t end, uint64_t pc,
 	int bad = 0, err;
 
 	if (pc < entry || pc >= end)
-		return doubt(why, len, "0x%lx is outside [0x%lx, 0x%lx)", pc, entry, end);
+		return lt_doubt(why, len, "0x%lx is outside [0x%lx, 0x%lx)", pc, entry, end);
 	err = sweep(elf, entry, end, pc, &s, &bad);
 	if (err)
-		return doubt(why, len, "its code cannot be read (%s)", strerror(-err));
+		return lt_doubt(why, len, "its code cannot be read (%s)", strerror(-err));
 	if (bad)
-		return doubt(why, len, "%d bytes of [0x%lx, 0x%lx) do not decode as instructions",
+		return lt_doubt(why, len, "%d bytes of [0x%lx, 0x%lx) do not decode as instructions",
 			     bad, entry, end);
 	if (!s.on_mark || s.straddles)
-		return doubt(why, len, "0x%lx is not an instruction boundary", pc);
+		return lt_doubt(why, len, "0x%lx is not an instruction boundary", pc);
 	if (s.mark_is_pad)
-		return doubt(why, len, "0x%lx is int3 padding", pc);
+		return lt_doubt(why, len, "0x%lx is int3 padding", pc);
 	return 0;
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The memory syscall sites of a process's mapped code (memsites.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include "go/disasm.h"
 #include "proc/procmaps.h"
 #include "trace/memsites.h"
+#include "util/log.h"
 
 /* `mov $NR, %eax` (b8 NR 00 00 00) then `syscall` (0f 05). */
 #define PAT_LEN 7
@@ -29,21 +29,6 @@ static int nr_type(uint8_t nr)
 	case 28: return LT_EV_MADVISE;
 	default: return -1;
 	}
-}
-
-static int doubt(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int doubt(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return -EDOM;
 }
 
 struct proof {
@@ -117,12 +102,12 @@ static int scan_elf(Elf *elf, const char *path, const char *name,
 	int err = 0;
 
 	if (!gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &n))
-		return doubt(why, len, "%s is not an ELF file leaktrace can read", name);
+		return lt_doubt(why, len, "%s is not an ELF file leaktrace can read", name);
 	if (eh.e_machine != EM_X86_64)
-		return doubt(why, len, "%s is not x86-64 code", name);
+		return lt_doubt(why, len, "%s is not x86-64 code", name);
 	raw = (const uint8_t *)elf_rawfile(elf, &fsize);
 	if (!raw)
-		return doubt(why, len, "%s could not be read", name);
+		return lt_doubt(why, len, "%s could not be read", name);
 	for (size_t i = 0; i < n && !err; i++) {
 		GElf_Phdr ph;
 		const uint8_t *b;
@@ -132,7 +117,7 @@ static int scan_elf(Elf *elf, const char *path, const char *name,
 		    !(ph.p_flags & PF_X))
 			continue;
 		if (ph.p_offset > fsize || ph.p_filesz > fsize - ph.p_offset)
-			return doubt(why, len, "%s is truncated", name);
+			return lt_doubt(why, len, "%s is truncated", name);
 		b = raw + ph.p_offset;
 		sz = ph.p_filesz;
 		for (uint64_t j = 0; j + PAT_LEN <= sz; j++) {
@@ -148,17 +133,17 @@ static int scan_elf(Elf *elf, const char *path, const char *name,
 			if (!cfi)
 				cfi = dwarf_getcfi_elf(elf);
 			if (!proven(elf, cfi, sys)) {
-				err = doubt(why, len, "%s makes a memory system call at 0x%llx that could not be proven an instruction boundary",
+				err = lt_doubt(why, len, "%s makes a memory system call at 0x%llx that could not be proven an instruction boundary",
 					    name, (unsigned long long)sys);
 				break;
 			}
 			if (out->n == MEMSITES_MAX) {
-				err = doubt(why, len, "more than %d memory system call sites in the mapped code",
+				err = lt_doubt(why, len, "more than %d memory system call sites in the mapped code",
 					    MEMSITES_MAX);
 				break;
 			}
 			if (!file_offset(elf, sys + 2, &off)) {
-				err = doubt(why, len, "%s: no file offset for 0x%llx",
+				err = lt_doubt(why, len, "%s: no file offset for 0x%llx",
 					    name, (unsigned long long)sys);
 				break;
 			}
@@ -183,19 +168,19 @@ static int scan(const char *path, const char *name, const struct stat *want,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return doubt(why, len, "%s cannot be read (%s)", name, strerror(errno));
+		return lt_doubt(why, len, "%s cannot be read (%s)", name, strerror(errno));
 	/* The file the process runs, not one installed over it since: a
 	 * probe on the new file would never fire in the old mapping. */
 	if (fstat(fd, &st) ||
 	    (want && (st.st_ino != want->st_ino || st.st_dev != want->st_dev))) {
 		close(fd);
-		return doubt(why, len, "%s was replaced on disk after the process mapped it", name);
+		return lt_doubt(why, len, "%s was replaced on disk after the process mapped it", name);
 	}
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!elf) {
 		close(fd);
-		return doubt(why, len, "%s is not an ELF file leaktrace can read", name);
+		return lt_doubt(why, len, "%s is not an ELF file leaktrace can read", name);
 	}
 	out->files++;
 	err = scan_elf(elf, path, name, out, why, len);
@@ -244,7 +229,7 @@ int memsites_find(pid_t pid, struct mem_sites *out, char *why, size_t len)
 		snprintf(full, sizeof(full), "/proc/%d/map_files/%llx-%llx", pid,
 			 (unsigned long long)m[i].start, (unsigned long long)m[i].end);
 		if (stat(full, &want)) {
-			err = doubt(why, len, "%s: its mapping cannot be read (%s)",
+			err = lt_doubt(why, len, "%s: its mapping cannot be read (%s)",
 				    m[i].path, strerror(errno));
 			break;
 		}
@@ -257,6 +242,6 @@ int memsites_find(pid_t pid, struct mem_sites *out, char *why, size_t len)
 	for (int i = 0; i < out->n; i++)
 		per_type[out->s[i].type]++;
 	if (!per_type[LT_EV_MMAP] || !per_type[LT_EV_MUNMAP])
-		return doubt(why, len, "no mmap or munmap call of the usual form in the mapped code");
+		return lt_doubt(why, len, "no mmap or munmap call of the usual form in the mapped code");
 	return 0;
 }

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include "util/log.h"
@@ -19,4 +20,16 @@ void lt_log(int level, const char *fmt, ...)
 		fputs("warning: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+}
+
+int lt_doubt(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && len) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return -EDOM;
 }

@@ -17,4 +17,9 @@ void lt_log(int level, const char *fmt, ...)
 #define lt_note(...) lt_log(LT_NOTE, __VA_ARGS__)
 #define lt_info(...) lt_log(1, __VA_ARGS__)
 #define lt_debug(...) lt_log(2, __VA_ARGS__)
+#include <stddef.h>
+/* Writes why a check doubts into why[len] (why may be NULL) and returns
+ * -EDOM: the checks' "no, because ..." for their callers to say. */
+int lt_doubt(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 #endif
