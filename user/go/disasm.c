@@ -5,7 +5,6 @@
  * sees every instruction; Go puts no data in its text.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <capstone/capstone.h>
