@@ -23,6 +23,8 @@ struct lt_page_fault_args {
  * every process on the host take the kernel's slow path while attached).
  * Set by user space, switched to 0 when it falls back to the tracepoints. */
 __u32 mem_via_uprobes = 0;
+/* Hits of the syscall-site probes (user space keeps them in a budget). */
+__u64 site_hits = 0;
 
 /* Syscall arguments kept from entry to exit, per thread. */
 struct lt_sys_args {
@@ -405,6 +407,7 @@ static __always_inline int after_syscall(struct pt_regs *ctx,
 
 	if (!mem_via_uprobes || !lt_is_tgid(id >> 32))
 		return 0;
+	__sync_fetch_and_add(&site_hits, 1);
 	a.a[0] = ctx->di;
 	a.a[1] = ctx->si;
 	a.a[2] = ctx->dx;

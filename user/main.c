@@ -136,6 +136,7 @@ static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 static void collect_all(struct lt_ctx *ctx, bool full)
 {
 	mem_obj_snapshot(ctx->mem_obj);	/* every target's fault counters */
+	mem_obj_sites_budget(ctx->mem_obj, lt_elapsed(ctx));
 	for (size_t i = 0; i < ctx->ntargets; i++)
 		collect(ctx, ctx->targets[i], full);
 }

@@ -101,6 +101,21 @@ def test_command_started_here_gets_its_sites_once_it_runs(tmp_path):
     assert find_sites(doc, kind="mmap", function="raw_leak", leak=True), run.describe()
 
 
+def test_busy_sites_give_way_to_the_tracepoints(start_prog, tmp_path):
+    """4,000 mmap+munmap a second: at one uprobe hit each the sites would
+    cost the target far more than 1 % of a core; within an interval or
+    two the tracepoints take over, and the report says why."""
+    t = start_prog(prog_path("mmap_leak"), "-rate", "2", "-churn-rate", "2000",
+                   "-chunk-kb", "64", "-duration", "60")
+    run = start_trace(t.pid, 5, tmp_path, name="busy").wait()
+    mp = run.ok()["memory_probes"]
+    assert mp["via"] == "syscall tracepoints", mp
+    assert mp["switched_to_tracepoints_at_s"] is not None and \
+        mp["switched_to_tracepoints_at_s"] <= 3.5, mp
+    assert "budget" in mp["why_tracepoints"], mp
+    assert mp["unseen_mapped_bytes"] == 0, mp
+
+
 def test_text_report_says_unseen(start_prog, tmp_path):
     t = start_prog(prog_path(RAW), "-via", "1", "-rate", "10", "-duration", "60")
     run = start_trace(t.pid, 6, tmp_path, name="text", fmt="text").wait()

@@ -518,6 +518,9 @@ static void mem_probes_text(const struct lt_ctx *ctx, const struct lt_target *tg
 	char a[32], b[32];
 
 	mem_obj_probes(ctx->mem_obj, &pi);
+	if (pi.switched_at >= 0 && !(ms && ms->vm_misses))
+		fprintf(out, "memory calls: the syscall tracepoints from %.1f s (%s)\n",
+			pi.switched_at, pi.why_tracepoints);
 	if (!ms || !ms->vm_misses)
 		return;
 	fprintf(out, "memory mapped with no call seen: %s mapped, %s unmapped (%s)%s\n",

@@ -45,6 +45,11 @@ int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why);
  * after a fall back to them). 0, -EDOM (said with -v: they stay) or
  * -errno. */
 int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s);
+/* Once an interval (now_s: seconds into the run): the syscall sites'
+ * probes give way to the tracepoints when their hits cost the target more
+ * than 1 % of a core (the cost of a hit measured the first time the rate
+ * could matter). */
+void mem_obj_sites_budget(struct mem_obj *m, double now_s);
 /* How memory calls are seen, for the report. */
 struct mem_probes_info {
 	bool via_uprobes;

@@ -34,6 +34,10 @@ struct mem_obj {
 	double sites_from;		/* s into the run the sites took
 					 * over (0: from attach), or -1 */
 	bool bpf_release;		/* the *_rel programs are loaded */
+	uint64_t hits_last;		/* site_hits at hits_t */
+	double hits_t;			/* s into the run, 0 not yet */
+	double hit_cost;		/* s a site hit costs the target, 0
+					 * not measured yet */
 };
 
 struct fault_entry {

@@ -10,6 +10,7 @@
 #include "trace/loader.h"
 #include "trace/mem.h"
 #include "trace/mem_int.h"
+#include "trace/uprobe_cost.h"
 #include "util/log.h"
 #include "mem.skel.h"
 
@@ -260,6 +261,48 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 	if (bpf_program__autoload(m->skel->progs.lt_sweep))
 		m->sweep_fd = bpf_program__fd(m->skel->progs.lt_sweep);
 	return 0;
+}
+
+/* The syscall sites' probes may cost the target this share of a core;
+ * below SITES_MEASURE_RATE hits a second they cannot (20 us a hit, two
+ * traps, is the most seen here) and their cost is not measured. */
+#define SITES_BUDGET 0.01
+#define SITES_MEASURE_RATE 200.0
+#define SITES_COST_UNMEASURED 20e-6
+
+void mem_obj_sites_budget(struct mem_obj *m, double now_s)
+{
+	uint64_t hits;
+	double rate;
+	char why[200];
+
+	if (!m || !m->via_uprobes || !m->skel->bss)
+		return;
+	hits = m->skel->bss->site_hits;
+	if (m->hits_t <= 0 || now_s <= m->hits_t) {
+		m->hits_last = hits;
+		m->hits_t = now_s;
+		return;
+	}
+	rate = (double)(hits - m->hits_last) / (now_s - m->hits_t);
+	m->hits_last = hits;
+	m->hits_t = now_s;
+	if (rate < SITES_MEASURE_RATE)
+		return;
+	/* The probed instruction (a cmp or a mov after the syscall) is
+	 * stepped out of line: two traps, like a RET. */
+	if (!m->hit_cost) {
+		m->hit_cost = uprobe_cost_measure(m->skel->progs.lt_mmap_after,
+						  UPROBE_ON_RET);
+		if (m->hit_cost <= 0)
+			m->hit_cost = SITES_COST_UNMEASURED;
+	}
+	if (rate * m->hit_cost <= SITES_BUDGET)
+		return;
+	snprintf(why, sizeof(why), "the syscall sites were hit %.0f times a second, %.1f us each: %.1f %% of a core, over the %.0f %% budget",
+		 rate, m->hit_cost * 1e6, rate * m->hit_cost * 100, SITES_BUDGET * 100);
+	lt_info("memory calls: %s; the syscall tracepoints from now on\n", why);
+	mem_obj_to_tracepoints(m, now_s, why);
 }
 
 int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s)
