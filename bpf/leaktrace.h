@@ -206,7 +206,8 @@ struct lt_malloc_event {
 
 struct lt_free_event {
 	__u32 type;		/* LT_EV_FREE */
-	__u32 pad;
+	__u32 late;		/* past the window's end, before the detach:
+				 * not a hit of the window */
 	__u64 addr;
 };
 

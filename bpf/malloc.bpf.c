@@ -141,15 +141,24 @@ static __always_inline int on_free(struct pt_regs *ctx)
 	__u64 addr = PT_REGS_PARM1(ctx), t0 = bpf_ktime_get_ns();
 	struct lt_free_event *e;
 
-	if (!in_window(t0) || capped(t0))
+	bool late;
+
+	if (!lt_is_target())
 		return 0;
-	__sync_fetch_and_add(&malloc_hits[LT_MH_FREE], 1);
+	/* Past the window's end (or its cap), until user space detaches,
+	 * frees are still sent, marked late and not counted as hits: an
+	 * object allocated just before the end and freed right after (a
+	 * buffer malloc'd and freed in one function) is then not taken for
+	 * one that outlived the window. The trap is paid anyway. */
+	late = (malloc_until_ns && t0 > malloc_until_ns) || capped(t0);
+	if (!late)
+		__sync_fetch_and_add(&malloc_hits[LT_MH_FREE], 1);
 	if (!addr)
 		return 0;
 	e = lt_reserve(sizeof(*e));
 	if (e) {
 		e->type = LT_EV_FREE;
-		e->pad = 0;
+		e->late = late;
 		e->addr = addr;
 		lt_submit(e);
 	}

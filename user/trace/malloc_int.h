@@ -102,6 +102,7 @@ struct malloc_state {
 	struct msite *sites;		/* by site id */
 	size_t nsites;
 	uint64_t allocs, frees, frees_unknown, freed_seen, freed_reuse;
+	uint64_t late_frees;		/* frees sent past a window's end */
 	uint64_t attach_errors;
 };
 

@@ -261,10 +261,13 @@ void malloc_window_replan(struct lt_target *ctx, struct malloc_state *ms, double
 	publish_sites(ctx, ms, true, ms->on_at);
 }
 
-/* The sampled object at addr died (seen freed, or its memory handed out
- * again). */
+/* How a sampled object was found dead. */
+enum death { SEEN_FREED, FREED_LATE, ADDRESS_REUSED };
+
+/* The sampled object at addr died (seen freed, in its window or just
+ * after, or its memory handed out again). */
 static void forget(struct lt_target *ctx, struct malloc_state *ms, uint64_t addr,
-		   bool reused)
+		   enum death how)
 {
 	uint64_t slot;
 	struct mobj *o;
@@ -273,7 +276,7 @@ static void forget(struct lt_target *ctx, struct malloc_state *ms, uint64_t addr
 	double w;
 
 	if (!ivmap_get(&ms->live, addr, &slot)) {
-		if (!reused)
+		if (how == SEEN_FREED)
 			ms->frees_unknown++;
 		return;
 	}
@@ -299,7 +302,7 @@ static void forget(struct lt_target *ctx, struct malloc_state *ms, uint64_t addr
 	}
 	m->live_objs--;
 	m->live_bytes -= o->size;
-	if (reused) {
+	if (how == ADDRESS_REUSED) {
 		m->freed_reuse++;
 		ms->freed_reuse++;
 	} else {
@@ -325,7 +328,7 @@ static void forget_overlapping(struct lt_target *ctx, struct malloc_state *ms,
 		end = UINT64_MAX;
 	while (ivmap_last_before(&ms->live, end, &start, &len, &slot) &&
 	       start + len > addr)
-		forget(ctx, ms, start, true);
+		forget(ctx, ms, start, ADDRESS_REUSED);
 }
 
 static void remember(struct lt_target *ctx, struct malloc_state *ms,
@@ -383,14 +386,21 @@ void malloc_handle(struct lt_target *ctx, const void *rec, size_t size)
 	if (!malloc_enabled(ctx))
 		return;
 	if (type == LT_EV_FREE && size >= sizeof(struct lt_free_event)) {
-		ms->frees++;
-		forget(ctx, ms, ((const struct lt_free_event *)rec)->addr, false);
+		const struct lt_free_event *e = rec;
+
+		/* A late free (past the window's end) only settles a sampled
+		 * object; one of an object never seen is no news. */
+		if (e->late)
+			ms->late_frees++;
+		else
+			ms->frees++;
+		forget(ctx, ms, e->addr, e->late ? FREED_LATE : SEEN_FREED);
 	} else if (type == LT_EV_MALLOC && size >= sizeof(struct lt_malloc_event)) {
 		const struct lt_malloc_event *e = rec;
 
 		ms->allocs++;
 		if (e->fn == LT_MF_REALLOC && e->old_addr)
-			forget(ctx, ms, e->old_addr, false);
+			forget(ctx, ms, e->old_addr, SEEN_FREED);
 		forget_overlapping(ctx, ms, e->addr, e->size);
 		remember(ctx, ms, e);
 	}

@@ -86,6 +86,7 @@ struct json_object *malloc_sampling_json(const struct lt_target *ctx)
 	json_object_object_add(o, "allocations_sampled", json_object_new_int64(ms->allocs));
 	json_object_object_add(o, "frees_sampled", json_object_new_int64(ms->frees));
 	json_object_object_add(o, "frees_of_unknown_objects", json_object_new_int64(ms->frees_unknown));
+	json_object_object_add(o, "frees_after_window_end", json_object_new_int64(ms->late_frees));
 	json_object_object_add(o, "died_seen_freed", json_object_new_int64(ms->freed_seen));
 	json_object_object_add(o, "died_address_reused", json_object_new_int64(ms->freed_reuse));
 	json_object_object_add(o, "sampled_live", json_object_new_int64(ivmap_size(&ms->live)));
