@@ -3,6 +3,8 @@
  * and each target's state (mem.c). */
 #ifndef LT_MEM_INT_H
 #define LT_MEM_INT_H
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -38,6 +40,8 @@ struct mem_obj {
 	double hits_t;			/* s into the run, 0 not yet */
 	double hit_cost;		/* s a site hit costs the target, 0
 					 * not measured yet */
+	bool detaching;			/* detach_th destroys ulinks */
+	pthread_t detach_th;
 };
 
 struct fault_entry {

@@ -3,8 +3,11 @@
  * the kernel's fault counters read once per collect, and the sweep of
  * released processes' entries. The per-target side is mem.c. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "trace/loader.h"
@@ -70,6 +73,32 @@ static void sites_detach(struct mem_obj *m)
 		slots[i] = &m->ulinks[i];
 	lt_links_destroy(slots, m->nulinks);
 	m->nulinks = 0;
+}
+
+static void *detach_run(void *arg)
+{
+	struct mem_obj *m = arg;
+
+	sites_detach(m);
+	return NULL;
+}
+
+/* The sites' links destroyed on a thread of their own: removing the
+ * breakpoints takes the target's mmap lock, which a target busy mapping
+ * holds most of the time (1.2 s at 50k mmap+munmap a second here), while
+ * its records fill the ring buffer if the main loop waits (143k were
+ * lost so). The programs already stand aside (mem_via_uprobes 0);
+ * mem_obj_close joins the thread. */
+static void sites_detach_later(struct mem_obj *m)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	m->detaching = !pthread_create(&m->detach_th, NULL, detach_run, m);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!m->detaching)
+		sites_detach(m);
 }
 
 /* Uprobes on the one target's memory syscall sites, in place of the
@@ -265,10 +294,15 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 
 /* The syscall sites' probes may cost the target this share of a core;
  * below SITES_MEASURE_RATE hits a second they cannot (20 us a hit, two
- * traps, is the most seen here) and their cost is not measured. */
+ * traps, is the most seen here) and their cost is not measured; above
+ * SITES_BUDGET / SITES_COST_FLOOR (a hit costs ~1 us on bare metal) they
+ * are over it whatever a hit costs, and measuring (~0.1 s of the main
+ * loop, while the records of a busy target fill the ring buffer: 66k
+ * were lost so at 52k hits a second) is skipped. */
 #define SITES_BUDGET 0.01
 #define SITES_MEASURE_RATE 200.0
 #define SITES_COST_UNMEASURED 20e-6
+#define SITES_COST_FLOOR 1e-6
 
 void mem_obj_sites_budget(struct mem_obj *m, double now_s)
 {
@@ -291,16 +325,20 @@ void mem_obj_sites_budget(struct mem_obj *m, double now_s)
 		return;
 	/* The probed instruction (a cmp or a mov after the syscall) is
 	 * stepped out of line: two traps, like a RET. */
-	if (!m->hit_cost) {
+	if (!m->hit_cost && rate * SITES_COST_FLOOR <= SITES_BUDGET) {
 		m->hit_cost = uprobe_cost_measure(m->skel->progs.lt_mmap_after,
 						  UPROBE_ON_RET);
 		if (m->hit_cost <= 0)
 			m->hit_cost = SITES_COST_UNMEASURED;
 	}
-	if (rate * m->hit_cost <= SITES_BUDGET)
+	if (m->hit_cost && rate * m->hit_cost <= SITES_BUDGET)
 		return;
-	snprintf(why, sizeof(why), "the syscall sites were hit %.0f times a second, %.1f us each: %.1f %% of a core, over the %.0f %% budget",
-		 rate, m->hit_cost * 1e6, rate * m->hit_cost * 100, SITES_BUDGET * 100);
+	if (m->hit_cost)
+		snprintf(why, sizeof(why), "the syscall sites were hit %.0f times a second, %.1f us each: %.1f %% of a core, over the %.0f %% budget",
+			 rate, m->hit_cost * 1e6, rate * m->hit_cost * 100, SITES_BUDGET * 100);
+	else
+		snprintf(why, sizeof(why), "the syscall sites were hit %.0f times a second: at 1 us a hit or more, over the %.0f %% budget",
+			 rate, SITES_BUDGET * 100);
 	lt_info("memory calls: %s; the syscall tracepoints from now on\n", why);
 	mem_obj_to_tracepoints(m, now_s, why);
 }
@@ -335,11 +373,19 @@ int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why)
 	/* Tracepoints first (they stand aside while the flag is set), then
 	 * the switch: a call in flight then may miss its entry (counted as
 	 * an argument miss), none is seen twice. */
+	struct timespec t0, t1, t2;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = sys_attach(m);
 	if (err)
 		return err;
 	m->skel->bss->mem_via_uprobes = 0;
-	sites_detach(m);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sites_detach_later(m);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	lt_debug("memory calls: tracepoints attached in %.0f ms, the sites' detach started in %.0f ms\n",
+		 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
+		 (t2.tv_sec - t1.tv_sec) * 1e3 + (t2.tv_nsec - t1.tv_nsec) / 1e6);
 	m->via_uprobes = false;
 	m->switched_at = at_s;
 	snprintf(m->why_tp, sizeof(m->why_tp), "%s", why);
@@ -365,6 +411,8 @@ void mem_obj_close(struct mem_obj *m)
 {
 	if (!m)
 		return;
+	if (m->detaching)
+		pthread_join(m->detach_th, NULL);
 	if (m->skel)
 		lt_skel_detach_with(m->skel->skeleton, m->ulinks, m->nulinks);
 	m->nulinks = 0;
