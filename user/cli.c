@@ -87,7 +87,7 @@ static const struct argp_option options[] = {
 	{ "go-budget", OPT_GO_BUDGET, "PCT", 0, "CPU the Go creation probe may cost the target, in percent of one core (1; 0 = never probe: goroutines from reads only). Past it the probe is attached in duty cycles", 3 },
 	{ "go-parks", OPT_GO_PARKS, NULL, 0, "Also probe every gopark and wake-up: exact park times, but each channel block costs two uprobe hits (see README)", 3 },
 	{ "no-malloc", OPT_NO_MALLOC, NULL, 0, "Do not probe the native allocator (malloc sites)", 3 },
-	{ "mem-probes", OPT_MEM_PROBES, "MODE", 0, "How mmap, munmap, mremap, brk and madvise are seen: auto (default: one process of C code on x86-64 is probed at its own syscall sites, a command started here once it runs; else the syscall tracepoints, which slow every system call on the host while attached) or tracepoints", 3 },
+	{ "mem-probes", OPT_MEM_PROBES, "MODE", 0, "How mmap, munmap, mremap, brk and madvise are seen: auto (default: one process of C code on x86-64 is probed at its own syscall sites after its first 0.3 s, unless it makes more memory calls than their 1 % budget allows; else the syscall tracepoints, which slow every system call on the host while attached) or tracepoints", 3 },
 	{ "malloc-budget", OPT_MALLOC_BUDGET, "PCT", 0, "CPU the allocator probes (malloc, free ...) may cost the target, in percent of one core (1; 0 = off). Past it they are attached in duty cycles and what they see is scaled up", 3 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 4 },
 	{},

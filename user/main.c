@@ -136,7 +136,6 @@ static void collect(struct lt_ctx *ctx, struct lt_target *tg, bool full)
 static void collect_all(struct lt_ctx *ctx, bool full)
 {
 	mem_obj_snapshot(ctx->mem_obj);	/* every target's fault counters */
-	mem_obj_sites_budget(ctx->mem_obj, lt_elapsed(ctx));
 	for (size_t i = 0; i < ctx->ntargets; i++)
 		collect(ctx, ctx->targets[i], full);
 }
@@ -165,28 +164,49 @@ static void sum_drops(struct lt_ctx *ctx)
 /* The one process whose memory calls can be probed at its own syscall
  * sites (x86-64 C code, attached to: one spawned here has not mapped its
  * libraries yet), else 0: the syscall tracepoints. */
-static pid_t sites_pid(const struct lt_ctx *ctx, bool spawned)
+/* Why the one traced process's memory calls cannot be probed at its own
+ * syscall sites, or "" when they can (x86-64 C code, one process). */
+static const char *no_sites(const struct lt_ctx *ctx)
 {
-#if defined(__x86_64__)
 	const struct lt_target *tg = ctx->ntargets == 1 ? ctx->targets[0] : NULL;
 
-	if (tg && !ctx->node && !ctx->opts.mem_tracepoints && !tg->target.is_go &&
-	    tg->target.spawned == spawned)
-		return tg->target.pid;
+	if (ctx->opts.mem_tracepoints)
+		return "--mem-probes=tracepoints";
+	if (!tg || ctx->node)
+		return "more than one process is traced";
+#if defined(__x86_64__)
+	if (tg->target.is_go)
+		return "a Go program makes its own system calls";
+	return "";
+#else
+	return "syscall sites are probed on x86-64 only";
 #endif
-	return 0;
 }
 
-/* A command started here: once it has exec'd and its libraries are
- * mapped, its syscall sites take over from the tracepoints. */
+/* The one C process: once its libraries are mapped (a command started
+ * here: 0.2 s after its exec; else at the first tick from 0.3 s), its
+ * syscall sites take over from the tracepoints, if their budget allows the
+ * rate of memory calls seen until then (a process mapping tens of
+ * thousands of times a second keeps the tracepoints: removing the sites'
+ * breakpoints later would wait on its mmap lock). */
 static void sites_later(struct lt_ctx *ctx, struct lt_target *tg)
 {
-	if (!tg->sites_at_s || tg->spawn_exec_pending ||
-	    lt_target_elapsed(tg) < tg->sites_at_s)
+	double now = lt_target_elapsed(tg), since;
+
+	if (!tg->sites_at_s || tg->spawn_exec_pending || !tg->mem)
+		return;
+	if (!tg->sites_from_s) {	/* the rate is taken from here */
+		tg->sites_from_s = now;
+		tg->sites_events0 = mem_stats(tg)->events;
+	}
+	since = now - tg->sites_from_s;
+	if (now < tg->sites_at_s || since < 0.2)
 		return;
 	tg->sites_at_s = 0;
-	if (!mem_obj_to_sites(ctx->mem_obj, tg->target.pid, lt_target_elapsed(tg)))
-		mem_seed_vm(tg);
+	mem_obj_to_sites(ctx->mem_obj, tg->target.pid, lt_elapsed(ctx),
+			 (double)(mem_stats(tg)->events - tg->sites_events0) / since);
+	/* The mapping check from here (a command started here has run). */
+	mem_seed_vm(tg);
 }
 
 static int setup(struct lt_ctx *ctx)
@@ -223,7 +243,7 @@ static int setup(struct lt_ctx *ctx)
 		ctx->maps.targ_tgid = target_host_pid(&tg->target);
 		ctx->maps.targ_go = tg->target.is_go;
 	}
-	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps, sites_pid(ctx, false)) ||
+	if (mem_obj_open(&ctx->mem_obj, o, &ctx->maps, no_sites(ctx)) ||
 	    (!o->no_threads && task_obj_open(&ctx->task_obj, o, &ctx->maps)))
 		return 1;
 	for (size_t i = 0; i < ctx->ntargets;) {
@@ -238,6 +258,8 @@ static int setup(struct lt_ctx *ctx)
 			return err;
 		i++;
 	}
+	if (!*no_sites(ctx))
+		ctx->targets[0]->sites_at_s = 0.3;	/* s since attach */
 	ctx->rb = ring_buffer__new(ctx->maps.events_fd, lt_dispatch, ctx, NULL);
 	if (!ctx->rb) {
 		lt_err("cannot open the ring buffer: %s\n", strerror(errno));
@@ -257,8 +279,7 @@ static int setup(struct lt_ctx *ctx)
 			lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 			return 1;
 		}
-		if (sites_pid(ctx, true))
-			tg->sites_at_s = 0.2;	/* s since attach, as malloc_open_s */
+
 	}
 	return 0;
 }
@@ -412,6 +433,7 @@ static void run(struct lt_ctx *ctx)
 			follow_exec(ctx, tg);
 			sites_later(ctx, tg);
 		}
+		mem_obj_sites_budget(ctx->mem_obj, lt_elapsed(ctx));
 		if (lt_elapsed(ctx) >= next) {
 			/* --all: new processes attached, exited ones get their
 			 * final sample here and are released after it. */

@@ -31,24 +31,26 @@ struct mem_stats {
 
 /* Opens, sizes, loads and attaches the memory programs, with the shared
  * maps of maps (trace/loader.h): one object for every target of the run
- * (it filters on maps->targ_tgid, or on the "traced" map). sites_pid (our
- * namespace), when not 0: the one target, whose memory calls are probed at
- * its own syscall sites (memsites.h) when they can all be found, in place
- * of the syscall tracepoints. 0 or -errno (said). */
+ * (it filters on maps->targ_tgid, or on the "traced" map). Memory calls are
+ * seen by the syscall tracepoints until mem_obj_to_sites; why_tracepoints:
+ * why for the report, "" when the sites may take over. 0 or -errno
+ * (said). */
 int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
-		 const struct lt_maps *maps, pid_t sites_pid);
+		 const struct lt_maps *maps, const char *why_tracepoints);
 /* The uprobes at the syscall sites give way to the tracepoints (at_s:
  * seconds into the run; why: for the report). 0 or -errno (said). */
 int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why);
-/* A command started here, its libraries mapped by now: its memory calls
- * are probed at its syscall sites from here on, the tracepoints off (not
- * after a fall back to them). 0, -EDOM (said with -v: they stay) or
- * -errno. */
-int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s);
-/* Once an interval (now_s: seconds into the run): the syscall sites'
- * probes give way to the tracepoints when their hits cost the target more
- * than 1 % of a core (the cost of a hit measured the first time the rate
- * could matter). */
+/* The one traced process (pid in our namespace), its libraries mapped
+ * (a command started here: after its exec), rate: its memory calls a
+ * second so far: probed at its syscall sites from here on, the tracepoints
+ * off, unless the rate puts the sites over their budget (not after a fall
+ * back to the tracepoints either). 0, or -EDOM (why in the report, said
+ * with -v: the tracepoints stay). */
+int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s, double rate);
+/* At every tick (now_s: seconds into the run; the rate is taken over
+ * 0.1 s at least): the syscall sites' probes give way to the tracepoints
+ * when their hits cost the target more than 1 % of a core (the cost of a
+ * hit measured the first time the rate could matter). */
 void mem_obj_sites_budget(struct mem_obj *m, double now_s);
 /* How memory calls are seen, for the report. */
 struct mem_probes_info {

@@ -237,7 +237,7 @@ static void forget_kernel_state(struct mem_bpf *skel, uint32_t tgid)
 }
 
 int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
-		 const struct lt_maps *maps, pid_t sites_pid)
+		 const struct lt_maps *maps, const char *why_tracepoints)
 {
 	struct mem_obj *m;
 	bool bpf_release;
@@ -264,23 +264,9 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 	}
 	if (err)
 		return err;
-	m->switched_at = -1;
-	snprintf(m->why_tp, sizeof(m->why_tp), "%s", sites_pid ? "" :
-		 o->mem_tracepoints ? "--mem-probes=tracepoints" :
-		 maps->targ_tgid ? "the process is not C code on x86-64, or was started by leaktrace" :
-		 "more than one process is traced");
+	m->switched_at = m->sites_from = -1;
 	m->bpf_release = bpf_release;
-	m->sites_from = -1;
-	if (sites_pid && sites_attach(m, sites_pid, bpf_release)) {
-		lt_info("memory calls: the syscall tracepoints (%s); they slow every system call on the host while attached\n",
-			m->why_tp);
-	} else if (sites_pid) {
-		m->skel->bss->mem_via_uprobes = 1;
-		m->via_uprobes = true;
-		m->sites_from = 0;
-		lt_info("memory calls: probed at %d syscall sites in %d files of process %d\n",
-			m->nsites, m->nfiles, (int)sites_pid);
-	}
+	snprintf(m->why_tp, sizeof(m->why_tp), "%s", why_tracepoints);
 	if (!m->via_uprobes && (err = sys_attach(m)))
 		return err;
 	if (bpf_program__autoload(m->skel->progs.lt_pages_release))
@@ -303,6 +289,36 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 #define SITES_MEASURE_RATE 200.0
 #define SITES_COST_UNMEASURED 20e-6
 #define SITES_COST_FLOOR 1e-6
+/* The rate over this much time at least (called at every tick: a target
+ * churning mappings pays ~30 us a call until the switch; checked once a
+ * second, pagetouch's churn ran at 0.545x of untraced, 0.635x with the
+ * tracepoints from the start). */
+#define SITES_RATE_SPAN 0.1
+
+/* Whether rate memory calls a second, each a site hit, cost the target
+ * more than the budget; why says so. */
+static bool over_budget(struct mem_obj *m, double rate, char *why, size_t len)
+{
+	if (rate < SITES_MEASURE_RATE)
+		return false;
+	/* The probed instruction (a cmp or a mov after the syscall) is
+	 * stepped out of line: two traps, like a RET. */
+	if (!m->hit_cost && rate * SITES_COST_FLOOR <= SITES_BUDGET) {
+		m->hit_cost = uprobe_cost_measure(m->skel->progs.lt_mmap_after,
+						  UPROBE_ON_RET);
+		if (m->hit_cost <= 0)
+			m->hit_cost = SITES_COST_UNMEASURED;
+	}
+	if (m->hit_cost && rate * m->hit_cost <= SITES_BUDGET)
+		return false;
+	if (m->hit_cost)
+		snprintf(why, len, "%.0f memory calls a second, at %.1f us a syscall-site hit: %.1f %% of a core, over the %.0f %% budget",
+			 rate, m->hit_cost * 1e6, rate * m->hit_cost * 100, SITES_BUDGET * 100);
+	else
+		snprintf(why, len, "%.0f memory calls a second: at 1 us a syscall-site hit or more, over the %.0f %% budget",
+			 rate, SITES_BUDGET * 100);
+	return true;
+}
 
 void mem_obj_sites_budget(struct mem_obj *m, double now_s)
 {
@@ -313,40 +329,30 @@ void mem_obj_sites_budget(struct mem_obj *m, double now_s)
 	if (!m || !m->via_uprobes || !m->skel->bss)
 		return;
 	hits = m->skel->bss->site_hits;
-	if (m->hits_t <= 0 || now_s <= m->hits_t) {
+	if (m->hits_t <= 0) {
 		m->hits_last = hits;
 		m->hits_t = now_s;
 		return;
 	}
+	if (now_s - m->hits_t < SITES_RATE_SPAN)
+		return;
 	rate = (double)(hits - m->hits_last) / (now_s - m->hits_t);
 	m->hits_last = hits;
 	m->hits_t = now_s;
-	if (rate < SITES_MEASURE_RATE)
+	if (!over_budget(m, rate, why, sizeof(why)))
 		return;
-	/* The probed instruction (a cmp or a mov after the syscall) is
-	 * stepped out of line: two traps, like a RET. */
-	if (!m->hit_cost && rate * SITES_COST_FLOOR <= SITES_BUDGET) {
-		m->hit_cost = uprobe_cost_measure(m->skel->progs.lt_mmap_after,
-						  UPROBE_ON_RET);
-		if (m->hit_cost <= 0)
-			m->hit_cost = SITES_COST_UNMEASURED;
-	}
-	if (m->hit_cost && rate * m->hit_cost <= SITES_BUDGET)
-		return;
-	if (m->hit_cost)
-		snprintf(why, sizeof(why), "the syscall sites were hit %.0f times a second, %.1f us each: %.1f %% of a core, over the %.0f %% budget",
-			 rate, m->hit_cost * 1e6, rate * m->hit_cost * 100, SITES_BUDGET * 100);
-	else
-		snprintf(why, sizeof(why), "the syscall sites were hit %.0f times a second: at 1 us a hit or more, over the %.0f %% budget",
-			 rate, SITES_BUDGET * 100);
 	lt_info("memory calls: %s; the syscall tracepoints from now on\n", why);
 	mem_obj_to_tracepoints(m, now_s, why);
 }
 
-int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s)
+int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s, double rate)
 {
 	if (!m || m->via_uprobes || m->switched_at >= 0)
 		return 0;
+	if (over_budget(m, rate, m->why_tp, sizeof(m->why_tp))) {
+		lt_info("memory calls: the syscall tracepoints stay (%s)\n", m->why_tp);
+		return -EDOM;
+	}
 	if (sites_attach(m, pid, m->bpf_release)) {
 		lt_info("memory calls: the syscall tracepoints stay (%s)\n", m->why_tp);
 		return -EDOM;

@@ -43,8 +43,10 @@ struct lt_target {
 	struct malloc_state *malloc;	/* allocator probes (trace/malloc.h) */
 	double malloc_open_s;		/* >0: find the allocator then (after
 					 * an exec: once the loader mapped it) */
-	double sites_at_s;		/* -- CMD: its syscall sites probed from
-					 * then (s since attach), 0 not */
+	double sites_at_s;		/* its syscall sites probed from then
+					 * (s since attach), 0 not */
+	double sites_from_s;		/* the rate of memory calls that */
+	uint64_t sites_events0;		/* decides it: from then, events */
 	struct proc_totals first, last;
 	bool have_totals;
 	uint64_t sym_vm_size;		/* VmSize when its maps were last read */
