@@ -161,9 +161,6 @@ static void sum_drops(struct lt_ctx *ctx)
 	task_obj_drops(ctx->task_obj, ctx->drops);
 }
 
-/* The one process whose memory calls can be probed at its own syscall
- * sites (x86-64 C code, attached to: one spawned here has not mapped its
- * libraries yet), else 0: the syscall tracepoints. */
 /* Why the one traced process's memory calls cannot be probed at its own
  * syscall sites, or "" when they can (x86-64 C code, one process). */
 static const char *no_sites(const struct lt_ctx *ctx)
@@ -195,6 +192,10 @@ static void sites_later(struct lt_ctx *ctx, struct lt_target *tg)
 
 	if (!tg->sites_at_s || tg->spawn_exec_pending || !tg->mem)
 		return;
+	if (tg->target.is_go) {		/* exec'd a Go program meanwhile */
+		tg->sites_at_s = 0;
+		return;
+	}
 	if (!tg->sites_from_s) {	/* the rate is taken from here */
 		tg->sites_from_s = now;
 		tg->sites_events0 = mem_stats(tg)->events;
@@ -279,7 +280,6 @@ static int setup(struct lt_ctx *ctx)
 			lt_err("cannot run %s: %s\n", o->cmd[0], strerror(-err));
 			return 1;
 		}
-
 	}
 	return 0;
 }

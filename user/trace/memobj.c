@@ -374,8 +374,13 @@ int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why)
 {
 	int err;
 
-	if (!m || !m->via_uprobes)
+	if (!m)
 		return 0;
+	if (!m->via_uprobes) {		/* already: the reason, if none yet */
+		if (!m->why_tp[0])
+			snprintf(m->why_tp, sizeof(m->why_tp), "%s", why);
+		return 0;
+	}
 	/* Tracepoints first (they stand aside while the flag is set), then
 	 * the switch: a call in flight then may miss its entry (counted as
 	 * an argument miss), none is seen twice. */
