@@ -206,8 +206,10 @@ static void sites_later(struct lt_ctx *ctx, struct lt_target *tg)
 	tg->sites_at_s = 0;
 	mem_obj_to_sites(ctx->mem_obj, tg->target.pid, lt_elapsed(ctx),
 			 (double)(mem_stats(tg)->events - tg->sites_events0) / since);
-	/* The mapping check from here (a command started here has run). */
-	mem_seed_vm(tg);
+	/* A command started here has run: the mapping check from here (a
+	 * process attached to was seeded at its mem_open). */
+	if (tg->target.spawned)
+		mem_seed_vm(tg);
 }
 
 static int setup(struct lt_ctx *ctx)

@@ -124,6 +124,22 @@ static void test_pattern_in_data_refused(void **state)
 	free(ms);
 }
 
+/* A stripped Go binary: its runtime's raw syscalls are not of the pattern
+ * (and probes stay off Go code that needs none): refused. */
+static void test_go_code_refused(void **state)
+{
+	struct mem_sites *ms = calloc(1, sizeof(*ms));
+	const char *b = getenv("LEAKTRACE_BUILD");
+	char why[256] = "", path[4096];
+
+	snprintf(path, sizeof(path), "%s/progs/go1.27/churn.stripped", b ? b : "build");
+	if (access(path, R_OK))
+		snprintf(path, sizeof(path), "%s/progs/go1.19/churn.stripped", b ? b : "build");
+	assert_int_equal(memsites_scan_file(path, ms, why, sizeof(why)), -EDOM);
+	assert_non_null(strstr(why, "holds Go code"));
+	free(ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_process_has_ldso_copies),
 		cmocka_unit_test(test_program_own_syscall),
 		cmocka_unit_test(test_pattern_in_data_refused),
+		cmocka_unit_test(test_go_code_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,6 +12,7 @@
 #include <elfutils/libdw.h>
 #include <gelf.h>
 #include "go/disasm.h"
+#include "go/gopclntab.h"
 #include "proc/procmaps.h"
 #include "trace/memsites.h"
 #include "util/log.h"
@@ -97,6 +98,7 @@ static int scan_elf(Elf *elf, const char *path, const char *name,
 {
 	Dwarf_CFI *cfi = NULL;
 	const uint8_t *raw;
+	GElf_Shdr sh;
 	GElf_Ehdr eh;
 	size_t fsize, n;
 	int err = 0;
@@ -105,6 +107,12 @@ static int scan_elf(Elf *elf, const char *path, const char *name,
 		return lt_doubt(why, len, "%s is not an ELF file leaktrace can read", name);
 	if (eh.e_machine != EM_X86_64)
 		return lt_doubt(why, len, "%s is not x86-64 code", name);
+	/* Go code (a c-shared library a C program loaded) makes its
+	 * runtime's system calls with the number in a register too: the
+	 * pattern cannot stand for them. The same test as alloc_find's. */
+	if (!go_elf_section(elf, ".gopclntab", &sh) ||
+	    !go_elf_section(elf, ".go.buildinfo", &sh))
+		return lt_doubt(why, len, "%s holds Go code, whose runtime makes its own system calls", name);
 	raw = (const uint8_t *)elf_rawfile(elf, &fsize);
 	if (!raw)
 		return lt_doubt(why, len, "%s could not be read", name);

@@ -192,17 +192,27 @@ static struct ranges *copy(const struct ranges *r)
 	return c;
 }
 
-static void first_of(const struct ranges *r, uint64_t *start, uint64_t *end)
-{
-	struct spans s = { 0 };
+struct first {
+	uint64_t start, end;
+};
 
-	*start = *end = 0;
-	ranges_foreach(r, collect, &s);
-	if (s.n) {
-		*start = s.v[0][0];
-		*end = s.v[0][1];
+static void take_first(void *c, uint32_t tag, uint64_t start, uint64_t end)
+{
+	struct first *f = c;
+
+	if (!f->end) {
+		f->start = start;
+		f->end = end;
 	}
-	free(s.v);
+}
+
+/* The lowest range of r, {0, 0} when empty. */
+static struct first first_of(const struct ranges *r)
+{
+	struct first f = { 0, 0 };
+
+	ranges_foreach(r, take_first, &f);
+	return f;
 }
 
 /* Whether r holds every byte of [start, end). */
@@ -223,9 +233,7 @@ int vmcheck_check(struct vmcheck *v, int pid, uint64_t vm_bytes,
 {
 	struct ranges *k = NULL, *missing = NULL, *extra = NULL;
 	struct map_entry *m = NULL;
-	uint64_t ms, me, xs, xe, fs, fe;
 	size_t n = 0;
-	bool fmapped;
 	int ret = 0;
 
 	if (!v || !v->on || !vm_bytes)
@@ -258,28 +266,26 @@ int vmcheck_check(struct vmcheck *v, int pid, uint64_t vm_bytes,
 		v->pending = false;
 		goto out;
 	}
-	first_of(missing, &ms, &me);
-	first_of(extra, &xs, &xe);
-	fmapped = me && (!xe || ms < xs);
-	fs = fmapped ? ms : xs;
-	fe = fmapped ? me : xe;
 	if (!v->pending || !covers(v->p_mapped ? missing : extra, v->p_start,
 				   v->p_end)) {
 		/* Maybe a record still in flight: again at the next check. */
+		struct first mf = first_of(missing), xf = first_of(extra);
+		bool mapped = mf.end && (!xf.end || mf.start < xf.start);
+
 		v->pending = true;
-		v->p_start = fs;
-		v->p_end = fe;
-		v->p_mapped = fmapped;
+		v->p_start = mapped ? mf.start : xf.start;
+		v->p_end = mapped ? mf.end : xf.end;
+		v->p_mapped = mapped;
 		goto out;
 	}
 	memset(miss, 0, sizeof(*miss));
-	miss->start = fs = v->p_start;
+	miss->start = v->p_start;
 	miss->end = v->p_end;
-	miss->mapped = fmapped = v->p_mapped;
+	miss->mapped = v->p_mapped;
 	miss->mapped_bytes = ranges_total(missing);
 	miss->unmapped_bytes = ranges_total(extra);
-	if (fmapped) {
-		const struct map_entry *e = procmaps_find(m, n, fs);
+	if (miss->mapped) {
+		const struct map_entry *e = procmaps_find(m, n, miss->start);
 
 		if (e && e->path[0] == '/')
 			snprintf(miss->path, sizeof(miss->path), "%s", e->path);
