@@ -229,6 +229,8 @@ enum lt_malloc_hit {
 #define LT_MADV_REMOVE		9
 #define LT_MADV_DONTNEED_LOCKED	24
 #define LT_MADV_MAX		32	/* advice counted per value below this */
+/* mmap flag (uapi): the new mapping replaces what was in its range. */
+#define LT_MAP_FIXED		0x10
 
 /* Advice that drops pages (their next touch faults a fresh one); MADV_FREE
  * lazily. */
@@ -253,8 +255,10 @@ struct lt_fault_stat {
 #define LT_CHUNK_SHIFT	6
 #define LT_CHUNK_PAGES	(1 << LT_CHUNK_SHIFT)
 #define LT_SID_UNKNOWN	(~0ULL)	/* touched; the stack could not be recorded */
-/* munmap/madvise of up to this many pages release them in BPF; larger
- * ranges are left to user space (bpf_released = 0). */
+/* munmap/madvise (and what a MAP_FIXED mmap replaces) of up to this many
+ * pages are released in BPF; larger ranges are left to user space
+ * (bpf_released = 0), which reads the record after the target may have
+ * touched the range again: a page touched in that gap is forgotten. */
 #define LT_RELEASE_BPF_PAGES 1024
 
 struct lt_chunk {

@@ -440,10 +440,12 @@ static void run(struct lt_ctx *ctx)
 			/* --all: new processes attached, exited ones get their
 			 * final sample here and are released after it. */
 			node_rescan(ctx);
-			if (ctx->node) {
-				ctx->drain_until = 0;
-				ring_buffer__consume(ctx->rb);
-			}
+			/* The records that came while the loop did other work
+			 * (a probe switch, a rescan: over a second on a loaded
+			 * machine) belong in this sample: a series that takes
+			 * them one tick late jumps and fails its fit. */
+			ctx->drain_until = ctx->node ? 0 : lt_elapsed(ctx) + DRAIN_BUDGET_S;
+			ring_buffer__consume(ctx->rb);
 			collect_all(ctx, false);
 			export_publish(ctx);
 			/* Once a stop is asked the final report comes next: a

@@ -223,5 +223,10 @@ def test_go_redial_memory_attributed_to_dial(tmp_path):
     assert has_function(top, "main.dial") and has_function(top, "main.callWithRetry"), \
         "the stack must run through the redialing helper\n" + run.describe()
     held = sum(s["bytes"] or 0 for s in sites)
-    want = 4 * 1024 * 1024 * 5  # 4 dials/s x 1 MiB written x 5 s
-    assert held >= 0.3 * want, f"{held} bytes held, want >= {0.3 * want:.0f}\n{run.describe()}"
+    # 4 dials/s x 1 MiB written x 5 s. The Go heap grows by MAP_FIXED
+    # mmaps: when user space forgot the replaced range's pages on reading
+    # the record, the buffers already written there went with them (about
+    # half: ~11 MiB held), and a late record bent the series enough to
+    # lose the leak verdict on a loaded machine.
+    want = 4 * 1024 * 1024 * 5
+    assert held >= 0.7 * want, f"{held} bytes held, want >= {0.7 * want:.0f}\n{run.describe()}"

@@ -38,6 +38,7 @@
 #include <linux/types.h>
 #include "leaktrace.h"
 #include "trace/loader.h"
+#include "trace/mem_int.h"
 #include "mem.skel.h"
 #include "task.skel.h"
 #include "go.skel.h"
@@ -140,19 +141,10 @@ static void test_mem_variants(void **state)
 		LT_BPF_COMMON_RODATA(skel, &maps);
 		skel->rodata->ucopy_bytes = ucopy_sizes[uc];
 		skel->rodata->fault_sample = sample ? LT_FAULT_SAMPLE_DEF : 0;
-		bpf_program__set_autoload(skel->progs.lt_munmap_exit, !bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_madvise_exit, !bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_munmap_exit_rel, bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_madvise_exit_rel, bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_munmap_after, !bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_madvise_after, !bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_munmap_after_rel, bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_madvise_after_rel, bpf_release);
+		mem_progs_release(skel, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_release, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_pages_move, bpf_release);
 		bpf_program__set_autoload(skel->progs.lt_sweep, bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_exec, !bpf_release);
-		bpf_program__set_autoload(skel->progs.lt_exec_rel, bpf_release);
 		log_len = 0;
 		if (lt_bpf_load(skel->skeleton, &maps, "memory",
 				f == 0 && uc == 0 && sample == 0 ? LT_LOAD_ATTACH : 0))

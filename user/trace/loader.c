@@ -203,6 +203,52 @@ void lt_links_destroy(struct bpf_link **const *slots, size_t n)
 	}
 }
 
+static void *later_run(void *arg)
+{
+	struct lt_links_later *j = arg;
+	struct bpf_link **slots[LT_LATER_MAX];
+
+	for (size_t i = 0; i < j->n; i++)
+		slots[i] = &j->links[i];
+	lt_links_destroy(slots, j->n);
+	return NULL;
+}
+
+void lt_links_destroy_later(struct lt_links_later *j,
+			    struct bpf_link **const *slots, size_t n)
+{
+	sigset_t all, old;
+
+	if (j->started || n > LT_LATER_MAX) {
+		lt_links_destroy(slots, n);
+		return;
+	}
+	j->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i] && *slots[i])
+			j->links[j->n++] = *slots[i];
+		if (slots[i])
+			*slots[i] = NULL;
+	}
+	if (!j->n)
+		return;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	j->started = !pthread_create(&j->th, NULL, later_run, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!j->started)
+		later_run(j);
+}
+
+void lt_links_join(struct lt_links_later *j)
+{
+	if (!j->started)
+		return;
+	pthread_join(j->th, NULL);
+	j->started = false;
+	j->n = 0;
+}
+
 static void skel_link_slots(struct bpf_object_skeleton *s, struct bpf_link ***slots,
 			    size_t *n, size_t max)
 {

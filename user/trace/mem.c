@@ -215,7 +215,8 @@ void mem_handle(struct lt_target *ctx, const struct lt_mem_event *e)
 	switch (e->type) {
 	case LT_EV_MMAP:
 		vmcheck_map(m->vm, e->addr, len);
-		if (e->flags & MAP_FIXED)	/* replaces what was there */
+		/* replaces what was there (BPF forgot small ranges) */
+		if ((e->flags & MAP_FIXED) && !e->bpf_released)
 			release_pages(m, e->addr, e->addr + len, false);
 		if (e->prot == PROT_NONE) {	/* reservation, not memory */
 			ranges_remove(m->ranges, e->addr, e->addr + len,

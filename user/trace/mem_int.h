@@ -3,12 +3,12 @@
  * and each target's state (mem.c). */
 #ifndef LT_MEM_INT_H
 #define LT_MEM_INT_H
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "leaktrace.h"
+#include "trace/loader.h"
 #include "trace/memsites.h"
 
 struct bpf_link;
@@ -40,9 +40,16 @@ struct mem_obj {
 	double hits_t;			/* s into the run, 0 not yet */
 	double hit_cost;		/* s a site hit costs the target, 0
 					 * not measured yet */
-	bool detaching;			/* detach_th destroys ulinks */
-	pthread_t detach_th;
+	/* links being destroyed off the main loop (each kind once at most:
+	 * the sites never come back after the tracepoints took over) */
+	struct lt_links_later sys_later, sites_later;
 };
+
+struct mem_bpf;
+/* Chooses the programs that release pages in BPF (bpf_release: kernels
+ * with bpf_loop, 5.17+) or those that leave it to user space: the syscall
+ * exits and sites of mmap (MAP_FIXED), munmap and madvise, and exec. */
+void mem_progs_release(struct mem_bpf *s, bool bpf_release);
 
 struct fault_entry {
 	struct lt_fault_key k;

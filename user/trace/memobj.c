@@ -3,8 +3,6 @@
  * the kernel's fault counters read once per collect, and the sweep of
  * released processes' entries. The per-target side is mem.c. */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,7 +52,8 @@ static struct bpf_program *site_prog(struct mem_bpf *s, enum lt_event_type t,
 				     bool release)
 {
 	switch (t) {
-	case LT_EV_MMAP:	return s->progs.lt_mmap_after;
+	case LT_EV_MMAP:	return release ? s->progs.lt_mmap_after_rel
+					       : s->progs.lt_mmap_after;
 	case LT_EV_MUNMAP:	return release ? s->progs.lt_munmap_after_rel
 					       : s->progs.lt_munmap_after;
 	case LT_EV_MREMAP:	return s->progs.lt_mremap_after;
@@ -65,6 +64,7 @@ static struct bpf_program *site_prog(struct mem_bpf *s, enum lt_event_type t,
 	}
 }
 
+/* The sites' links (all of them, now). */
 static void sites_detach(struct mem_obj *m)
 {
 	struct bpf_link **slots[MEMSITES_MAX];
@@ -75,14 +75,6 @@ static void sites_detach(struct mem_obj *m)
 	m->nulinks = 0;
 }
 
-static void *detach_run(void *arg)
-{
-	struct mem_obj *m = arg;
-
-	sites_detach(m);
-	return NULL;
-}
-
 /* The sites' links destroyed on a thread of their own: removing the
  * breakpoints takes the target's mmap lock, which a target busy mapping
  * holds most of the time (1.2 s at 50k mmap+munmap a second here), while
@@ -91,14 +83,12 @@ static void *detach_run(void *arg)
  * mem_obj_close joins the thread. */
 static void sites_detach_later(struct mem_obj *m)
 {
-	sigset_t all, old;
+	struct bpf_link **slots[MEMSITES_MAX];
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	m->detaching = !pthread_create(&m->detach_th, NULL, detach_run, m);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (!m->detaching)
-		sites_detach(m);
+	for (int i = 0; i < m->nulinks; i++)
+		slots[i] = &m->ulinks[i];
+	lt_links_destroy_later(&m->sites_later, slots, m->nulinks);
+	m->nulinks = 0;
 }
 
 /* Uprobes on the one target's memory syscall sites, in place of the
@@ -143,8 +133,12 @@ static int sites_attach(struct mem_obj *m, pid_t pid, bool release)
 	return 0;
 }
 
-/* The syscall tracepoints off (their links in the skeleton's slots). */
-static void sys_detach(struct mem_obj *m)
+/* The syscall tracepoints off (their links in the skeleton's slots), on
+ * a thread: ten of them took 0.4 s to detach on this quiet VM, and a main
+ * loop held that long reads no records and takes no samples (in CI a
+ * 5-second trace's first sample came late and short, and a leak's fit
+ * failed). The programs already stand aside: mem_via_uprobes is 1. */
+static void sys_detach_later(struct mem_obj *m)
 {
 	struct bpf_object_skeleton *s = m->skel->skeleton;
 	struct bpf_link **slots[32];
@@ -153,8 +147,29 @@ static void sys_detach(struct mem_obj *m)
 	for (int i = 0; i < s->prog_cnt && n < 32; i++)
 		if (is_sys_tp(*s->progs[i].prog) && *s->progs[i].link)
 			slots[n++] = s->progs[i].link;
-	lt_links_destroy(slots, n);
+	lt_links_destroy_later(&m->sys_later, slots, n);
 	m->sys_attached = false;
+}
+
+void mem_progs_release(struct mem_bpf *s, bool bpf_release)
+{
+	struct bpf_program *plain[] = {
+		s->progs.lt_mmap_exit, s->progs.lt_munmap_exit,
+		s->progs.lt_madvise_exit, s->progs.lt_mmap_after,
+		s->progs.lt_munmap_after, s->progs.lt_madvise_after,
+		s->progs.lt_exec,
+	};
+	struct bpf_program *rel[] = {
+		s->progs.lt_mmap_exit_rel, s->progs.lt_munmap_exit_rel,
+		s->progs.lt_madvise_exit_rel, s->progs.lt_mmap_after_rel,
+		s->progs.lt_munmap_after_rel, s->progs.lt_madvise_after_rel,
+		s->progs.lt_exec_rel,
+	};
+
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		bpf_program__set_autoload(plain[i], !bpf_release);
+		bpf_program__set_autoload(rel[i], bpf_release);
+	}
 }
 
 /* Opens, sizes, sets and loads the memory object. page_progs: with the
@@ -186,14 +201,7 @@ static int mem_load(struct mem_obj *m, const struct lt_opts *o,
 		lt_err("cannot size BPF maps: %s\n", strerror(-err));
 		return err;
 	}
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_exit_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_after, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_after, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_munmap_after_rel, bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_madvise_after_rel, bpf_release);
+	mem_progs_release(m->skel, bpf_release);
 	/* The syscall tracepoints are attached by mem_obj_open, when the
 	 * target's own syscall sites cannot stand for them. */
 	for (int i = 0; i < m->skel->skeleton->prog_cnt; i++) {
@@ -202,8 +210,6 @@ static int mem_load(struct mem_obj *m, const struct lt_opts *o,
 		if (is_sys_tp(p))
 			bpf_program__set_autoattach(p, false);
 	}
-	bpf_program__set_autoload(m->skel->progs.lt_exec, !bpf_release);
-	bpf_program__set_autoload(m->skel->progs.lt_exec_rel, bpf_release);
 	bpf_program__set_autoload(m->skel->progs.lt_pages_release, page_progs);
 	bpf_program__set_autoload(m->skel->progs.lt_pages_move, page_progs);
 	bpf_program__set_autoload(m->skel->progs.lt_sweep, page_progs);
@@ -364,7 +370,7 @@ int mem_obj_to_sites(struct mem_obj *m, pid_t pid, double at_s, double rate)
 	m->skel->bss->mem_via_uprobes = 1;
 	m->via_uprobes = true;
 	m->sites_from = at_s;
-	sys_detach(m);
+	sys_detach_later(m);
 	lt_info("memory calls: probed at %d syscall sites in %d files of process %d from %.1f s\n",
 		m->nsites, m->nfiles, (int)pid, at_s);
 	return 0;
@@ -422,8 +428,8 @@ void mem_obj_close(struct mem_obj *m)
 {
 	if (!m)
 		return;
-	if (m->detaching)
-		pthread_join(m->detach_th, NULL);
+	lt_links_join(&m->sys_later);
+	lt_links_join(&m->sites_later);
 	if (m->skel)
 		lt_skel_detach_with(m->skel->skeleton, m->ulinks, m->nulinks);
 	m->nulinks = 0;
