@@ -203,7 +203,7 @@ unit: $(UNIT_BINS) progs
 # themselves (marked serial: timing-judged verdicts and probe costs) run
 # alone. E2E_JOBS=1, or no xdist, runs them all in one pass. Every run ends
 # with its 30 slowest tests and the seconds per test file.
-E2E_JOBS ?= 5
+E2E_JOBS ?= 6
 E2E_RUN = LEAKTRACE_BUILD=$(abspath $(OUTPUT)) $(PYTHON) -m pytest -q --durations=30
 e2e: all progs
 	$(Q)if [ "$(E2E_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null; then \

@@ -10,16 +10,20 @@
  *   -via 2  its own `mov $9, %eax; syscall` (x86-64 inline assembly)
  *
  * Flags: -rate N chunks a second (10), -chunk-kb N (256), -duration S
- * (0: until killed), -delay S (maps nothing for S seconds first).
+ * (0: until killed), -delay S (maps nothing for S seconds first),
+ * -wait-usr1 1 (maps nothing until a SIGUSR1: a test starts the load once
+ * the tracer is set up, however long that took).
  * Prints "ready pid=<pid>" once set up.
  */
 #include "progs.h"
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
 #define PAGE 4096UL
 
-static double opt_rate = 10, opt_duration, opt_via, opt_delay;
+static double opt_rate = 10, opt_duration, opt_via, opt_delay, opt_wait_usr1;
+static volatile sig_atomic_t usr1;
 static unsigned long opt_chunk = 256 * 1024;
 
 void **leaked;
@@ -63,6 +67,12 @@ __attribute__((noinline, noclone, used)) void *raw_leak(unsigned long len)
 	return (void *)p;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1 = 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct prog_flag flags[] = {
@@ -71,6 +81,7 @@ int main(int argc, char **argv)
 		{ "duration", &opt_duration },
 		{ "via", &opt_via },
 		{ "delay", &opt_delay },
+		{ "wait-usr1", &opt_wait_usr1 },
 		{ 0 },
 	};
 	unsigned long max;
@@ -84,10 +95,16 @@ int main(int argc, char **argv)
 		perror("calloc");
 		return 1;
 	}
+	if (opt_wait_usr1)
+		signal(SIGUSR1, on_usr1);
 	prog_ready();
 
-	double start = prog_now() + opt_delay;
 	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	while (opt_wait_usr1 && !usr1)
+		nanosleep(&tick, NULL);
+
+	double start = prog_now() + opt_delay;
 
 	for (;;) {
 		double t = prog_now() - start;
