@@ -222,6 +222,9 @@ void model_sample(struct model *m, double t)
 		double v = site_kind_is_bytes(s->kind) ? (double)s->bytes
 						       : (double)s->live;
 
+		if (s->unobserved && s->nsamples)
+			continue;
+
 		/* A sample right after the last one (the final collect) replaces
 		 * it: two points at one instant bend the fit. */
 		if (s->nsamples && (t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S ||

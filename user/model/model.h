@@ -52,6 +52,10 @@ struct site {
 	int nframes;
 	bool truncated;		/* native stack ended before a thread root */
 	bool preexisting;	/* objects alive before attach, stack unknown */
+	/* Nothing looked at this site since its last sample (a malloc site
+	 * between duty windows): model_sample leaves its series as it is, so
+	 * a pause in the sampling is not read as growth that stopped. */
+	bool unobserved;
 	int64_t live;		/* live objects; -1 n/a */
 	int64_t bytes;		/* outstanding bytes; -1 n/a */
 	uint64_t created;	/* objects created while traced */

@@ -74,6 +74,8 @@ struct malloc_state {
 	uint32_t win, nwt;
 	uint32_t verified;		/* windows below this one are verified */
 	double on_at, off_at;		/* the last window's start and end */
+	double sampled_at;		/* the last sample's time (s) */
+	uint32_t sampled_win;		/* and win then */
 	double prev_on_at;		/* the window's before it: its objects
 					 * are verified as the next one begins */
 	double attach_s;		/* the current window's attach took */

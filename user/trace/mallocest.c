@@ -122,6 +122,28 @@ double malloc_fit_scale(double est, uint64_t vm_data)
 	return vm_data && est > (double)vm_data ? (double)vm_data / est : 1;
 }
 
+/* A sample of the malloc sites says something only when a window was on
+ * since the last one: between windows their estimates hold still because
+ * nobody looks. Sampled there, a leak read as "grew, then stopped" as
+ * soon as the budget spaced the windows out (a loaded host: redis's
+ * _sdsnewlen, steady at every window, flat for the last 4 s of 14 and
+ * called stopped). Such samples are left out of the series. */
+static void mark_unobserved(struct lt_target *ctx, struct malloc_state *ms)
+{
+	double now = ctx->now_s;
+	bool seen = ms->attached || ms->win != ms->sampled_win ||
+		    ms->off_at > ms->sampled_at;
+
+	for (size_t i = 0; i < ms->nsites; i++) {
+		struct site *s;
+
+		if (ms->sites[i].calls && (s = model_get(&ctx->model, (uint32_t)i)))
+			s->unobserved = !seen;
+	}
+	ms->sampled_at = now;
+	ms->sampled_win = ms->win;
+}
+
 /* Every byte malloc hands out lies in a private writable mapping, so the
  * sites' estimates together cannot exceed VmData. They did: weights of a
  * few windows, cut short on a busy host before they could prove a pool's
@@ -136,6 +158,7 @@ void malloc_collect(struct lt_target *ctx, uint64_t vm_data)
 
 	if (!malloc_enabled(ctx))
 		return;
+	mark_unobserved(ctx, ms);
 	for (size_t i = 0; i < ms->nsites; i++)
 		est += ms->sites[i].est_bytes;
 	scale = malloc_fit_scale(est, vm_data);
