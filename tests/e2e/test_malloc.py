@@ -245,13 +245,17 @@ def redis_runs(tmp_path_factory):
         for i in range(0, 200000, 2000):
             c.call(*[_set(j) for j in range(i, i + 2000)])
         c.call((b"FLUSHALL",))
+        # Each load starts at the trace's first progress line (t=1 s) and
+        # lasts to its end: timed from leaktrace's start instead, a set-up
+        # of 1.9 s on a loaded host ended the fill 2 s before the trace,
+        # and "stopped" was the right verdict for what it saw.
         tr = start_trace(svc.pid, REDIS_TRACE_S, out, name="refill", extra=REDIS_EXTRA)
-        time.sleep(1.0)
-        sets = c.paced(_set, REDIS_TRACE_S - 1.5, REDIS_RATE, first=1000000)
+        assert tr.wait_tracing(), "leaktrace did not start tracing"
+        sets = c.paced(_set, REDIS_TRACE_S - 1.0, REDIS_RATE, first=1000000)
         refill = tr.wait()
         tr = start_trace(svc.pid, REDIS_TRACE_S, out, name="gets", extra=REDIS_EXTRA)
-        time.sleep(1.0)
-        gets = c.paced(_get, REDIS_TRACE_S - 1.5, REDIS_RATE)
+        assert tr.wait_tracing(), "leaktrace did not start tracing"
+        gets = c.paced(_get, REDIS_TRACE_S - 1.0, REDIS_RATE)
         get_run = tr.wait()
         c.close()
         return dict(refill=refill, gets=get_run, sets=sets, get_count=gets)

@@ -222,24 +222,30 @@ void model_sample(struct model *m, double t)
 		double v = site_kind_is_bytes(s->kind) ? (double)s->bytes
 						       : (double)s->live;
 
-		if (s->unobserved && s->nsamples)
-			continue;
-
 		/* A sample right after the last one (the final collect) replaces
-		 * it: two points at one instant bend the fit. */
+		 * it: two points at one instant bend the fit. One nobody looked
+		 * for never replaces one somebody did. */
 		if (s->nsamples && (t - s->samples[s->nsamples - 1].t < SAME_SAMPLE_S ||
 				    same_slot(m, &s->samples[s->nsamples - 1],
 					      s->nsamples, t) ||
 				    (m->window_s <= 0 && stride_take(&s->stride)))) {
+			if (s->unobserved && !s->unseen_tail)
+				continue;
 			s->samples[s->nsamples - 1].t = t;
 			s->samples[s->nsamples - 1].v = v;
+			if (!s->unobserved)
+				s->unseen_tail = 0;
 			continue;
 		}
 
 		s->nsamples = window_cut(s->samples, s->nsamples, t, m->window_s);
+		if (s->unseen_tail > s->nsamples)
+			s->unseen_tail = s->nsamples;
 		if (s->nsamples == s->cap || s->nsamples >= max + max / 2 + 2) {
 			if (s->nsamples >= max + max / 2 + 2) {
 				downsample(s);
+				/* a pair with one unseen sample is unseen */
+				s->unseen_tail = (s->unseen_tail + 1) / 2;
 			} else {
 				size_t cap = s->cap ? s->cap * 2 : 16;
 				struct sample *n =
@@ -254,7 +260,14 @@ void model_sample(struct model *m, double t)
 		s->samples[s->nsamples].t = t;
 		s->samples[s->nsamples].v = v;
 		s->nsamples++;
+		s->unseen_tail = s->unobserved ? s->unseen_tail + 1 : 0;
 	}
+}
+
+size_t model_seen_samples(const struct site *s)
+{
+	return s->nsamples - (s->unseen_tail < s->nsamples ? s->unseen_tail
+							     : s->nsamples);
 }
 
 int model_cmp_score(const void *a, const void *b)
@@ -278,7 +291,7 @@ void model_rank(struct model *m, double rss_rise)
 	for (size_t i = 0; i < m->n; i++) {
 		struct site *s = m->sites[i];
 
-		analyze_growth(s->samples, s->nsamples, &s->growth);
+		analyze_growth(s->samples, model_seen_samples(s), &s->growth);
 		verdict_decide(s, rss_rise);
 		s->score = verdict_score(s);
 	}

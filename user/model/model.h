@@ -53,9 +53,12 @@ struct site {
 	bool truncated;		/* native stack ended before a thread root */
 	bool preexisting;	/* objects alive before attach, stack unknown */
 	/* Nothing looked at this site since its last sample (a malloc site
-	 * between duty windows): model_sample leaves its series as it is, so
-	 * a pause in the sampling is not read as growth that stopped. */
+	 * between duty windows): the samples model_sample takes then are kept
+	 * (between two looks they are the best estimate there is) but, while
+	 * they are the last ones, left out of the analysis: a pause in the
+	 * looking is not growth that stopped. */
 	bool unobserved;
+	size_t unseen_tail;	/* the last samples taken so */
 	int64_t live;		/* live objects; -1 n/a */
 	int64_t bytes;		/* outstanding bytes; -1 n/a */
 	uint64_t created;	/* objects created while traced */
@@ -149,6 +152,8 @@ static inline struct site *model_get(struct model *m, uint32_t id)
 /* Appends one sample at time t to every site (value: bytes for memory
  * kinds, live for the others). Series are downsampled to stay bounded. */
 void model_sample(struct model *m, double t);
+/* The samples of s that analysis reads: all but an unobserved tail. */
+size_t model_seen_samples(const struct site *s);
 /* The site's value was revised, not changed: the same objects weighed
  * anew (an estimate's window weight became final). Its samples from t_from
  * on move by the same amount (bytes or objects, as the kind counts), so

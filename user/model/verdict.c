@@ -51,15 +51,16 @@
 
 static double span_of(const struct site *s)
 {
-	return s->nsamples > 1 ? s->samples[s->nsamples - 1].t - s->samples[0].t
-			       : 0;
+	size_t n = model_seen_samples(s);
+
+	return n > 1 ? s->samples[n - 1].t - s->samples[0].t : 0;
 }
 
 static double peak_of(const struct site *s)
 {
 	double p = 0;
 
-	for (size_t i = 0; i < s->nsamples; i++)
+	for (size_t i = 0; i < model_seen_samples(s); i++)
 		if (isfinite(s->samples[i].v) && fabs(s->samples[i].v) > p)
 			p = fabs(s->samples[i].v);
 	return p;
@@ -70,7 +71,7 @@ static int rises_of(const struct site *s)
 {
 	int n = 0;
 
-	for (size_t i = 1; i < s->nsamples; i++)
+	for (size_t i = 1; i < model_seen_samples(s); i++)
 		n += s->samples[i].v > s->samples[i - 1].v;
 	return n;
 }
