@@ -117,17 +117,23 @@ def test_busy_process_keeps_the_tracepoints(start_prog, tmp_path):
 
 
 def test_sites_give_way_when_the_process_gets_busy(start_prog, tmp_path):
-    """Quiet until leaktrace is tracing (the sites take over), then 3,000
-    mmaps a second: within a fraction of a second the tracepoints take
-    over, the report says why, and the mappings are all seen. The load
-    starts on a signal, not after a fixed delay: on a loaded machine the
-    set-up alone took 2.2 s, the delay had run out, and the busy process
-    rightly never got its sites."""
+    """Quiet until the sites took over, then 3,000 mmaps a second: within
+    a fraction of a second the tracepoints take over, the report says why,
+    and the mappings are all seen. The load starts on a signal once -v
+    says the sites are on, not after a fixed delay: on a loaded machine
+    the set-up alone took 2.2 s, the delay had run out, and the busy
+    process rightly never got its sites."""
     t = start_prog(prog_path(RAW), "-via", "0", "-rate", "3000", "-chunk-kb", "4",
                    "-wait-usr1", "1", "-duration", "60")
-    tracer = start_trace(t.pid, 5, tmp_path, name="later")
-    # The first progress line comes after the sites' switch was tried.
-    assert tracer.wait_tracing(), "leaktrace did not start tracing"
+    tracer = start_trace(t.pid, 5, tmp_path, name="later", extra=("-v",))
+    # -v says when the sites took over (on a loaded VM that came after the
+    # first progress line: the first pass of the main loop was slow).
+    err = tmp_path / "later.leaktrace.stderr"
+    deadline = time.monotonic() + 20
+    while "syscall sites in" not in err.read_text(errors="replace"):
+        assert time.monotonic() < deadline and tracer.alive(), \
+            "the sites never took over:\n" + err.read_text(errors="replace")
+        time.sleep(0.05)
     os.kill(t.pid, signal.SIGUSR1)
     run = tracer.wait()
     doc = run.ok()
