@@ -122,12 +122,14 @@ double malloc_fit_scale(double est, uint64_t vm_data)
 	return vm_data && est > (double)vm_data ? (double)vm_data / est : 1;
 }
 
-/* A sample of the malloc sites says something only when a window was on
- * since the last one: between windows their estimates hold still because
- * nobody looks. Sampled there, a leak read as "grew, then stopped" as
- * soon as the budget spaced the windows out (a loaded host: redis's
- * _sdsnewlen, steady at every window, flat for the last 4 s of 14 and
- * called stopped). Such samples are left out of the series. */
+/* A sample of the malloc sites says something new only when a window was
+ * on since the last one: between windows their estimates hold still
+ * because nobody looks. Analyzed, a tail of such samples read as "grew,
+ * then stopped" as soon as the budget spaced the windows out (a loaded
+ * host: redis's _sdsnewlen, steady at every window, flat for the last 4 s
+ * of 14 and called stopped). The sites are marked unobserved: model_sample
+ * keeps such samples but analysis leaves them out while they are the last
+ * ones (model_seen_samples). */
 static void mark_unobserved(struct lt_target *ctx, struct malloc_state *ms)
 {
 	double now = ctx->now_s;

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "trace/loader.h"
@@ -273,7 +272,7 @@ int mem_obj_open(struct mem_obj **out, const struct lt_opts *o,
 	m->switched_at = m->sites_from = -1;
 	m->bpf_release = bpf_release;
 	snprintf(m->why_tp, sizeof(m->why_tp), "%s", why_tracepoints);
-	if (!m->via_uprobes && (err = sys_attach(m)))
+	if ((err = sys_attach(m)))	/* the sites come later, if at all */
 		return err;
 	if (bpf_program__autoload(m->skel->progs.lt_pages_release))
 		m->release_fd = bpf_program__fd(m->skel->progs.lt_pages_release);
@@ -390,19 +389,11 @@ int mem_obj_to_tracepoints(struct mem_obj *m, double at_s, const char *why)
 	/* Tracepoints first (they stand aside while the flag is set), then
 	 * the switch: a call in flight then may miss its entry (counted as
 	 * an argument miss), none is seen twice. */
-	struct timespec t0, t1, t2;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = sys_attach(m);
 	if (err)
 		return err;
 	m->skel->bss->mem_via_uprobes = 0;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
 	sites_detach_later(m);
-	clock_gettime(CLOCK_MONOTONIC, &t2);
-	lt_debug("memory calls: tracepoints attached in %.0f ms, the sites' detach started in %.0f ms\n",
-		 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
-		 (t2.tv_sec - t1.tv_sec) * 1e3 + (t2.tv_nsec - t1.tv_nsec) / 1e6);
 	m->via_uprobes = false;
 	m->switched_at = at_s;
 	snprintf(m->why_tp, sizeof(m->why_tp), "%s", why);
